@@ -1,0 +1,72 @@
+"""The one way the portal writes an audit entry for an event or a disclosure.
+
+One entry per event; a disclosure names every subject it showed (by reference) in the same
+transaction as the entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auditlog.models import AbstractLogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+
+from audit.masking import subject_reference
+from audit.models import AuditEntry, AuditSubject, Event
+from pause_portal import request_context
+
+
+def record_event(
+    event: Event,
+    *,
+    actor=None,
+    subjects: Iterable[models.Model] = (),
+    subject_model: type[models.Model] | None = None,
+    target: models.Model | None = None,
+    programme=None,
+    role: str = "",
+    reason: str = "",
+    status_code: int | None = None,
+    page: str | None = None,
+    action: int = AbstractLogEntry.Action.ACCESS,
+) -> AuditEntry:
+    """Write one entry. `subjects` are the records shown; `target` the one thing acted on."""
+    ctx = request_context.current()
+    subjects = list(subjects)
+    actor_id = getattr(actor, "pk", None) if actor is not None else ctx.actor_id
+    model = subject_model or (type(subjects[0]) if subjects else type(target) if target else get_user_model())
+    if target is not None:
+        object_pk, object_repr = str(target.pk), subject_reference(target)
+    elif subjects:
+        object_pk, object_repr = "", f"{model._meta.label_lower}: {len(subjects)} shown"
+    else:
+        object_pk = str(actor_id or "")
+        object_repr = f"{get_user_model()._meta.label_lower}:{actor_id}" if actor_id else "anonymous"
+    organisation_id = getattr(actor, "organisation_id", None) if actor is not None else None
+    with transaction.atomic():
+        entry = AuditEntry.objects.create(
+            event=event,
+            action=action,
+            content_type=ContentType.objects.get_for_model(model),
+            object_pk=object_pk,
+            object_id=int(object_pk) if object_pk.isdigit() else None,
+            object_repr=object_repr,
+            actor_id=actor_id,
+            remote_addr=ctx.remote_addr,
+            request_id=ctx.request_id,
+            page=page if page is not None else ctx.page,
+            organisation_id=organisation_id,
+            programme=programme,
+            phase=getattr(programme, "phase", "") or "",
+            role=role or "",
+            reason=reason,
+            status_code=status_code,
+            subject_count=len(subjects),
+        )
+        if subjects:
+            AuditSubject.objects.bulk_create(
+                [AuditSubject(entry=entry, subject=subject_reference(s)) for s in subjects]
+            )
+    return entry

@@ -1,0 +1,30 @@
+"""Every refused request on a protected page (403 or 404) writes an entry."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from audit.log import record_event
+from audit.models import Event
+
+
+class RefusalAuditMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code in (403, 404) and not request.path.startswith(settings.STATIC_URL):
+            user = request.user if request.user.is_authenticated else None
+            from sharing.selectors import current_membership
+
+            membership = current_membership(request) if user else None
+            record_event(
+                Event.REFUSED,
+                actor=user,
+                programme=membership.programme if membership else None,
+                role=membership.role if membership else "",
+                status_code=response.status_code,
+                reason=f"{request.method} refused",
+            )
+        return response

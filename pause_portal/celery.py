@@ -1,0 +1,12 @@
+"""The Celery app. JSON only; tasks take ids, are enqueued on commit (`delay_on_commit`),
+re-check the actor's role, and call an action."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pause_portal.settings")
+
+app = Celery("pause_portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,320 @@
+"""The one settings module. `PORTAL_ENV` chooses the mode explicitly and nothing fails open.
+
+- demo: SQLite (WAL) under var/, a Celery worker on kombu's filesystem broker, secrets generated
+  into var/, served on 127.0.0.1 only, synthetic data only.
+- test: what the test suite runs: SQLite in memory, or PostgreSQL when DATABASE_URL is set;
+  Celery eager unless a test starts a real worker.
+- production: PostgreSQL, authenticated Redis, and every secret given; refuses to start otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from pause_portal.secrets import MASTER_SECRETS, generated_secret, read_secret, require_secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MODES = ("demo", "test", "production")
+
+PORTAL_ENV = os.environ.get("PORTAL_ENV", "").strip().lower()
+if PORTAL_ENV not in MODES:
+    raise ImproperlyConfigured(
+        "Set PORTAL_ENV to choose how the portal runs: "
+        "PORTAL_ENV=demo (SQLite and synthetic data on 127.0.0.1; `make demo` sets it), "
+        "PORTAL_ENV=test (the test suite; `make test` sets it) or "
+        "PORTAL_ENV=production (PostgreSQL, Redis and every secret required). "
+        f"Got {os.environ.get('PORTAL_ENV', '(not set)')!r}."
+    )
+
+DEMO = PORTAL_ENV == "demo"
+TEST = PORTAL_ENV == "test"
+PRODUCTION = PORTAL_ENV == "production"
+VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
+
+# --- secrets -------------------------------------------------------------------------------
+if PRODUCTION:
+    SECRET_KEY = require_secret("SECRET_KEY")
+    PORTAL_SECRETS = {name: require_secret(name) for name in MASTER_SECRETS}
+else:
+    secret_dir = VAR_DIR / "keys" / PORTAL_ENV
+    SECRET_KEY = generated_secret(secret_dir, "SECRET_KEY")
+    PORTAL_SECRETS = {name: generated_secret(secret_dir, name) for name in MASTER_SECRETS}
+
+DEBUG = os.environ.get("PORTAL_DEBUG", "") == "1" and not PRODUCTION
+
+if PRODUCTION:
+    ALLOWED_HOSTS = [h.strip() for h in os.environ.get("PORTAL_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("Production needs PORTAL_ALLOWED_HOSTS (comma-separated host names).")
+    CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ALLOWED_HOSTS]
+else:
+    ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+# Only these proxies' X-Forwarded-For is believed; anything else in that header is ignored.
+PORTAL_TRUSTED_PROXIES = tuple(
+    p.strip() for p in os.environ.get("PORTAL_TRUSTED_PROXIES", "").split(",") if p.strip()
+)
+
+# --- applications --------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "guardian",
+    "auditlog",
+    "csp",
+    "django_celery_beat",
+    "pause_portal",
+    "pseudonymisation",
+    "sharing",
+    "eligibility",
+    "audit",
+]
+if TEST:
+    INSTALLED_APPS.append("tests.testapp")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "pause_portal.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "pause_portal.middleware.SessionLifetimeMiddleware",
+    "pause_portal.middleware.VerifiedSessionRequiredMiddleware",
+    "audit.middleware.RefusalAuditMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "pause_portal.middleware.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "pause_portal.urls"
+WSGI_APPLICATION = "pause_portal.wsgi.application"
+AUTH_USER_MODEL = "sharing.Person"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "pause_portal.context_processors.portal",
+            ],
+        },
+    }
+]
+
+# --- database ------------------------------------------------------------------------------
+if PRODUCTION:
+    if not os.environ.get("DATABASE_URL"):
+        raise ImproperlyConfigured("Production needs DATABASE_URL (a postgres:// URL).")
+    DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("Production runs on PostgreSQL: DATABASE_URL must be a postgres:// URL.")
+elif os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.config()}
+elif DEMO:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "demo.sqlite3",
+            # WAL and a busy timeout: a long import must not block every page's audit write.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            },
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "test.sqlite3",
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "TEST": {"NAME": VAR_DIR / "test-suite.sqlite3"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The database role the application connects as in production: INSERT and SELECT only on the
+# audit tables (granted after every migrate by audit.db_roles). The owner role runs migrations.
+PORTAL_APP_DB_ROLE = os.environ.get("PORTAL_APP_DB_ROLE", "")
+
+# --- authentication, MFA, lockout ----------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TEST:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests only
+
+LOGIN_URL = "accounts:sign-in"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "accounts:signed-out"
+
+# Lockout by account OR by IP: at most AXES_FAILURE_LIMIT failures per account per cool-off,
+# whatever the IPs they come from, and the same per IP.
+AXES_FAILURE_LIMIT = int(os.environ.get("PORTAL_LOCKOUT_FAILURES", "10"))
+AXES_COOLOFF_TIME = timedelta(hours=1)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_CLIENT_IP_CALLABLE = "pause_portal.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "token"]
+
+OTP_TOTP_ISSUER = "Pause data-sharing portal"
+OTP_TOTP_THROTTLE_FACTOR = 1  # 1 s, 2 s, 4 s... after each wrong code
+
+# --- sessions ------------------------------------------------------------------------------
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+PORTAL_SESSION_IDLE_SECONDS = 30 * 60
+PORTAL_SESSION_WARNING_SECONDS = 2 * 60
+PORTAL_SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
+SESSION_COOKIE_AGE = PORTAL_SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True  # the idle clock restarts with each request
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+PORTAL_ACCOUNT_LINK_HOURS = {"set_password": 72, "mfa_reset": 24}
+
+# --- security headers ----------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = os.environ.get("PORTAL_SSL_REDIRECT", "1") == "1"
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PORTAL_TRUSTED_PROXIES else None
+    SECURE_HSTS_SECONDS = 63072000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# --- static files --------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- audit ---------------------------------------------------------------------------------
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+AUDITLOG_STORE_JSON_CHANGES = True
+
+# --- Celery --------------------------------------------------------------------------------
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "Europe/London"
+if PRODUCTION:
+    REDIS_URL = read_secret("REDIS_URL") or ""
+    if not REDIS_URL:
+        raise ImproperlyConfigured("Production needs REDIS_URL (redis://:password@host:6379/0 or rediss://...).")
+    _redis = urlparse(REDIS_URL)
+    if _redis.scheme != "rediss" and not _redis.password:
+        raise ImproperlyConfigured("REDIS_URL must carry a password (redis://:password@host/0) or use TLS (rediss://).")
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = None
+elif DEMO:
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+    }
+else:
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = True  # a real-worker test turns this off for itself
+    CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- email: never carries an identifier or a token ------------------------------------------
+if PRODUCTION:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+    DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@localhost")
+elif DEMO:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "outbox"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# --- locale --------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"audit.bypass": {"level": "WARNING"}},
+}

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from pause_portal import views
+from sharing.urls import account_urls, people_urls
+from sharing.views import dashboard
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("programme/", dashboard.choose_programme, name="choose-programme"),
+    path("account/", include(account_urls)),
+    path("people/", include(people_urls)),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "pause_portal.views.not_found"
+handler403 = "pause_portal.views.forbidden"

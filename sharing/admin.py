@@ -1,0 +1,63 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from sharing import actions
+from sharing.models import Membership, Organisation, Programme
+
+
+class SystemAdminOnly(admin.ModelAdmin):
+    """System administrators run the service; they are not superusers, so say so here."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_system_admin
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # programmes and organisations are kept: records and audit entries refer to them
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(SystemAdminOnly):
+    list_display = ["name", "kind"]
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(SystemAdminOnly):
+    list_display = ["name", "trust", "pause_practice", "phase"]
+    readonly_fields = ["phase", "phase_started_at", "created_at"]  # phases change through the portal, with two people
+
+
+@admin.register(Membership)
+class MembershipAdmin(SystemAdminOnly):
+    """Grants are made with `add_user` or the People page; here they can be confirmed."""
+
+    list_display = ["id", "person_id", "programme", "role", "status", "requested_by_id", "confirmed_by_id"]
+    list_filter = ["status", "role", "programme"]
+    actions = ["confirm_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Confirm the selected grants (you must not be the person who asked)")
+    def confirm_selected(self, request, queryset):
+        for membership in queryset:
+            try:
+                actions.confirm_role(membership=membership, by=request.user)
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"Membership #{membership.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Membership #{membership.pk} confirmed.", messages.SUCCESS)

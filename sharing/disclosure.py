@@ -1,0 +1,80 @@
+"""The disclosure policy: the one way identifying data reaches a person.
+
+`disclose(user, records, page=...)` works out programme, phase and role from the records and the
+user's own memberships (never from the caller), returns only what that role may see now, and
+writes the access entry in the same call — one entry naming every subject shown.
+
+What each role may see (this grows with each phase as later work lands):
+- Trust caseworker and Trust lead: their own programme's records.
+- DPO and Caldicott Guardian: nothing here (the DPO reaches casework only through an open rights
+  request; the Caldicott Guardian confirms, but does not read casework).
+- Pause lead and practitioner: nothing yet (scoping releases and delivery caseloads add their rules).
+- System administrator: never case data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import models, transaction
+
+from audit.log import record_event
+from audit.models import AuditEntry, Event
+from sharing.models import Membership, MembershipStatus
+from sharing.roles import Perm, role_has
+
+
+@dataclass
+class Disclosure:
+    records: list = field(default_factory=list)
+    withheld: int = 0
+    entry: AuditEntry | None = None
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+def _memberships_by_programme(user, programme_ids: set[int]) -> dict[int, Membership]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active or not programme_ids:
+        return {}
+    rows = Membership.objects.filter(
+        person=user, programme_id__in=programme_ids, status=MembershipStatus.ACTIVE
+    ).select_related("programme")
+    return {m.programme_id: m for m in rows}
+
+
+def _may_see(membership: Membership | None) -> bool:
+    if membership is None:
+        return False
+    return role_has(membership.role, Perm.VIEW_OWN_TRUST_RECORDS)
+
+
+def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = "") -> Disclosure:
+    """Return the records this user may see now, and record that they saw them."""
+    records = list(records)
+    memberships = _memberships_by_programme(user, {r.programme_id for r in records})
+    shown = [r for r in records if _may_see(memberships.get(r.programme_id))]
+    result = Disclosure(records=shown, withheld=len(records) - len(shown))
+    if not shown:
+        return result
+    programmes = {r.programme_id for r in shown}
+    # One programme per disclosure keeps the entry's context exact; a page spanning several
+    # programmes gets one entry for each.
+    with transaction.atomic():
+        for programme_id in sorted(programmes):
+            membership = memberships[programme_id]
+            subjects = [r for r in shown if r.programme_id == programme_id]
+            result.entry = record_event(
+                Event.DISCLOSURE,
+                actor=user,
+                subjects=subjects,
+                programme=membership.programme,
+                role=membership.role,
+                reason=reason,
+                page=page,
+            )
+    return result

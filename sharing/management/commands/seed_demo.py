@@ -1,0 +1,98 @@
+"""Seed the demo: two synthetic programmes and a person for every role. Demo mode only.
+
+Every name here is invented. Grants that need a second person are confirmed by a second
+system administrator, exactly as in real use.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from sharing import actions
+from sharing.models import MembershipStatus, Organisation, Person, Programme
+from sharing.roles import OrganisationKind, Role
+
+DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 - synthetic demo accounts only
+DOMAIN = "demo.invalid"
+
+ORGANISATIONS = {
+    "Northbrook Children's Trust": OrganisationKind.TRUST,
+    "Westvale Children's Trust": OrganisationKind.TRUST,
+    "Pause Midlands": OrganisationKind.PAUSE,
+}
+PROGRAMMES = {
+    "Northbrook scoping": ("Northbrook Children's Trust", "scoping"),
+    "Westvale delivery": ("Westvale Children's Trust", "delivery"),
+}
+# email local part, full name, organisation, [(programme, role)]
+PEOPLE = [
+    ("admin", "Alex Admin", "Northbrook Children's Trust", []),
+    ("admin2", "Sam Second-Admin", "Northbrook Children's Trust", []),
+    ("caseworker", "Casey Worker", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_CASEWORKER)]),
+    ("lead", "Lee Trustlead", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_LEAD)]),
+    ("lead2", "Lou Secondlead", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_LEAD)]),
+    ("caldicott", "Cal Guardian", "Northbrook Children's Trust", [("Northbrook scoping", Role.CALDICOTT_GUARDIAN)]),
+    ("dpo", "Dee Protection", "Northbrook Children's Trust", [("Northbrook scoping", Role.DPO)]),
+    ("westvale.caseworker", "Wes Caseworker", "Westvale Children's Trust", [("Westvale delivery", Role.TRUST_CASEWORKER)]),
+    ("westvale.lead", "Val Westlead", "Westvale Children's Trust", [("Westvale delivery", Role.TRUST_LEAD)]),
+    ("pause.lead", "Pat Pauselead", "Pause Midlands", [("Northbrook scoping", Role.PAUSE_LEAD), ("Westvale delivery", Role.PAUSE_LEAD)]),
+    ("practitioner", "Prue Practitioner", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
+    ("practitioner2", "Pip Otherpractitioner", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
+]
+
+
+class Command(BaseCommand):
+    help = "Seed synthetic organisations, programmes and a person for every role (demo mode only)."
+
+    def handle(self, *args, **opts):
+        if not settings.DEMO:
+            raise CommandError("seed_demo runs only with PORTAL_ENV=demo: it creates accounts with a known password.")
+        if Person.objects.exists():
+            self.stdout.write("The demo is already seeded.")
+            self._print_logins()
+            return
+        with transaction.atomic():
+            self._seed()
+        self._print_logins()
+
+    def _seed(self) -> None:
+        orgs = {name: Organisation.objects.create(name=name, kind=kind) for name, kind in ORGANISATIONS.items()}
+        programmes = {
+            name: Programme.objects.create(name=name, trust=orgs[trust], pause_practice=orgs["Pause Midlands"], phase=phase)
+            for name, (trust, phase) in PROGRAMMES.items()
+        }
+        people: dict[str, Person] = {}
+        for local, full_name, org, _ in PEOPLE:
+            by = people.get("admin")
+            person = actions.add_person(email=f"{local}@{DOMAIN}", full_name=full_name, organisation=orgs[org], by=by)
+            person.set_password(DEMO_PASSWORD)
+            person.save(update_fields=["password"])
+            TOTPDevice.objects.create(user=person, name="Demo authenticator", confirmed=True)
+            people[local] = person
+            if local == "admin":
+                actions.make_system_admin(person=person, by=None)
+            elif local == "admin2":
+                actions.make_system_admin(person=person, by=people["admin"])
+        for local, _, _, roles in PEOPLE:
+            for programme_name, role in roles:
+                membership = actions.request_role(
+                    person=people[local], programme=programmes[programme_name], role=role, by=people["admin"]
+                )
+                if membership.status == MembershipStatus.PENDING:
+                    actions.confirm_role(membership=membership, by=people["admin2"])
+
+    def _print_logins(self) -> None:
+        w = self.stdout.write
+        w("")
+        w("Demo accounts (synthetic). Password for every account: " + DEMO_PASSWORD)
+        w("Two-step sign-in: each account has a demo authenticator. Get its current 6-digit code with")
+        w("    make demo-code EMAIL=<email>      (or: PORTAL_ENV=demo .venv/bin/python manage.py demo_code <email>)")
+        w("or add the account to any authenticator app with the setup key shown by `demo_code --key`.")
+        w("")
+        for local, full_name, org, roles in PEOPLE:
+            described = ", ".join(f"{r.label} ({p})" for p, r in roles) or "System administrator"
+            w(f"  {local + '@' + DOMAIN:<34} {described}")
+        w("")

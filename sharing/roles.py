@@ -1,0 +1,151 @@
+"""The permission vocabulary and the roles that hold it: the one place that says who may do what.
+
+`docs/roles.md` explains it for people. Roles are held per programme (a membership), except the
+system administrator, who runs the service and never sees case data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class OrganisationKind(models.TextChoices):
+    TRUST = "trust", "Children's trust"
+    PAUSE = "pause", "Pause practice"
+
+
+class Role(models.TextChoices):
+    TRUST_CASEWORKER = "trust_caseworker", "Trust caseworker"
+    TRUST_LEAD = "trust_lead", "Trust lead"
+    CALDICOTT_GUARDIAN = "caldicott_guardian", "Caldicott Guardian"
+    DPO = "dpo", "Data protection officer"
+    PAUSE_LEAD = "pause_lead", "Pause lead"
+    PAUSE_PRACTITIONER = "pause_practitioner", "Pause practitioner"
+    SYSTEM_ADMIN = "system_admin", "System administrator"
+
+
+class Perm(models.TextChoices):
+    VIEW_OWN_TRUST_RECORDS = "view_own_trust_records", "See the programme's case records"
+    UPLOAD_EXTRACTS = "upload_extracts", "Upload case extracts"
+    DECIDE_ELIGIBILITY = "decide_eligibility", "Flag or rule out women proposed by the rules"
+    EDIT_RULE_SET = "edit_rule_set", "Edit the eligibility rule set (as a new version)"
+    PROPOSE_PHASE_CHANGE = "propose_phase_change", "Propose a phase change"
+    CONFIRM_PHASE_CHANGE = "confirm_phase_change", "Confirm a phase change proposed by someone else"
+    RELEASE_TO_PAUSE = "release_to_pause", "Release flagged women to Pause"
+    APPROVE_FINAL_REPORT = "approve_final_report", "Approve Pause's final scoping report"
+    CONFIRM_ROLE_GRANT = "confirm_role_grant", "Confirm a grant of a lead, DPO or Caldicott role"
+    VIEW_PROGRAMME_MEMBERS = "view_programme_members", "See who holds which role in the programme"
+    REVIEW_AUDIT_TRAIL = "review_audit_trail", "Review the audit trail"
+    ANSWER_RIGHTS_REQUESTS = "answer_rights_requests", "Answer subject access and other rights requests"
+    KEEP_BREACH_REGISTER = "keep_breach_register", "Keep the breach register"
+    REVIEW_DPO_ACTIVITY = "review_dpo_activity", "See the report of the DPO's own activity"
+    VIEW_RELEASED_DATA = "view_released_data", "See what the Trust released to Pause, as the phase allows"
+    ASSIGN_CASELOAD = "assign_caseload", "Assign released women to practitioners"
+    WRITE_PAUSE_REPORTS = "write_pause_reports", "Write the final scoping report and quarterly reports"
+    VIEW_OWN_CASELOAD = "view_own_caseload", "See the women assigned to you"
+    RECORD_CONTACT = "record_contact", "Record contact and participation"
+    RAISE_SAFEGUARDING = "raise_safeguarding", "Raise safeguarding concerns and serious incidents"
+    MANAGE_PEOPLE = "manage_people", "Add and deactivate people, issue sign-in links"
+    MANAGE_PROGRAMMES = "manage_programmes", "Set up organisations and programmes"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    role: Role
+    organisation_kind: OrganisationKind | None
+    description: str
+    permissions: frozenset[Perm]
+    needs_second_person: bool = False
+    per_programme: bool = True
+
+
+P = Perm
+ROLE_SPECS: dict[Role, RoleSpec] = {
+    spec.role: spec
+    for spec in (
+        RoleSpec(
+            Role.TRUST_CASEWORKER,
+            OrganisationKind.TRUST,
+            "Uploads case extracts, reviews the women the rules propose, and flags or rules out each "
+            "one with a reason.",
+            frozenset({P.VIEW_OWN_TRUST_RECORDS, P.UPLOAD_EXTRACTS, P.DECIDE_ELIGIBILITY}),
+        ),
+        RoleSpec(
+            Role.TRUST_LEAD,
+            OrganisationKind.TRUST,
+            "Owns the programme: edits the rule set, proposes phase changes, releases flagged women "
+            "to Pause, answers safeguarding alerts and approves the final scoping report.",
+            frozenset(
+                {
+                    P.VIEW_OWN_TRUST_RECORDS,
+                    P.UPLOAD_EXTRACTS,
+                    P.DECIDE_ELIGIBILITY,
+                    P.EDIT_RULE_SET,
+                    P.PROPOSE_PHASE_CHANGE,
+                    P.CONFIRM_PHASE_CHANGE,
+                    P.RELEASE_TO_PAUSE,
+                    P.APPROVE_FINAL_REPORT,
+                    P.VIEW_PROGRAMME_MEMBERS,
+                }
+            ),
+            needs_second_person=True,
+        ),
+        RoleSpec(
+            Role.CALDICOTT_GUARDIAN,
+            OrganisationKind.TRUST,
+            "The second signature on phase changes, on lead, DPO and Caldicott role grants and on "
+            "agreement changes; sees the report of the DPO's own activity. Sees no case records.",
+            frozenset(
+                {P.CONFIRM_PHASE_CHANGE, P.CONFIRM_ROLE_GRANT, P.VIEW_PROGRAMME_MEMBERS, P.REVIEW_DPO_ACTIVITY}
+            ),
+            needs_second_person=True,
+        ),
+        RoleSpec(
+            Role.DPO,
+            OrganisationKind.TRUST,
+            "Reviews every access in the audit trail, answers subject access and rights requests and "
+            "keeps the breach register. Sees a person's records only through an open request.",
+            frozenset({P.REVIEW_AUDIT_TRAIL, P.ANSWER_RIGHTS_REQUESTS, P.KEEP_BREACH_REGISTER, P.VIEW_PROGRAMME_MEMBERS}),
+            needs_second_person=True,
+        ),
+        RoleSpec(
+            Role.PAUSE_LEAD,
+            OrganisationKind.PAUSE,
+            "Scoping: analyses the pseudonymised release and writes the final report. Delivery: sees "
+            "every released woman, orders the target group, assigns women to practitioners and writes "
+            "quarterly progress reports.",
+            frozenset({P.VIEW_RELEASED_DATA, P.ASSIGN_CASELOAD, P.WRITE_PAUSE_REPORTS}),
+        ),
+        RoleSpec(
+            Role.PAUSE_PRACTITIONER,
+            OrganisationKind.PAUSE,
+            "Delivery only: sees only the women assigned to them; records contact, participation, "
+            "safeguarding concerns and serious incidents.",
+            frozenset({P.VIEW_OWN_CASELOAD, P.RECORD_CONTACT, P.RAISE_SAFEGUARDING}),
+        ),
+        RoleSpec(
+            Role.SYSTEM_ADMIN,
+            None,
+            "Runs the service: people, organisations and programmes. Never sees case data.",
+            frozenset({P.MANAGE_PEOPLE, P.MANAGE_PROGRAMMES, P.CONFIRM_ROLE_GRANT}),
+            per_programme=False,
+        ),
+    )
+}
+
+TRUST_ROLES = frozenset(r for r, s in ROLE_SPECS.items() if s.organisation_kind == OrganisationKind.TRUST)
+PAUSE_ROLES = frozenset(r for r, s in ROLE_SPECS.items() if s.organisation_kind == OrganisationKind.PAUSE)
+PROGRAMME_ROLES = frozenset(r for r, s in ROLE_SPECS.items() if s.per_programme)
+SECOND_PERSON_ROLES = frozenset(r for r, s in ROLE_SPECS.items() if s.needs_second_person)
+
+
+def role_has(role: Role | str | None, perm: Perm) -> bool:
+    if role is None:
+        return False
+    return perm in ROLE_SPECS[Role(role)].permissions
+
+
+def roles_with(perm: Perm) -> frozenset[Role]:
+    return frozenset(r for r, s in ROLE_SPECS.items() if perm in s.permissions)

@@ -1,0 +1,20 @@
+"""Thin tasks: ids in, the actor's role re-checked, an action or a notice out. JSON only."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from sharing import notices
+from sharing.models import Membership, MembershipStatus, Person
+
+
+@shared_task(name="sharing.notify_grant_awaiting_confirmation", ignore_result=True)
+def notify_grant_awaiting_confirmation(membership_id: int, requested_by_id: int) -> int:
+    """Tell the people who may confirm a pending grant that it is waiting. Returns how many were told."""
+    requester = Person.objects.filter(pk=requested_by_id, is_active=True, is_system_admin=True).first()
+    membership = Membership.objects.filter(pk=membership_id, status=MembershipStatus.PENDING).select_related(
+        "programme"
+    ).first()
+    if requester is None or membership is None or membership.requested_by_id != requester.pk:
+        return 0  # the requester lost the role, or the grant was settled meanwhile: nothing to say
+    return notices.grant_awaiting_confirmation(membership)

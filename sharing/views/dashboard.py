@@ -1,0 +1,96 @@
+"""Each role's dashboard, and the programme switcher."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from audit.models import AuditEntry, Event
+from pause_portal.access import signed_in
+from sharing.forms import ProgrammeChoiceForm
+from sharing.models import Membership, Person, Programme
+from sharing.roles import ROLE_SPECS, Perm, Role, role_has
+from sharing.selectors import (
+    SESSION_PROGRAMME_KEY,
+    active_memberships,
+    current_membership,
+    current_role,
+    pending_grants_for,
+    programme_members,
+)
+
+TEMPLATES = {
+    Role.TRUST_CASEWORKER: "dashboards/trust_caseworker.html",
+    Role.TRUST_LEAD: "dashboards/trust_lead.html",
+    Role.CALDICOTT_GUARDIAN: "dashboards/caldicott_guardian.html",
+    Role.DPO: "dashboards/dpo.html",
+    Role.PAUSE_LEAD: "dashboards/pause_lead.html",
+    Role.PAUSE_PRACTITIONER: "dashboards/pause_practitioner.html",
+    Role.SYSTEM_ADMIN: "dashboards/system_admin.html",
+}
+
+
+@signed_in
+def dashboard(request):
+    person: Person = request.user
+    role = current_role(request)
+    if role is None:
+        return render(request, "dashboards/no_role.html")
+    membership = current_membership(request)
+    programme: Programme | None = membership.programme if membership else None
+    context = {
+        "role": role,
+        "role_spec": ROLE_SPECS[role],
+        "permissions": sorted(ROLE_SPECS[role].permissions, key=lambda p: p.label),
+        "programme": programme,
+        "last_sign_ins": AuditEntry.objects.filter(actor=person, event=Event.SIGN_IN).order_by("-timestamp")[1:4],
+    }
+    if role_has(role, Perm.CONFIRM_ROLE_GRANT) or person.is_system_admin:
+        context["pending_grants"] = list(pending_grants_for(person))
+    if programme and role_has(role, Perm.VIEW_PROGRAMME_MEMBERS):
+        context["members"] = list(programme_members(programme))
+    if role == Role.DPO and programme:
+        context["refusals_7d"] = _recent_counts(programme)
+    if role == Role.SYSTEM_ADMIN:
+        context["people_count"] = Person.objects.filter(is_active=True).count()
+        context["programmes"] = Programme.objects.select_related("trust", "pause_practice").annotate(
+            members=Count("memberships")
+        )
+    return render(request, TEMPLATES[role], context)
+
+
+def _recent_counts(programme: Programme) -> dict[str, int]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(days=7)
+    rows = (
+        AuditEntry.objects.filter(programme=programme, timestamp__gte=since)
+        .values("event")
+        .annotate(n=Count("id"))
+    )
+    counts = {r["event"]: r["n"] for r in rows}
+    return {
+        "disclosures": counts.get(Event.DISCLOSURE, 0),
+        "refusals": counts.get(Event.REFUSED, 0),
+        "changes": counts.get(Event.CHANGE, 0),
+    }
+
+
+@require_POST
+@signed_in
+def choose_programme(request):
+    """The header's switcher: only among the person's own active memberships."""
+    form = ProgrammeChoiceForm(request.POST)
+    if not form.is_valid():
+        raise Http404("No such programme.")
+    if not active_memberships(request.user).filter(programme_id=form.cleaned_data["programme"]).exists():
+        raise Http404("No such programme.")
+    request.session[SESSION_PROGRAMME_KEY] = form.cleaned_data["programme"]
+    return redirect("dashboard")
+
+
+__all__ = ["dashboard", "choose_programme", "Membership"]

@@ -1,0 +1,76 @@
+"""People and role grants, for system administrators (and grants for Caldicott Guardians)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from pause_portal.access import for_roles
+from sharing import actions
+from sharing.models import AccountLinkPurpose, Membership, MembershipStatus, Person
+from sharing.roles import Role
+from sharing.selectors import pending_grants_for
+
+
+@for_roles(Role.SYSTEM_ADMIN)
+def people(request):
+    memberships = Membership.objects.exclude(status=MembershipStatus.REVOKED).select_related("programme")
+    rows = (
+        Person.objects.select_related("organisation")
+        .prefetch_related(Prefetch("memberships", queryset=memberships))
+        .order_by("organisation__name", "full_name")
+    )
+    return render(request, "people/people.html", {"people": rows})
+
+
+def _person_or_404(pk: int) -> Person:
+    return get_object_or_404(Person, pk=pk)
+
+
+@require_POST
+@for_roles(Role.SYSTEM_ADMIN)
+def deactivate(request, pk: int):
+    person = _person_or_404(pk)
+    try:
+        actions.deactivate_person(person=person, by=request.user)
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, str(exc.args[0] if exc.args else exc))
+    else:
+        messages.success(request, f"{person.full_name} is deactivated and signed out everywhere.")
+    return redirect("people:list")
+
+
+@require_POST
+@for_roles(Role.SYSTEM_ADMIN)
+def issue_mfa_reset(request, pk: int):
+    person = _person_or_404(pk)
+    try:
+        token = actions.issue_account_link(person=person, purpose=AccountLinkPurpose.MFA_RESET, by=request.user)
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, str(exc.args[0] if exc.args else exc))
+        return redirect("people:list")
+    link = request.build_absolute_uri(reverse("accounts:account-link", args=[token]))
+    # Shown once, to be passed on by a trusted channel; only its hash is stored.
+    return render(request, "people/reset_link.html", {"person": person, "link": link})
+
+
+@for_roles(Role.SYSTEM_ADMIN, Role.CALDICOTT_GUARDIAN)
+def grants(request):
+    return render(request, "people/grants.html", {"grants": pending_grants_for(request.user)})
+
+
+@require_POST
+@for_roles(Role.SYSTEM_ADMIN, Role.CALDICOTT_GUARDIAN)
+def confirm_grant(request, pk: int):
+    # Fetch-and-authorise in one step: a grant this person may not confirm looks like no grant.
+    membership = pending_grants_for(request.user).filter(pk=pk).first()
+    if membership is None:
+        raise Http404("No such grant.")
+    actions.confirm_role(membership=membership, by=request.user)
+    messages.success(request, "Role confirmed.")
+    return redirect("people:grants")
