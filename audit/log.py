@@ -36,7 +36,9 @@ def record_event(
     ctx = request_context.current()
     subjects = list(subjects)
     actor_id = getattr(actor, "pk", None) if actor is not None else ctx.actor_id
-    model = subject_model or (type(subjects[0]) if subjects else type(target) if target else get_user_model())
+    if target is not None:
+        target = getattr(target, "_wrapped", target)  # request.user is a lazy wrapper
+    model = subject_model or (subjects[0]._meta.model if subjects else target._meta.model if target else get_user_model())
     if target is not None:
         object_pk, object_repr = str(target.pk), subject_reference(target)
     elif subjects:

@@ -56,5 +56,7 @@ def for_roles(*roles: Role) -> Callable[[Callable], Callable]:
 
 
 def access_of(view: Callable) -> tuple[str | None, frozenset[Role]]:
-    source = getattr(view, "view_class", view)
-    return getattr(source, "portal_access", None), getattr(source, "portal_roles", frozenset())
+    for source in (view, getattr(view, "view_class", None)):
+        if getattr(source, "portal_access", None):
+            return source.portal_access, source.portal_roles
+    return None, frozenset()

@@ -252,6 +252,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # served from the apps' folders; collectstatic is for production
 
 # --- audit ---------------------------------------------------------------------------------
 AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
@@ -316,5 +318,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"audit.bypass": {"level": "WARNING"}},
+    "loggers": {
+        "audit.bypass": {"level": "WARNING"},
+        # django-axes logs the attempted email address with each failure; the audit trail has what we need.
+        "axes": {"level": "ERROR"},
+    },
 }

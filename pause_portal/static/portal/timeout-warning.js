@@ -8,11 +8,14 @@
  *   data-warning-seconds  how long before the timeout to warn, e.g. 120.
  *                         Defaults to 120.
  *   data-keepalive-url    POSTed (with the X-CSRFToken header) by
- *                         "Stay signed in". It should answer 2xx while signed
- *                         in, and 401/403 or a redirect to the sign-in page
- *                         once the session is gone.
+ *                         "Stay signed in". It should answer 2xx (e.g. 204)
+ *                         while signed in, and 401 or a redirect to the
+ *                         sign-in page once the session is gone.
  *   data-signout-url      target of the "Sign out" link.
  *   data-timed-out-url    where the browser goes when the time runs out.
+ *   data-csrf-cookie-name optional; the CSRF cookie to read. Without it,
+ *                         `csrftoken` and then `__Host-csrftoken` (the
+ *                         production name) are tried.
  *
  * The server's idle clock only moves when it gets a request, so mouse or
  * keyboard activity does not reset the timer. Things that do reset it:
@@ -30,7 +33,7 @@ const DEFAULT_WARNING_SECONDS = 120
 const ANNOUNCE_INTERVAL_MS = 20000
 const ACTIVITY_EVENT = 'portal:session-activity'
 const CHANNEL_NAME = 'portal-session-timeout'
-const CSRF_COOKIE_NAME = 'csrftoken'
+const CSRF_COOKIE_NAMES = ['csrftoken', '__Host-csrftoken']
 
 let instance = null
 
@@ -50,9 +53,12 @@ function readCookie(name) {
   return ''
 }
 
-function getCsrfToken() {
-  const fromCookie = readCookie(CSRF_COOKIE_NAME)
-  if (fromCookie) return fromCookie
+function getCsrfToken(cookieName) {
+  const names = cookieName ? [cookieName] : CSRF_COOKIE_NAMES
+  for (const name of names) {
+    const value = readCookie(name)
+    if (value) return value
+  }
   const input = document.querySelector('input[name="csrfmiddlewaretoken"]')
   return input ? input.value : ''
 }
@@ -103,6 +109,7 @@ class TimeoutWarning {
     this.keepaliveUrl = config.keepaliveUrl
     this.signoutUrl = config.signoutUrl
     this.timedOutUrl = config.timedOutUrl
+    this.csrfCookieName = config.csrfCookieName
     this.lastActivity = pageLoadTime()
     this.timer = null
     this.busy = false
@@ -339,7 +346,7 @@ class TimeoutWarning {
         credentials: 'same-origin',
         cache: 'no-store',
         headers: {
-          'X-CSRFToken': getCsrfToken(),
+          'X-CSRFToken': getCsrfToken(this.csrfCookieName),
           'X-Requested-With': 'XMLHttpRequest',
           Accept: 'application/json'
         }
@@ -347,12 +354,10 @@ class TimeoutWarning {
       if (response.ok && !response.redirected) {
         // The server reset its clock no earlier than when we sent this.
         this.recordActivity(sentAt)
-      } else if (
-        response.redirected ||
-        response.status === 401 ||
-        response.status === 403
-      ) {
-        // The session has already gone.
+      } else if (response.redirected || response.status === 401) {
+        // The session has already gone (login_required redirects to the
+        // sign-in page). A 403 is treated as a retryable error rather than
+        // a sign-out, as it is also what a CSRF failure looks like.
         this.timeOut()
       } else {
         throw new Error(`Keepalive failed with HTTP ${response.status}`)
@@ -405,7 +410,8 @@ export function initTimeoutWarning() {
     warningSeconds,
     keepaliveUrl: data.keepaliveUrl || '',
     signoutUrl: data.signoutUrl || '',
-    timedOutUrl: data.timedOutUrl || ''
+    timedOutUrl: data.timedOutUrl || '',
+    csrfCookieName: data.csrfCookieName || ''
   })
   instance.start()
   return instance

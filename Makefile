@@ -1,0 +1,53 @@
+# One command runner for README, CI and contributors.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_ENV := PORTAL_ENV=demo
+HOST := 127.0.0.1
+PORT := 8000
+
+.PHONY: demo test lint check-migrations check-deploy demo-code lock clean-demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(VENV)/.runtime: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	touch $@
+
+$(VENV)/.dev: requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $@ $(VENV)/.runtime
+
+## demo: install, migrate, seed synthetic data, and serve on 127.0.0.1:8000 with a worker
+demo: $(VENV)/.runtime
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python -m pause_portal.demo_runner --host $(HOST) --port $(PORT)
+
+## demo-code: the current two-step code of a demo account, e.g. make demo-code EMAIL=lead@demo.invalid
+demo-code: $(VENV)/.runtime
+	@$(DEMO_ENV) $(BIN)/python manage.py demo_code $(EMAIL)
+
+## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
+test: $(VENV)/.dev
+	PORTAL_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+check-migrations: $(VENV)/.dev
+	PORTAL_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
+
+## check-deploy: Django's deployment checks under production settings (throwaway secrets)
+check-deploy: $(VENV)/.dev
+	$(BIN)/python -m pause_portal.deploy_check
+
+## lock: re-pin the hash-locked requirements from pyproject.toml (needs uv)
+lock:
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock
+
+clean-demo:
+	rm -rf var/demo.sqlite3* var/broker var/outbox var/keys/demo
