@@ -64,7 +64,7 @@ PORTAL_TRUSTED_PROXIES = tuple(
 
 # --- applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "pause_portal.admin_apps.PortalAdminConfig",  # the OTP admin site, all-safe models only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
