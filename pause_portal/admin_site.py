@@ -4,6 +4,9 @@ fields are all classified safe (checked at start-up and by a test)."""
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
+from functools import wraps
+
+from django.http import Http404
 from django.shortcuts import redirect
 from django_otp.admin import OTPAdminSite
 
@@ -14,6 +17,21 @@ class PortalAdminSite(OTPAdminSite):
     site_header = "Pause data-sharing portal — administration"
     site_title = "Portal administration"
     index_title = "Organisations, programmes and memberships"
+
+    def __init__(self, name="admin"):
+        super().__init__(name)
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def refuse_others(request, *args, **kwargs):
+            # Signed in (both steps) but not a system administrator: no such page, as everywhere else.
+            if request.user.is_authenticated and request.user.is_verified() and not self.has_permission(request):
+                raise Http404("No such page.")
+            return inner(request, *args, **kwargs)
+
+        return refuse_others
 
     def login(self, request, extra_context=None):
         # One sign-in for the whole portal (password, then two-step): never a second form here.

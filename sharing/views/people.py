@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -32,8 +32,8 @@ def _person_or_404(pk: int) -> Person:
     return get_object_or_404(Person, pk=pk)
 
 
-@require_POST
 @for_roles(Role.SYSTEM_ADMIN)
+@require_POST
 def deactivate(request, pk: int):
     person = _person_or_404(pk)
     try:
@@ -45,8 +45,8 @@ def deactivate(request, pk: int):
     return redirect("people:list")
 
 
-@require_POST
 @for_roles(Role.SYSTEM_ADMIN)
+@require_POST
 def issue_mfa_reset(request, pk: int):
     person = _person_or_404(pk)
     try:
@@ -64,13 +64,15 @@ def grants(request):
     return render(request, "people/grants.html", {"grants": pending_grants_for(request.user)})
 
 
-@require_POST
 @for_roles(Role.SYSTEM_ADMIN, Role.CALDICOTT_GUARDIAN)
 def confirm_grant(request, pk: int):
-    # Fetch-and-authorise in one step: a grant this person may not confirm looks like no grant.
+    # Fetch-and-authorise in one step, before anything else: a grant this person may not confirm
+    # looks exactly like no grant, whatever the method.
     membership = pending_grants_for(request.user).filter(pk=pk).first()
     if membership is None:
         raise Http404("No such grant.")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     actions.confirm_role(membership=membership, by=request.user)
     messages.success(request, "Role confirmed.")
     return redirect("people:grants")
