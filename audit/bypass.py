@@ -19,9 +19,17 @@ log = logging.getLogger("audit.bypass")
 def audit_bypass(reason: str, using: str = "default"):
     connection = connections[using]
     log.warning("audit bypass opened on %s: %s", using, reason)
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic(using=using):
-        if connection.vendor == "postgresql":
+        if postgres:
             with connection.cursor() as cur:
                 cur.execute("SET LOCAL portal.audit_bypass = 'on'")
-        yield
+        try:
+            yield
+        finally:
+            # Inside an outer transaction this block is only a savepoint, and SET LOCAL would
+            # outlive it: switch the bypass off explicitly.
+            if postgres and not connection.needs_rollback:
+                with connection.cursor() as cur:
+                    cur.execute("SET LOCAL portal.audit_bypass = 'off'")
     log.warning("audit bypass closed on %s", using)

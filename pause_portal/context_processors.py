@@ -1,4 +1,8 @@
+import time
+
 from django.conf import settings
+
+from pause_portal.middleware import SIGNED_IN_AT
 
 from sharing.selectors import active_memberships, current_membership, current_role
 
@@ -11,7 +15,13 @@ def portal(request):
         "session_warning_seconds": settings.PORTAL_SESSION_WARNING_SECONDS,
     }
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_verified():
+    if user is None or not user.is_authenticated:
+        return context
+    # The timeout warning counts down to whichever comes first: the idle or the absolute limit.
+    started = request.session.get(SIGNED_IN_AT, time.time())
+    left_absolute = int(settings.PORTAL_SESSION_ABSOLUTE_SECONDS - (time.time() - started))
+    context["session_timeout_seconds"] = max(0, min(settings.PORTAL_SESSION_IDLE_SECONDS, left_absolute))
+    if not user.is_verified():
         return context
     memberships = list(active_memberships(user))
     context.update(

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "guardian",
+    "audit",  # before auditlog: its auditlogflush (disabled) must win
     "auditlog",
     "csp",
     "django_celery_beat",
@@ -81,7 +82,6 @@ INSTALLED_APPS = [
     "pseudonymisation",
     "sharing",
     "eligibility",
-    "audit",
 ]
 if TEST:
     INSTALLED_APPS.append("tests.testapp")
@@ -194,6 +194,9 @@ AXES_VERBOSE = False
 AXES_ENABLE_ADMIN = False
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "token"]
 
+# Object permissions (caseloads) never extend to anonymous people: no guardian anonymous user.
+ANONYMOUS_USER_NAME = None
+
 OTP_TOTP_ISSUER = "Pause data-sharing portal"
 OTP_TOTP_THROTTLE_FACTOR = 1  # 1 s, 2 s, 4 s... after each wrong code
 
@@ -246,7 +249,7 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "pause_portal.storage.PortalStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },

@@ -29,18 +29,18 @@ PROGRAMMES = {
 }
 # email local part, full name, organisation, [(programme, role)]
 PEOPLE = [
-    ("admin", "Alex Admin", "Northbrook Children's Trust", []),
-    ("admin2", "Sam Second-Admin", "Northbrook Children's Trust", []),
-    ("caseworker", "Casey Worker", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_CASEWORKER)]),
-    ("lead", "Lee Trustlead", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_LEAD)]),
-    ("lead2", "Lou Secondlead", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_LEAD)]),
-    ("caldicott", "Cal Guardian", "Northbrook Children's Trust", [("Northbrook scoping", Role.CALDICOTT_GUARDIAN)]),
-    ("dpo", "Dee Protection", "Northbrook Children's Trust", [("Northbrook scoping", Role.DPO)]),
-    ("westvale.caseworker", "Wes Caseworker", "Westvale Children's Trust", [("Westvale delivery", Role.TRUST_CASEWORKER)]),
-    ("westvale.lead", "Val Westlead", "Westvale Children's Trust", [("Westvale delivery", Role.TRUST_LEAD)]),
-    ("pause.lead", "Pat Pauselead", "Pause Midlands", [("Northbrook scoping", Role.PAUSE_LEAD), ("Westvale delivery", Role.PAUSE_LEAD)]),
-    ("practitioner", "Prue Practitioner", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
-    ("practitioner2", "Pip Otherpractitioner", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
+    ("admin", "Alex Adebayo", "Northbrook Children's Trust", []),
+    ("admin2", "Sam Okonkwo-Hale", "Northbrook Children's Trust", []),
+    ("caseworker", "Casey Lindqvist", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_CASEWORKER)]),
+    ("lead", "Lee Marchetti", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_LEAD)]),
+    ("lead2", "Lou Abernathy", "Northbrook Children's Trust", [("Northbrook scoping", Role.TRUST_LEAD)]),
+    ("caldicott", "Cal Pemberton", "Northbrook Children's Trust", [("Northbrook scoping", Role.CALDICOTT_GUARDIAN)]),
+    ("dpo", "Dee Raghunathan", "Northbrook Children's Trust", [("Northbrook scoping", Role.DPO)]),
+    ("westvale.caseworker", "Wes Tamblyn", "Westvale Children's Trust", [("Westvale delivery", Role.TRUST_CASEWORKER)]),
+    ("westvale.lead", "Val Kowalczyk", "Westvale Children's Trust", [("Westvale delivery", Role.TRUST_LEAD)]),
+    ("pause.lead", "Pat Ogunleye", "Pause Midlands", [("Northbrook scoping", Role.PAUSE_LEAD), ("Westvale delivery", Role.PAUSE_LEAD)]),
+    ("practitioner", "Prue Halloran", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
+    ("practitioner2", "Pip Szabo", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
 ]
 
 
