@@ -27,8 +27,19 @@ APP_FILES="secret_key portal_token_secret portal_encryption_secret portal_blind_
 PG_FILES="portal_app_db_password"
 ROOT_FILES="postgres_owner_password redis_password"
 
+if [ -d "$DIR" ] && { [ ! -w "$DIR" ] || [ ! -x "$DIR" ]; }; then
+    echo "make-secrets: $DIR is not yours to write: run this with sudo." >&2
+    exit 1
+fi
+# Files already given to the containers' users can only be checked by root.
+for name in $APP_FILES $PG_FILES $ROOT_FILES; do
+    if [ -e "$DIR/$name" ] && [ ! -r "$DIR/$name" ]; then
+        echo "make-secrets: secrets/$name exists but you cannot read it (given to a container's user?): run this with sudo." >&2
+        exit 1
+    fi
+done
 mkdir -p "$DIR"
-chmod 700 "$DIR"
+if [ -O "$DIR" ]; then chmod 700 "$DIR"; fi
 
 random() {
     python3 -c 'import secrets;print(secrets.token_urlsafe(48))'
