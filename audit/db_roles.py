@@ -12,6 +12,7 @@ logged bypass in `audit.bypass` does.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 AUDIT_TABLES = ("audit_auditentry", "audit_auditsubject")
@@ -24,7 +25,11 @@ def grant_application_role(sender=None, using="default", **kwargs) -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
         if cur.fetchone() is None:
-            return
+            # Named but missing: the application would meet "permission denied" later. Say it now.
+            raise ImproperlyConfigured(
+                f"PORTAL_APP_DB_ROLE names the database role {role!r}, which does not exist: create it "
+                "(deploy/postgres-init/01-roles.sh does) and run migrate again."
+            )
         apply_grants(cur, role)
 
 
