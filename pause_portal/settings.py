@@ -260,6 +260,7 @@ if not PRODUCTION:
 
 # --- audit ---------------------------------------------------------------------------------
 AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+PORTAL_AUDIT_RETENTION_DAYS = int(os.environ.get("PORTAL_AUDIT_RETENTION_DAYS", str(6 * 366)))
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_STORE_JSON_CHANGES = True
 

@@ -139,3 +139,24 @@ def test_changes_of_people_are_logged_without_their_values(system_admin):
     assert created.changes["full_name"] == ["[redacted]", "[redacted]"]
     assert "password" not in created.changes
     assert created.actor_email is None
+
+
+def test_the_retention_purge_takes_only_whole_expired_months_and_records_itself(system_admin):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now() - timedelta(days=7 * 366)):
+        old = record_event(Event.SIGN_IN, actor=system_admin, target=system_admin)
+    recent = record_event(Event.SIGN_IN, actor=system_admin, target=system_admin)
+    with pytest.raises(CommandError, match="first day of a month"):
+        call_command("purge_audit_retention", "--before", "2019-01-15", "--by", system_admin.email, "--reason", "r")
+    with pytest.raises(CommandError, match="kept for"):
+        call_command("purge_audit_retention", "--before", timezone.localdate().replace(day=1).isoformat(),
+                     "--by", system_admin.email, "--reason", "r")
+    cutoff = (timezone.localdate() - timedelta(days=6 * 366 + 40)).replace(day=1)
+    call_command("purge_audit_retention", "--before", cutoff.isoformat(), "--by", system_admin.email, "--reason", "six years")
+    assert not AuditEntry.objects.filter(pk=old.pk).exists()
+    assert AuditEntry.objects.filter(pk=recent.pk).exists()
+    assert AuditEntry.objects.filter(event=Event.AUDIT_BYPASS, reason__contains="1 entries").exists()

@@ -162,3 +162,14 @@ def test_add_user_explains_bad_input_and_changes_nothing(programme, system_admin
         call_command("add_user", "x@test.invalid", "--organisation", programme.trust.name, "--name", "X",
                      "--programme", programme.name, "--role", "pause_lead", "--by", system_admin.email)
     assert Person.objects.count() == before
+
+
+def test_organisations_and_programmes_are_added_by_command(capsys):
+    call_command("add_organisation", "Synthetic Trust", "--kind", "trust")
+    call_command("add_organisation", "Synthetic Pause", "--kind", "pause")
+    call_command("add_programme", "Synthetic programme", "--trust", "Synthetic Trust", "--pause-practice", "Synthetic Pause")
+    from sharing.models import Programme
+
+    assert Programme.objects.get(name="Synthetic programme").phase == "scoping"
+    with pytest.raises(CommandError, match="No Pause practice"):
+        call_command("add_programme", "Other", "--trust", "Synthetic Trust", "--pause-practice", "Synthetic Trust")
