@@ -3,9 +3,9 @@ fields are all classified safe (checked at start-up and by a test)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
 from functools import wraps
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.shortcuts import redirect
 from django_otp.admin import OTPAdminSite

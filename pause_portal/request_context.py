@@ -16,7 +16,7 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "portal_request_context", default=RequestContext()
+    "portal_request_context", default=RequestContext()  # noqa: B039 - frozen, immutable
 )
 
 

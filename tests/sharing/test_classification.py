@@ -2,7 +2,12 @@
 
 from django.contrib import admin
 
-from pause_portal.classification import is_all_safe, our_models, unclassified_fields, unknown_declarations
+from pause_portal.classification import (
+    is_all_safe,
+    our_models,
+    unclassified_fields,
+    unknown_declarations,
+)
 
 
 def test_every_field_of_every_model_is_classified():

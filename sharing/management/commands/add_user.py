@@ -16,7 +16,14 @@ from django.db import transaction
 from django.urls import reverse
 
 from sharing import actions
-from sharing.models import AccountLinkPurpose, Membership, MembershipStatus, Organisation, Person, Programme
+from sharing.models import (
+    AccountLinkPurpose,
+    Membership,
+    MembershipStatus,
+    Organisation,
+    Person,
+    Programme,
+)
 from sharing.roles import Role
 
 

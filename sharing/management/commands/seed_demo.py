@@ -92,7 +92,7 @@ class Command(BaseCommand):
         w("    make demo-code EMAIL=<email>      (or: PORTAL_ENV=demo .venv/bin/python manage.py demo_code <email>)")
         w("or add the account to any authenticator app with the setup key shown by `demo_code --key`.")
         w("")
-        for local, full_name, org, roles in PEOPLE:
+        for local, _name, _org, roles in PEOPLE:
             described = ", ".join(f"{r.label} ({p})" for p, r in roles) or "System administrator"
             w(f"  {local + '@' + DOMAIN:<34} {described}")
         w("")
