@@ -72,3 +72,18 @@ def record_event(
                 [AuditSubject(entry=entry, subject=subject_reference(s)) for s in subjects]
             )
     return entry
+
+
+def record_staff_view(request, people: Iterable[models.Model], *, membership=None) -> AuditEntry | None:
+    """Pages that show staff details (names, emails) record whom they showed, like any disclosure."""
+    people = list(people)
+    if not people:
+        return None
+    return record_event(
+        Event.DISCLOSURE,
+        actor=request.user,
+        subjects=people,
+        programme=membership.programme if membership else None,
+        role=membership.role if membership else ("system_admin" if request.user.is_system_admin else ""),
+        reason="staff details",
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -64,7 +65,12 @@ class Programme(models.Model):
         return self.name
 
 
-class PersonManager(BaseUserManager["Person"]):
+class PersonQuerySet(models.QuerySet):
+    def delete(self):
+        raise PermissionDenied("People are deactivated, never deleted (sharing.actions.deactivate_person).")
+
+
+class PersonManager(BaseUserManager.from_queryset(PersonQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> Person:
@@ -126,6 +132,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         # A reference, not a name: str() of a person can end up in logs.
         return f"person #{self.pk}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("People are deactivated, never deleted (sharing.actions.deactivate_person).")
 
     @property
     def is_staff(self) -> bool:

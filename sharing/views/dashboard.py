@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from audit.log import record_staff_view
 from audit.models import AuditEntry, Event
 from pause_portal.access import signed_in
 from sharing.forms import ProgrammeChoiceForm
@@ -58,6 +59,8 @@ def dashboard(request):
         context["programmes"] = Programme.objects.select_related("trust", "pause_practice").annotate(
             members=Count("memberships")
         )
+    shown = [g.person for g in context.get("pending_grants", [])] + [m.person for m in context.get("members", [])]
+    record_staff_view(request, {p.pk: p for p in shown}.values(), membership=membership)
     return render(request, TEMPLATES[role], context)
 
 

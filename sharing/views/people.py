@@ -10,11 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from audit.log import record_staff_view
 from pause_portal.access import for_roles
 from sharing import actions
 from sharing.models import AccountLinkPurpose, Membership, MembershipStatus, Person
 from sharing.roles import Role
-from sharing.selectors import pending_grants_for
+from sharing.selectors import current_membership, pending_grants_for
 
 
 @for_roles(Role.SYSTEM_ADMIN)
@@ -25,6 +26,8 @@ def people(request):
         .prefetch_related(Prefetch("memberships", queryset=memberships))
         .order_by("organisation__name", "full_name")
     )
+    rows = list(rows)
+    record_staff_view(request, rows)
     return render(request, "people/people.html", {"people": rows})
 
 
@@ -61,7 +64,9 @@ def issue_mfa_reset(request, pk: int):
 
 @for_roles(Role.SYSTEM_ADMIN, Role.CALDICOTT_GUARDIAN)
 def grants(request):
-    return render(request, "people/grants.html", {"grants": pending_grants_for(request.user)})
+    grants = list(pending_grants_for(request.user))
+    record_staff_view(request, [g.person for g in grants], membership=current_membership(request))
+    return render(request, "people/grants.html", {"grants": grants})
 
 
 @for_roles(Role.SYSTEM_ADMIN, Role.CALDICOTT_GUARDIAN)

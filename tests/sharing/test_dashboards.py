@@ -41,3 +41,24 @@ def test_programme_switcher_offers_only_own_programmes(as_person, pause_lead, pr
     assert client.post(reverse("choose-programme"), {"programme": third.pk}).status_code == 302
     assert "<dd>Third programme</dd>" in client.get(reverse("dashboard")).content.decode()
     assert client.post(reverse("choose-programme"), {"programme": other_programme.pk}).status_code == 404
+
+
+def test_pages_showing_staff_details_record_whom_they_showed(as_person, trust_lead, caseworker, programme):
+    from audit.models import AuditEntry, AuditSubject, Event
+
+    as_person(trust_lead).get(reverse("dashboard"))
+    entry = AuditEntry.objects.filter(event=Event.DISCLOSURE, actor=trust_lead).latest("id")
+    shown = set(AuditSubject.objects.filter(entry=entry).values_list("subject", flat=True))
+    assert {f"sharing.person:{trust_lead.pk}", f"sharing.person:{caseworker.pk}"} <= shown
+    assert entry.programme == programme and entry.role == "trust_lead"
+
+
+def test_people_are_never_deleted(caseworker):
+    from django.core.exceptions import PermissionDenied
+
+    from sharing.models import Person
+
+    with pytest.raises(PermissionDenied):
+        caseworker.delete()
+    with pytest.raises(PermissionDenied):
+        Person.objects.filter(pk=caseworker.pk).delete()
