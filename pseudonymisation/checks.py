@@ -1,0 +1,50 @@
+"""The data classification drives protection at rest: on every protected model, each field
+classified "direct identifier" must be encrypted, each encrypted field must be classified
+identifying, and each blind index must read encrypted fields of its own model."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.core.checks import Error, register
+
+from pseudonymisation.fields import (
+    BlindIndexField,
+    EncryptedField,
+    ProtectedModel,
+    encrypted_fields,
+)
+
+DIRECT = "direct identifier"  # pause_portal.classification.DataClass values (this app is a leaf)
+SPECIAL = "special category"
+
+
+def protection_problems(model) -> list[str]:
+    declared = getattr(model, "data_classification", {})
+    encrypted = {f.name for f in encrypted_fields(model)}
+    problems = []
+    for name, cls in declared.items():
+        if cls == DIRECT and name not in encrypted:
+            problems.append(f"{name} is classified a direct identifier but is not an EncryptedField")
+    for name in encrypted:
+        if declared.get(name) not in (DIRECT, SPECIAL):
+            problems.append(f"{name} is encrypted but classified {declared.get(name)!r}")
+    for field in model._meta.concrete_fields:
+        if isinstance(field, BlindIndexField):
+            if field.kind is None or not field.source:
+                problems.append(f"{field.name} needs a source and a kind")
+            for source in field.source:
+                if source not in encrypted:
+                    problems.append(f"{field.name} reads {source}, which is not an EncryptedField of the model")
+        if isinstance(field, EncryptedField) and field.name not in declared:
+            problems.append(f"{field.name} is not classified")
+    return problems
+
+
+@register()
+def check_protected_models(app_configs=None, **kwargs):
+    errors = []
+    for model in apps.get_models():
+        if issubclass(model, ProtectedModel):
+            for problem in protection_problems(model):
+                errors.append(Error(f"{model._meta.label}: {problem}.", obj=model, id="pseudonymisation.E001"))
+    return errors
