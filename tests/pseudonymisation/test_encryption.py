@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from pseudonymisation import keys
 from pseudonymisation.blind_index import BlindIndexer, IndexKind
 from pseudonymisation.encryption import FieldCipher, binding, key_version_of
-from pseudonymisation.errors import DecryptionFailed, KeyDestroyed, KeyUnavailable, MasterSecretMissing
+from pseudonymisation.errors import (
+    DecryptionFailed,
+    KeyDestroyed,
+    KeyUnavailable,
+    MasterSecretMissing,
+)
 from pseudonymisation.fields import Protector
 from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose, ReencryptionRun
@@ -75,7 +80,7 @@ def test_a_destroyed_key_is_loud():
     ct = cipher().encrypt("Synthetic", AAD)
     keys.destroy(SCOPE)
     with pytest.raises(KeyDestroyed):
-        cipher()
+        cipher().decrypt(ct, AAD)
 
 
 def test_rotation_old_data_readable_new_data_on_the_new_version():
