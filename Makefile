@@ -6,7 +6,7 @@ DEMO_ENV := PORTAL_ENV=demo
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: demo test lint check-migrations check-deploy demo-code lock clean-demo
+.PHONY: demo test lint check-migrations check-deploy demo-code lock clean-demo bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ check-migrations: $(VENV)/.dev
 ## check-deploy: Django's deployment checks under production settings (throwaway secrets)
 check-deploy: $(VENV)/.dev
 	$(BIN)/python -m pause_portal.deploy_check
+
+## bench: the benchmarks, each printing its figures beside its baseline from the same run
+bench: $(VENV)/.dev
+	cd bench && PORTAL_ENV=test ../$(BIN)/python disclosure_overhead.py
+	cd bench && PORTAL_ENV=test ../$(BIN)/python pseudonymisation_throughput.py
 
 ## lock: re-pin the hash-locked requirements from pyproject.toml (needs uv)
 lock:

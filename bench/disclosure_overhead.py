@@ -14,28 +14,16 @@ Target: the audited page keeps at least 0.5 of the baseline's requests per secon
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pause_portal.settings")
-os.environ.setdefault("PORTAL_ENV", "test")
+from _setup import interleaved_rates, test_database
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.template import engines
+from django.test import Client, override_settings
+from django.urls import path
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.db import connection, transaction  # noqa: E402
-from django.http import HttpResponse  # noqa: E402
-from django.template import engines  # noqa: E402
-from django.test import Client, override_settings  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
-from django.urls import path  # noqa: E402
-
-from pause_portal.access import signed_in  # noqa: E402
+from pause_portal.access import signed_in
 
 TARGET_RATIO = 0.5
 PAGE = engines["django"].from_string(
@@ -77,33 +65,12 @@ def per_row(request):
 urlpatterns = [path("plain/", plain), path("audited/", audited), path("per-row/", per_row)]
 
 
-def rates(client: Client, urls: list[str], seconds: float, rounds: int = 5) -> dict[str, float]:
-    """Requests per second for each URL: the median of `rounds` slices, the pages taking turns
-    within each round so that a noisy neighbour hurts them alike."""
-    for url in urls:  # warm-up
-        client.get(url)
-    samples: dict[str, list[float]] = {url: [] for url in urls}
-    for _ in range(rounds):
-        for url in urls:
-            n, start = 0, time.perf_counter()
-            while time.perf_counter() - start < seconds / rounds:
-                response = client.get(url)
-                assert response.status_code == 200, response.status_code
-                n += 1
-            samples[url].append(n / (time.perf_counter() - start))
-    return {url: statistics.median(values) for url, values in samples.items()}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    setup_test_environment()
-    if connection.vendor == "postgresql":
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = "bench_portal"
-    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
-    try:
+    with test_database():
         from sharing.roles import Role
         from tests import factories as f
         from tests.conftest import sign_in_verified
@@ -118,8 +85,16 @@ def main() -> int:
         )
         with override_settings(ROOT_URLCONF=__name__):
             client = sign_in_verified(Client(), caseworker)
-            measured = rates(client, ["/plain/", "/audited/", "/per-row/"], args.seconds)
-            figures = {url.strip("/"): value for url, value in measured.items()}
+
+            def page(url):
+                def fetch():
+                    response = client.get(url)
+                    assert response.status_code == 200, response.status_code
+                    return 1
+
+                return fetch
+
+            figures = interleaved_rates({n: page(f"/{n}/") for n in ("plain", "audited", "per-row")}, args.seconds)
         base = figures["plain"]
         print(f"database: {connection.vendor}; a {args.rows}-row page, signed in, whole middleware stack; "
               f"median of 5 interleaved slices, {args.seconds}s a page")
@@ -130,8 +105,6 @@ def main() -> int:
         ok = figures["audited"] / base >= TARGET_RATIO
         print(f"target: audited page >= {TARGET_RATIO:.2f} x baseline -> {'met' if ok else 'NOT met'}")
         return 0 if ok else 1
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
 
 if __name__ == "__main__":

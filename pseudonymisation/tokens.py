@@ -102,8 +102,24 @@ class TokenMaker:
         return encode(kind, self._value(kind, canonical_person_id(person_id), self._key))
 
     def make_many(self, kind: TokenKind, person_ids: Iterable[str]) -> list[str]:
-        key, value = self._key, self._value
-        return [encode(kind, value(kind, canonical_person_id(p), key)) for p in person_ids]
+        """The same as make() for each id, with the per-call work hoisted out of the loop."""
+        key, digest, pairs, checks = self._key, hmac.digest, _PAIRS, CHECK_SYMBOLS
+        prefix = f"{kind.value}|".encode()
+        head = f"{kind.value}-"
+        base = (_DECODE[kind.value] << BITS) % 37
+        shift = 64 - BITS
+        tokens = []
+        for person_id in person_ids:
+            canonical = person_id.strip().upper() if person_id.isascii() else canonical_person_id(person_id)
+            if not canonical:
+                raise ValueError("An empty person id cannot be tokenised.")
+            v = int.from_bytes(digest(key, prefix + canonical.encode(), "sha256")[:8], "big") >> shift
+            tokens.append(
+                head + pairs[v >> 50] + pairs[(v >> 40) & 1023] + "-" + pairs[(v >> 30) & 1023]
+                + pairs[(v >> 20) & 1023] + "-" + pairs[(v >> 10) & 1023] + pairs[v & 1023]
+                + "-" + checks[(base + v % 37) % 37]
+            )
+        return tokens
 
     def resolve(self, token: str, candidates: Iterable[str]) -> str | None:
         """Re-identification: which of the Trust's person ids this token stands for, or None.

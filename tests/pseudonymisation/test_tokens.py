@@ -151,3 +151,10 @@ def test_property_any_id_gives_a_valid_stable_token(person_id):
     token = m.make(TokenKind.WOMAN, person_id)
     assert decode(token)[0] == TokenKind.WOMAN
     assert m.make(TokenKind.WOMAN, person_id) == token
+
+
+@settings(max_examples=50, deadline=None)
+@given(ids=st.lists(st.text(min_size=1, max_size=48).filter(lambda s: s.strip()), max_size=20))
+def test_property_make_many_equals_make(ids):
+    m = TokenMaker(Keyring.load(KeyScope(9, "scoping", Purpose.TOKEN)))
+    assert m.make_many(TokenKind.CHILD, ids) == [m.make(TokenKind.CHILD, p) for p in ids]
