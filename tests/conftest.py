@@ -30,8 +30,13 @@ def _missing(reason: str) -> None:
 
 
 def _redis_up() -> bool:
+    from urllib.parse import urlparse
+
+    from django.conf import settings
+
+    broker = urlparse(settings.CELERY_BROKER_URL)
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+        with socket.create_connection((broker.hostname or "127.0.0.1", broker.port or 6379), timeout=0.5):
             return True
     except OSError:
         return False
@@ -46,7 +51,7 @@ def _service_markers(request):
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
         _missing("needs PostgreSQL (set DATABASE_URL to a postgres:// URL)")
     if request.node.get_closest_marker("redis") and not _redis_up():
-        _missing("needs Redis on 127.0.0.1:6379")
+        _missing("needs a Redis server (REDIS_URL, default redis://127.0.0.1:6379/15)")
     if request.node.get_closest_marker("browser") and not chromium_path():
         _missing("needs Debian's chromium package (apt-get install chromium)")
 
