@@ -20,17 +20,22 @@ SUPPRESSED = "*"
 
 
 # --- numbers and bands --------------------------------------------------------------------
-def band(value: int, width: int) -> str:
-    """The band of `width` containing `value`, aligned to multiples of `width`: band(34, 10) == "30-39".
+def band(value: int, width: int, offset: int = 0) -> str:
+    """The band of `width` containing `value`, aligned to multiples of `width` shifted by
+    `offset`: band(34, 10) == "30-39", band(34, 10, offset=5) == "25-34".
 
-    Alignment to multiples of the width means the same value always lands in the same band, so
-    two releases banded the same way cannot be differenced to narrow a value down.
+    A fixed alignment means the same value always lands in the same band, so two releases banded
+    the same way cannot be differenced to narrow a value down. A release may choose another
+    offset once (small cohorts often need it: see kanonymity.k_anonymise_best), and must then
+    keep it for every later version of itself.
     """
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError("band() needs an int value")
     if isinstance(width, bool) or not isinstance(width, int) or width < 1:
         raise ValueError("band width must be a positive whole number")
-    start = value - value % width
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise TypeError("band() needs an int offset")
+    start = value - (value - offset) % width
     return f"{start}-{start + width - 1}"
 
 
@@ -52,7 +57,7 @@ def birth_year(dob: date) -> str:
     return str(dob.year)
 
 
-def age_band(dob: date, on: date, width: int = 10) -> str:
+def age_band(dob: date, on: date, width: int = 10, offset: int = 0) -> str:
     """Date of birth -> age band at the reference date `on` ("30-39" for width 10, "30-34" for 5).
 
     An age band rather than a year of birth is usually the better release: it means the same
@@ -60,7 +65,7 @@ def age_band(dob: date, on: date, width: int = 10) -> str:
     """
     if width not in (5, 10):
         raise ValueError("age bands are 5 or 10 years wide")
-    return band(age_at(dob, on), width)
+    return band(age_at(dob, on), width, offset)
 
 
 # --- postcodes ----------------------------------------------------------------------------
@@ -101,12 +106,13 @@ def year_of(day: date) -> str:
     return f"{day.year:04d}"
 
 
-def year_band(day: date | int, width: int = 5) -> str:
-    """A date (or a year) -> a band of `width` years aligned to multiples of `width`: "2015-2019"."""
+def year_band(day: date | int, width: int = 5, offset: int = 0) -> str:
+    """A date (or a year) -> a band of `width` years aligned to multiples of `width` (shifted by
+    `offset`): "2015-2019"."""
     if isinstance(day, date):
-        return band(day.year, width)
+        return band(day.year, width, offset)
     if isinstance(day, int) and not isinstance(day, bool):
-        return band(day, width)
+        return band(day, width, offset)
     raise TypeError("year_band() needs a date or a year")
 
 

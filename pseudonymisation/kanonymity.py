@@ -209,7 +209,7 @@ def k_anonymise(
                 kept.append(KeptRow(i, {**row, **dict(zip(columns, key, strict=True))}))
     chosen = dict(zip(columns, node, strict=True))
     names = {c: levels[c][chosen[c]].name for c in columns}
-    described = ", ".join(f"{c} = {names[c]} (level {chosen[c]} of 0-{top[c]})" for c in columns)
+    described = ", ".join(f"{c} = {names[c]} (level {chosen[c]}, at most {top[c]})" for c in columns)
     limit = f"the {_percent(fraction.numerator, fraction.denominator)} limit ({allowed} rows)"
     if found:
         summary = (
@@ -235,3 +235,34 @@ def k_anonymise(
         class_sizes={key: size for key, size in counts.items() if size >= k},
         summary=summary,
     )
+
+
+def hierarchy_loss(hierarchies: Mapping[str, Sequence[LevelSpec]], levels: Mapping[str, int]) -> Fraction:
+    """Total generalisation height, each column normalised by its number of levels."""
+    return sum(
+        (Fraction(levels[c], len(h) - 1) for c, h in hierarchies.items() if len(h) > 1), Fraction(0)
+    )
+
+
+def k_anonymise_best(
+    rows: Sequence[Mapping[str, Any]],
+    options: Mapping[str, Mapping[str, Sequence[LevelSpec]]],
+    **kwargs: Any,
+) -> tuple[str, KAnonymityResult]:
+    """Run k_anonymise with each of several hierarchy options (for example the same band widths
+    at different alignments) and return the best: a release found, then the least generalisation,
+    then the fewest rows withheld, then the first option given. Returns (option name, result).
+
+    Small cohorts often need this: 10-year age bands aligned at 20-29 may split a cluster of
+    women aged 27-33 that bands aligned at 25-34 keep together. The chosen option must be stored
+    with the release and reused when it is re-checked, or two versions could be differenced.
+    """
+    if not options:
+        raise ValueError("at least one hierarchy option is needed")
+    best: tuple[tuple, str, KAnonymityResult] | None = None
+    for position, (name, hierarchies) in enumerate(options.items()):
+        result = k_anonymise(rows, hierarchies, **kwargs)
+        rank = (not result.found, hierarchy_loss(hierarchies, result.levels), len(result.withheld), position)
+        if best is None or rank < best[0]:
+            best = (rank, name, result)
+    return best[1], best[2]

@@ -145,16 +145,18 @@ class _ExactSearch:
     def __init__(self, values: dict[Cell, int], primary: frozenset[Cell], rows: int,
                  budget: int) -> None:
         self.values, self.primary, self.rows, self.budget = values, primary, rows, budget
-        self.visited = 0
+        self.visited = 0  # states visited over the whole search, against the budget
+        self.max_zeros = self.max_size = 0
+        self.seen: set[frozenset[Cell]] = set()
+        self.best: tuple[int, list[Cell], frozenset[Cell]] | None = None
+        self.cut = False  # whether the size limit stopped any branch
 
     def run(self, zeros_needed: bool) -> frozenset[Cell]:
         zero_cells = [cell for cell, v in self.values.items() if v == 0]
         for max_zeros in range(1 if zeros_needed else 0, len(zero_cells) + 1):
             for max_size in itertools.count():
                 self.max_zeros, self.max_size = max_zeros, max_size
-                self.seen: set[frozenset[Cell]] = set()
-                self.best: tuple[int, list[Cell], frozenset[Cell]] | None = None
-                self.cut = False  # whether the size limit stopped any branch
+                self.seen, self.best, self.cut = set(), None, False
                 self._search(frozenset(), 0, 0)
                 if self.best is not None:
                     return self.best[2]
@@ -215,7 +217,7 @@ def _greedy(values: dict[Cell, int], primary: frozenset[Cell], rows: int, column
         start, goal = r0, rows + c0
         cost: dict[int, tuple[int, int, int]] = {start: (0, 0, 0)}
         previous: dict[int, int] = {}
-        heap = [((0, 0, 0), start)]
+        heap: list[tuple[tuple[int, int, int], int]] = [((0, 0, 0), start)]
         while heap:
             here_cost, here = heapq.heappop(heap)
             if here == goal:
@@ -231,11 +233,11 @@ def _greedy(values: dict[Cell, int], primary: frozenset[Cell], rows: int, column
                     continue
                 v = values[cell]
                 step = (0, 0, 0) if cell in hidden else (int(v == 0), 1, v)
-                new = tuple(a + b for a, b in zip(here_cost, step, strict=True))
+                new = (here_cost[0] + step[0], here_cost[1] + step[1], here_cost[2] + step[2])
                 if there not in cost or new < cost[there]:
-                    cost[there] = new  # type: ignore[assignment]
+                    cost[there] = new
                     previous[there] = here
-                    heapq.heappush(heap, (new, there))  # type: ignore[arg-type]
+                    heapq.heappush(heap, (new, there))
         vertex = goal
         while vertex != start:
             before = previous[vertex]
@@ -286,14 +288,14 @@ def suppress(
         try:
             if max(rows, columns) > EXACT_MAX_SIDE:
                 raise _BudgetSpent
-            search = _ExactSearch(values, primary, rows, EXACT_NODE_BUDGET)
-            secondary = search.run(zeros_needed)
+            secondary = _ExactSearch(values, primary, rows, EXACT_NODE_BUDGET).run(zeros_needed)
         except _BudgetSpent:
             secondary = _greedy(values, primary, rows, columns)
             minimal = False
             notes.append(
-                "The table is too big for the exact search, so the secondary cells were chosen "
-                "greedily: every hidden cell is protected, but fewer cells might have sufficed."
+                f"The table is bigger than {EXACT_MAX_SIDE} x {EXACT_MAX_SIDE} or too hard for the "
+                "exact search, so the secondary cells were chosen greedily: every hidden cell is "
+                "protected, but fewer cells might have sufficed."
             )
     zeros = frozenset(cell for cell in secondary if values[cell] == 0)
     if zeros:
@@ -312,11 +314,10 @@ def suppress(
         for r in range(rows)
     ]
     row_totals = [sum(row) for row in table]
-    column_totals = [sum(table[r][c] for r in range(rows)) for c in range(columns)]
     return SuppressionResult(
         display=display,
         row_totals=row_totals,
-        column_totals=column_totals,
+        column_totals=[sum(table[r][c] for r in range(rows)) for c in range(columns)],
         grand_total=sum(row_totals),
         threshold=threshold,
         primary=primary,
