@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from pause_portal.middleware import SIGNED_IN_AT
 from sharing.models import SignedInSession
-from sharing.roles import OrganisationKind, Role
+from sharing.roles import TRUST_ROLES, OrganisationKind, Role
 from tests import factories as f
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -68,7 +68,7 @@ def other_programme(db):
 
 
 def _member(prog, role):
-    org = prog.trust if role in (Role.TRUST_CASEWORKER, Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO) else prog.pause_practice
+    org = prog.trust if role in TRUST_ROLES else prog.pause_practice
     p = f.person(org)
     f.membership(p, prog, role)
     return p

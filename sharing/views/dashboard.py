@@ -11,7 +11,7 @@ from audit.log import record_staff_view
 from audit.models import AuditEntry, Event
 from pause_portal.access import signed_in
 from sharing.forms import ProgrammeChoiceForm
-from sharing.models import Membership, Person, Programme
+from sharing.models import Person, Programme
 from sharing.roles import ROLE_SPECS, Perm, Role, role_has
 from sharing.selectors import (
     SESSION_PROGRAMME_KEY,
@@ -95,5 +95,3 @@ def choose_programme(request):
     request.session[SESSION_PROGRAMME_KEY] = form.cleaned_data["programme"]
     return redirect("dashboard")
 
-
-__all__ = ["dashboard", "choose_programme", "Membership"]
