@@ -21,8 +21,23 @@ from django.db import models, transaction
 
 from audit.log import record_event
 from audit.models import AuditEntry, Event
+from pause_portal.classification import DataClass, classification_of
 from sharing.models import Membership, MembershipStatus
-from sharing.roles import Perm, role_has
+from sharing.roles import Perm, Role, role_has
+
+# Which classes of field each role may see, by the model's data classification. Roles not
+# listed see no record at all (later phases add Pause's rules here).
+VISIBLE_CLASSES: dict[Role, frozenset[DataClass]] = {
+    Role.TRUST_CASEWORKER: frozenset(DataClass),
+    Role.TRUST_LEAD: frozenset(DataClass),
+}
+
+
+def visible_fields(model: type[models.Model], role: Role | str) -> frozenset[str]:
+    """The fields of `model` that `role` may see, read from the model's data classification
+    (an unclassified field is never visible)."""
+    allowed = VISIBLE_CLASSES.get(Role(role), frozenset())
+    return frozenset(name for name, cls in classification_of(model).items() if cls in allowed)
 
 
 @dataclass
@@ -30,6 +45,7 @@ class Disclosure:
     records: list = field(default_factory=list)
     withheld: int = 0
     entry: AuditEntry | None = None
+    fields: dict[int, frozenset[str]] = field(default_factory=dict)  # programme id -> visible fields
 
     def __iter__(self):
         return iter(self.records)
@@ -50,7 +66,7 @@ def _memberships_by_programme(user, programme_ids: set[int]) -> dict[int, Member
 def _may_see(membership: Membership | None) -> bool:
     if membership is None:
         return False
-    return role_has(membership.role, Perm.VIEW_OWN_TRUST_RECORDS)
+    return role_has(membership.role, Perm.VIEW_OWN_TRUST_RECORDS) and Role(membership.role) in VISIBLE_CLASSES
 
 
 def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = "") -> Disclosure:
@@ -68,6 +84,7 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
         for programme_id in sorted(programmes):
             membership = memberships[programme_id]
             subjects = [r for r in shown if r.programme_id == programme_id]
+            result.fields[programme_id] = visible_fields(type(subjects[0]), membership.role)
             result.entry = record_event(
                 Event.DISCLOSURE,
                 actor=user,

@@ -78,3 +78,13 @@ def test_no_identifying_value_reaches_the_audit_tables(caseworker, records, prog
     text = audit_text()
     for r in records:
         assert r.trust_person_id not in text and r.surname not in text
+
+
+def test_what_each_field_shows_comes_from_the_data_classification(caseworker, records, programme):
+    from sharing.disclosure import visible_fields
+    from sharing.roles import Role
+
+    result = disclose(caseworker, records, page="/records/")
+    assert result.fields[programme.pk] == {"id", "programme", "trust_person_id", "surname", "ethnicity", "age_band"}
+    assert visible_fields(CaseRecord, Role.DPO) == frozenset()
+    assert visible_fields(CaseRecord, Role.PAUSE_PRACTITIONER) == frozenset()
