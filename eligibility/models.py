@@ -1,0 +1,237 @@
+"""Imported records: extracts (import runs), women, their children, legal statuses and care
+episodes. Direct identifiers are encrypted at rest (pseudonymisation.ProtectedModel) and found
+through blind indexes; the data classification of each model says which fields are which.
+
+Writes go through `eligibility.importing` (the import pipeline); nothing here saves on anyone's
+behalf.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from pause_portal.classification import DataClass as D
+from pseudonymisation.blind_index import IndexKind
+from pseudonymisation.fields import BlindIndexField, EncryptedField, ProtectedModel
+
+
+class ExtractStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    RUNNING = "running", "Importing"
+    SUCCEEDED = "succeeded", "Imported"
+    REFUSED = "refused", "Refused"
+    FAILED = "failed", "Failed"
+
+
+class ExtractFormat(models.TextChoices):
+    SSD = "ssd", "Standard Safeguarding Dataset tables"
+    FLAT = "flat", "Flat template"
+
+
+class Extract(models.Model):
+    """One upload and its import: its SHA-256, size, summary and report stay after the import."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="extracts")
+    uploaded_by = models.ForeignKey("sharing.Person", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    file_names = models.JSONField(default=list)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    format = models.CharField(max_length=10, choices=ExtractFormat.choices, blank=True)
+    status = models.CharField(max_length=10, choices=ExtractStatus.choices, default=ExtractStatus.RECEIVED)
+    progress_done = models.PositiveBigIntegerField(default=0)
+    progress_total = models.PositiveBigIntegerField(default=0)
+    summary = models.JSONField(default=dict)
+    problems = models.JSONField(default=list)  # errors and warnings: file, row, column, message
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    data_classification = {
+        "id": D.SAFE,
+        "programme": D.SAFE,
+        "uploaded_by": D.SAFE,
+        "uploaded_at": D.SAFE,
+        "file_names": D.SAFE,
+        "sha256": D.SAFE,
+        "size_bytes": D.SAFE,
+        "format": D.SAFE,
+        "status": D.SAFE,
+        "progress_done": D.SAFE,
+        "progress_total": D.SAFE,
+        "summary": D.SAFE,  # counts only
+        "problems": D.SAFE,  # locations and messages; never a value from the file
+        "finished_at": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "sha256"],
+                condition=Q(status="succeeded"),
+                name="extract_imported_once_per_programme",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["received", "running"]) | Q(finished_at__isnull=False),
+                name="extract_finished_is_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"extract #{self.pk} ({self.status})"
+
+
+class Woman(ProtectedModel):
+    """A woman in the Trust's extracts with at least one counted or review event for a child."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="women")
+    trust_person_id = EncryptedField()
+    forename = EncryptedField()
+    surname = EncryptedField()
+    date_of_birth = EncryptedField()
+    nhs_number = EncryptedField()
+    postcode = EncryptedField()
+    person_id_index = BlindIndexField(source="trust_person_id", kind=IndexKind.PERSON_ID)
+    nhs_number_index = BlindIndexField(source="nhs_number", kind=IndexKind.NHS_NUMBER)
+    surname_dob_index = BlindIndexField(source=("surname", "date_of_birth"), kind=IndexKind.SURNAME_DOB)
+    nhs_number_valid = models.BooleanField(null=True)
+    ethnicity = models.CharField(max_length=8, blank=True)
+    expected_child_due = models.DateField(null=True, blank=True)
+    died_on = models.DateField(null=True, blank=True)
+    first_extract = models.ForeignKey(Extract, on_delete=models.PROTECT, related_name="+")
+    last_extract = models.ForeignKey(Extract, on_delete=models.PROTECT, related_name="+")
+    in_latest_extract = models.BooleanField(default=True)
+
+    data_classification = {
+        "id": D.SAFE,
+        "row_uid": D.SAFE,
+        "programme": D.SAFE,
+        "trust_person_id": D.DIRECT,
+        "forename": D.DIRECT,
+        "surname": D.DIRECT,
+        "date_of_birth": D.DIRECT,
+        "nhs_number": D.DIRECT,
+        "postcode": D.DIRECT,
+        "person_id_index": D.QUASI,
+        "nhs_number_index": D.QUASI,
+        "surname_dob_index": D.QUASI,
+        "nhs_number_valid": D.SAFE,
+        "ethnicity": D.SPECIAL,
+        "expected_child_due": D.SPECIAL,  # a pregnancy is health data
+        "died_on": D.QUASI,
+        "first_extract": D.SAFE,
+        "last_extract": D.SAFE,
+        "in_latest_extract": D.SAFE,
+    }
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "person_id_index"], name="woman_once_per_programme"),
+        ]
+
+    def __str__(self) -> str:
+        return f"woman #{self.pk}"
+
+
+class Child(ProtectedModel):
+    """A child of a kept woman: no name, no NHS number, no address — only what the rules need."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="children")
+    mother = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="children")
+    trust_person_id = EncryptedField()
+    date_of_birth = EncryptedField()
+    person_id_index = BlindIndexField(source="trust_person_id", kind=IndexKind.PERSON_ID)
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    expected = models.BooleanField(default=False)  # an unborn child, dated by its due date
+    sex = models.CharField(max_length=1, blank=True)
+    first_extract = models.ForeignKey(Extract, on_delete=models.PROTECT, related_name="+")
+    last_extract = models.ForeignKey(Extract, on_delete=models.PROTECT, related_name="+")
+    in_latest_extract = models.BooleanField(default=True)
+
+    data_classification = {
+        "id": D.SAFE,
+        "row_uid": D.SAFE,
+        "programme": D.SAFE,
+        "mother": D.SAFE,
+        "trust_person_id": D.DIRECT,
+        "date_of_birth": D.DIRECT,
+        "person_id_index": D.QUASI,
+        "birth_year": D.QUASI,
+        "expected": D.SPECIAL,
+        "sex": D.QUASI,
+        "first_extract": D.SAFE,
+        "last_extract": D.SAFE,
+        "in_latest_extract": D.SAFE,
+    }
+
+    class Meta:
+        verbose_name_plural = "children"
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "person_id_index"], name="child_once_per_programme"),
+        ]
+
+    def __str__(self) -> str:
+        return f"child #{self.pk}"
+
+
+class LegalStatus(models.Model):
+    """A child's legal status period (SSDA903 LS code). Youth-justice statuses are never imported."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="legal_statuses")
+    source_row_id = models.CharField(max_length=48)
+    code = models.CharField(max_length=8)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    extract = models.ForeignKey(Extract, on_delete=models.PROTECT, related_name="+")
+
+    data_classification = {
+        "id": D.SAFE,
+        "child": D.SAFE,
+        "source_row_id": D.SAFE,
+        "code": D.SPECIAL,
+        "start_date": D.QUASI,
+        "end_date": D.QUASI,
+        "extract": D.SAFE,
+    }
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["child", "source_row_id"], name="legal_status_row_once")]
+
+    def __str__(self) -> str:
+        return f"legal status #{self.pk}"
+
+
+class CareEpisode(models.Model):
+    """A child's looked-after episode; the reason it ceased (REC) is what the rules read."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="care_episodes")
+    source_row_id = models.CharField(max_length=48)
+    start_date = models.DateField(null=True, blank=True)
+    start_reason = models.CharField(max_length=8, blank=True)
+    primary_need = models.CharField(max_length=8, blank=True)
+    ceased_date = models.DateField(null=True, blank=True)
+    ceased_reason = models.CharField(max_length=8, blank=True)
+    period_of_care_id = models.CharField(max_length=48, blank=True)
+    entered_care_date = models.DateField(null=True, blank=True)
+    extract = models.ForeignKey(Extract, on_delete=models.PROTECT, related_name="+")
+
+    data_classification = {
+        "id": D.SAFE,
+        "child": D.SAFE,
+        "source_row_id": D.SAFE,
+        "start_date": D.QUASI,
+        "start_reason": D.SPECIAL,
+        "primary_need": D.SPECIAL,
+        "ceased_date": D.QUASI,
+        "ceased_reason": D.SPECIAL,
+        "period_of_care_id": D.SAFE,
+        "entered_care_date": D.QUASI,
+        "extract": D.SAFE,
+    }
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["child", "source_row_id"], name="care_episode_row_once")]
+
+    def __str__(self) -> str:
+        return f"care episode #{self.pk}"
