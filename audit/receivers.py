@@ -37,5 +37,5 @@ def locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
 
 @receiver(user_logged_out, dispatch_uid="audit_sign_out")
 def signed_out(sender, request=None, user=None, **kwargs):
-    if user is not None:
+    if user is not None and not getattr(request, "portal_logout_recorded", False):
         record_event(Event.SIGN_OUT, actor=user, target=user)

@@ -19,7 +19,11 @@ def portal(request):
     # The timeout warning counts down to whichever comes first: the idle or the absolute limit.
     started = request.session.get(SIGNED_IN_AT, time.time())
     left_absolute = int(settings.PORTAL_SESSION_ABSOLUTE_SECONDS - (time.time() - started))
-    context["session_timeout_seconds"] = max(0, min(settings.PORTAL_SESSION_IDLE_SECONDS, left_absolute))
+    # The page's clock starts a little before the server's: end a margin early, so the server
+    # still has the session to end, and to record why.
+    context["session_timeout_seconds"] = max(
+        0, min(settings.PORTAL_SESSION_IDLE_SECONDS, left_absolute) - settings.PORTAL_SESSION_CLIENT_MARGIN_SECONDS
+    )
     if not user.is_verified():
         return context
     memberships = list(active_memberships(user))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import segno
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.views import LoginView
 from django.http import HttpResponse
@@ -127,11 +128,18 @@ def _base32(key: bytes) -> str:
 
 
 @require_POST
-@mfa_step
+@public
 def sign_out(request):
-    SignedInSession.objects.filter(session_key=request.session.session_key).delete()
-    auth.logout(request)  # flushes the server-side session; the audit receiver records it
-    return redirect("accounts:signed-out")
+    """POST only (with the CSRF token). `reason=timeout` comes from the timeout warning when the
+    countdown ends: recorded as an expired session rather than a sign-out."""
+    timed_out = request.POST.get("reason") == "timeout"
+    if request.user.is_authenticated:
+        if timed_out:
+            record_event(Event.SESSION_EXPIRED, actor=request.user, target=request.user, reason="idle timeout")
+            request.portal_logout_recorded = True
+        SignedInSession.objects.filter(session_key=request.session.session_key).delete()
+        auth.logout(request)  # flushes the server-side session; the audit receiver records a sign-out
+    return redirect("accounts:timed-out" if timed_out else "accounts:signed-out")
 
 
 @public
@@ -141,11 +149,11 @@ def signed_out(request):
 
 @public
 def timed_out(request):
-    if request.user.is_authenticated:
-        SignedInSession.objects.filter(session_key=request.session.session_key).delete()
-        record_event(Event.SESSION_EXPIRED, actor=request.user, target=request.user, reason="idle timeout warning ran out")
-        auth.logout(request)
-    return render(request, "accounts/timed_out.html")
+    context = {
+        "idle_minutes": settings.PORTAL_SESSION_IDLE_SECONDS // 60,
+        "absolute_hours": settings.PORTAL_SESSION_ABSOLUTE_SECONDS // 3600,
+    }
+    return render(request, "accounts/timed_out.html", context)
 
 
 @require_POST

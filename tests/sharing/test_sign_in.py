@@ -234,3 +234,15 @@ def test_keep_alive_restarts_the_idle_clock(client, caseworker):
     with time_machine.travel(start + timedelta(minutes=50)):
         assert client.get(reverse("dashboard")).status_code == 200
     assert time.time() > 0
+
+
+def test_the_timeout_warnings_sign_out_is_recorded_as_an_expired_session(client, caseworker):
+    full_sign_in(client, caseworker)
+    response = client.post(reverse("accounts:sign-out"), {"reason": "timeout"})
+    assert response["Location"] == reverse("accounts:timed-out")
+    assert AuditEntry.objects.filter(event=Event.SESSION_EXPIRED, actor=caseworker, reason="idle timeout").exists()
+    assert not AuditEntry.objects.filter(event=Event.SIGN_OUT, actor=caseworker).exists()
+    assert client.get(reverse("dashboard")).status_code == 302
+    # Already expired on the server: still the timed-out page, and nothing to record.
+    assert Client().post(reverse("accounts:sign-out"), {"reason": "timeout"})["Location"] == reverse("accounts:timed-out")
+    assert Client().get(reverse("accounts:sign-out")).status_code == 405

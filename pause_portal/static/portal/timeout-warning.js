@@ -108,7 +108,6 @@ class TimeoutWarning {
     this.warningMs = config.warningSeconds * 1000
     this.keepaliveUrl = config.keepaliveUrl
     this.signoutUrl = config.signoutUrl
-    this.timedOutUrl = config.timedOutUrl
     this.csrfCookieName = config.csrfCookieName
     this.lastActivity = pageLoadTime()
     this.timer = null
@@ -165,8 +164,10 @@ class TimeoutWarning {
     stay.type = 'button'
     actions.append(stay)
     if (this.signoutUrl) {
-      const signout = createElement('a', 'govuk-link', 'Sign out')
-      signout.href = this.signoutUrl
+      // Signing out changes state on the server: a POST with the CSRF token, never a link.
+      const signout = createElement('button', 'govuk-button govuk-button--secondary', 'Sign out')
+      signout.type = 'button'
+      signout.addEventListener('click', () => this.postSignOut({}))
       actions.append(signout)
     }
 
@@ -378,12 +379,30 @@ class TimeoutWarning {
     if (this.finished) return
     this.finished = true
     clearTimeout(this.timer)
-    const target = this.timedOutUrl || this.signoutUrl
-    if (target) {
-      window.location.assign(target)
+    if (this.signoutUrl) {
+      this.postSignOut({ reason: 'timeout' })
     } else {
       window.location.reload()
     }
+  }
+
+  // Submit a real form (CSP-safe: form-action 'self'), so the server ends the session and
+  // records why, then shows the signed-out or timed-out page.
+  postSignOut(fields) {
+    const form = document.createElement('form')
+    form.method = 'post'
+    form.action = this.signoutUrl
+    form.hidden = true
+    const values = { csrfmiddlewaretoken: getCsrfToken(this.csrfCookieName) || '', ...fields }
+    for (const [name, value] of Object.entries(values)) {
+      const input = document.createElement('input')
+      input.type = 'hidden'
+      input.name = name
+      input.value = value
+      form.append(input)
+    }
+    document.body.append(form)
+    form.submit()
   }
 }
 
@@ -410,7 +429,6 @@ export function initTimeoutWarning() {
     warningSeconds,
     keepaliveUrl: data.keepaliveUrl || '',
     signoutUrl: data.signoutUrl || '',
-    timedOutUrl: data.timedOutUrl || '',
     csrfCookieName: data.csrfCookieName || ''
   })
   instance.start()
