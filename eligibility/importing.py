@@ -1,0 +1,357 @@
+"""The import pipeline's database side: an extract that reads without errors becomes women,
+children, legal statuses and care episodes — all or nothing, minimum necessary, encrypted.
+
+Two passes over the files (``ExtractReading.iter_records`` reads them again): the first collects
+links and events and decides who is kept (women with at least one counted, review or
+unrecognised event for a child, and all their children); the second reads only those people.
+A newer extract is a full snapshot: people are matched on the Trust's person id through blind
+indexes (every live key version), updated in place, never duplicated, and people it no longer
+contains are marked, never deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import BinaryIO
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from audit.log import record_event
+from audit.models import Event
+from eligibility.extract import (
+    AddressRow,
+    EpisodeRow,
+    LegalStatusRow,
+    MotherRow,
+    PersonRow,
+    Problem,
+    read_extract,
+)
+from eligibility.extract.codes import CodeList, Position, default_position
+from eligibility.extract.values import canonical_id
+from eligibility.models import CareEpisode, Child, Extract, ExtractStatus, LegalStatus, Woman
+from pseudonymisation.blind_index import IndexKind
+from pseudonymisation.fields import Protector
+from sharing.models import Person, Programme
+from sharing.roles import Perm, role_has
+from sharing.selectors import membership_in
+
+Files = list[tuple[str, BinaryIO]]
+KEPT_POSITIONS = (Position.COUNTED, Position.REVIEW)
+
+
+class AlreadyImported(Exception):
+    """This exact file was imported successfully in this programme before."""
+
+    def __init__(self, extract: Extract):
+        self.extract = extract
+        super().__init__(
+            f"This file was already imported on {timezone.localtime(extract.finished_at):%d %B %Y at %H:%M}. "
+            "Nothing has been changed."
+        )
+
+
+@dataclass
+class Collected:
+    """What the first pass keeps: the links and events, by canonical child id."""
+
+    children_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    child_dob: dict[str, date | None] = field(default_factory=dict)
+    legal_statuses: dict[str, list[LegalStatusRow]] = field(default_factory=lambda: defaultdict(list))
+    episodes: dict[str, list[EpisodeRow]] = field(default_factory=lambda: defaultdict(list))
+    relevant_children: set[str] = field(default_factory=set)
+
+
+def fingerprint(files: Files) -> tuple[str, int]:
+    """SHA-256 and size of the upload (files in the order given), streamed."""
+    digest, size = hashlib.sha256(), 0
+    for name, handle in files:
+        digest.update(name.encode() + b"\0")
+        handle.seek(0)
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        handle.seek(0)
+    return digest.hexdigest(), size
+
+
+def _problem_dict(p: Problem) -> dict:
+    return {"level": str(p.level), "code": str(p.code), "message": p.message, "file": p.file, "row": p.row,
+            "column": p.column}
+
+
+def _is_relevant(code_list: CodeList, code: str | None) -> bool:
+    return code is not None and default_position(code_list, code) in KEPT_POSITIONS
+
+
+def collect_links_and_events(records: Iterable) -> Collected:
+    c = Collected()
+    for record in records:
+        kind = type(record)
+        if kind is MotherRow:
+            child = canonical_id(record.child_id)
+            c.children_of[canonical_id(record.mother_id)].add(child)
+            c.child_dob[child] = record.child_dob
+        elif kind is LegalStatusRow:
+            child = canonical_id(record.person_id)
+            c.legal_statuses[child].append(record)
+            if _is_relevant(CodeList.LEGAL_STATUS, record.code):
+                c.relevant_children.add(child)
+        elif kind is EpisodeRow:
+            child = canonical_id(record.person_id)
+            c.episodes[child].append(record)
+            if _is_relevant(CodeList.EPISODE_CEASED, record.ceased_reason):
+                c.relevant_children.add(child)
+    return c
+
+
+def _latest_postcodes(addresses: Iterable[AddressRow]) -> dict[str, str]:
+    """The current postcode of each person: an open address, else the latest started."""
+    best: dict[str, tuple] = {}
+    for a in addresses:
+        if not a.postcode:
+            continue
+        rank = (a.end_date is None, a.start_date or date.min)
+        pid = canonical_id(a.person_id)
+        if pid not in best or rank >= best[pid][0]:
+            best[pid] = (rank, a.postcode)
+    return {pid: postcode for pid, (_, postcode) in best.items()}
+
+
+def import_extract(
+    *, programme: Programme, files: Files, by: Person, mapping: dict | None = None, today: date | None = None
+) -> Extract:
+    """Read, check and import an upload. Returns the Extract (succeeded or refused); raises
+    AlreadyImported for a file imported before; an unexpected failure leaves the extract marked
+    failed and no record changed."""
+    membership = membership_in(by, programme.pk)
+    if membership is None or not role_has(membership.role, Perm.UPLOAD_EXTRACTS):
+        raise PermissionDenied("Only the programme's Trust caseworkers and leads import extracts.")
+    sha, size = fingerprint(files)
+    earlier = Extract.objects.filter(programme=programme, sha256=sha, status=ExtractStatus.SUCCEEDED).first()
+    if earlier is not None:
+        raise AlreadyImported(earlier)
+    extract = Extract.objects.create(
+        programme=programme, uploaded_by=by, file_names=[name for name, _ in files], sha256=sha, size_bytes=size,
+        status=ExtractStatus.RUNNING,
+    )
+    reading = read_extract(files, mapping=mapping, today=today)
+    extract.format = str(reading.format or "")
+    extract.problems = [_problem_dict(p) for p in reading.problems]
+    if not reading.ok:
+        extract.status = ExtractStatus.REFUSED
+        extract.summary = {"errors": sum(1 for p in reading.problems if p.level == "error"),
+                           "problem_counts": {str(k): v for k, v in reading.problem_counts.items()}}
+        extract.finished_at = timezone.now()
+        extract.save()
+        record_event(Event.CHANGE, actor=by, target=extract, programme=programme, role=membership.role,
+                     reason="extract refused: it has errors; no record changed", action=1)
+        return extract
+    try:
+        with transaction.atomic():
+            summary = _write(extract, reading, programme, by, membership.role)
+    except Exception:
+        Extract.objects.filter(pk=extract.pk).update(status=ExtractStatus.FAILED, finished_at=timezone.now())
+        raise
+    extract.summary = {
+        **summary,
+        "left_out": reading.left_out,
+        "warnings": len(reading.warnings),
+        "rows_read": reading.rows_read,
+    }
+    extract.status = ExtractStatus.SUCCEEDED
+    extract.finished_at = timezone.now()
+    extract.save()
+    return extract
+
+
+def _write(extract: Extract, reading, programme: Programme, by: Person, role: str) -> dict:
+    collected = collect_links_and_events(reading.iter_records())
+    kept_women = {m for m, kids in collected.children_of.items() if kids & collected.relevant_children}
+    kept_children = {k for m in kept_women for k in collected.children_of[m]}
+    people: dict[str, PersonRow] = {}
+    addresses: list[AddressRow] = []
+    present: set[str] = set()
+    for record in reading.iter_records():
+        if type(record) is PersonRow:
+            pid = canonical_id(record.person_id)
+            present.add(pid)
+            if pid in kept_women or pid in kept_children:
+                people[pid] = record
+        elif type(record) is AddressRow and canonical_id(record.person_id) in kept_women:
+            addresses.append(record)
+    postcodes = _latest_postcodes(addresses)
+    protector = Protector.load(programme.pk, Woman.key_phase)
+    women, w_counts = _upsert_women(extract, programme, protector, people, kept_women, postcodes)
+    children, c_counts = _upsert_children(extract, programme, protector, people, collected, women)
+    e_counts = _upsert_events(extract, collected, children)
+    missing = _mark_missing(programme, protector, present, extract)
+    changed = [w for w in women.values() if getattr(w, "_changed", False)]
+    record_event(
+        Event.CHANGE, actor=by, subjects=changed, subject_model=Woman, programme=programme, role=role,
+        reason=(f"extract #{extract.pk} imported: women {w_counts['created']} added, {w_counts['updated']} updated; "
+                f"children {c_counts['created']} added, {c_counts['updated']} updated; "
+                f"{missing['women']} women and {missing['children']} children not in this extract"),
+        action=1,
+    )
+    left_out_people = len(present) - len(kept_women) - len(kept_children & present)
+    return {
+        "women": w_counts, "children": c_counts, "events": e_counts, "not_in_latest": missing,
+        "people_left_out": max(left_out_people, 0),
+        "people_left_out_reason": "no counted or review event for any child of theirs",
+    }
+
+
+def _index_map(model, programme: Programme) -> dict[str, object]:
+    return {row.person_id_index: row for row in model.objects.filter(programme=programme)}
+
+
+def _find(existing: dict, protector: Protector, pid: str):
+    for term in protector.indexer.search_terms(IndexKind.PERSON_ID, pid):
+        if term in existing:
+            return existing[term]
+    return None
+
+
+def _woman_values(person: PersonRow | None, pid: str, postcode: str | None) -> dict:
+    return {
+        "trust_person_id": pid,
+        "forename": person.forename if person else None,
+        "surname": person.surname if person else None,
+        "date_of_birth": person.dob if person else None,
+        "nhs_number": person.nhs_number if person else None,
+        "postcode": postcode,
+    }
+
+
+def _upsert_women(extract, programme, protector, people, kept, postcodes):
+    existing = _index_map(Woman, programme)
+    result, counts, new = {}, {"created": 0, "updated": 0, "unchanged": 0}, []
+    for pid in sorted(kept):
+        person = people.get(pid)
+        values = _woman_values(person, pid, postcodes.get(pid))
+        plain = {
+            "nhs_number_valid": person.nhs_number_valid if person and person.nhs_number else None,
+            "ethnicity": (person.ethnicity or "") if person else "",
+            "expected_child_due": person.expected_dob if person else None,
+            "died_on": person.death_date if person else None,
+        }
+        woman = _find(existing, protector, pid)
+        if woman is None:
+            woman = Woman(programme=programme, first_extract=extract, last_extract=extract, **plain)
+            woman.protect(protector, **values)
+            if not (person and person.nhs_number_valid):
+                woman.nhs_number_index = None  # an invalid NHS number is kept but never matched on
+            woman._changed = True
+            new.append(woman)
+            counts["created"] += 1
+        else:
+            changed = _apply(woman, protector, values, plain)
+            if woman.nhs_number_index and not plain["nhs_number_valid"]:
+                woman.nhs_number_index = None
+            woman.last_extract, woman.in_latest_extract = extract, True
+            woman.save()
+            woman._changed = changed
+            counts["updated" if changed else "unchanged"] += 1
+        result[pid] = woman
+    Woman.objects.bulk_create(new)
+    return result, counts
+
+
+def _apply(row, protector, values: dict, plain: dict) -> bool:
+    """Update a row in place; True if any value changed."""
+    changed_enc = {k: v for k, v in values.items() if _text(v) != row.reveal(protector, k)}
+    if changed_enc:
+        row.protect(protector, **changed_enc)
+    changed_plain = {k: v for k, v in plain.items() if getattr(row, k) != v}
+    for k, v in changed_plain.items():
+        setattr(row, k, v)
+    return bool(changed_enc or changed_plain)
+
+
+def _text(value) -> str | None:
+    if value in (None, ""):
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _upsert_children(extract, programme, protector, people, collected: Collected, women: dict):
+    existing = _index_map(Child, programme)
+    result, counts, new = {}, {"created": 0, "updated": 0, "unchanged": 0}, []
+    for mother_pid, woman in women.items():
+        for pid in sorted(collected.children_of[mother_pid]):
+            person = people.get(pid)
+            dob = (person.dob if person else None) or collected.child_dob.get(pid)
+            expected = bool(person and person.dob is None and person.expected_dob)
+            dob = dob or (person.expected_dob if expected else None)
+            values = {"trust_person_id": pid, "date_of_birth": dob}
+            plain = {"mother_id": woman.pk, "birth_year": dob.year if dob else None, "expected": expected,
+                     "sex": (person.sex or "") if person else ""}
+            child = _find(existing, protector, pid)
+            if child is None:
+                child = Child(programme=programme, first_extract=extract, last_extract=extract, **plain)
+                child.protect(protector, **values)
+                new.append(child)
+                counts["created"] += 1
+            else:
+                changed = _apply(child, protector, values, plain)
+                child.last_extract, child.in_latest_extract = extract, True
+                child.save()
+                counts["updated" if changed else "unchanged"] += 1
+            result[pid] = child
+    Child.objects.bulk_create(new)
+    return result, counts
+
+
+def _upsert_events(extract, collected: Collected, children: dict) -> dict:
+    counts = {"legal_statuses": 0, "care_episodes": 0}
+    ids = [c.pk for c in children.values()]
+    known_ls = {(ls.child_id, ls.source_row_id): ls for ls in LegalStatus.objects.filter(child_id__in=ids)}
+    known_ep = {(ep.child_id, ep.source_row_id): ep for ep in CareEpisode.objects.filter(child_id__in=ids)}
+    new_ls, new_ep, upd_ls, upd_ep = [], [], [], []
+    for pid, child in children.items():
+        for r in collected.legal_statuses.get(pid, ()):
+            values = {"code": r.code or "", "start_date": r.start_date, "end_date": r.end_date, "extract": extract}
+            row = known_ls.get((child.pk, r.legal_status_id))
+            if row is None:
+                new_ls.append(LegalStatus(child=child, source_row_id=r.legal_status_id, **values))
+            else:
+                for k, v in values.items():
+                    setattr(row, k, v)
+                upd_ls.append(row)
+        for r in collected.episodes.get(pid, ()):
+            values = {"start_date": r.start_date, "ceased_date": r.ceased_date,
+                      "ceased_reason": r.ceased_reason or "", "extract": extract}
+            row = known_ep.get((child.pk, r.episode_id))
+            if row is None:
+                new_ep.append(CareEpisode(child=child, source_row_id=r.episode_id, **values))
+            else:
+                for k, v in values.items():
+                    setattr(row, k, v)
+                upd_ep.append(row)
+    LegalStatus.objects.bulk_create(new_ls, batch_size=2000)
+    CareEpisode.objects.bulk_create(new_ep, batch_size=2000)
+    LegalStatus.objects.bulk_update(upd_ls, ["code", "start_date", "end_date", "extract"], batch_size=2000)
+    CareEpisode.objects.bulk_update(upd_ep, ["start_date", "ceased_date", "ceased_reason", "extract"], batch_size=2000)
+    counts["legal_statuses"] = len(new_ls) + len(upd_ls)
+    counts["care_episodes"] = len(new_ep) + len(upd_ep)
+    return counts
+
+
+def _mark_missing(programme, protector, present: set[str], extract) -> dict:
+    """People of earlier extracts that this one does not contain: kept, marked."""
+    marked = {}
+    for name, model in (("women", Woman), ("children", Child)):
+        gone = []
+        for row in model.objects.filter(programme=programme, in_latest_extract=True).exclude(last_extract=extract):
+            if canonical_id(row.reveal(protector, "trust_person_id")) not in present:
+                gone.append(row.pk)
+        model.objects.filter(pk__in=gone).update(in_latest_extract=False)
+        marked[name] = len(gone)
+    return marked
