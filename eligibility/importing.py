@@ -35,7 +35,15 @@ from eligibility.extract import (
 )
 from eligibility.extract.codes import CodeList, Position, default_position
 from eligibility.extract.values import canonical_id
-from eligibility.models import CareEpisode, Child, Extract, ExtractStatus, LegalStatus, Woman
+from eligibility.models import (
+    CareEpisode,
+    Child,
+    Extract,
+    ExtractStatus,
+    ImportStage,
+    LegalStatus,
+    Woman,
+)
 from pseudonymisation.blind_index import IndexKind
 from pseudonymisation.fields import Protector
 from sharing.models import Person, Programme
@@ -124,24 +132,100 @@ def _latest_postcodes(addresses: Iterable[AddressRow]) -> dict[str, str]:
     return {pid: postcode for pid, (_, postcode) in best.items()}
 
 
-def import_extract(
-    *, programme: Programme, files: Files, by: Person, mapping: dict | None = None, today: date | None = None
-) -> Extract:
-    """Read, check and import an upload. Returns the Extract (succeeded or refused); raises
-    AlreadyImported for a file imported before; an unexpected failure leaves the extract marked
-    failed and no record changed."""
-    membership = membership_in(by, programme.pk)
+def may_import(person: Person, programme: Programme) -> str | None:
+    """The person's role if they may import into the programme now, else None (re-checked by tasks)."""
+    membership = membership_in(person, programme.pk)
     if membership is None or not role_has(membership.role, Perm.UPLOAD_EXTRACTS):
-        raise PermissionDenied("Only the programme's Trust caseworkers and leads import extracts.")
-    sha, size = fingerprint(files)
+        return None
+    return membership.role
+
+
+def refuse_if_imported(programme: Programme, sha: str) -> None:
     earlier = Extract.objects.filter(programme=programme, sha256=sha, status=ExtractStatus.SUCCEEDED).first()
     if earlier is not None:
         raise AlreadyImported(earlier)
+
+
+def import_extract(
+    *, programme: Programme, files: Files, by: Person, mapping: dict | None = None, today: date | None = None
+) -> Extract:
+    """Read, check and import an upload, synchronously (the command's path). Returns the Extract
+    (succeeded or refused); raises AlreadyImported for a file imported before; an unexpected
+    failure leaves the extract marked failed and no record changed."""
+    if may_import(by, programme) is None:
+        raise PermissionDenied("Only the programme's Trust caseworkers and leads import extracts.")
+    sha, size = fingerprint(files)
+    refuse_if_imported(programme, sha)
     extract = Extract.objects.create(
         programme=programme, uploaded_by=by, file_names=[name for name, _ in files], sha256=sha, size_bytes=size,
-        status=ExtractStatus.RUNNING,
     )
-    reading = read_extract(files, mapping=mapping, today=today)
+    return run_import(extract, files, by=by, mapping=mapping, today=today)
+
+
+class _Progress:
+    """Counts bytes read across the passes over the files and saves the progress now and then
+    (outside the write transaction only: inside it, nobody else could see it anyway)."""
+
+    STEP = 4 * 1024 * 1024
+
+    def __init__(self, extract: Extract, passes: int = 3):
+        self.extract = extract
+        self.done = 0
+        self.saved = 0
+        extract.progress_total = max(extract.size_bytes * passes, 1)
+
+    def wrap(self, files: Files) -> Files:
+        return [(name, _CountingReader(handle, self)) for name, handle in files]
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.done - self.saved >= self.STEP and not transaction.get_connection().in_atomic_block:
+            self.save()
+
+    def save(self, stage: str | None = None) -> None:
+        self.saved = self.done
+        fields = {"progress_done": min(self.done, self.extract.progress_total), "progress_total": self.extract.progress_total}
+        if stage:
+            fields["stage"] = stage
+        Extract.objects.filter(pk=self.extract.pk).update(**fields)
+
+
+class _CountingReader:
+    """A binary file that tells _Progress how much has been read through it."""
+
+    def __init__(self, handle, progress: _Progress):
+        self._h, self._p = handle, progress
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._h.read(n)
+        self._p.advance(len(data))
+        return data
+
+    def readinto(self, buffer) -> int:
+        n = self._h.readinto(buffer)
+        self._p.advance(n or 0)
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self._h, name)
+
+    def __iter__(self):
+        return iter(self._h)
+
+
+def run_import(
+    extract: Extract, files: Files, *, by: Person, mapping: dict | None = None, today: date | None = None
+) -> Extract:
+    """Everything after the upload: check, and if there are no errors, write all or nothing."""
+    programme = extract.programme
+    role = may_import(by, programme)
+    if role is None:
+        raise PermissionDenied("Only the programme's Trust caseworkers and leads import extracts.")
+    extract.status, extract.failure = ExtractStatus.RUNNING, ""
+    extract.save(update_fields=["status", "failure"])
+    progress = _Progress(extract)
+    progress.save(stage=ImportStage.CHECKING)
+    reading = read_extract(progress.wrap(files), mapping=mapping, today=today)
     extract.format = str(reading.format or "")
     extract.problems = [_problem_dict(p) for p in reading.problems]
     if not reading.ok:
@@ -149,15 +233,19 @@ def import_extract(
         extract.summary = {"errors": sum(1 for p in reading.problems if p.level == "error"),
                            "problem_counts": {str(k): v for k, v in reading.problem_counts.items()}}
         extract.finished_at = timezone.now()
+        extract.stage, extract.progress_done = ImportStage.DONE, extract.progress_total
         extract.save()
-        record_event(Event.CHANGE, actor=by, target=extract, programme=programme, role=membership.role,
+        record_event(Event.CHANGE, actor=by, target=extract, programme=programme, role=role,
                      reason="extract refused: it has errors; no record changed", action=1)
         return extract
+    progress.save(stage=ImportStage.SAVING)
     try:
         with transaction.atomic():
-            summary = _write(extract, reading, programme, by, membership.role)
-    except Exception:
-        Extract.objects.filter(pk=extract.pk).update(status=ExtractStatus.FAILED, finished_at=timezone.now())
+            summary = _write(extract, reading, programme, by, role)
+    except Exception as exc:
+        Extract.objects.filter(pk=extract.pk).update(
+            status=ExtractStatus.FAILED, finished_at=timezone.now(), failure=type(exc).__name__[:200]
+        )
         raise
     extract.summary = {
         **summary,
@@ -166,6 +254,7 @@ def import_extract(
         "rows_read": reading.rows_read,
     }
     extract.status = ExtractStatus.SUCCEEDED
+    extract.stage, extract.progress_done = ImportStage.DONE, extract.progress_total
     extract.finished_at = timezone.now()
     extract.save()
     return extract

@@ -30,8 +30,43 @@ class ExtractFormat(models.TextChoices):
     FLAT = "flat", "Flat template"
 
 
+class ColumnMapping(models.Model):
+    """A Trust's own column names for the portal's: our column -> their header."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="column_mappings")
+    name = models.CharField(max_length=100)
+    columns = models.JSONField(default=dict)
+    created_by = models.ForeignKey("sharing.Person", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    data_classification = {
+        "id": D.SAFE,
+        "programme": D.SAFE,
+        "name": D.SAFE,
+        "columns": D.SAFE,
+        "created_by": D.SAFE,
+        "created_at": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["programme", "name"], name="column_mapping_name_once")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportStage(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    CHECKING = "checking", "Checking the files"
+    SAVING = "saving", "Saving the records"
+    DONE = "done", "Finished"
+
+
 class Extract(models.Model):
-    """One upload and its import: its SHA-256, size, summary and report stay after the import."""
+    """One upload and its import: its SHA-256, size, summary and report stay after the import.
+    The upload itself is kept encrypted (eligibility.uploads) only until the import succeeds or is
+    refused."""
 
     programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="extracts")
     uploaded_by = models.ForeignKey("sharing.Person", on_delete=models.PROTECT, related_name="+")
@@ -41,8 +76,13 @@ class Extract(models.Model):
     size_bytes = models.PositiveBigIntegerField()
     format = models.CharField(max_length=10, choices=ExtractFormat.choices, blank=True)
     status = models.CharField(max_length=10, choices=ExtractStatus.choices, default=ExtractStatus.RECEIVED)
+    stage = models.CharField(max_length=10, choices=ImportStage.choices, default=ImportStage.QUEUED)
     progress_done = models.PositiveBigIntegerField(default=0)
     progress_total = models.PositiveBigIntegerField(default=0)
+    column_mapping = models.ForeignKey(ColumnMapping, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    upload_id = models.CharField(max_length=32, blank=True)  # the encrypted upload's folder, while kept
+    stored_files = models.JSONField(default=list)  # names of the kept (encrypted) files, in order
+    failure = models.CharField(max_length=200, blank=True)
     summary = models.JSONField(default=dict)
     problems = models.JSONField(default=list)  # errors and warnings: file, row, column, message
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -57,8 +97,13 @@ class Extract(models.Model):
         "size_bytes": D.SAFE,
         "format": D.SAFE,
         "status": D.SAFE,
+        "stage": D.SAFE,
         "progress_done": D.SAFE,
         "progress_total": D.SAFE,
+        "column_mapping": D.SAFE,
+        "upload_id": D.SAFE,
+        "stored_files": D.SAFE,
+        "failure": D.SAFE,
         "summary": D.SAFE,  # counts only
         "problems": D.SAFE,  # locations and messages; never a value from the file
         "finished_at": D.SAFE,

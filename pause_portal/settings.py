@@ -259,6 +259,14 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # served from the apps' folders; collectstatic is for production
 
+# --- uploads: kept encrypted (never in plaintext on disk) until their import ends ------------
+PORTAL_UPLOAD_DIR = Path(os.environ.get("PORTAL_UPLOAD_DIR", VAR_DIR / "uploads"))
+PORTAL_UPLOAD_MAX_BYTES = int(os.environ.get("PORTAL_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
+# Django's own handlers would spool large uploads to plaintext temp files: only the import's
+# encrypting handler (eligibility.uploads) accepts files; any other view gets none.
+FILE_UPLOAD_HANDLERS: list[str] = []
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # --- audit ---------------------------------------------------------------------------------
 AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
 PORTAL_AUDIT_RETENTION_DAYS = int(os.environ.get("PORTAL_AUDIT_RETENTION_DAYS", str(6 * 366)))

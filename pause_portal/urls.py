@@ -10,6 +10,7 @@ urlpatterns = [
     path("programme/", dashboard.choose_programme, name="choose-programme"),
     path("account/", include(account_urls)),
     path("people/", include(people_urls)),
+    path("records/", include("eligibility.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -13,6 +13,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from audit.models import AuditEntry, Event
 from pause_portal.access import MFA_STEP, PUBLIC, SIGNED_IN, access_of
@@ -160,11 +161,24 @@ def pending_grant(programme):
                                      status=MembershipStatus.PENDING, requested_by=admin)
 
 
+def an_extract(programme):
+    from eligibility.models import Extract
+
+    uploader = f.person(programme.trust)
+    return Extract.objects.create(programme=programme, uploaded_by=uploader, sha256="0" * 64, size_bytes=1,
+                                  status="failed", finished_at=timezone.now(),
+                                  upload_id="abc123")
+
+
 OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
     "people:deactivate": (lambda prog: f.person(prog.trust), Role.TRUST_LEAD),
     "people:mfa-reset": (lambda prog: f.person(prog.trust), Role.TRUST_LEAD),
+    "eligibility:extract": (an_extract, Role.TRUST_CASEWORKER),
+    "eligibility:extract-progress": (an_extract, Role.TRUST_CASEWORKER),
+    "eligibility:extract-report": (an_extract, Role.TRUST_LEAD),
+    "eligibility:extract-retry": (an_extract, Role.TRUST_LEAD),
 }
 
 

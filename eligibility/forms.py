@@ -1,0 +1,44 @@
+from django import forms
+
+from eligibility.extract.validate import KNOWN_COLUMNS as READ_COLUMNS
+
+
+class ColumnMappingForm(forms.Form):
+    name = forms.CharField(label="Name of the mapping", max_length=100)
+    lines = forms.CharField(
+        label="Column names",
+        widget=forms.Textarea,
+        help_text="One a line: the portal's column name, an equals sign, then your column's header. "
+                  "For example: pers_person_id = PersonID",
+    )
+
+    def __init__(self, *args, programme=None, **kwargs):
+        self.programme = programme
+        super().__init__(*args, **kwargs)
+
+    def clean_name(self):
+        from eligibility.models import ColumnMapping
+
+        name = self.cleaned_data["name"].strip()
+        if ColumnMapping.objects.filter(programme=self.programme, name=name).exists():
+            raise forms.ValidationError("A mapping with this name already exists: choose another name")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        columns = {}
+        for number, line in enumerate((data.get("lines") or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            ours, sep, theirs = line.partition("=")
+            ours, theirs = ours.strip().lower(), theirs.strip()
+            if not sep or not ours or not theirs:
+                self.add_error("lines", f"Line {number} must look like: pers_person_id = PersonID")
+            elif ours not in READ_COLUMNS:
+                self.add_error("lines", f"Line {number}: the portal has no column called {ours}")
+            else:
+                columns[ours] = theirs
+        if not columns and not self.errors:
+            self.add_error("lines", "Enter at least one column name")
+        data["columns"] = columns
+        return data

@@ -1,0 +1,42 @@
+"""Thin tasks: an extract id and an actor id in, the actor's right re-checked, the import run."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from celery import shared_task
+from django.utils import timezone
+
+from eligibility import importing, uploads
+from eligibility.models import Extract, ExtractStatus
+from sharing.models import Person
+
+
+@shared_task(name="eligibility.run_import", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def run_import(extract_id: int, actor_id: int) -> str:
+    extract = Extract.objects.select_related("programme", "column_mapping").filter(pk=extract_id).first()
+    if extract is None:
+        return "gone"
+    if extract.status == ExtractStatus.RUNNING:
+        # An earlier attempt died mid-way (a killed worker): its transaction was rolled back, so
+        # nothing is half-written. Say so; the person can retry from the extract's page.
+        Extract.objects.filter(pk=extract.pk).update(
+            status=ExtractStatus.FAILED, finished_at=timezone.now(), failure="interrupted"
+        )
+        return "interrupted"
+    if extract.status != ExtractStatus.RECEIVED:
+        return extract.status
+    actor = Person.objects.filter(pk=actor_id, is_active=True).first()
+    if actor is None or importing.may_import(actor, extract.programme) is None:
+        Extract.objects.filter(pk=extract.pk).update(
+            status=ExtractStatus.FAILED, finished_at=timezone.now(), failure="no longer allowed to import"
+        )
+        return "refused actor"
+    mapping = extract.column_mapping.columns if extract.column_mapping else None
+    with ExitStack() as stack:
+        files = uploads.open_files(extract, stack)
+        extract = importing.run_import(extract, files, by=actor, mapping=mapping)
+    if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED):
+        uploads.discard(extract.upload_id)
+        Extract.objects.filter(pk=extract.pk).update(upload_id="", stored_files=[])
+    return extract.status

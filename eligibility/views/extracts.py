@@ -1,0 +1,168 @@
+"""Uploading an extract, watching its import, and its report. Trust caseworkers and leads only."""
+
+from __future__ import annotations
+
+import csv
+
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from audit.log import record_event
+from audit.models import Event
+from eligibility import importing, uploads
+from eligibility.forms import ColumnMappingForm
+from eligibility.models import ColumnMapping, Extract, ExtractStatus
+from eligibility.tasks import run_import
+from pause_portal.access import for_roles
+from sharing.roles import Role
+from sharing.selectors import current_membership
+
+TRUST_IMPORTERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
+ACCEPTED = (".csv", ".zip", ".xlsx")
+
+
+def _programme(request):
+    return current_membership(request).programme
+
+
+def _extract_or_404(request, pk: int) -> Extract:
+    """Fetch and authorise in one step: another programme's extract is no extract."""
+    extract = Extract.objects.filter(pk=pk, programme=_programme(request)).select_related("programme").first()
+    if extract is None:
+        raise Http404("No such extract.")
+    return extract
+
+
+@for_roles(*TRUST_IMPORTERS)
+@csrf_exempt  # the upload handlers must be set before the body is read; csrf_protect below checks the token
+def upload(request):
+    programme = _programme(request)
+    if request.method == "POST":
+        handler = uploads.EncryptingUploadHandler(request, programme.pk)
+        request.upload_handlers = [handler]
+        return _receive(request, handler)
+    return _upload_page(request, programme)
+
+
+def _upload_page(request, programme, *, error: str = "", status: int = 200):
+    context = {
+        "error": error,
+        "mappings": ColumnMapping.objects.filter(programme=programme),
+        "extracts": Extract.objects.filter(programme=programme).select_related("uploaded_by")[:20],
+        "max_mb": uploads.settings.PORTAL_UPLOAD_MAX_BYTES // (1024 * 1024),
+    }
+    return render(request, "eligibility/upload.html", context, status=status)
+
+
+@csrf_protect
+def _receive(request, handler: uploads.EncryptingUploadHandler):
+    programme = _programme(request)
+    files = request.FILES.getlist("files")  # parses the body through the encrypting handler
+    if handler.too_large:
+        return _upload_page(request, programme, status=400,
+                            error=f"The selected files must be smaller than {uploads.settings.PORTAL_UPLOAD_MAX_BYTES // (1024 * 1024)} MB in total")
+    if not files:
+        uploads.discard(handler.upload_id)
+        return _upload_page(request, programme, status=400, error="Select the extract files to upload")
+    names = [f.name for f in files]
+    if any(not n.lower().endswith(ACCEPTED) for n in names):
+        uploads.discard(handler.upload_id)
+        return _upload_page(request, programme, status=400, error="The selected files must be CSV, XLSX or ZIP files")
+    mapping = None
+    if request.POST.get("mapping"):
+        mapping = ColumnMapping.objects.filter(programme=programme, pk=request.POST["mapping"]).first()
+        if mapping is None:
+            uploads.discard(handler.upload_id)
+            return _upload_page(request, programme, status=400, error="Select a saved column mapping from the list")
+    sha = handler.sha256.hexdigest()
+    try:
+        importing.refuse_if_imported(programme, sha)
+    except importing.AlreadyImported as exc:
+        uploads.discard(handler.upload_id)
+        return _upload_page(request, programme, status=409, error=str(exc))
+    with transaction.atomic():
+        extract = Extract.objects.create(
+            programme=programme, uploaded_by=request.user, file_names=names, sha256=sha, size_bytes=handler.total,
+            column_mapping=mapping, upload_id=handler.upload_id, stored_files=names,
+        )
+        record_event(Event.CHANGE, actor=request.user, target=extract, programme=programme,
+                     role=current_membership(request).role, reason="extract uploaded", action=0)
+        run_import.delay_on_commit(extract.pk, request.user.pk)
+    return redirect("eligibility:extract", pk=extract.pk)
+
+
+@for_roles(*TRUST_IMPORTERS)
+def extract_detail(request, pk: int):
+    extract = _extract_or_404(request, pk)
+    return render(request, "eligibility/extract.html", {
+        "extract": extract,
+        "errors": [p for p in extract.problems if p["level"] == "error"][:100],
+        "warnings": [p for p in extract.problems if p["level"] == "warning"][:100],
+        "percent": _percent(extract),
+    })
+
+
+def _percent(extract: Extract) -> int:
+    if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED):
+        return 100
+    return int(100 * extract.progress_done / extract.progress_total) if extract.progress_total else 0
+
+
+@for_roles(*TRUST_IMPORTERS)
+def extract_progress(request, pk: int):
+    """Polled by the page's progress bar: status only, no personal data."""
+    extract = _extract_or_404(request, pk)
+    return JsonResponse({
+        "status": extract.status,
+        "status_label": extract.get_status_display(),
+        "stage": extract.get_stage_display(),
+        "percent": _percent(extract),
+        "finished": extract.finished_at is not None,
+    })
+
+
+def _safe_cell(value) -> str:
+    """No spreadsheet formula can start a cell (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@for_roles(*TRUST_IMPORTERS)
+def extract_report(request, pk: int):
+    extract = _extract_or_404(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="extract-{extract.pk}-report.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["level", "file", "row", "column", "message", "code"])
+    for p in extract.problems:
+        writer.writerow([_safe_cell(p.get(k)) for k in ("level", "file", "row", "column", "message", "code")])
+    return response
+
+
+@for_roles(*TRUST_IMPORTERS)
+def extract_retry(request, pk: int):
+    extract = _extract_or_404(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if extract.status != ExtractStatus.FAILED or not extract.upload_id:
+        raise Http404("Only a failed import whose upload is still kept can be retried.")
+    with transaction.atomic():
+        Extract.objects.filter(pk=extract.pk).update(status=ExtractStatus.RECEIVED, finished_at=None, failure="")
+        run_import.delay_on_commit(extract.pk, request.user.pk)
+    return redirect("eligibility:extract", pk=extract.pk)
+
+
+@for_roles(*TRUST_IMPORTERS)
+def mappings(request):
+    programme = _programme(request)
+    form = ColumnMappingForm(request.POST or None, programme=programme)
+    if request.method == "POST" and form.is_valid():
+        ColumnMapping.objects.create(programme=programme, name=form.cleaned_data["name"],
+                                     columns=form.cleaned_data["columns"], created_by=request.user)
+        return redirect(reverse("eligibility:mappings"))
+    return render(request, "eligibility/mappings.html", {
+        "form": form, "mappings": ColumnMapping.objects.filter(programme=programme)},
+        status=400 if form.errors else 200)
