@@ -49,3 +49,38 @@ def test_a_real_worker_on_redis_runs_the_task_after_commit(settings):
         assert grant.person.email not in mail.outbox[0].body
     finally:
         app.conf.task_always_eager = True
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_an_uploaded_extract_is_imported_by_a_real_worker(settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from django.urls import reverse
+
+    from eligibility.models import Extract, ExtractStatus, Woman
+    from tests.conftest import sign_in_verified
+    from tests.eligibility.extracts import Ssd
+
+    settings.PORTAL_UPLOAD_DIR = tmp_path / "uploads"
+    app.conf.task_always_eager = False
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            programme = f.programme()
+            caseworker = f.person(programme.trust)
+            f.membership(caseworker, programme, Role.TRUST_CASEWORKER)
+            client = sign_in_verified(Client(), caseworker)
+            files = [SimpleUploadedFile(name, data) for name, data in Ssd().named()]
+            response = client.post(reverse("eligibility:upload"), {"files": files})
+            assert response.status_code == 302
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                extract = Extract.objects.get()
+                if extract.finished_at:
+                    break
+                time.sleep(0.2)
+        assert extract.status == ExtractStatus.SUCCEEDED, (extract.status, extract.failure)
+        assert Woman.objects.count() == 1 and not any((tmp_path / "uploads").rglob("*"))
+    finally:
+        app.conf.task_always_eager = True
