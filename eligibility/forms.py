@@ -42,3 +42,26 @@ class ColumnMappingForm(forms.Form):
             self.add_error("lines", "Enter at least one column name")
         data["columns"] = columns
         return data
+
+
+class DuplicateDecisionForm(forms.Form):
+    DECISIONS = [
+        ("confirm", "Yes, they are the same woman"),
+        ("reject", "No, they are different women"),
+    ]
+    decision = forms.ChoiceField(
+        label="Are these two records the same woman?",
+        choices=DECISIONS,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether these two records are the same woman",
+                        "invalid_choice": "Select whether these two records are the same woman"},
+    )
+    reason = forms.CharField(
+        label="Reason for your decision",
+        widget=forms.Textarea,
+        max_length=2000,
+        help_text="For example, what you checked in the case management system. Do not copy "
+                  "names or NHS numbers into the reason.",
+        error_messages={"required": "Enter the reason for your decision",
+                        "max_length": "The reason must be 2000 characters or fewer"},
+    )

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.log import record_event
 from audit.models import Event
+from eligibility.duplicates import propose_duplicates
 from eligibility.extract import (
     AddressRow,
     EpisodeRow,
@@ -281,6 +282,7 @@ def _write(extract: Extract, reading, programme: Programme, by: Person, role: st
     children, c_counts = _upsert_children(extract, programme, protector, people, collected, women)
     e_counts = _upsert_events(extract, collected, children)
     missing = _mark_missing(programme, protector, present, extract)
+    proposed = propose_duplicates(programme, Woman.objects.filter(last_extract=extract), protector=protector)
     changed = [w for w in women.values() if getattr(w, "_changed", False)]
     record_event(
         Event.CHANGE, actor=by, subjects=changed, subject_model=Woman, programme=programme, role=role,
@@ -294,6 +296,7 @@ def _write(extract: Extract, reading, programme: Programme, by: Person, role: st
         "women": w_counts, "children": c_counts, "events": e_counts, "not_in_latest": missing,
         "people_left_out": max(left_out_people, 0),
         "people_left_out_reason": "no counted or review event for any child of theirs",
+        "duplicates_proposed": proposed,
     }
 
 

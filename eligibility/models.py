@@ -280,3 +280,63 @@ class CareEpisode(models.Model):
 
     def __str__(self) -> str:
         return f"care episode #{self.pk}"
+
+
+class DuplicateReason(models.TextChoices):
+    NHS_NUMBER = "nhs_number", "Same NHS number"
+    SURNAME_DOB = "surname_dob", "Same surname and date of birth"
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", "Waiting for a decision"
+    CONFIRMED = "confirmed", "Confirmed: the same woman"
+    REJECTED = "rejected", "Rejected: different women"
+
+
+class DuplicateProposal(models.Model):
+    """Two women of a programme, under two Trust person ids, that may be the same woman (equal
+    blind indexes of the NHS number, or of the normalised surname and date of birth). A
+    caseworker confirms or rejects it with a reason; confirming records the decision only —
+    nothing is ever merged automatically. Proposed once per pair, whatever the decision."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="duplicate_proposals")
+    woman_a = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="+")  # the lower pk
+    woman_b = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=12, choices=DuplicateReason.choices)
+    status = models.CharField(max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN)
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey("sharing.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    data_classification = {
+        "id": D.SAFE,
+        "programme": D.SAFE,
+        "woman_a": D.SAFE,
+        "woman_b": D.SAFE,
+        "reason": D.SAFE,  # which kind of index matched, never a value
+        "status": D.SAFE,
+        "proposed_at": D.SAFE,
+        "decided_by": D.SAFE,
+        "decided_at": D.SAFE,
+        "decision_reason": D.SPECIAL,  # free text about two women's records: may say anything
+    }
+
+    class Meta:
+        ordering = ["proposed_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["woman_a", "woman_b"], name="duplicate_proposed_once_per_pair"),
+            models.CheckConstraint(condition=Q(woman_a__lt=models.F("woman_b")), name="duplicate_two_women_in_order"),
+            models.CheckConstraint(
+                condition=(
+                    Q(status=DuplicateStatus.OPEN, decided_by__isnull=True, decided_at__isnull=True, decision_reason="")
+                    | (Q(status__in=[DuplicateStatus.CONFIRMED, DuplicateStatus.REJECTED], decided_by__isnull=False,
+                         decided_at__isnull=False) & ~Q(decision_reason=""))
+                ),
+                name="duplicate_decision_who_when_why",
+            ),
+        ]
+        indexes = [models.Index(fields=["programme", "status"], name="duplicate_programme_status")]
+
+    def __str__(self) -> str:
+        return f"duplicate proposal #{self.pk} ({self.status})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from eligibility.views import extracts
+from eligibility.views import duplicates, extracts
 
 app_name = "eligibility"
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("extracts/<int:pk>/report.csv", extracts.extract_report, name="extract-report"),
     path("extracts/<int:pk>/retry/", extracts.extract_retry, name="extract-retry"),
     path("extracts/column-mappings/", extracts.mappings, name="mappings"),
+    path("duplicates/", duplicates.duplicate_list, name="duplicates"),
+    path("duplicates/<int:pk>/", duplicates.duplicate_detail, name="duplicate"),
 ]

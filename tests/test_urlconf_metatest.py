@@ -170,6 +170,14 @@ def an_extract(programme):
                                   upload_id="abc123")
 
 
+def a_duplicate_proposal(programme):
+    from eligibility.models import DuplicateProposal, Woman
+
+    extract = an_extract(programme)
+    a, b = (Woman.objects.create(programme=programme, first_extract=extract, last_extract=extract) for _ in range(2))
+    return DuplicateProposal.objects.create(programme=programme, woman_a=a, woman_b=b, reason="nhs_number")
+
+
 OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
@@ -179,6 +187,7 @@ OBJECT_URLS = {
     "eligibility:extract-progress": (an_extract, Role.TRUST_CASEWORKER),
     "eligibility:extract-report": (an_extract, Role.TRUST_LEAD),
     "eligibility:extract-retry": (an_extract, Role.TRUST_LEAD),
+    "eligibility:duplicate": (a_duplicate_proposal, Role.TRUST_CASEWORKER),
 }
 
 
