@@ -1,7 +1,13 @@
-"""Seed the demo: two synthetic programmes and a person for every role. Demo mode only.
+"""Seed the demo: two synthetic programmes, a person for every role, and a synthetic case
+extract for each programme imported through the real pipeline. Demo mode only.
 
 Every name here is invented. Grants that need a second person are confirmed by a second
-system administrator, exactly as in real use.
+system administrator, exactly as in real use. The extracts come from ``eligibility.synthetic``
+(seeded: every demo gets the same women, dated relative to the day it is seeded) and are imported by each programme's caseworker
+with ``import_extract``, as an upload would be. Northbrook's is sized so that 150 or more women
+are imported (a scoping release needs enough women to survive k-anonymity): 620 children and
+~230 mothers, of whom the minimisation keeps ~165 and the default rules find ~45 eligible.
+Westvale's is smaller (150 children, ~60 mothers, ~40 women imported).
 """
 
 from __future__ import annotations
@@ -9,8 +15,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from eligibility.importing import import_extract
+from eligibility.models import ExtractStatus
+from eligibility.synthetic import ssd_upload
 from sharing import actions
 from sharing.models import MembershipStatus, Organisation, Person, Programme
 from sharing.roles import OrganisationKind, Role
@@ -42,6 +52,11 @@ PEOPLE = [
     ("practitioner", "Prue Halloran", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
     ("practitioner2", "Pip Szabo", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
 ]
+# programme: (the caseworker who imports, children in the extract (~0.37 mothers a child), seed)
+EXTRACTS = {
+    "Northbrook scoping": ("caseworker", 620, 1),
+    "Westvale delivery": ("westvale.caseworker", 150, 2),
+}
 
 
 class Command(BaseCommand):
@@ -55,10 +70,11 @@ class Command(BaseCommand):
             self._print_logins()
             return
         with transaction.atomic():
-            self._seed()
+            programmes, people = self._seed()
+            self._import_extracts(programmes, people)
         self._print_logins()
 
-    def _seed(self) -> None:
+    def _seed(self) -> tuple[dict[str, Programme], dict[str, Person]]:
         orgs = {name: Organisation.objects.create(name=name, kind=kind) for name, kind in ORGANISATIONS.items()}
         programmes = {
             name: Programme.objects.create(name=name, trust=orgs[trust], pause_practice=orgs["Pause Midlands"], phase=phase)
@@ -83,6 +99,23 @@ class Command(BaseCommand):
                 )
                 if membership.status == MembershipStatus.PENDING:
                     actions.confirm_role(membership=membership, by=people["admin2"])
+        return programmes, people
+
+    def _import_extracts(self, programmes: dict[str, Programme], people: dict[str, Person]) -> None:
+        today = timezone.localdate()
+        for name, (local, children, seed) in EXTRACTS.items():
+            files, _ = ssd_upload(children=children, seed=seed, today=today)
+            extract = import_extract(programme=programmes[name], files=files, by=people[local], today=today)
+            if extract.status != ExtractStatus.SUCCEEDED:
+                raise CommandError(f"The synthetic extract for {name} was not imported: {extract.problems[:3]}")
+            s = extract.summary
+            self.stdout.write(
+                f"{name}: synthetic extract imported by {local}@{DOMAIN}: {sum(s['rows_read'].values())} rows; "
+                f"{s['women']['created']} women, {s['children']['created']} children, "
+                f"{s['events']['legal_statuses']} legal statuses, {s['events']['care_episodes']} care episodes; "
+                f"{s['people_left_out']} people left out, {sum(s['left_out'].values())} youth-justice rows not "
+                f"imported, {s['warnings']} warnings."
+            )
 
     def _print_logins(self) -> None:
         w = self.stdout.write
