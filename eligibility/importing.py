@@ -401,38 +401,37 @@ def _upsert_children(extract, programme, protector, people, collected: Collected
     return result, counts
 
 
+# Each kind of event: the model, where the first pass kept its rows, its row id, and its values.
+_EVENT_KINDS = (
+    ("legal_statuses", LegalStatus, "legal_statuses", lambda r: r.legal_status_id,
+     lambda r: {"code": r.code or "", "start_date": r.start_date, "end_date": r.end_date}),
+    ("care_episodes", CareEpisode, "episodes", lambda r: r.episode_id,
+     lambda r: {"start_date": r.start_date, "ceased_date": r.ceased_date, "ceased_reason": r.ceased_reason or ""}),
+)
+
+
 def _upsert_events(extract, collected: Collected, children: dict) -> dict:
-    counts = {"legal_statuses": 0, "care_episodes": 0}
+    """Create or update each kept child's events, keyed by (child, the extract's row id)."""
+    counts = {}
     ids = [c.pk for c in children.values()]
-    known_ls = {(ls.child_id, ls.source_row_id): ls for ls in LegalStatus.objects.filter(child_id__in=ids)}
-    known_ep = {(ep.child_id, ep.source_row_id): ep for ep in CareEpisode.objects.filter(child_id__in=ids)}
-    new_ls, new_ep, upd_ls, upd_ep = [], [], [], []
-    for pid, child in children.items():
-        for r in collected.legal_statuses.get(pid, ()):
-            values = {"code": r.code or "", "start_date": r.start_date, "end_date": r.end_date, "extract": extract}
-            row = known_ls.get((child.pk, r.legal_status_id))
-            if row is None:
-                new_ls.append(LegalStatus(child=child, source_row_id=r.legal_status_id, **values))
-            else:
-                for k, v in values.items():
-                    setattr(row, k, v)
-                upd_ls.append(row)
-        for r in collected.episodes.get(pid, ()):
-            values = {"start_date": r.start_date, "ceased_date": r.ceased_date,
-                      "ceased_reason": r.ceased_reason or "", "extract": extract}
-            row = known_ep.get((child.pk, r.episode_id))
-            if row is None:
-                new_ep.append(CareEpisode(child=child, source_row_id=r.episode_id, **values))
-            else:
-                for k, v in values.items():
-                    setattr(row, k, v)
-                upd_ep.append(row)
-    LegalStatus.objects.bulk_create(new_ls, batch_size=2000)
-    CareEpisode.objects.bulk_create(new_ep, batch_size=2000)
-    LegalStatus.objects.bulk_update(upd_ls, ["code", "start_date", "end_date", "extract"], batch_size=2000)
-    CareEpisode.objects.bulk_update(upd_ep, ["start_date", "ceased_date", "ceased_reason", "extract"], batch_size=2000)
-    counts["legal_statuses"] = len(new_ls) + len(upd_ls)
-    counts["care_episodes"] = len(new_ep) + len(upd_ep)
+    for name, model, source, row_id_of, values_of in _EVENT_KINDS:
+        known = {(e.child_id, e.source_row_id): e for e in model.objects.filter(child_id__in=ids)}
+        new, updated, fields = [], [], None
+        for pid, child in children.items():
+            for record in getattr(collected, source).get(pid, ()):
+                values = {**values_of(record), "extract": extract}
+                fields = list(values)
+                row = known.get((child.pk, row_id_of(record)))
+                if row is None:
+                    new.append(model(child=child, source_row_id=row_id_of(record), **values))
+                else:
+                    for field, value in values.items():
+                        setattr(row, field, value)
+                    updated.append(row)
+        model.objects.bulk_create(new, batch_size=2000)
+        if updated:
+            model.objects.bulk_update(updated, fields, batch_size=2000)
+        counts[name] = len(new) + len(updated)
     return counts
 
 
