@@ -28,8 +28,8 @@ The 1M run: ``--million`` adds one round at 1M children after the 100k rounds, o
         .venv/bin/python bench/import_throughput.py --children 1000000 --rounds 1
 
 (~6.1M rows, ~450MB of CSV, ~45s to generate; the memory target is checked there). Measured on
-the 2-core machine, 2026-11-27: raw COPY 4.5s (1,362,329 rows/s); import 586s (10,417 rows/s,
-ratio 0.008), peak RSS 8,945MB: about 11 minutes in all, and 9GB of memory free is needed.
+the 2-core machine, 2026-11-27: raw COPY 4.7s (1,290,985 rows/s); import 579s (10,545 rows/s,
+ratio 0.008), peak RSS 8,956MB: about 11 minutes in all, and 9GB of memory free is needed.
 
 ``--profile`` adds a cProfile run of one import at the first size (its own child process, not
 timed) and prints where the time goes; ``--profile-out FILE`` also keeps the raw stats (pstats,
