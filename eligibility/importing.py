@@ -352,7 +352,7 @@ def _upsert_women(extract, programme, protector, people, kept, postcodes):
             woman._changed = changed
             counts["updated" if changed else "unchanged"] += 1
         result[pid] = woman
-    Woman.objects.bulk_create(new)
+    Woman.objects.bulk_create(new, batch_size=2000)
     return result, counts
 
 
@@ -397,7 +397,7 @@ def _upsert_children(extract, programme, protector, people, collected: Collected
                 child.save()
                 counts["updated" if changed else "unchanged"] += 1
             result[pid] = child
-    Child.objects.bulk_create(new)
+    Child.objects.bulk_create(new, batch_size=2000)
     return result, counts
 
 
