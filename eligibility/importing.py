@@ -322,35 +322,45 @@ def _woman_values(person: PersonRow | None, pid: str, postcode: str | None) -> d
     }
 
 
+def _upsert_person(model, existing: dict, protector, extract, programme, pid: str, values: dict, plain: dict,
+                   counts: dict, new: list):
+    """Find the person by their Trust id (blind index, every key version) and update them in place,
+    or prepare a new row for the caller's bulk insert. Returns (row, changed)."""
+    row = _find(existing, protector, pid)
+    if row is None:
+        row = model(programme=programme, first_extract=extract, last_extract=extract, **plain)
+        row.protect(protector, **values)
+        new.append(row)
+        counts["created"] += 1
+        return row, True
+    changed = _apply(row, protector, values, plain)
+    row.last_extract, row.in_latest_extract = extract, True
+    counts["updated" if changed else "unchanged"] += 1
+    return row, changed
+
+
+def _new_counts() -> dict:
+    return {"created": 0, "updated": 0, "unchanged": 0}
+
+
 def _upsert_women(extract, programme, protector, people, kept, postcodes):
     existing = _index_map(Woman, programme)
-    result, counts, new = {}, {"created": 0, "updated": 0, "unchanged": 0}, []
+    result, counts, new = {}, _new_counts(), []
     for pid in sorted(kept):
         person = people.get(pid)
-        values = _woman_values(person, pid, postcodes.get(pid))
         plain = {
             "nhs_number_valid": person.nhs_number_valid if person and person.nhs_number else None,
             "ethnicity": (person.ethnicity or "") if person else "",
             "expected_child_due": person.expected_dob if person else None,
             "died_on": person.death_date if person else None,
         }
-        woman = _find(existing, protector, pid)
-        if woman is None:
-            woman = Woman(programme=programme, first_extract=extract, last_extract=extract, **plain)
-            woman.protect(protector, **values)
-            if not (person and person.nhs_number_valid):
-                woman.nhs_number_index = None  # an invalid NHS number is kept but never matched on
-            woman._changed = True
-            new.append(woman)
-            counts["created"] += 1
-        else:
-            changed = _apply(woman, protector, values, plain)
-            if woman.nhs_number_index and not plain["nhs_number_valid"]:
-                woman.nhs_number_index = None
-            woman.last_extract, woman.in_latest_extract = extract, True
+        woman, changed = _upsert_person(Woman, existing, protector, extract, programme, pid,
+                                        _woman_values(person, pid, postcodes.get(pid)), plain, counts, new)
+        if not plain["nhs_number_valid"]:
+            woman.nhs_number_index = None  # an invalid NHS number is kept but never matched on
+        if woman.pk is not None:
             woman.save()
-            woman._changed = changed
-            counts["updated" if changed else "unchanged"] += 1
+        woman._changed = changed
         result[pid] = woman
     Woman.objects.bulk_create(new, batch_size=2000)
     return result, counts
@@ -375,7 +385,7 @@ def _text(value) -> str | None:
 
 def _upsert_children(extract, programme, protector, people, collected: Collected, women: dict):
     existing = _index_map(Child, programme)
-    result, counts, new = {}, {"created": 0, "updated": 0, "unchanged": 0}, []
+    result, counts, new = {}, _new_counts(), []
     for mother_pid, woman in women.items():
         for pid in sorted(collected.children_of[mother_pid]):
             person = people.get(pid)
@@ -385,17 +395,9 @@ def _upsert_children(extract, programme, protector, people, collected: Collected
             values = {"trust_person_id": pid, "date_of_birth": dob}
             plain = {"mother_id": woman.pk, "birth_year": dob.year if dob else None, "expected": expected,
                      "sex": (person.sex or "") if person else ""}
-            child = _find(existing, protector, pid)
-            if child is None:
-                child = Child(programme=programme, first_extract=extract, last_extract=extract, **plain)
-                child.protect(protector, **values)
-                new.append(child)
-                counts["created"] += 1
-            else:
-                changed = _apply(child, protector, values, plain)
-                child.last_extract, child.in_latest_extract = extract, True
+            child, _ = _upsert_person(Child, existing, protector, extract, programme, pid, values, plain, counts, new)
+            if child.pk is not None:
                 child.save()
-                counts["updated" if changed else "unchanged"] += 1
             result[pid] = child
     Child.objects.bulk_create(new, batch_size=2000)
     return result, counts
