@@ -2,12 +2,13 @@
 episodes. Direct identifiers are encrypted at rest (pseudonymisation.ProtectedModel) and found
 through blind indexes; the data classification of each model says which fields are which.
 
-Writes go through `eligibility.importing` (the import pipeline); nothing here saves on anyone's
-behalf.
+Writes go through `eligibility.importing` (the import pipeline), and rectifications and erasure
+tombstones through `eligibility.corrections`; nothing here saves on anyone's behalf.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -340,3 +341,104 @@ class DuplicateProposal(models.Model):
 
     def __str__(self) -> str:
         return f"duplicate proposal #{self.pk} ({self.status})"
+
+
+# The fields a data protection officer may rectify, per model. A child's birth year is derived from
+# its date of birth (kept in step by the correction), so it is never corrected on its own.
+CORRECTABLE_FIELDS = {
+    "woman": ("forename", "surname", "date_of_birth", "nhs_number", "postcode", "ethnicity", "expected_child_due",
+              "died_on"),
+    "child": ("date_of_birth", "sex"),
+}
+
+
+class Correction(ProtectedModel):
+    """A rectified value of one field of a woman or a child (UK GDPR Art. 16). The previous and
+    corrected values and the reason are encrypted, bound to this row. A newer correction of the
+    same record and field deactivates the earlier one; none is ever deleted for that, so the
+    corrections of a field, oldest first, are its value history. The import keeps the active
+    corrected value over the extract's (`eligibility.corrections.active_corrections`).
+
+    Written only by `eligibility.corrections.correct`. Erasing a person (Art. 17) deletes their
+    corrections with them: the foreign keys protect, so that is always a deliberate step."""
+
+    key_phase = Woman.key_phase
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="corrections")
+    woman = models.ForeignKey(Woman, null=True, blank=True, on_delete=models.PROTECT, related_name="corrections")
+    child = models.ForeignKey(Child, null=True, blank=True, on_delete=models.PROTECT, related_name="corrections")
+    field = models.CharField(max_length=30)
+    previous_value = EncryptedField()
+    corrected_value = EncryptedField()
+    reason = EncryptedField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(default=True)
+
+    data_classification = {
+        "id": D.SAFE,
+        "row_uid": D.SAFE,
+        "programme": D.SAFE,
+        "woman": D.SAFE,
+        "child": D.SAFE,
+        "field": D.SAFE,  # which field, never a value
+        "previous_value": D.DIRECT,  # a name, a date of birth, an NHS number...
+        "corrected_value": D.DIRECT,
+        "reason": D.SPECIAL,  # free text about a person's record: may say anything
+        "recorded_by": D.SAFE,
+        "recorded_at": D.SAFE,
+        "active": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(woman__isnull=False, child__isnull=True, field__in=CORRECTABLE_FIELDS["woman"])
+                    | Q(woman__isnull=True, child__isnull=False, field__in=CORRECTABLE_FIELDS["child"])
+                ),
+                name="correction_of_one_woman_or_child_field",
+            ),
+            models.UniqueConstraint(
+                fields=["woman", "field"], condition=Q(active=True), name="correction_one_active_per_woman_field"
+            ),
+            models.UniqueConstraint(
+                fields=["child", "field"], condition=Q(active=True), name="correction_one_active_per_child_field"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"correction #{self.pk} ({self.field})"
+
+
+class ErasedPerson(models.Model):
+    """A tombstone: a person erased from the programme (UK GDPR Art. 17) whom no later extract may
+    bring back. Holds only the blind index of the canonical Trust person id (never the id), under
+    the blind-index key version current when erased; see `eligibility.corrections` for how it is
+    matched across key rotations. Written only by `eligibility.corrections.erase_tombstone`."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="erased_people")
+    person_id_index = models.CharField(max_length=48)
+    erased_at = models.DateTimeField(default=timezone.now)
+    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=100)  # a reason code and the request reference, no personal data
+
+    data_classification = {
+        "id": D.SAFE,
+        "programme": D.SAFE,
+        "person_id_index": D.QUASI,
+        "erased_at": D.SAFE,
+        "erased_by": D.SAFE,
+        "reason": D.SAFE,
+    }
+
+    class Meta:
+        verbose_name_plural = "erased people"
+        ordering = ["erased_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "person_id_index"], name="erased_person_once_per_programme"),
+        ]
+
+    def __str__(self) -> str:
+        return f"erased person #{self.pk}"
