@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from auditlog.models import AbstractLogEntry
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
@@ -24,6 +25,7 @@ def record_event(
     actor=None,
     subjects: Iterable[models.Model] = (),
     subject_model: type[models.Model] | None = None,
+    subject_ids: Iterable[int] = (),
     target: models.Model | None = None,
     programme=None,
     role: str = "",
@@ -32,13 +34,16 @@ def record_event(
     page: str | None = None,
     action: int = AbstractLogEntry.Action.ACCESS,
 ) -> AuditEntry:
-    """Write one entry. `subjects` are the records shown; `target` the one thing acted on."""
+    """Write one entry. `subjects` are the records shown (or, for many, `subject_ids` of
+    `subject_model`); `target` the one thing acted on."""
     ctx = request_context.current()
-    subjects = list(subjects)
+    subjects = [subject_reference(s) for s in subjects]
+    if subject_ids:
+        subjects += [f"{subject_model._meta.label_lower}:{pk}" for pk in subject_ids]
     actor_id = getattr(actor, "pk", None) if actor is not None else ctx.actor_id
     if target is not None:
         target = getattr(target, "_wrapped", target)  # request.user is a lazy wrapper
-    model = subject_model or (subjects[0]._meta.model if subjects else target._meta.model if target else get_user_model())
+    model = subject_model or (_model_of(subjects[0]) if subjects else target._meta.model if target else get_user_model())
     if target is not None:
         object_pk, object_repr = str(target.pk), subject_reference(target)
     elif subjects:
@@ -69,9 +74,13 @@ def record_event(
         )
         if subjects:
             AuditSubject.objects.bulk_create(
-                [AuditSubject(entry=entry, subject=subject_reference(s)) for s in subjects]
+                (AuditSubject(entry=entry, subject=ref) for ref in subjects), batch_size=5000
             )
     return entry
+
+
+def _model_of(reference: str) -> type[models.Model]:
+    return apps.get_model(reference.split(":", 1)[0])
 
 
 def record_staff_view(request, people: Iterable[models.Model], *, membership=None) -> AuditEntry | None:

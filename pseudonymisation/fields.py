@@ -80,6 +80,22 @@ def _as_text(value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _index_of(protector: Protector, field: BlindIndexField, parts: list) -> str | None:
+    """A blind index of the parts, or None when one is missing or the value is not indexable
+    (e.g. an NHS number of 9 digits)."""
+    if any(p in (None, "") for p in parts):
+        return None
+    if field.kind == IndexKind.SURNAME_DOB:
+        surname, dob = parts
+        value = (surname, dob if isinstance(dob, date) else date.fromisoformat(dob))
+    else:
+        value = parts[0]
+    try:
+        return protector.indexer.index(field.kind, value)
+    except ValueError:
+        return None
+
+
 class ProtectedModel(models.Model):
     """Records with encrypted direct identifiers. Subclasses set `key_phase` (e.g. "trust") and
     have a `programme_id`."""
@@ -97,13 +113,33 @@ class ProtectedModel(models.Model):
     def protect(self, protector: Protector, **values) -> None:
         """Encrypt the given direct identifiers into their fields, and refresh the blind indexes
         that read them. Values may be text or dates; None clears the field."""
-        names = {f.name for f in encrypted_fields(type(self))}
+        touched = set(values)
+        for field in blind_index_fields(type(self)):  # a partial update reads the other sources
+            for source in field.source:
+                if touched & set(field.source) and source not in values:
+                    values[source] = self.reveal(protector, source)
+        for attname, value in type(self).protected_values(protector, self.row_uid, values, touched).items():
+            setattr(self, attname, value)
+
+    @classmethod
+    def protected_values(cls, protector: Protector, row_uid, values: dict, touched: set[str] | None = None) -> dict:
+        """What `protect` stores, for a row not built as a model instance (bulk loads): the
+        ciphertexts of `values` (bound to `row_uid`) and the blind indexes they feed, by column
+        name. Indexes read only `values`; `touched` limits which fields are encrypted."""
+        names = {f.name for f in encrypted_fields(cls)}
         unknown = set(values) - names
         if unknown:
-            raise ValueError(f"Not encrypted fields of {self._meta.label}: {', '.join(sorted(unknown))}.")
-        for name, value in values.items():
-            setattr(self, name, None if value in (None, "") else protector.cipher.encrypt(_as_text(value), self._aad(name)))
-        self._refresh_indexes(protector, values, touched=set(values))
+            raise ValueError(f"Not encrypted fields of {cls._meta.label}: {', '.join(sorted(unknown))}.")
+        touched = set(values) if touched is None else touched
+        label, uid, cipher = cls._meta.label_lower, str(row_uid), protector.cipher
+        out = {
+            name: None if value in (None, "") else cipher.encrypt(_as_text(value), binding(label, name, uid))
+            for name, value in values.items() if name in touched
+        }
+        for field in blind_index_fields(cls):
+            if touched & set(field.source):
+                out[field.attname] = _index_of(protector, field, [values.get(s) for s in field.source])
+        return out
 
     def reveal(self, protector: Protector, field: str) -> str | None:
         ciphertext = getattr(self, field)
@@ -111,21 +147,9 @@ class ProtectedModel(models.Model):
 
     def _refresh_indexes(self, protector: Protector, plain: dict, touched: set[str]) -> None:
         for field in blind_index_fields(type(self)):
-            if not touched & set(field.source):
-                continue
-            parts = [plain[s] if s in plain else self.reveal(protector, s) for s in field.source]
-            if any(p in (None, "") for p in parts):
-                setattr(self, field.attname, None)
-                continue
-            if field.kind == IndexKind.SURNAME_DOB:
-                surname, dob = parts
-                value = (surname, dob if isinstance(dob, date) else date.fromisoformat(dob))
-            else:
-                value = parts[0]
-            try:
-                setattr(self, field.attname, protector.indexer.index(field.kind, value))
-            except ValueError:
-                setattr(self, field.attname, None)  # not indexable (e.g. an NHS number of 9 digits)
+            if touched & set(field.source):
+                parts = [plain[s] if s in plain else self.reveal(protector, s) for s in field.source]
+                setattr(self, field.attname, _index_of(protector, field, parts))
 
     def reencrypt(self, protector: Protector) -> list[str]:
         """Move this row's ciphertexts and indexes onto the current key versions. Returns the

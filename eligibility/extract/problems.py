@@ -62,10 +62,17 @@ class Code(StrEnum):
     INVALID_NHS_NUMBER = "invalid_nhs_number"
     MOTHER_UNDER_12 = "mother_under_12"
     FUTURE_DATE = "future_date"
+    CORRECTION_KEPT = "correction_kept"  # found when writing: a rectified value stands
 
 
 WARNING_CODES = frozenset(
-    {Code.UNRECOGNISED_CODE, Code.INVALID_NHS_NUMBER, Code.MOTHER_UNDER_12, Code.FUTURE_DATE}
+    {
+        Code.UNRECOGNISED_CODE,
+        Code.INVALID_NHS_NUMBER,
+        Code.MOTHER_UNDER_12,
+        Code.FUTURE_DATE,
+        Code.CORRECTION_KEPT,
+    }
 )
 
 

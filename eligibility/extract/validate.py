@@ -21,7 +21,7 @@ than burying its one error under a million "person not in the extract" errors.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO
@@ -124,15 +124,16 @@ class ExtractReading:
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.level is Level.WARNING]
 
-    def iter_records(self) -> Iterator[Record]:
+    def iter_records(self, tables: Collection[Table] | None = None) -> Iterator[Record]:
         """Every record, people first (SSD: table by table; flat: each person before the first
-        event that needs them). Reads the files again, so they must still be open. Raises
+        event that needs them), or only those of ``tables`` (SSD; the flat template is one file,
+        read whole). Reads the files again, so they must still be open. Raises
         ``ExtractRefused`` if the reading had errors, or if a file no longer reads as it did."""
         if not self.ok or self._bundle is None:
             raise ExtractRefused(self.errors)
         mapping, today = self._options
         ctx = ReadContext(StrictLog(), today, mapping)
-        yield from _records(self._bundle, ctx, check=False)
+        yield from _records(self._bundle, ctx, check=False, tables=tables)
 
     def _only(self, kind: type) -> Iterator:
         return (r for r in self.iter_records() if type(r) is kind)
@@ -160,6 +161,7 @@ class ExtractScan:
     def __init__(self, files: Files, mapping, today: date, limits: Limits):
         self._files, self._mapping, self._today, self._limits = files, mapping, today, limits
         self.reading: ExtractReading | None = None
+        self.format: ExtractFormat | None = None  # known once iteration has begun
 
     def __iter__(self) -> Iterator[Record]:
         log = ProblemLog(self._limits.max_problems_per_kind)
@@ -168,6 +170,7 @@ class ExtractScan:
         bundle = None
         try:
             bundle = open_bundle(self._files, self._limits)
+            self.format = bundle.format
         except ExtractRefused as refused:
             log.extend(refused.problems)
         if bundle is not None:
@@ -233,20 +236,21 @@ def read_extract(
 # --- the pass itself --------------------------------------------------------------------
 
 
-def _records(bundle: Bundle, ctx: ReadContext, *, check: bool) -> Iterator[Record]:
+def _records(bundle: Bundle, ctx: ReadContext, *, check: bool, tables=None) -> Iterator[Record]:
     if bundle.format is ExtractFormat.FLAT:
         return _flat_records(bundle.files[0], ctx, check)
-    return _ssd_records(bundle, ctx, check)
+    return _ssd_records(bundle, ctx, check, tables)
 
 
-def _ssd_records(bundle: Bundle, ctx: ReadContext, check: bool) -> Iterator[Record]:
+def _ssd_records(bundle: Bundle, ctx: ReadContext, check: bool, tables=None) -> Iterator[Record]:
     people = IdIndex(with_dates=True)
     people_ok = False
     people_file = bundle.files[0].name  # ssd_person is required and read first
     for tf in bundle.files:
         reader, id_of, id_column = _READERS[tf.table]  # type: ignore[index]
         if not check:
-            yield from reader(tf, ctx)
+            if tables is None or tf.table in tables:
+                yield from reader(tf, ctx)
             continue
         if tf.table is Table.PERSON:
             for person in reader(tf, ctx):
