@@ -15,6 +15,11 @@ round does the same work; the median round is reported, and the highest peak.
 - baseline: ``COPY t FROM STDIN WITH (FORMAT csv, HEADER true)`` of each file, streamed in
   1MB chunks through psycopg 3, into tables of text columns, one transaction. PostgreSQL only:
   on SQLite the baseline is skipped and only the import's own figures are shown.
+- bare loop (the issue's reference point, "a bare parse-encrypt-COPY loop with no validation,
+  linkage or minimisation"): ``csv.reader`` over each file, every identifying cell (ids, names,
+  dates of birth, NHS numbers, postcodes) encrypted with AES-256-GCM (a fresh nonce and the
+  column as associated data), each row written with psycopg's ``Copy.write_row`` into a table of
+  text and bytea columns, one transaction. PostgreSQL only.
 
 rows = data rows in all five files (header rows not counted), the same for both.
 
@@ -76,6 +81,8 @@ def child(mode: str, db_name: str, folder: str, programme_id: int, person_id: in
     before = _rss_kb()
     if mode == "copy":
         result = _copy(Path(folder))
+    elif mode == "bare":
+        result = _bare(Path(folder))
     else:
         result = _import(Path(folder), programme_id, person_id, profile=mode == "profile", profile_out=profile_out)
     result.update(peak_kb=_rss_kb(), before_kb=before)
@@ -106,6 +113,54 @@ def _copy(folder: Path) -> dict:
     with connection.cursor() as c:
         for table in ORDER:
             c.execute(f"DROP TABLE raw_{table}")
+    return {"seconds": seconds, "rows": rows}
+
+
+ENCRYPTED = {
+    "ssd_person": ("pers_person_id", "pers_forename", "pers_surname", "pers_dob", "pers_common_child_id",
+                   "pers_single_unique_id"),
+    "ssd_mother": ("moth_person_id", "moth_childs_person_id", "moth_childs_dob"),
+    "ssd_legal_status": ("lega_person_id",),
+    "ssd_cla_episodes": ("clae_person_id",),
+    "ssd_address": ("addr_person_id", "addr_address_postcode"),
+}  # fmt: skip
+
+
+def _bare(folder: Path) -> dict:
+    import csv
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from django.db import transaction
+
+    aead = AESGCM(AESGCM.generate_key(bit_length=256))
+    headers = {}
+    with connection.cursor() as c:
+        for table in ORDER:
+            with open(folder / f"{table}.csv", encoding="utf-8-sig", newline="") as f:
+                headers[table] = next(csv.reader(f))
+            columns = ", ".join(f'"{h}" {"bytea" if h in ENCRYPTED[table] else "text"}' for h in headers[table])
+            c.execute(f"DROP TABLE IF EXISTS bare_{table}; CREATE TABLE bare_{table} ({columns})")
+    rows = 0
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as c:
+        cur = c.cursor
+        for table in ORDER:
+            secret = [(i, h.encode()) for i, h in enumerate(headers[table]) if h in ENCRYPTED[table]]
+            with open(folder / f"{table}.csv", encoding="utf-8-sig", newline="") as f, cur.copy(
+                f"COPY bare_{table} FROM STDIN"
+            ) as copy:
+                reader = csv.reader(f)
+                next(reader)
+                for row in reader:
+                    for i, aad in secret:
+                        row[i] = aead.encrypt(os.urandom(12), row[i].encode(), aad)
+                    copy.write_row(row)
+                    rows += 1
+    seconds = time.perf_counter() - start
+    with connection.cursor() as c:
+        for table in ORDER:
+            c.execute(f"DROP TABLE bare_{table}")
     return {"seconds": seconds, "rows": rows}
 
 
@@ -189,10 +244,11 @@ def generate(folder: Path, children: int) -> int:
 
 
 def measure(folder: Path, rows: int, rounds: int, db_name: str, postgres: bool) -> dict[str, list[dict]]:
-    results: dict[str, list[dict]] = {"copy": [], "import": []}
+    results: dict[str, list[dict]] = {"copy": [], "bare": [], "import": []}
     for n in range(rounds):
         if postgres:
             results["copy"].append(run_child("copy", db_name, folder))
+            results["bare"].append(run_child("bare", db_name, folder))
         results["import"].append(run_child("import", db_name, folder, *fresh_programme()))
         figures = [f"{k} {v[-1]['seconds']:.1f}s" for k, v in results.items() if v]
         print(f"  round {n + 1}/{rounds}: " + ", ".join(figures), flush=True)
@@ -206,7 +262,9 @@ def report(label: str, rows: int, results: dict[str, list[dict]]) -> tuple[float
     print(f"\n{label}: {rows:,} rows; median of {len(results['import'])} round(s), highest peak")
     print(f"{'case':<44}{'seconds':>9}{'rows/s':>11}{'peak RSS MB':>13}{'before MB':>11}{'ratio':>8}")
     rates = {}
-    for case, name in (("copy", "baseline: raw COPY into text tables"), ("import", "import_extract, end to end")):
+    cases = (("copy", "baseline: raw COPY into text tables"), ("bare", "bare parse-encrypt-COPY loop"),
+             ("import", "import_extract, end to end"))  # fmt: skip
+    for case, name in cases:
         runs = results[case]
         if not runs:
             print(f"{name:<44}  (needs PostgreSQL: set DATABASE_URL to a postgres:// URL)")
@@ -218,6 +276,10 @@ def report(label: str, rows: int, results: dict[str, list[dict]]) -> tuple[float
         ratio = f"{rates[case] / rates['copy']:.3f}" if "copy" in rates else "-"
         print(f"{name:<44}{seconds:>9.1f}{rates[case]:>11,.0f}{peak:>13.0f}{before:>11.0f}{ratio:>8}")
     ratio = rates["import"] / rates["copy"] if "copy" in rates else None
+    if "bare" in rates:
+        print(f"reference: the bare parse-encrypt-COPY loop reaches {rates['bare'] / rates['copy']:.3f} of raw "
+              f"COPY here (the issue: 0.08-0.10); the import reaches {rates['import'] / rates['bare']:.2f} of the "
+              "bare loop")  # fmt: skip
     return ratio, max(_mb(r["peak_kb"]) for r in results["import"])
 
 
@@ -229,7 +291,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="also profile one import (cProfile)")
     parser.add_argument("--profile-out", default="", help="with --profile: also save the raw cProfile stats here")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds a measurement may take")
-    parser.add_argument("--child", choices=("copy", "import", "profile"))
+    parser.add_argument("--child", choices=("copy", "bare", "import", "profile"))
     parser.add_argument("--db", default="")
     parser.add_argument("--folder", default="")
     parser.add_argument("--programme", type=int, default=0)

@@ -103,6 +103,8 @@ class PeopleWriter:
         self._mother_index: dict[int, str | None] = {}  # mothers of children with several kept mothers
         self._deferred: list[tuple] = []  # those children, until their mothers are all seen
         self._multi_version = len(protector.indexer.keyring._keys) > 1
+        # The programme's first extract has nobody to match: no lookups then.
+        self._held = {m for m in (Woman, Child) if m.objects.filter(programme=programme).exists()}
 
     # --- the second pass ----------------------------------------------------------------------
     def person(self, record: PersonRow) -> None:
@@ -156,10 +158,10 @@ class PeopleWriter:
                     self._mother_index[item[0]] = None
                 continue
             out.append((item, uid, enc, terms))
-        existing = dict(
+        existing = {} if model not in self._held else dict(
             model.objects.filter(programme=self.programme, person_id_index__in=[t for *_, ts in out for t in ts])
             .values_list("person_id_index", "pk")
-        )
+        )  # fmt: skip
         return [(item, uid, enc, next((existing[t] for t in terms if t in existing), None))
                 for item, uid, enc, terms in out]  # fmt: skip
 
@@ -181,7 +183,7 @@ class PeopleWriter:
             self.changed_women += self._update(Woman, known, self.counts["women"])
 
     def _flush_children(self) -> None:
-        for (h, mother_h, values, plain, file, row), uid, enc, pk in self._protect(Child, self._children):
+        for (h, mother_h, _, plain, file, row), uid, enc, pk in self._protect(Child, self._children):
             self.staging["imp_child"].add(
                 (h, file, row, pk, mother_h, _uid_db(uid), enc["trust_person_id"], enc["date_of_birth"],
                  enc["person_id_index"], plain["birth_year"], plain["expected"], plain["sex"])
@@ -252,11 +254,11 @@ class PeopleWriter:
 
     def _insert_women(self) -> None:
         columns = ["row_uid", *WOMAN_ENCRYPTED, *_INDEXES[Woman], *WOMAN_PLAIN]
-        self.counts["women"]["created"] = self._sql(
-            f"INSERT INTO {Woman._meta.db_table} ({', '.join(columns)}, programme_id, first_extract_id, "
-            f"last_extract_id, in_latest_extract) SELECT {', '.join(columns)}, %s, %s, %s, %s FROM imp_woman",  # noqa: S608
-            [self.programme.pk, self.extract.pk, self.extract.pk, True],
+        sql = (
+            f"INSERT INTO {Woman._meta.db_table} ({', '.join(columns)}, programme_id, first_extract_id, "  # noqa: S608
+            f"last_extract_id, in_latest_extract) SELECT {', '.join(columns)}, %s, %s, %s, %s FROM imp_woman"
         )
+        self.counts["women"]["created"] = self._sql(sql, [self.programme.pk, self.extract.pk, self.extract.pk, True])
         self._sql(
             f"INSERT INTO imp_mother (h, id) SELECT s.h, w.id FROM imp_woman s "  # noqa: S608
             f"JOIN {Woman._meta.db_table} w ON w.row_uid = s.row_uid"
@@ -265,12 +267,12 @@ class PeopleWriter:
 
     def _insert_children(self) -> None:
         columns = ["row_uid", *CHILD_ENCRYPTED, "person_id_index", *CHILD_PLAIN]
-        self.counts["children"]["created"] = self._sql(
-            f"INSERT INTO {Child._meta.db_table} ({', '.join(columns)}, mother_id, programme_id, first_extract_id, "
-            f"last_extract_id, in_latest_extract) SELECT {', '.join('c.' + c for c in columns)}, m.id, %s, %s, %s, %s "  # noqa: S608
-            "FROM imp_child c JOIN imp_mother m ON m.h = c.mother_h WHERE c.existing_id IS NULL",
-            [self.programme.pk, self.extract.pk, self.extract.pk, True],
+        sql = (
+            f"INSERT INTO {Child._meta.db_table} ({', '.join(columns)}, mother_id, programme_id, "  # noqa: S608
+            f"first_extract_id, last_extract_id, in_latest_extract) SELECT {', '.join('c.' + c for c in columns)}, "
+            "m.id, %s, %s, %s, %s FROM imp_child c JOIN imp_mother m ON m.h = c.mother_h WHERE c.existing_id IS NULL"
         )
+        self.counts["children"]["created"] = self._sql(sql, [self.programme.pk, self.extract.pk, self.extract.pk, True])
 
     def _update_known_children(self) -> None:
         """Children already held, a batch at a time (keyset pages: bounded memory)."""
@@ -334,7 +336,7 @@ def upsert_events(extract) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table_name} (child_id, source_row_id, {', '.join((*columns, *blank))}, extract_id) "  # noqa: S608
-                f"SELECT k.id, e.source_row_id, {', '.join(('e.' + c for c in columns))}{blanks}, %s "
+                f"SELECT k.id, e.source_row_id, {', '.join('e.' + c for c in columns)}{blanks}, %s "
                 f"FROM {table} e "
                 "JOIN imp_child_id k ON k.h = e.child_h WHERE true "
                 f"ON CONFLICT (child_id, source_row_id) DO UPDATE SET "

@@ -28,7 +28,13 @@ from audit.models import Event
 from eligibility.duplicates import propose_duplicates
 from eligibility.extract import Code, ExtractFormat, Level, PersonRow, Problem, Table, scan_extract
 from eligibility.import_plan import Plan
-from eligibility.import_writer import PeopleWriter, mark_missing, stage_event, staging_tables, upsert_events
+from eligibility.import_writer import (
+    PeopleWriter,
+    mark_missing,
+    stage_event,
+    staging_tables,
+    upsert_events,
+)
 from eligibility.models import Extract, ExtractStatus, ImportStage, Woman
 from pseudonymisation.fields import Protector
 from sharing.models import Person, Programme

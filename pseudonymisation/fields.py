@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from django.db import models
 
@@ -77,7 +78,14 @@ class Protector:
 
 
 def _as_text(value) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value)
+    return value if type(value) is str else value.isoformat() if isinstance(value, date) else str(value)
+
+
+@cache
+def _layout(model) -> tuple[frozenset[str], tuple]:
+    """A protected model's encrypted field names, and each blind index with its sources."""
+    names = frozenset(f.name for f in encrypted_fields(model))
+    return names, tuple((f, frozenset(f.source)) for f in blind_index_fields(model))
 
 
 def _index_of(protector: Protector, field: BlindIndexField, parts: list) -> str | None:
@@ -126,18 +134,18 @@ class ProtectedModel(models.Model):
         """What `protect` stores, for a row not built as a model instance (bulk loads): the
         ciphertexts of `values` (bound to `row_uid`) and the blind indexes they feed, by column
         name. Indexes read only `values`; `touched` limits which fields are encrypted."""
-        names = {f.name for f in encrypted_fields(cls)}
-        unknown = set(values) - names
-        if unknown:
+        names, indexes = _layout(cls)
+        if not names.issuperset(values):
+            unknown = set(values) - names
             raise ValueError(f"Not encrypted fields of {cls._meta.label}: {', '.join(sorted(unknown))}.")
-        touched = set(values) if touched is None else touched
-        label, uid, cipher = cls._meta.label_lower, str(row_uid), protector.cipher
+        touched = values.keys() if touched is None else touched
+        label, uid, encrypt = cls._meta.label_lower, str(row_uid), protector.cipher.encrypt
         out = {
-            name: None if value in (None, "") else cipher.encrypt(_as_text(value), binding(label, name, uid))
+            name: None if value is None or value == "" else encrypt(_as_text(value), binding(label, name, uid))
             for name, value in values.items() if name in touched
         }
-        for field in blind_index_fields(cls):
-            if touched & set(field.source):
+        for field, sources in indexes:
+            if not sources.isdisjoint(touched):
                 out[field.attname] = _index_of(protector, field, [values.get(s) for s in field.source])
         return out
 

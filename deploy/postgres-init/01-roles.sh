@@ -46,8 +46,10 @@ ALTER ROLE :"app_role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICAT
 \unset app_password
 
 -- Only the owner and the application role may connect; no temporary tables for anyone else.
+-- The application role needs temporary tables: an import stages its rows in session-private
+-- temporary tables before moving them into the real ones (docs/adr/0009).
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
-GRANT CONNECT ON DATABASE :"db" TO :"app_role";
+GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"app_role";
 
 -- Nobody but the owner creates objects in public (PostgreSQL 15's default too; said explicitly).
 ALTER SCHEMA public OWNER TO :"owner";

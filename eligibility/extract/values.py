@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 
 MAX_ID_LENGTH = 48  # the SSD says <= 20 characters; real SSD scripts use up to 48
 
@@ -35,6 +36,19 @@ def clean(value: str | None) -> str | None:
 
 
 def parse_date(value: str | date) -> date:
+    if isinstance(value, str):
+        return _parse_date_text(value)
+    return _parse_date(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_date_text(value: str) -> date:
+    """Extracts repeat the same dates on many rows: each spelling is parsed once (exceptions are
+    never cached, so a bad date is reported every time)."""
+    return _parse_date(value)
+
+
+def _parse_date(value: str | date) -> date:
     """A date from ``2019-03-04``, ``2019-03-04 00:00:00.000``, ``2019-03-04T10:00:00``,
     ``04/03/2019`` or ``4/3/2019`` (day first: these are UK exports), or a date/datetime
     already typed by a spreadsheet. Raises ValueError for anything else, including a two-digit
