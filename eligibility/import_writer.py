@@ -22,6 +22,7 @@ marked, never deleted.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import date
 
 from django.db import connection
@@ -95,6 +96,7 @@ class PeopleWriter:
         self.erased_terms = corrections.erased_terms(programme)
         self.counts = {"women": _new_counts(), "children": _new_counts()}
         self.changed_women: list[int] = []
+        self.changed_fields: Counter[str] = Counter()  # for the audit entry: which fields, never values
         self.erased_left_out = 0
         self.differences: list[dict] = []  # corrections that stood against a different value
         self._women: list[tuple] = []
@@ -209,6 +211,7 @@ class PeopleWriter:
             if names:
                 changed.append(obj)
                 fields |= names
+                self.changed_fields.update(f"{model._meta.model_name}.{n}" for n in names if not n.endswith("_index"))
             counts["updated" if names else "unchanged"] += 1
         if changed:
             model.objects.bulk_update(changed, sorted(fields | {"last_extract", "in_latest_extract"}), batch_size=500)

@@ -234,7 +234,8 @@ def _write(extract: Extract, reading, plan: Plan, staging, by: Person, role: str
                 f"children {c_counts['created']} added, {c_counts['updated']} updated; "
                 f"{missing['women']} women and {missing['children']} children not in this extract"
                 + (f"; {writer.erased_left_out} people erased on request left out" if writer.erased_left_out else "")
-                + (f"; {len(writer.differences)} corrected values kept" if writer.differences else "")),
+                + (f"; {len(writer.differences)} corrected values kept" if writer.differences else "")
+                + (f"; fields changed: {_counted(writer.changed_fields)}" if writer.changed_fields else "")),
         action=1,
     )  # fmt: skip
     kept = plan.kept_women_count + len(plan.kept_children) - sum(map(plan.is_kept_woman, plan.kept_children))
@@ -246,6 +247,10 @@ def _write(extract: Extract, reading, plan: Plan, staging, by: Person, role: str
         "duplicates_proposed": proposed,
         "corrections_kept": [_correction_problem(d) for d in writer.differences],
     }  # fmt: skip
+
+
+def _counted(counter) -> str:
+    return ", ".join(f"{name} {n}" for name, n in sorted(counter.items()))
 
 
 def _correction_problem(difference: dict) -> dict:

@@ -134,6 +134,9 @@ def test_a_newer_extract_updates_in_place_and_marks_the_missing(programme, casew
     assert (
         extract.summary["women"]["updated"] == 1 and extract.summary["not_in_latest"]["women"] == 1
     )
+    entry = AuditEntry.objects.get(reason__startswith=f"extract #{extract.pk} imported")
+    assert "fields changed: woman.surname 1" in entry.reason and "Smith" not in entry.reason
+    assert entry.subject_count == 1  # the woman who changed
     protector = Protector.load(programme.pk, "trust")
     surnames = {w.reveal(protector, "surname"): w.in_latest_extract for w in Woman.objects.all()}
     assert surnames == {"Smith-Brown": True, "Jones": False}  # kept and marked, never deleted
