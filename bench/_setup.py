@@ -27,7 +27,7 @@ def test_database():
     setup_test_environment()
     if connection.vendor == "postgresql":
         connection.settings_dict.setdefault("TEST", {})["NAME"] = "bench_portal"
-    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)  # a killed run leaves it
     try:
         yield connection
     finally:
