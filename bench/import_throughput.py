@@ -32,9 +32,9 @@ The 1M run: ``--million`` adds one round at 1M children after the 100k rounds, o
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres PORTAL_ENV=test \
         .venv/bin/python bench/import_throughput.py --children 1000000 --rounds 1
 
-(~6.1M rows, ~450MB of CSV, ~45s to generate; the memory target is checked there). Measured on
-the 2-core machine, 2026-11-27: raw COPY 4.7s (1,290,985 rows/s); import 579s (10,545 rows/s,
-ratio 0.008), peak RSS 8,956MB: about 11 minutes in all, and 9GB of memory free is needed.
+(~6.1M rows, ~450MB of CSV, ~40s to generate; the memory target is checked there). Measured on
+the 2-core machine, 2026-11-27: raw COPY 4.1s (1,498,804 rows/s); bare loop 33.7s; import 175s
+(34,837 rows/s, ratio 0.023), peak RSS 373MB: about 4 minutes in all.
 
 ``--profile`` adds a cProfile run of one import at the first size (its own child process, not
 timed) and prints where the time goes; ``--profile-out FILE`` also keeps the raw stats (pstats,
