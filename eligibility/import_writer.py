@@ -46,22 +46,24 @@ _INDEXES = {Woman: ("person_id_index", "nhs_number_index", "surname_dob_index"),
 
 
 def staging_tables() -> Staging:
+    """The joins between staging tables are hash joins over whole tables (statistics refreshed
+    once they are filled); the one index serves the keyset pages of children already held."""
     enc = [(name, "bytes") for name in WOMAN_ENCRYPTED]
     return Staging(
         StagingTable("imp_legal", [("child_h", "int"), ("source_row_id", "text"), ("code", "text"),
-                                   ("start_date", "date"), ("end_date", "date")], index=("child_h",)),
+                                   ("start_date", "date"), ("end_date", "date")]),
         StagingTable("imp_episode", [("child_h", "int"), ("source_row_id", "text"), ("start_date", "date"),
-                                     ("ceased_date", "date"), ("ceased_reason", "text")], index=("child_h",)),
+                                     ("ceased_date", "date"), ("ceased_reason", "text")]),
         StagingTable("imp_woman", [("h", "int"), ("row_uid", "uuid"), *enc, ("person_id_index", "text"),
                                    ("nhs_number_index", "text"), ("surname_dob_index", "text"),
                                    ("nhs_number_valid", "bool"), ("ethnicity", "text"),
-                                   ("expected_child_due", "date"), ("died_on", "date")], index=("row_uid",)),
-        StagingTable("imp_mother", [("h", "int"), ("id", "int")], index=("h",)),
+                                   ("expected_child_due", "date"), ("died_on", "date")]),
+        StagingTable("imp_mother", [("h", "int"), ("id", "int")]),
         StagingTable("imp_child", [("h", "int"), ("file", "text"), ("row", "int"), ("existing_id", "int"),
                                    ("mother_h", "int"), ("row_uid", "uuid"), ("trust_person_id", "bytes"),
                                    ("date_of_birth", "bytes"), ("person_id_index", "text"), ("birth_year", "int"),
-                                   ("expected", "bool"), ("sex", "text")], index=("mother_h", "row_uid")),
-        StagingTable("imp_child_id", [("h", "int"), ("id", "int")], index=("h",)),
+                                   ("expected", "bool"), ("sex", "text")], index=("existing_id",)),
+        StagingTable("imp_child_id", [("h", "int"), ("id", "int")]),
     )  # fmt: skip
 
 
