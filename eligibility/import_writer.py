@@ -42,6 +42,7 @@ WOMAN_ENCRYPTED = ("trust_person_id", "forename", "surname", "date_of_birth", "n
 WOMAN_PLAIN = ("nhs_number_valid", "ethnicity", "expected_child_due", "died_on")
 CHILD_ENCRYPTED = ("trust_person_id", "date_of_birth")
 CHILD_PLAIN = ("birth_year", "expected", "sex")
+DERIVED = {"nhs_number": ("nhs_number_valid",), "date_of_birth": ("birth_year",)}  # kept in step by a correction
 _INDEXES = {Woman: ("person_id_index", "nhs_number_index", "surname_dob_index"), Child: ("person_id_index",)}
 
 
@@ -208,6 +209,8 @@ class PeopleWriter:
                 if field in source:
                     if _text(source.pop(field)) != corrected:
                         self.differences.append({"file": file, "row": row, "column": field})
+                    for derived in DERIVED.get(field, ()):
+                        plain.pop(derived, None)  # follows the corrected value, not the extract
             names = self._apply(obj, values, plain)
             obj.last_extract, obj.in_latest_extract = self.extract, True
             if names:

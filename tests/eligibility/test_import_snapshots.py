@@ -49,6 +49,19 @@ def test_a_correction_the_extract_now_agrees_with_is_not_reported(programme, cas
     assert extract.summary["women"] == {"created": 0, "updated": 0, "unchanged": 1}
 
 
+def test_a_corrected_date_of_birth_keeps_its_birth_year(programme, caseworker, dpo):
+    run(programme, caseworker, Ssd())
+    p = protector(programme)
+    child = next(c for c in Child.objects.all() if c.reveal(p, "trust_person_id") == "C1")
+    correct(child, "date_of_birth", "2011-03-04", by=dpo, reason="request 13")
+    extract = run(programme, caseworker, Ssd().set("ssd_person", 0, pers_forename="Anne"))
+    child.refresh_from_db()
+    assert child.reveal(p, "date_of_birth") == "2011-03-04" and child.birth_year == 2011
+    assert [(x["file"], x["row"], x["column"]) for x in extract.problems if x["code"] == "correction_kept"] == [
+        ("ssd_person.csv", 3, "date_of_birth")
+    ]
+
+
 def test_a_person_erased_on_request_is_not_brought_back(programme, caseworker, dpo):
     erase_tombstone(programme, " m1 ", by=dpo, reason="erasure request 7")  # spelt differently
     extract = run(programme, caseworker, Ssd())
