@@ -442,3 +442,280 @@ class ErasedPerson(models.Model):
 
     def __str__(self) -> str:
         return f"erased person #{self.pk}"
+
+
+# --- rules, proposals, decisions and restrictions (issue 5) -----------------------------------
+class Proposal(models.TextChoices):
+    """What the rules propose for a woman; only a person decides (see `Decision`)."""
+
+    ELIGIBLE = "eligible", "Eligible"
+    AT_RISK = "at_risk", "At risk"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    NOT_PROPOSED = "not_proposed", "Not proposed"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows that are history: never updated or deleted in bulk. Re-encryption after a key
+    rotation may still rewrite a protected row's ciphertexts (and nothing else)."""
+
+    def update(self, **kwargs):
+        rewritable = {f.name for f in self.model._meta.concrete_fields if isinstance(f, EncryptedField)}
+        if not kwargs or not set(kwargs) <= rewritable:
+            raise PermissionError(f"{self.model._meta.verbose_name_plural} are history: they are never updated.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise PermissionError(f"{self.model._meta.verbose_name_plural} are history: they are never deleted.")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        # Guard, not logic: a row, once written, is only ever re-encrypted.
+        if not self._state.adding:
+            rewritable = {f.name for f in self._meta.concrete_fields if isinstance(f, EncryptedField)}
+            fields = kwargs.get("update_fields")
+            if not fields or not set(fields) <= rewritable:
+                raise PermissionError(f"A {self._meta.verbose_name} is history: it is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"A {self._meta.verbose_name} is history: it is never deleted.")
+
+
+class RuleSet(AppendOnlyModel):
+    """One version of a programme's eligibility rules. Versions are never changed: an edit
+    (`eligibility.rules.edit_rule_set`) writes the next version, so every proposal and decision
+    keeps naming the rules it was made under. The first version copies the specification's
+    defaults (`eligibility.rules.current_rule_set` creates it when first needed).
+
+    `positions` gives every legal status (LS) and episode-ceased reason (REC) code exactly one
+    position — counted, review or not counted — as {code list: {code: position}}; a code outside
+    it (an unrecognised one) is for review."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="rule_sets")
+    version = models.PositiveIntegerField()
+    positions = models.JSONField()
+    eligible_threshold = models.PositiveSmallIntegerField(default=2)  # children removed within the window
+    at_risk_signals = models.JSONField()  # of eligibility.rules.Signal
+    open_proceedings_codes = models.JSONField()  # LS codes that, with no end date, are open proceedings
+    look_back_years = models.PositiveSmallIntegerField(default=10)
+    minimum_age = models.PositiveSmallIntegerField(default=16)
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(  # nobody for the first version, made from the defaults
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    data_classification = {
+        "id": D.SAFE,
+        "programme": D.SAFE,
+        "version": D.SAFE,
+        "positions": D.SAFE,
+        "eligible_threshold": D.SAFE,
+        "at_risk_signals": D.SAFE,
+        "open_proceedings_codes": D.SAFE,
+        "look_back_years": D.SAFE,
+        "minimum_age": D.SAFE,
+        "based_on": D.SAFE,
+        "created_by": D.SAFE,
+        "created_at": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["programme", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "version"], name="rule_set_version_once"),
+            models.CheckConstraint(condition=Q(eligible_threshold__gte=1), name="rule_set_threshold_positive"),
+            models.CheckConstraint(condition=Q(look_back_years__gte=1), name="rule_set_window_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rule set version {self.version}"
+
+
+class EvaluationRun(AppendOnlyModel):
+    """One run of the rules over a programme's women (`eligibility.recompute.recompute`), after an
+    import or a new rule-set version, with what changed since the run before."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="evaluation_runs")
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="runs")
+    reference_date = models.DateField()
+    previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    run_at = models.DateTimeField(default=timezone.now)
+    summary = models.JSONField(default=dict)  # counts only
+
+    data_classification = {
+        "id": D.SAFE,
+        "programme": D.SAFE,
+        "rule_set": D.SAFE,
+        "reference_date": D.SAFE,
+        "previous": D.SAFE,
+        "run_by": D.SAFE,
+        "run_at": D.SAFE,
+        "summary": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["run_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"evaluation run #{self.pk}"
+
+
+class Evaluation(AppendOnlyModel):
+    """What the rules proposed for one woman in one run, and the evidence: codes, dates, extract
+    and child references (never a name or an id from the Trust's system)."""
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.PROTECT, related_name="evaluations")
+    woman = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="evaluations")
+    proposal = models.CharField(max_length=12, choices=Proposal.choices)
+    explanation = models.CharField(max_length=1000)
+    evidence = models.JSONField()
+    evidence_digest = models.CharField(max_length=64)  # of the evidence, less the extract references
+    children_removed = models.PositiveSmallIntegerField()
+    children_for_review = models.PositiveSmallIntegerField()
+
+    data_classification = {
+        "id": D.SAFE,
+        "run": D.SAFE,
+        "woman": D.SAFE,
+        "proposal": D.SPECIAL,
+        "explanation": D.SPECIAL,  # codes and dates of her children's care proceedings
+        "evidence": D.SPECIAL,
+        "evidence_digest": D.SAFE,
+        "children_removed": D.SPECIAL,
+        "children_for_review": D.SPECIAL,
+    }
+
+    class Meta:
+        ordering = ["run", "woman"]
+        constraints = [models.UniqueConstraint(fields=["run", "woman"], name="evaluation_once_per_run")]
+        indexes = [models.Index(fields=["woman", "run"], name="evaluation_woman_run")]
+
+    def __str__(self) -> str:
+        return f"evaluation #{self.pk}"
+
+
+class DecisionOutcome(models.TextChoices):
+    ELIGIBLE = "eligible", "Eligible"
+    AT_RISK = "at_risk", "At risk"
+    NOT_ELIGIBLE = "not_eligible", "Not eligible"
+    MORE_INFORMATION = "more_information", "Needs more information"
+
+
+class Decision(ProtectedModel, AppendOnlyModel):
+    """A named Trust person's decision about one woman, with the rules and evidence it was made
+    on. Never changed: a revision is a new row, and the latest (highest pk) is current. The
+    reason is free text and may name people: it is encrypted, bound to this row. Written only by
+    `eligibility.decisions.decide`."""
+
+    key_phase = Woman.key_phase
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="eligibility_decisions")
+    woman = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="decisions")
+    outcome = models.CharField(max_length=16, choices=DecisionOutcome.choices)
+    reason = EncryptedField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="decisions")
+    reference_date = models.DateField()
+    evaluation = models.ForeignKey(Evaluation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    proposal = models.CharField(max_length=12, choices=Proposal.choices)  # what the rules proposed then
+    evidence = models.JSONField()
+    evidence_digest = models.CharField(max_length=64)
+
+    data_classification = {
+        "id": D.SAFE,
+        "row_uid": D.SAFE,
+        "programme": D.SAFE,
+        "woman": D.SAFE,
+        "outcome": D.SPECIAL,
+        "reason": D.SPECIAL,  # free text about a woman: may say anything
+        "decided_by": D.SAFE,
+        "decided_at": D.SAFE,
+        "rule_set": D.SAFE,
+        "reference_date": D.SAFE,
+        "evaluation": D.SAFE,
+        "proposal": D.SPECIAL,
+        "evidence": D.SPECIAL,
+        "evidence_digest": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["woman", "pk"]
+        indexes = [models.Index(fields=["woman", "-id"], name="decision_woman_latest")]
+
+    def __str__(self) -> str:
+        return f"decision #{self.pk} ({self.outcome})"
+
+
+class ReReview(AppendOnlyModel):
+    """A decision whose evidence changed in a later run. It is pending while that decision is
+    still the woman's latest; a new decision about her settles it (nothing is updated)."""
+
+    woman = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="re_reviews")
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="re_reviews")
+    run = models.ForeignKey(EvaluationRun, on_delete=models.PROTECT, related_name="re_reviews")
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    data_classification = {
+        "id": D.SAFE,
+        "woman": D.SAFE,
+        "decision": D.SAFE,
+        "run": D.SAFE,
+        "marked_at": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["marked_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["decision"], name="re_review_once_per_decision")]
+
+    def __str__(self) -> str:
+        return f"re-review #{self.pk}"
+
+
+class RestrictionReason(models.TextChoices):
+    RESTRICTION_REQUEST = "restriction_request", "She asked for processing to be restricted (Art. 18)"
+    OBJECTION = "objection", "She objected to processing (Art. 21)"
+    SAFEGUARDING = "safeguarding", "Safeguarding: hold while a concern is looked into"
+    ACCURACY = "accuracy", "Her records' accuracy is contested"
+
+
+class Restriction(models.Model):
+    """Something that stops a woman's records being released to Pause while it is open (no end)."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="restrictions")
+    woman = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="restrictions")
+    reason = models.CharField(max_length=24, choices=RestrictionReason.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    data_classification = {
+        "id": D.SAFE,
+        "programme": D.SAFE,
+        "woman": D.SAFE,
+        "reason": D.SPECIAL,  # says she objected, or a safeguarding concern
+        "started_at": D.SAFE,
+        "ended_at": D.SAFE,
+        "recorded_by": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="restriction_ends_after_it_starts",
+            ),
+        ]
+        indexes = [models.Index(fields=["woman", "ended_at"], name="restriction_woman_open")]
+
+    def __str__(self) -> str:
+        return f"restriction #{self.pk} ({self.reason})"
