@@ -49,6 +49,7 @@ bench: $(VENV)/.dev
 	cd bench && PORTAL_ENV=test ../$(BIN)/python disclosure_overhead.py
 	cd bench && PORTAL_ENV=test ../$(BIN)/python pseudonymisation_throughput.py
 	cd bench && PORTAL_ENV=test ../$(BIN)/python import_throughput.py
+	cd bench && PORTAL_ENV=test ../$(BIN)/python eligibility_throughput.py
 
 ## lock: re-pin the hash-locked requirements from pyproject.toml (needs uv)
 lock:

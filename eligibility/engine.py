@@ -14,16 +14,16 @@ qualifies from her Nth birthday inclusive. The engine only proposes: a person de
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 
 from eligibility.extract import codes
 from eligibility.extract.codes import CodeList, Position
-from eligibility.models import CareEpisode, LegalStatus, Proposal, RuleSet, Woman
+from eligibility.models import CareEpisode, Child, LegalStatus, Proposal, RuleSet, Woman
 from eligibility.rules import Signal
 from pseudonymisation.encryption import binding
 from pseudonymisation.fields import Protector
@@ -70,51 +70,40 @@ def age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    code_list: str  # LS or REC
-    code: str
-    date: date | None  # LS: start date; REC: ceased date
-    end: date | None  # LS only: the end date
-    child: int  # Child pk
-    extract: int  # the extract it came from (last written by)
-    position: str
-    in_window: bool
+# An event, as the engine reads it and as the evidence keeps it (JSON-ready, no name or Trust id):
+EVENT_FIELDS = ("list", "code", "date", "end", "child", "position", "in_window", "extract")
+LIST, CODE, DATE, END, CHILD, POSITION, IN_WINDOW, EXTRACT = range(len(EVENT_FIELDS))
+# list: LS or REC; date: an LS start date or an episode's ceased date (ISO text, or None); end: an LS
+# end date; child: a Child pk; position: the code's, under the rule set; in_window: 1 or 0;
+# extract: the extract that last wrote the row (left out of the digest: a re-import rewrites it).
 
-    def as_evidence(self) -> dict:
-        return {"list": self.code_list, "code": self.code, "date": _iso(self.date), "end": _iso(self.end),
-                "child": self.child, "extract": self.extract, "position": self.position,
-                "in_window": self.in_window}
 
-    def read(self) -> str:
-        return f"{describe(self.code_list, self.code)} {_iso(self.date) or 'undated'} ({self.code})"
+def read_event(event: tuple) -> str:
+    return f"{describe(event[LIST], event[CODE])} {event[DATE] or 'undated'} ({event[CODE]})"
 
 
 @dataclass(slots=True)
 class WomanEvaluation:
-    """Everything the rules found about one woman, and what they propose."""
+    """Everything the rules found about one woman, and what they propose. Dates are ISO text."""
 
     woman_id: int
     reference_date: date
-    window_start: date
     age: int | None
     old_enough: bool | None  # None: her date of birth is not known
-    died_on: date | None
-    events: list[Event]
+    events: list[tuple]  # EVENT_FIELDS, by date
     children_removed: list[int]  # child pks, each once
     children_for_review: list[int]  # not also removed
-    last_removal: date | None
+    last_removal: str | None
     signals: dict[str, str]  # signal -> its date
-    proposal: Proposal = Proposal.NOT_PROPOSED
-    explanation: str = ""
-    evidence: dict = field(default_factory=dict)
-    digest: str = ""
+    proposal: Proposal
+    explanation: str
+    evidence: dict
+    digest: str  # of what the decision rests on (not the extract references)
 
 
 @dataclass(frozen=True)
 class CompiledRules:
     rule_set: RuleSet
-    positions: dict[tuple[str, str], str]
     threshold: int
     signals: frozenset[str]
     open_codes: frozenset[str]
@@ -125,7 +114,6 @@ class CompiledRules:
     def of(cls, rule_set: RuleSet) -> CompiledRules:
         return cls(
             rule_set=rule_set,
-            positions={(cl, code): p for cl, by_code in rule_set.positions.items() for code, p in by_code.items()},
             threshold=rule_set.eligible_threshold,
             signals=frozenset(rule_set.at_risk_signals),
             open_codes=frozenset(rule_set.open_proceedings_codes),
@@ -141,6 +129,42 @@ class CompiledRules:
         return None
 
 
+def _events_sql(rule_set: RuleSet, start: date, ref: date, programme_id: int, women) -> tuple[str, list]:
+    """One statement for every event of the chosen women's children, each with its position and
+    whether it falls in the window (worked out by the database), ordered by woman and date."""
+    child, ls, ce = Child._meta.db_table, LegalStatus._meta.db_table, CareEpisode._meta.db_table
+    params: list = []
+
+    def part(code_list: str, code: str, day: str, end: str, table: str, extra: str) -> str:
+        by_position = {p: [c for c, q in rule_set.positions.get(code_list, {}).items() if q == p]
+                       for p in (COUNTED, NOT_COUNTED)}
+        cases = []
+        for position, listed in by_position.items():
+            if listed:
+                cases.append(f"WHEN {code} IN ({', '.join(['%s'] * len(listed))}) THEN '{position}'")
+                params.extend(listed)
+        params.extend([start, ref, programme_id])
+        mothers = ""
+        if women is not None:
+            subquery, sub_params = women.values("pk").query.sql_with_params()
+            mothers = f" AND c.mother_id IN ({subquery})"
+            params.extend(sub_params)
+        return (
+            f"SELECT c.mother_id, '{code_list}', {code}, CAST({day} AS TEXT), {end}, c.id, "  # noqa: S608 - names
+            f"CASE {' '.join(cases)} ELSE '{REVIEW}' END, "
+            f"CASE WHEN {day} >= %s AND {day} <= %s THEN 1 ELSE 0 END, x.extract_id "
+            f"FROM {table} x JOIN {child} c ON c.id = x.child_id WHERE c.programme_id = %s{mothers}{extra}"
+        )
+
+    sql = (
+        part(LS, "x.code", "x.start_date", "CAST(x.end_date AS TEXT)", ls, "")
+        + " UNION ALL "
+        + part(REC, "x.ceased_reason", "x.ceased_date", "NULL", ce, " AND x.ceased_reason <> ''")
+        + " ORDER BY 1, 4, 6, 2, 3"
+    )
+    return sql, params
+
+
 def evaluate(
     programme: Programme,
     rule_set: RuleSet,
@@ -150,64 +174,55 @@ def evaluate(
     protector: Protector | None = None,
 ) -> list[WomanEvaluation]:
     """Evaluate the programme's women (or those of `women`) on the reference date, in pk order.
-    Three queries whatever their number."""
+    Two reads whatever their number (and the programme's keys, once)."""
     rules = CompiledRules.of(rule_set)
     start = window_start(reference_date, rules.years)
     protector = protector or Protector.load(programme.pk, Woman.key_phase)
+
+    events: dict[int, list[tuple]] = defaultdict(list)
+    sql, params = _events_sql(rule_set, start, reference_date, programme.pk, women)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            events[row[0]].append(row[1:])
+
     chosen = Woman.objects.filter(programme=programme)
-    of_children = Q(child__programme=programme)
     if women is not None:
         chosen = chosen.filter(pk__in=women.values("pk"))
-        of_children &= Q(child__mother__in=women.values("pk"))
-
-    events: dict[int, list[Event]] = defaultdict(list)
-    positions, open_codes = rules.positions, rules.open_codes
-    open_since: dict[int, Event] = {}
-    ls_rows = LegalStatus.objects.filter(of_children).order_by().values_list(
-        "child__mother_id", "child_id", "code", "start_date", "end_date", "extract_id")
-    for mother, child, code, started, ended, extract in ls_rows.iterator(chunk_size=20000):
-        event = Event(LS, code, started, ended, child, extract, positions.get((LS, code), REVIEW),
-                      started is not None and start <= started <= reference_date)
-        events[mother].append(event)
-        if code in open_codes and ended is None and started is not None and started <= reference_date:
-            if mother not in open_since or started > open_since[mother].date:
-                open_since[mother] = event
-    rec_rows = CareEpisode.objects.filter(of_children).exclude(ceased_reason="").order_by().values_list(
-        "child__mother_id", "child_id", "ceased_reason", "ceased_date", "extract_id")
-    for mother, child, code, ceased, extract in rec_rows.iterator(chunk_size=20000):
-        events[mother].append(Event(REC, code, ceased, None, child, extract, positions.get((REC, code), REVIEW),
-                                    ceased is not None and start <= ceased <= reference_date))
-
-    label, decrypt = Woman._meta.label_lower, protector.cipher.decrypt
-    out = []
     rows = chosen.order_by("pk").values_list("pk", "row_uid", "date_of_birth", "expected_child_due", "died_on")
-    for pk, row_uid, dob_ciphertext, due, died in rows.iterator(chunk_size=5000):
+    label, decrypt, ref = Woman._meta.label_lower, protector.cipher.decrypt, reference_date.isoformat()
+    out = []
+    for pk, row_uid, dob_ciphertext, due, died in rows:
         born = None
         if dob_ciphertext is not None:
             born = date.fromisoformat(decrypt(dob_ciphertext, binding(label, "date_of_birth", str(row_uid))))
-        out.append(_evaluate_one(rules, pk, reference_date, start, born, due, died, events.get(pk, []),
-                                 open_since.get(pk)))
+        out.append(_evaluate_one(rules, pk, reference_date, ref, start, born, _iso(due), _iso(died),
+                                 events.get(pk, [])))
     return out
 
 
-def _evaluate_one(rules: CompiledRules, pk: int, ref: date, start: date, born: date | None, due: date | None,
-                  died: date | None, events: list[Event], open_event: Event | None) -> WomanEvaluation:
-    events.sort(key=lambda e: (e.date or date.min, e.child, e.code_list, e.code))
-    removed: dict[int, Event] = {}  # child -> its latest counting event in the window
-    review: dict[int, Event] = {}
-    for e in events:
-        if e.position == COUNTED and e.in_window:
-            removed[e.child] = e
-        elif e.position != NOT_COUNTED and (e.in_window or e.date is None):
-            review[e.child] = e  # an undated event cannot be placed in the window: a person looks
+def _evaluate_one(rules: CompiledRules, pk: int, reference_date: date, ref: str, start: date, born: date | None,
+                  due: str | None, died: str | None, events: list[tuple]) -> WomanEvaluation:
+    removed: dict[int, tuple] = {}  # child -> its latest counting event in the window
+    review: dict[int, tuple] = {}
+    open_event = None
+    open_codes = rules.open_codes
+    for e in events:  # by date
+        position = e[POSITION]
+        if position == COUNTED and e[IN_WINDOW]:
+            removed[e[CHILD]] = e
+        elif position != NOT_COUNTED and (e[IN_WINDOW] or e[DATE] is None):
+            review[e[CHILD]] = e  # an undated event cannot be placed in the window: a person looks
+        if e[CODE] in open_codes and e[LIST] == LS and e[END] is None and e[DATE] is not None and e[DATE] <= ref:
+            open_event = e  # the latest
     for child in removed:
         review.pop(child, None)
     signals = {}
     if Signal.PREGNANCY in rules.signals and due is not None and due > ref:
-        signals[str(Signal.PREGNANCY)] = due.isoformat()
+        signals[str(Signal.PREGNANCY)] = due
     if Signal.OPEN_PROCEEDINGS in rules.signals and open_event is not None:
-        signals[str(Signal.OPEN_PROCEEDINGS)] = open_event.date.isoformat()
-    age = age_on(born, ref) if born is not None else None
+        signals[str(Signal.OPEN_PROCEEDINGS)] = open_event[DATE]
+    age = age_on(born, reference_date) if born is not None else None
     old_enough = None if age is None else age >= rules.minimum_age
     n, r = len(removed), len(review)
 
@@ -216,58 +231,53 @@ def _evaluate_one(rules: CompiledRules, pk: int, ref: date, start: date, born: d
         proposal = Proposal.NEEDS_REVIEW if rules.classify(n + r, bool(signals)) else Proposal.NOT_PROPOSED
     parts = [_removed_text(removed, rules.years, ref)]
     if review:
-        parts.append("For review: " + "; ".join(e.read() for e in sorted(review.values(), key=_by_date)))
+        parts.append("For review: " + "; ".join(read_event(e) for e in review.values()))
     if Signal.PREGNANCY in signals:
-        parts.append(f"Pregnant: due {signals[Signal.PREGNANCY]}")
-    if open_event is not None and Signal.OPEN_PROCEEDINGS in signals:
-        parts.append(f"Open proceedings: {describe(LS, open_event.code)} since {signals[Signal.OPEN_PROCEEDINGS]} "
-                     f"({open_event.code})")
+        parts.append(f"Pregnant: due {due}")
+    if Signal.OPEN_PROCEEDINGS in signals:
+        parts.append(f"Open proceedings: {describe(LS, open_event[CODE])} since {open_event[DATE]} "
+                     f"({open_event[CODE]})")
     if died is not None and died <= ref:
         proposal = Proposal.NOT_PROPOSED
-        parts.append(f"Died {died.isoformat()}")
+        parts.append(f"Died {died}")
     elif proposal != Proposal.NOT_PROPOSED and old_enough is None:
         proposal = Proposal.NEEDS_REVIEW
         parts.append("Date of birth not known: check her age")
     elif proposal != Proposal.NOT_PROPOSED and not old_enough:
         proposal = Proposal.NOT_PROPOSED
-        parts.append(f"Aged {age} on {ref.isoformat()}: under {rules.minimum_age}")
+        parts.append(f"Aged {age} on {ref}: under {rules.minimum_age}")
     explanation = ". ".join(parts)
     if len(explanation) > EXPLANATION_MAX:
         explanation = explanation[: EXPLANATION_MAX - 1] + "…"
 
-    result = WomanEvaluation(
-        woman_id=pk, reference_date=ref, window_start=start, age=age, old_enough=old_enough, died_on=died,
-        events=events, children_removed=sorted(removed), children_for_review=sorted(review),
-        last_removal=max((e.date for e in removed.values()), default=None), signals=signals,
-        proposal=proposal, explanation=explanation,
+    children_removed, children_for_review = sorted(removed), sorted(review)
+    last_removal = max((e[DATE] for e in removed.values()), default=None)
+    decisive = (proposal.value, old_enough, died, signals, children_removed, children_for_review,
+                [e[:EXTRACT] for e in events])
+    digest = hashlib.sha256(repr(decisive).encode()).hexdigest()
+    evidence = {
+        "reference_date": ref, "window_start": start.isoformat(), "rule_set_version": rules.rule_set.version,
+        "age": age, "minimum_age": rules.minimum_age, "died_on": died, "event_fields": EVENT_FIELDS,
+        "events": events, "children_removed": children_removed, "children_for_review": children_for_review,
+        "last_removal": last_removal, "signals": signals,
+    }
+    return WomanEvaluation(
+        woman_id=pk, reference_date=reference_date, age=age, old_enough=old_enough, events=events,
+        children_removed=children_removed, children_for_review=children_for_review, last_removal=last_removal,
+        signals=signals, proposal=proposal, explanation=explanation, evidence=evidence, digest=digest,
     )
-    decisive = {
-        "events": [(e.code_list, e.code, _iso(e.date), _iso(e.end), e.child, e.position, e.in_window) for e in events],
-        "removed": result.children_removed, "review": result.children_for_review,
-        "last_removal": _iso(result.last_removal), "signals": signals, "old_enough": old_enough,
-        "died_on": _iso(died), "proposal": str(proposal),
-    }
-    result.digest = hashlib.sha256(json.dumps(decisive, separators=(",", ":")).encode()).hexdigest()
-    result.evidence = {
-        "reference_date": ref.isoformat(), "window_start": start.isoformat(), "rule_set_version": rules.rule_set.version,
-        "age": age, "minimum_age": rules.minimum_age, "died_on": _iso(died),
-        "events": [e.as_evidence() for e in events],
-        "children_removed": result.children_removed, "children_for_review": result.children_for_review,
-        "last_removal": _iso(result.last_removal), "signals": signals,
-    }
-    return result
 
 
-def _removed_text(removed: dict[int, Event], years: int, ref: date) -> str:
+def _removed_text(removed: dict[int, tuple], years: int, ref: str) -> str:
     if not removed:
-        return f"No child removed in the {years} years to {ref.isoformat()}"
+        return f"No child removed in the {years} years to {ref}"
     n = len(removed)
-    listed = "; ".join(e.read() for e in sorted(removed.values(), key=_by_date))
+    listed = "; ".join(read_event(e) for e in sorted(removed.values(), key=_by_date))
     return f"{n} {'child' if n == 1 else 'children'} removed: {listed}"
 
 
-def _by_date(e: Event):
-    return (e.date or date.min, e.child)
+def _by_date(e: tuple):
+    return (e[DATE] or "", e[CHILD])
 
 
 def _iso(d: date | None) -> str | None:

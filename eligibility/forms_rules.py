@@ -78,10 +78,8 @@ class RuleSetForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        for code_list, counted, review in (
-            (CodeList.LEGAL_STATUS, "counted_legal_statuses", "review_legal_statuses"),
-            (CodeList.EPISODE_CEASED, "counted_episode_reasons", "review_episode_reasons"),
-        ):
+        for counted, review in (("counted_legal_statuses", "review_legal_statuses"),
+                                ("counted_episode_reasons", "review_episode_reasons")):
             both = sorted(set(data.get(counted, [])) & set(data.get(review, [])))
             if both:
                 self.add_error(review, f"A code cannot both count as a removal and be for review: "

@@ -1,0 +1,130 @@
+"""Women evaluated per second by the rules engine, beside the floor: one SQL aggregate that only
+counts removals per woman, in the same run.
+
+The 100k-children synthetic extract (``eligibility.synthetic.write_ssd``: ~39k mothers) is
+written to a temporary folder and imported once with ``import_extract`` (~15 s). Then, taking
+turns (median of 3 interleaved slices):
+
+- engine: ``eligibility.engine.evaluate`` over the whole programme on a fixed reference date,
+  everything included — the three reads, every date of birth decrypted, each code's position,
+  the window, age and at-risk signals, the proposal, the one-line explanation, the evidence
+  (JSON-ready) and its digest;
+- floor: ``SELECT mother, COUNT(DISTINCT child)`` over the children with a counted legal status or
+  episode-ceased reason (no window, no age, no signals, no evidence), fetched.
+
+Both are reported as the programme's women per second. Also shown, measured once and not part of
+the target: ``recompute``, which stores every evaluation (an EvaluationRun) as well.
+
+    PORTAL_ENV=test .venv/bin/python bench/eligibility_throughput.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres PORTAL_ENV=test .venv/bin/python bench/eligibility_throughput.py
+
+Target (issue 5): the engine reaches at least 0.2 of the floor's women per second (within 5x).
+Exit status 0 when met, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from _setup import interleaved_rates, test_database
+from django.db import connection
+
+TARGET_RATIO = 0.2
+TODAY = date(2026, 1, 15)
+ORDER = ("ssd_person", "ssd_mother", "ssd_legal_status", "ssd_cla_episodes", "ssd_address")
+
+
+def floor_sql(rule_set) -> tuple[str, list]:
+    from eligibility.models import CareEpisode, Child, LegalStatus
+
+    counted = {cl: [c for c, p in codes.items() if p == "counted"] for cl, codes in rule_set.positions.items()}
+    ls, rec = counted["legal_status"], counted["episode_ceased"]
+    child, lst, ce = Child._meta.db_table, LegalStatus._meta.db_table, CareEpisode._meta.db_table
+    sql = (
+        f"SELECT mother_id, COUNT(DISTINCT child_id) FROM ("  # noqa: S608 - table names and placeholders only
+        f"SELECT c.mother_id, c.id AS child_id FROM {child} c JOIN {lst} l ON l.child_id = c.id "
+        f"WHERE c.programme_id = %s AND l.code IN ({', '.join(['%s'] * len(ls))}) "
+        f"UNION ALL SELECT c.mother_id, c.id FROM {child} c JOIN {ce} e ON e.child_id = c.id "
+        f"WHERE c.programme_id = %s AND e.ceased_reason IN ({', '.join(['%s'] * len(rec))})"
+        f") removals GROUP BY mother_id"
+    )
+    return sql, [rule_set.programme_id, *ls, rule_set.programme_id, *rec]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--children", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    args = parser.parse_args()
+    with test_database(), tempfile.TemporaryDirectory() as folder:
+        from eligibility.engine import evaluate
+        from eligibility.importing import import_extract
+        from eligibility.models import ExtractStatus, Woman
+        from eligibility.recompute import recompute
+        from eligibility.rules import current_rule_set
+        from eligibility.synthetic import write_ssd
+        from sharing.roles import Role
+        from tests import factories as f
+
+        write_ssd(folder, children=args.children, seed=1, today=TODAY)
+        programme = f.programme()
+        caseworker = f.person(programme.trust, with_device=False)
+        f.membership(caseworker, programme, Role.TRUST_CASEWORKER)
+        handles = [(f"{t}.csv", open(Path(folder) / f"{t}.csv", "rb")) for t in ORDER]  # noqa: SIM115
+        start = time.perf_counter()
+        try:
+            extract = import_extract(programme=programme, files=handles, by=caseworker, today=TODAY)
+        finally:
+            for _, handle in handles:
+                handle.close()
+        assert extract.status == ExtractStatus.SUCCEEDED, extract.failure or extract.problems[:3]
+        imported = time.perf_counter() - start
+        women = Woman.objects.filter(programme=programme).count()
+        rule_set = current_rule_set(programme)
+        sql, params = floor_sql(rule_set)
+
+        def engine() -> int:
+            return len(evaluate(programme, rule_set, TODAY))
+
+        def floor() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+            return women
+
+        # the two must agree on who has a counted removal at all (the floor has no window)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            with_removal = {mother for mother, n in cursor.fetchall() if n}
+        results = evaluate(programme, rule_set, TODAY)
+        assert {r.woman_id for r in results if any(e.position == "counted" for e in r.events)} == with_removal
+        proposals: dict[str, int] = {}
+        for r in results:
+            proposals[r.proposal] = proposals.get(r.proposal, 0) + 1
+
+        figures = interleaved_rates({"floor": floor, "engine": engine}, args.seconds, rounds=3)
+        start = time.perf_counter()
+        recompute(programme, by=caseworker, reference_date=TODAY)
+        stored = women / (time.perf_counter() - start)
+
+        base, rate = figures["floor"], figures["engine"]
+        ratio = rate / base
+        print(f"database: {connection.vendor}; synthetic extract of {args.children:,} children: {women:,} women "
+              f"(imported once in {imported:.1f}s); reference date {TODAY}; median of 3 interleaved slices")
+        print("proposals: " + ", ".join(f"{k} {v:,}" for k, v in sorted(proposals.items())))
+        print(f"{'case':<58}{'women/s':>10}{'vs floor':>10}")
+        print(f"{'floor: one SQL aggregate, removals per woman (counted only)':<58}{base:>10,.0f}{1.0:>10.2f}")
+        print(f"{'engine: evaluate() with explanation, evidence and digest':<58}{rate:>10,.0f}{ratio:>10.2f}")
+        print(f"{'recompute(): the engine and every evaluation stored (once)':<58}{stored:>10,.0f}{stored / base:>10.2f}")
+        ok = ratio >= TARGET_RATIO
+        print(f"target: engine >= {TARGET_RATIO:.2f} x floor -> {'met' if ok else 'NOT met'}")
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
