@@ -62,7 +62,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args()
     with test_database(), tempfile.TemporaryDirectory() as folder:
-        from eligibility.engine import evaluate
+        from eligibility.engine import POSITION, evaluate
         from eligibility.importing import import_extract
         from eligibility.models import ExtractStatus, Woman
         from eligibility.recompute import recompute
@@ -102,7 +102,7 @@ def main() -> int:
             cursor.execute(sql, params)
             with_removal = {mother for mother, n in cursor.fetchall() if n}
         results = evaluate(programme, rule_set, TODAY)
-        assert {r.woman_id for r in results if any(e.position == "counted" for e in r.events)} == with_removal
+        assert {r.woman_id for r in results if any(e[POSITION] == "counted" for e in r.events)} == with_removal
         proposals: dict[str, int] = {}
         for r in results:
             proposals[r.proposal] = proposals.get(r.proposal, 0) + 1
