@@ -1,4 +1,6 @@
-"""Thin tasks: an extract id and an actor id in, the actor's right re-checked, the import run."""
+"""Thin tasks: ids in, the actor's right re-checked, the work run. A successful import is
+followed by a recompute of the proposals (its own task: the import's transaction is not held
+open for it, and a failed recompute never undoes an import)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from django.utils import timezone
 
 from eligibility import importing, uploads
 from eligibility.models import Extract, ExtractStatus
-from sharing.models import Person
+from eligibility.recompute import may_recompute, recompute
+from sharing.models import Person, Programme
 
 
 @shared_task(name="eligibility.run_import", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
@@ -39,4 +42,17 @@ def run_import(extract_id: int, actor_id: int) -> str:
     if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED):
         uploads.discard(extract.upload_id)
         Extract.objects.filter(pk=extract.pk).update(upload_id="", stored_files=[])
+    if extract.status == ExtractStatus.SUCCEEDED:
+        recompute_proposals.delay(extract.programme_id, actor.pk)
     return extract.status
+
+
+@shared_task(name="eligibility.recompute", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def recompute_proposals(programme_id: int, actor_id: int) -> str:
+    """Run the current rule set over the programme's women; decisions are never touched."""
+    programme = Programme.objects.filter(pk=programme_id).first()
+    actor = Person.objects.filter(pk=actor_id, is_active=True).first()
+    if programme is None or actor is None or may_recompute(actor, programme.pk) is None:
+        return "refused actor"
+    result = recompute(programme, by=actor)
+    return f"run #{result.run.pk}"

@@ -8,7 +8,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from eligibility.models import ColumnMapping, Extract, ExtractStatus, Woman
+from eligibility.models import (
+    ColumnMapping,
+    Evaluation,
+    EvaluationRun,
+    Extract,
+    ExtractStatus,
+    Woman,
+)
 from eligibility.views.extracts import _safe_cell
 from tests.conftest import sign_in_verified
 from tests.eligibility.extracts import Ssd
@@ -40,6 +47,8 @@ def test_upload_imports_in_the_background_and_deletes_the_kept_upload(client, ca
     assert response["Location"] == reverse("eligibility:extract", args=[extract.pk])
     assert extract.status == ExtractStatus.SUCCEEDED and Woman.objects.count() == 1
     assert extract.upload_id == "" and extract.stored_files == []
+    run = EvaluationRun.objects.get()  # the proposals were recomputed after the import
+    assert run.run_by == caseworker and Evaluation.objects.filter(run=run).count() == 1
     assert not any(upload_dir.rglob("*"))  # deleted once imported; hash, size and report stay
     assert len(extract.sha256) == 64 and extract.size_bytes > 0
     page = client.get(response["Location"]).content.decode()

@@ -15,7 +15,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from eligibility.importing import AlreadyImported, import_extract
 from eligibility.models import ExtractStatus
+from eligibility.recompute import recompute
 from sharing.models import Person, Programme
+
+
+def _counted(summary: dict) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items() if isinstance(v, int)) or "none"
 
 
 class Command(BaseCommand):
@@ -58,4 +63,11 @@ class Command(BaseCommand):
             f"{s['children']['updated']} updated; {s['events']['legal_statuses']} legal statuses, "
             f"{s['events']['care_episodes']} care episodes; {s['people_left_out']} people left out "
             f"({s['people_left_out_reason']}); left out rows: {s['left_out'] or 'none'}; warnings: {s['warnings']}."
+        )
+        result = recompute(programme, by=by)
+        self.stdout.write(
+            f"Proposals recomputed (rule set version {result.run.rule_set.version}, reference date "
+            f"{result.run.reference_date:%d %B %Y}): {_counted(result.run.summary)}; "
+            f"{len(result.newly_proposed)} newly proposed, {len(result.no_longer_proposed)} no longer proposed, "
+            f"{len(result.marked_for_re_review)} decisions to review again."
         )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from eligibility.importing import import_extract
+from eligibility.recompute import recompute
 from eligibility.models import ExtractStatus
 from eligibility.synthetic import ssd_upload
 from sharing import actions
@@ -116,6 +117,8 @@ class Command(BaseCommand):
                 f"{s['people_left_out']} people left out, {sum(s['left_out'].values())} youth-justice rows not "
                 f"imported, {s['warnings']} warnings."
             )
+            run = recompute(programmes[name], by=people[local], reference_date=today).run
+            self.stdout.write(f"{name}: proposals by rule set version {run.rule_set.version}: {run.summary}.")
 
     def _print_logins(self) -> None:
         w = self.stdout.write
