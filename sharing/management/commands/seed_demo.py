@@ -19,8 +19,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from eligibility.importing import import_extract
-from eligibility.recompute import recompute
 from eligibility.models import ExtractStatus
+from eligibility.recompute import recompute
 from eligibility.synthetic import ssd_upload
 from sharing import actions
 from sharing.models import MembershipStatus, Organisation, Person, Programme
