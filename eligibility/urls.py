@@ -1,6 +1,6 @@
 from django.urls import path
 
-from eligibility.views import duplicates, extracts
+from eligibility.views import duplicates, extracts, queue, rules
 
 app_name = "eligibility"
 urlpatterns = [
@@ -12,4 +12,11 @@ urlpatterns = [
     path("extracts/column-mappings/", extracts.mappings, name="mappings"),
     path("duplicates/", duplicates.duplicate_list, name="duplicates"),
     path("duplicates/<int:pk>/", duplicates.duplicate_detail, name="duplicate"),
+    path("eligibility/", queue.queue, name="queue"),
+    path("eligibility/run/", queue.run_rules, name="run-rules"),
+    path("eligibility/changes/", queue.changes, name="changes"),
+    path("women/<int:pk>/", queue.woman_detail, name="woman"),
+    path("rules/", rules.rule_set_current, name="rules"),
+    path("rules/edit/", rules.rule_set_edit, name="rules-edit"),
+    path("rules/versions/<int:pk>/", rules.rule_set_version, name="rule-version"),
 ]

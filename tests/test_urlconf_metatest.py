@@ -178,6 +178,19 @@ def a_duplicate_proposal(programme):
     return DuplicateProposal.objects.create(programme=programme, woman_a=a, woman_b=b, reason="nhs_number")
 
 
+def a_woman(programme):
+    from eligibility.models import Woman
+
+    extract = an_extract(programme)
+    return Woman.objects.create(programme=programme, first_extract=extract, last_extract=extract)
+
+
+def a_rule_set(programme):
+    from eligibility.rules import current_rule_set
+
+    return current_rule_set(programme)
+
+
 OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
@@ -188,6 +201,8 @@ OBJECT_URLS = {
     "eligibility:extract-report": (an_extract, Role.TRUST_LEAD),
     "eligibility:extract-retry": (an_extract, Role.TRUST_LEAD),
     "eligibility:duplicate": (a_duplicate_proposal, Role.TRUST_CASEWORKER),
+    "eligibility:woman": (a_woman, Role.TRUST_CASEWORKER),
+    "eligibility:rule-version": (a_rule_set, Role.TRUST_LEAD),
 }
 
 

@@ -1,0 +1,114 @@
+"""The decision queue's search and filter form, and the eligibility decision form.
+
+Search never reads plaintext: each kind of search is turned into blind-index terms
+(`pseudonymisation.blind_index`), so only an exact match finds a woman. Surnames are indexed
+together with the date of birth (the import's surname + date of birth index), so a surname search
+takes both. Messages follow the GOV.UK error message pattern.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+
+from eligibility.decisions import REASON_MAX
+from eligibility.models import DecisionOutcome, Proposal
+from pseudonymisation.blind_index import IndexKind, normalise_nhs_number, normalise_surname
+
+PROPOSED = "proposed"  # any proposal but "not proposed": the queue's default
+ANY = "any"
+UNDECIDED = "undecided"
+RE_REVIEW = "re_review"
+
+PROPOSAL_FILTERS = [
+    (PROPOSED, "Proposed (eligible, at risk or needs review)"),
+    *[(str(v), label) for v, label in Proposal.choices],
+    (ANY, "Any proposal, including not proposed"),
+]
+DECISION_FILTERS = [
+    (ANY, "Any"),
+    (UNDECIDED, "No decision yet"),
+    (RE_REVIEW, "Re-review needed"),
+    *[(str(v), label) for v, label in DecisionOutcome.choices],
+]
+SEARCH_KINDS = [
+    (str(IndexKind.PERSON_ID), "Trust person ID"),
+    (str(IndexKind.NHS_NUMBER), "NHS number"),
+    (str(IndexKind.SURNAME_DOB), "Surname and date of birth"),
+]
+
+
+class QueueForm(forms.Form):
+    """The query string of the queue page: filters and an optional exact search."""
+
+    proposal = forms.ChoiceField(label="Proposal", choices=PROPOSAL_FILTERS, required=False)
+    decision = forms.ChoiceField(label="Decision", choices=DECISION_FILTERS, required=False)
+    kind = forms.ChoiceField(label="Search by", choices=SEARCH_KINDS, required=False,
+                             error_messages={"invalid_choice": "Select what to search by"})
+    q = forms.CharField(label="Trust person ID, NHS number or surname", required=False, max_length=100,
+                        error_messages={"max_length": "The search must be 100 characters or fewer"})
+    dob_day = forms.CharField(required=False, max_length=2)
+    dob_month = forms.CharField(required=False, max_length=2)
+    dob_year = forms.CharField(required=False, max_length=4)
+
+    def clean(self):
+        data = super().clean()
+        data["proposal"] = data.get("proposal") or PROPOSED
+        data["decision"] = data.get("decision") or ANY
+        data["search"] = None  # (IndexKind, value) once valid
+        text = (data.get("q") or "").strip()
+        kind = data.get("kind") or str(IndexKind.PERSON_ID)
+        dob_parts = [(data.get(k) or "").strip() for k in ("dob_day", "dob_month", "dob_year")]
+        if not text:
+            if any(dob_parts):
+                self.add_error("q", "Enter the surname to search for")
+            return data
+        if kind == IndexKind.NHS_NUMBER:
+            try:
+                data["search"] = (IndexKind.NHS_NUMBER, normalise_nhs_number(text))
+            except ValueError:
+                self.add_error("q", "Enter an NHS number of 10 digits, like 999 123 4567")
+        elif kind == IndexKind.SURNAME_DOB:
+            try:
+                normalise_surname(text)
+            except ValueError:
+                self.add_error("q", "Enter a surname with at least one letter")
+                return data
+            born = _date_of(*dob_parts)
+            if born is None:
+                self.add_error("dob_day", "Enter her date of birth as a real date, like 27 3 1990: "
+                                          "a surname is searched together with the date of birth")
+            else:
+                data["search"] = (IndexKind.SURNAME_DOB, (text, born))
+        else:
+            data["search"] = (IndexKind.PERSON_ID, text)
+        return data
+
+
+def _date_of(day: str, month: str, year: str) -> date | None:
+    if not (day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4):
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="What is your decision?",
+        choices=DecisionOutcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select your decision",
+                        "invalid_choice": "Select your decision"},
+    )
+    reason = forms.CharField(
+        label="Reason for your decision",
+        widget=forms.Textarea,
+        max_length=REASON_MAX,
+        help_text="For example, what you checked in the case management system. The reason is kept "
+                  "encrypted with the decision.",
+        error_messages={"required": "Enter the reason for your decision",
+                        "max_length": f"The reason must be {REASON_MAX} characters or fewer"},
+    )

@@ -1,0 +1,340 @@
+"""The decision queue: the latest run's proposals for Trust caseworkers and leads; one woman's
+evidence, decision history and decision form; running the rules now; and what the latest run
+changed.
+
+Names, dates of birth and Trust ids reach the page only through `sharing.disclosure.disclose`,
+for the rows shown (one audit entry per page view). Searching uses blind indexes only. The queue
+costs the same number of queries whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Case, Exists, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from audit.log import record_staff_view
+from eligibility.decisions import (
+    decide,
+    decision_history,
+    latest_evaluation,
+    re_review_pending,
+    reason_of,
+)
+from eligibility.engine import CHILD, CODE, DATE, END, EXTRACT, IN_WINDOW, LIST, POSITION, describe
+from eligibility.extract.codes import CodeList
+from eligibility.forms_queue import ANY, PROPOSED, RE_REVIEW, UNDECIDED, DecisionForm, QueueForm
+from eligibility.models import (
+    Decision,
+    DecisionOutcome,
+    Evaluation,
+    EvaluationRun,
+    Proposal,
+    ReReview,
+    Woman,
+)
+from eligibility.recompute import recompute
+from eligibility.rules import POSITION_LABELS
+from pause_portal.access import for_roles
+from pseudonymisation.fields import Protector
+from sharing.disclosure import disclose
+from sharing.roles import Role
+from sharing.selectors import current_membership
+
+DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
+PER_PAGE = 50
+CHANGES_SHOWN = 100  # per kind of change, on the changes page
+
+PROPOSAL_RANK = Case(*[When(proposal=p, then=Value(i)) for i, p in enumerate(Proposal.values)],
+                     output_field=IntegerField())
+# Sortable columns: query-string name -> (label, ordering expression names). Anything else is ignored.
+SORTS = {
+    "proposal": ("Proposal", ["proposal_rank"]),
+    "removed": ("Children removed", ["children_removed"]),
+    "last_removal": ("Last removal", ["last_removal_on"]),
+    "decision": ("Current decision", ["decision_rank"]),
+    "re_review": ("Re-review", ["re_review"]),
+}
+DEFAULT_SORT = "proposal"
+LIST_LABELS = {str(CodeList.LEGAL_STATUS): "Legal status", str(CodeList.EPISODE_CEASED): "Episode ceased"}
+
+
+def _programme(request):
+    return current_membership(request).programme
+
+
+def _woman_or_404(request, pk: int) -> Woman:
+    """Fetch and authorise in one step: another programme's woman is no woman."""
+    woman = Woman.objects.filter(pk=pk, programme=_programme(request)).select_related("programme").first()
+    if woman is None:
+        raise Http404("No such woman.")
+    return woman
+
+
+def _latest_run(programme) -> EvaluationRun | None:
+    return (EvaluationRun.objects.filter(programme=programme).select_related("rule_set", "run_by")
+            .order_by("-pk").first())
+
+
+def _queue_rows(run: EvaluationRun):
+    """The run's evaluations with each woman's current decision and re-review flag, in SQL."""
+    latest = Decision.objects.filter(woman=OuterRef("woman_id")).order_by("-pk")
+    decision_rank = Case(*[When(current_outcome=o, then=Value(i)) for i, o in enumerate(DecisionOutcome.values)],
+                         default=Value(len(DecisionOutcome.values)), output_field=IntegerField())
+    return (
+        Evaluation.objects.filter(run=run)
+        .select_related("woman")
+        .defer("evidence", "explanation")
+        .annotate(
+            current_decision_id=Subquery(latest.values("pk")[:1]),
+            current_outcome=Subquery(latest.values("outcome")[:1]),
+            last_removal_on=KeyTextTransform("last_removal", "evidence"),
+            proposal_rank=PROPOSAL_RANK,
+        )
+        .annotate(
+            re_review=Exists(ReReview.objects.filter(decision_id=OuterRef("current_decision_id"))),
+            decision_rank=decision_rank,
+        )
+    )
+
+
+def _filtered(rows, data: dict, programme):
+    proposal, decision = data["proposal"], data["decision"]
+    if proposal == PROPOSED:
+        rows = rows.exclude(proposal=Proposal.NOT_PROPOSED)
+    elif proposal != ANY:
+        rows = rows.filter(proposal=proposal)
+    if decision == UNDECIDED:
+        rows = rows.filter(current_decision_id__isnull=True)
+    elif decision == RE_REVIEW:
+        rows = rows.filter(re_review=True)
+    elif decision != ANY:
+        rows = rows.filter(current_outcome=decision)
+    if data["search"] is not None:
+        kind, value = data["search"]
+        terms = Protector.load(programme.pk, Woman.key_phase, create=False).indexer.search_terms(kind, value)
+        rows = rows.filter(**{f"woman__{_INDEX_FIELD[kind]}__in": terms})
+    return rows
+
+
+_INDEX_FIELD = {"person_id": "person_id_index", "nhs_number": "nhs_number_index", "surname_dob": "surname_dob_index"}
+
+
+def _sort_of(request) -> tuple[str, bool]:
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    if sort not in SORTS:
+        sort = DEFAULT_SORT
+    return sort, request.GET.get("order") == "desc"
+
+
+def _ordered(rows, sort: str, descending: bool):
+    names = SORTS[sort][1]
+    return rows.order_by(*[f"-{n}" if descending else n for n in names], "woman_id")
+
+
+def _identifiers(request, women: list[Woman]) -> dict[int, dict]:
+    """The shown women's identifiers, through the disclosure policy (one audit entry)."""
+    if not women:
+        return {}
+    shown = disclose(request.user, women, page=request.path)
+    if not shown.records:
+        return {}
+    programme_id = women[0].programme_id
+    visible = shown.fields.get(programme_id, frozenset())
+    protector = Protector.load(programme_id, Woman.key_phase, create=False)
+    out = {}
+    for w in shown:
+        values = {name: w.reveal(protector, name) if name in visible else None
+                  for name in ("trust_person_id", "forename", "surname", "date_of_birth", "nhs_number")}
+        values["name"] = " ".join(v for v in (values["forename"], values["surname"]) if v) or "Name not recorded"
+        values["date_of_birth"] = _day(values["date_of_birth"])
+        values["nhs_number"] = _nhs(values["nhs_number"])
+        out[w.pk] = values
+    return out
+
+
+def _day(value: str | None) -> str:
+    if not value:
+        return "Not recorded"
+    d = date.fromisoformat(value)
+    return f"{d.day} {d:%B %Y}"
+
+
+def _nhs(value: str | None) -> str:
+    if not value:
+        return "Not recorded"
+    return f"{value[:3]} {value[3:6]} {value[6:]}" if len(value) == 10 and value.isdigit() else value
+
+
+@for_roles(*DECIDERS)
+def queue(request):
+    programme = _programme(request)
+    form = QueueForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {"proposal": PROPOSED, "decision": ANY, "search": None}
+    sort, descending = _sort_of(request)
+    run = _latest_run(programme)
+    page, identifiers = None, {}
+    if run is not None:
+        rows = _ordered(_filtered(_queue_rows(run), data, programme), sort, descending)
+        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+        identifiers = _identifiers(request, [e.woman for e in page.object_list])
+        outcomes = dict(DecisionOutcome.choices)
+        for e in page.object_list:
+            e.shown = identifiers.get(e.woman_id)
+            e.decision_label = outcomes.get(e.current_outcome, "")
+            e.last_removal_text = _day(e.last_removal_on) if e.last_removal_on else "None"
+    kept = {k: v for k, v in request.GET.items() if k not in ("page", "sort", "order") and v}
+    return render(request, "eligibility/queue.html", {
+        "form": form, "run": run, "page": page, "headers": _headers(kept, sort, descending),
+        "filter_query": urlencode(kept), "sort_query": urlencode({**kept, "sort": sort,
+                                                                  "order": "desc" if descending else "asc"}),
+        "searched": bool(data.get("search")),
+    })
+
+
+def _headers(kept: dict, sort: str, descending: bool) -> list[dict]:
+    """Each sortable column's header: a link that sorts by it (again: the other way round)."""
+    headers = []
+    for name, (label, _) in SORTS.items():
+        active = name == sort
+        order = "asc" if active and descending else ("desc" if active else "asc")
+        headers.append({
+            "label": label, "url": "?" + urlencode({**kept, "sort": name, "order": order}),
+            "aria_sort": ("descending" if descending else "ascending") if active else "none",
+        })
+    return headers
+
+
+# --- one woman -----------------------------------------------------------------------------
+@for_roles(*DECIDERS)
+def woman_detail(request, pk: int):
+    woman = _woman_or_404(request, pk)
+    form = DecisionForm(request.POST or None, auto_id="%s")
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                decide(woman=woman, by=request.user, outcome=form.cleaned_data["outcome"],
+                       reason=form.cleaned_data["reason"])
+            except PermissionDenied as exc:
+                raise Http404("No such woman.") from exc
+            except ValidationError as exc:
+                form.add_error("reason", exc.messages[0])
+            else:
+                label = DecisionOutcome(form.cleaned_data["outcome"]).label.lower()
+                messages.success(request, f"Decision recorded: {label}")
+                return redirect("eligibility:woman", pk=woman.pk)
+        status = 400
+    evaluation = latest_evaluation(woman)
+    identifiers = _identifiers(request, [woman]).get(woman.pk)
+    if identifiers is None:
+        raise Http404("No such woman.")
+    history = list(decision_history(woman))
+    protector = Protector.load(woman.programme_id, Decision.key_phase, create=False) if history else None
+    for d in history:
+        d.reason_text = reason_of(d, protector)
+    membership = current_membership(request)
+    if history:
+        record_staff_view(request, {d.decided_by for d in history}, membership=membership)
+    return render(request, "eligibility/woman.html", {
+        "woman": woman, "shown": identifiers, "evaluation": evaluation,
+        "events": _events(evaluation.evidence) if evaluation else [],
+        "history": list(reversed(history)), "current": history[-1] if history else None,
+        "re_review": re_review_pending(woman), "form": form,
+    }, status=status)
+
+
+def _events(evidence: dict) -> list[dict]:
+    """The evidence's events for people: children by reference, each code with its meaning."""
+    removed, review = set(evidence.get("children_removed", [])), set(evidence.get("children_for_review", []))
+    events = []
+    for e in evidence.get("events", []):
+        child = e[CHILD]
+        events.append({
+            "child": child,
+            "child_status": "removed" if child in removed else "for review" if child in review else "",
+            "list": LIST_LABELS.get(e[LIST], e[LIST]),
+            "code": e[CODE],
+            "meaning": describe(e[LIST], e[CODE]),
+            "date": _day(e[DATE]) if e[DATE] else "No date",
+            "end": _day(e[END]) if e[END] else "",
+            "position": POSITION_LABELS.get(e[POSITION], e[POSITION]),
+            "in_window": bool(e[IN_WINDOW]),
+            "extract": e[EXTRACT],
+        })
+    return events
+
+
+# --- running the rules now, and what changed ------------------------------------------------
+@for_roles(*DECIDERS)
+def run_rules(request):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        result = recompute(_programme(request), by=request.user)
+    except PermissionDenied as exc:
+        raise Http404("No such page.") from exc
+    messages.success(request, f"The rules ran over {result.run.summary.get('women', 0)} women. "
+                              "No decision was changed.")
+    return redirect("eligibility:changes")
+
+
+CHANGE_KINDS = (
+    ("newly_proposed", "Newly proposed"),
+    ("no_longer_proposed", "No longer proposed"),
+    ("proposal_changed", "Proposal changed"),
+    ("evidence_changed", "Evidence changed, same proposal"),
+    ("marked_for_re_review", "Decisions to review again (their evidence changed)"),
+)
+
+
+def run_changes(run: EvaluationRun) -> dict[str, list[tuple[int, str | None, str]]]:
+    """What changed from the run before to `run`, per kind: (woman pk, proposal before, after),
+    by the same rules as `eligibility.recompute` (two reads of proposals, one of re-reviews)."""
+    now = {w: (p, d) for w, p, d in Evaluation.objects.filter(run=run).values_list(
+        "woman_id", "proposal", "evidence_digest").iterator(chunk_size=10000)}
+    before = {} if run.previous_id is None else {
+        w: (p, d) for w, p, d in Evaluation.objects.filter(run_id=run.previous_id).values_list(
+            "woman_id", "proposal", "evidence_digest").iterator(chunk_size=10000)}
+    out: dict[str, list] = {kind: [] for kind, _ in CHANGE_KINDS}
+    not_proposed = str(Proposal.NOT_PROPOSED)
+    for woman, (proposal, digest) in sorted(now.items()):
+        was, was_digest = before.get(woman, (not_proposed, None))
+        if was == not_proposed and proposal != not_proposed:
+            out["newly_proposed"].append((woman, was if woman in before else None, proposal))
+        elif was != not_proposed and proposal == not_proposed:
+            out["no_longer_proposed"].append((woman, was, proposal))
+        elif was != proposal:
+            out["proposal_changed"].append((woman, was, proposal))
+        elif was_digest is not None and was_digest != digest:
+            out["evidence_changed"].append((woman, was, proposal))
+    for woman in ReReview.objects.filter(run=run).order_by("woman_id").values_list("woman_id", flat=True):
+        p = now.get(woman, (None, None))[0]
+        out["marked_for_re_review"].append((woman, p, p))
+    return out
+
+
+@for_roles(*DECIDERS)
+def changes(request):
+    programme = _programme(request)
+    run = _latest_run(programme)
+    sections = []
+    if run is not None:
+        found = run_changes(run)
+        shown_pks = {w for kind, _ in CHANGE_KINDS for w, *_ in found[kind][:CHANGES_SHOWN]}
+        women = list(Woman.objects.filter(programme=programme, pk__in=shown_pks).order_by("pk"))
+        identifiers = _identifiers(request, women)
+        labels = dict(Proposal.choices)
+        for kind, label in CHANGE_KINDS:
+            rows = [{"woman": w, "shown": identifiers.get(w), "before": labels.get(b, "Not evaluated"),
+                     "after": labels.get(a, "")} for w, b, a in found[kind][:CHANGES_SHOWN]]
+            sections.append({"kind": kind, "label": label, "count": len(found[kind]), "rows": rows,
+                             "more": max(0, len(found[kind]) - CHANGES_SHOWN)})
+    return render(request, "eligibility/changes.html", {"run": run, "sections": sections})
