@@ -13,17 +13,21 @@ qualifies from her Nth birthday inclusive. The engine only proposes: a person de
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from django.db import connection
 from django.db.models import QuerySet
 
+from eligibility.engine_sql import events_sql, women_sql
 from eligibility.extract import codes
 from eligibility.extract.codes import CodeList, Position
-from eligibility.models import CareEpisode, Child, LegalStatus, Proposal, RuleSet, Woman
+from eligibility.models import Proposal, RuleSet, Woman
 from eligibility.rules import Signal
 from pseudonymisation.encryption import binding
 from pseudonymisation.fields import Protector
@@ -49,6 +53,7 @@ SHORT_MEANING = {
 }
 
 
+@cache
 def describe(code_list: str, code: str) -> str:
     short = SHORT_MEANING.get((code_list, code))
     if short:
@@ -129,42 +134,6 @@ class CompiledRules:
         return None
 
 
-def _events_sql(rule_set: RuleSet, start: date, ref: date, programme_id: int, women) -> tuple[str, list]:
-    """One statement for every event of the chosen women's children, each with its position and
-    whether it falls in the window (worked out by the database), ordered by woman and date."""
-    child, ls, ce = Child._meta.db_table, LegalStatus._meta.db_table, CareEpisode._meta.db_table
-    params: list = []
-
-    def part(code_list: str, code: str, day: str, end: str, table: str, extra: str) -> str:
-        by_position = {p: [c for c, q in rule_set.positions.get(code_list, {}).items() if q == p]
-                       for p in (COUNTED, NOT_COUNTED)}
-        cases = []
-        for position, listed in by_position.items():
-            if listed:
-                cases.append(f"WHEN {code} IN ({', '.join(['%s'] * len(listed))}) THEN '{position}'")
-                params.extend(listed)
-        params.extend([start, ref, programme_id])
-        mothers = ""
-        if women is not None:
-            subquery, sub_params = women.values("pk").query.sql_with_params()
-            mothers = f" AND c.mother_id IN ({subquery})"
-            params.extend(sub_params)
-        return (
-            f"SELECT c.mother_id, '{code_list}', {code}, CAST({day} AS TEXT), {end}, c.id, "  # noqa: S608 - names
-            f"CASE {' '.join(cases)} ELSE '{REVIEW}' END, "
-            f"CASE WHEN {day} >= %s AND {day} <= %s THEN 1 ELSE 0 END, x.extract_id "
-            f"FROM {table} x JOIN {child} c ON c.id = x.child_id WHERE c.programme_id = %s{mothers}{extra}"
-        )
-
-    sql = (
-        part(LS, "x.code", "x.start_date", "CAST(x.end_date AS TEXT)", ls, "")
-        + " UNION ALL "
-        + part(REC, "x.ceased_reason", "x.ceased_date", "NULL", ce, " AND x.ceased_reason <> ''")
-        + " ORDER BY 1, 4, 6, 2, 3"
-    )
-    return sql, params
-
-
 def evaluate(
     programme: Programme,
     rule_set: RuleSet,
@@ -178,27 +147,33 @@ def evaluate(
     rules = CompiledRules.of(rule_set)
     start = window_start(reference_date, rules.years)
     protector = protector or Protector.load(programme.pk, Woman.key_phase)
-
-    events: dict[int, list[tuple]] = defaultdict(list)
-    sql, params = _events_sql(rule_set, start, reference_date, programme.pk, women)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    decrypt, ref = protector.cipher.decrypt, reference_date.isoformat()
+    aad = binding(Woman._meta.label_lower, "date_of_birth", "")  # her row uid follows
+    out = []
+    with connection.cursor() as cursor, _no_cyclic_collection():
+        cursor.execute(*events_sql(rule_set, start, reference_date, programme.pk, women))
+        events: dict[int, list[tuple]] = defaultdict(list)
         for row in cursor.fetchall():
             events[row[0]].append(row[1:])
-
-    chosen = Woman.objects.filter(programme=programme)
-    if women is not None:
-        chosen = chosen.filter(pk__in=women.values("pk"))
-    rows = chosen.order_by("pk").values_list("pk", "row_uid", "date_of_birth", "expected_child_due", "died_on")
-    label, decrypt, ref = Woman._meta.label_lower, protector.cipher.decrypt, reference_date.isoformat()
-    out = []
-    for pk, row_uid, dob_ciphertext, due, died in rows:
-        born = None
-        if dob_ciphertext is not None:
-            born = date.fromisoformat(decrypt(dob_ciphertext, binding(label, "date_of_birth", str(row_uid))))
-        out.append(_evaluate_one(rules, pk, reference_date, ref, start, born, _iso(due), _iso(died),
-                                 events.get(pk, [])))
+        cursor.execute(*women_sql(connection.vendor, programme.pk, women))
+        for pk, row_uid, dob_ciphertext, due, died in cursor.fetchall():
+            born = None if dob_ciphertext is None else date.fromisoformat(decrypt(dob_ciphertext, aad + row_uid.encode()))
+            out.append(_evaluate_one(rules, pk, reference_date, ref, start, born, due, died, events.get(pk, [])))
     return out
+
+
+@contextmanager
+def _no_cyclic_collection():
+    """Pause the cyclic garbage collector while the evaluations are built. They make no cycles,
+    but their containers (a tuple an event, a few a woman) set it off hundreds of times, each pass
+    walking everything alive: measured at a fifth of the engine's time on 26k women."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _evaluate_one(rules: CompiledRules, pk: int, reference_date: date, ref: str, start: date, born: date | None,
@@ -279,6 +254,3 @@ def _removed_text(removed: dict[int, tuple], years: int, ref: str) -> str:
 def _by_date(e: tuple):
     return (e[DATE] or "", e[CHILD])
 
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
