@@ -123,7 +123,8 @@ PARSERS: dict[type, dict[str, Callable[[object], object]]] = {
 }
 
 
-def _as_text(value) -> str | None:
+def as_text(value) -> str | None:
+    """A value as corrections store it, and as the import compares extract values with it."""
     if value in (None, ""):
         return None
     return value.isoformat() if isinstance(value, date) else str(value)
@@ -174,10 +175,10 @@ def correct(
     with transaction.atomic():
         model.objects.select_for_update().values_list("pk", flat=True).get(pk=record.pk)  # lock, then read fresh
         record.refresh_from_db()
-        previous = record.reveal(protector, field) if encrypted else _as_text(getattr(record, field))
+        previous = record.reveal(protector, field) if encrypted else as_text(getattr(record, field))
         Correction.objects.filter(**{fk: record, "field": field, "active": True}).update(active=False)
         correction = Correction(programme_id=record.programme_id, field=field, recorded_by=by, **{fk: record})
-        correction.protect(protector, previous_value=previous, corrected_value=_as_text(new), reason=reason)
+        correction.protect(protector, previous_value=previous, corrected_value=as_text(new), reason=reason)
         correction.save()
         _apply(record, field, new, protector, encrypted)
         record.save()

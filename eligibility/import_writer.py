@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import date
 
 from django.db import connection
 
@@ -76,12 +75,6 @@ def stage_event(staging: Staging, record, child_h: int) -> None:
         staging["imp_episode"].add(
             (child_h, record.episode_id, record.start_date, record.ceased_date, record.ceased_reason or "")
         )
-
-
-def _text(value) -> str | None:
-    if value in (None, ""):
-        return None
-    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _new_counts() -> dict:
@@ -207,7 +200,7 @@ class PeopleWriter:
             for field, corrected in fixed.get(pk, {}).items():
                 source = values if field in values else plain
                 if field in source:
-                    if _text(source.pop(field)) != corrected:
+                    if corrections.as_text(source.pop(field)) != corrected:
                         self.differences.append({"file": file, "row": row, "column": field})
                     for derived in DERIVED.get(field, ()):
                         plain.pop(derived, None)  # follows the corrected value, not the extract
@@ -225,7 +218,7 @@ class PeopleWriter:
 
     def _apply(self, obj, values: dict, plain: dict) -> set[str]:
         """Update a row in place; the names of the columns changed."""
-        changed_enc = {k: v for k, v in values.items() if _text(v) != obj.reveal(self.protector, k)}
+        changed_enc = {k: v for k, v in values.items() if corrections.as_text(v) != obj.reveal(self.protector, k)}
         names = set()
         if changed_enc:
             before = {f: getattr(obj, f) for f in _INDEXES[type(obj)]}
