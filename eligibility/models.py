@@ -577,7 +577,7 @@ class Evaluation(AppendOnlyModel):
     proposal = models.CharField(max_length=12, choices=Proposal.choices)
     explanation = models.CharField(max_length=1000)
     evidence = models.JSONField()
-    evidence_digest = models.CharField(max_length=64)  # of the evidence, less the extract references
+    evidence_digest = models.CharField(max_length=64)  # of the evidence (engine.digest_of)
     children_removed = models.PositiveSmallIntegerField()
     children_for_review = models.PositiveSmallIntegerField()
 
