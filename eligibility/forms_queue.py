@@ -1,9 +1,10 @@
-"""The decision queue's search and filter form, and the eligibility decision form.
+"""The decision queue's filter and search forms, and the eligibility decision form.
 
 Search never reads plaintext: each kind of search is turned into blind-index terms
-(`pseudonymisation.blind_index`), so only an exact match finds a woman. Surnames are indexed
-together with the date of birth (the import's surname + date of birth index), so a surname search
-takes both. Messages follow the GOV.UK error message pattern.
+(`pseudonymisation.blind_index`), so only an exact match finds a woman. A surname is searched
+alone (its own index) or, when a date of birth is given too, with it (the surname + date of birth
+index). The search is posted, never put in the address: NHS numbers and surnames stay out of
+browser history and access logs. Messages follow the GOV.UK error message pattern.
 """
 
 from __future__ import annotations
@@ -35,15 +36,26 @@ DECISION_FILTERS = [
 SEARCH_KINDS = [
     (str(IndexKind.PERSON_ID), "Trust person ID"),
     (str(IndexKind.NHS_NUMBER), "NHS number"),
-    (str(IndexKind.SURNAME_DOB), "Surname and date of birth"),
+    (str(IndexKind.SURNAME), "Surname"),
 ]
 
 
-class QueueForm(forms.Form):
-    """The query string of the queue page: filters and an optional exact search."""
+class FilterForm(forms.Form):
+    """The query string of the queue page: which proposals and decisions to list."""
 
     proposal = forms.ChoiceField(label="Proposal", choices=PROPOSAL_FILTERS, required=False)
     decision = forms.ChoiceField(label="Decision", choices=DECISION_FILTERS, required=False)
+
+    def clean(self):
+        data = super().clean()
+        data["proposal"] = data.get("proposal") or PROPOSED
+        data["decision"] = data.get("decision") or ANY
+        return data
+
+
+class SearchForm(forms.Form):
+    """A posted exact search for one woman, whatever her proposal or decision."""
+
     kind = forms.ChoiceField(label="Search by", choices=SEARCH_KINDS, required=False,
                              error_messages={"invalid_choice": "Select what to search by"})
     q = forms.CharField(label="Trust person ID, NHS number or surname", required=False, max_length=100,
@@ -54,31 +66,33 @@ class QueueForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        data["proposal"] = data.get("proposal") or PROPOSED
-        data["decision"] = data.get("decision") or ANY
         data["search"] = None  # (IndexKind, value) once valid
         text = (data.get("q") or "").strip()
         kind = data.get("kind") or str(IndexKind.PERSON_ID)
         dob_parts = [(data.get(k) or "").strip() for k in ("dob_day", "dob_month", "dob_year")]
         if not text:
-            if any(dob_parts):
-                self.add_error("q", "Enter the surname to search for")
+            self.add_error("q", "Enter the surname to search for" if any(dob_parts) else
+                           "Enter a Trust person ID, NHS number or surname to search for")
+            return data
+        if kind != IndexKind.SURNAME and any(dob_parts):
+            self.add_error("dob_day", "Leave the date of birth empty: it narrows a search by surname only")
             return data
         if kind == IndexKind.NHS_NUMBER:
             try:
                 data["search"] = (IndexKind.NHS_NUMBER, normalise_nhs_number(text))
             except ValueError:
                 self.add_error("q", "Enter an NHS number of 10 digits, like 999 123 4567")
-        elif kind == IndexKind.SURNAME_DOB:
+        elif kind == IndexKind.SURNAME:
             try:
                 normalise_surname(text)
             except ValueError:
                 self.add_error("q", "Enter a surname with at least one letter")
                 return data
-            born = _date_of(*dob_parts)
-            if born is None:
-                self.add_error("dob_day", "Enter her date of birth as a real date, like 27 3 1990: "
-                                          "a surname is searched together with the date of birth")
+            if not any(dob_parts):
+                data["search"] = (IndexKind.SURNAME, text)
+            elif (born := _date_of(*dob_parts)) is None:
+                self.add_error("dob_day", "Enter her date of birth as a real date, like 27 3 1990, "
+                                          "or leave it out to search by surname alone")
             else:
                 data["search"] = (IndexKind.SURNAME_DOB, (text, born))
         else:

@@ -42,7 +42,7 @@ WOMAN_PLAIN = ("nhs_number_valid", "ethnicity", "expected_child_due", "died_on")
 CHILD_ENCRYPTED = ("trust_person_id", "date_of_birth")
 CHILD_PLAIN = ("birth_year", "expected", "sex")
 DERIVED = {"nhs_number": ("nhs_number_valid",), "date_of_birth": ("birth_year",)}  # kept in step by a correction
-_INDEXES = {Woman: ("person_id_index", "nhs_number_index", "surname_dob_index"), Child: ("person_id_index",)}
+_INDEXES = {Woman: ("person_id_index", "nhs_number_index", "surname_dob_index", "surname_index"), Child: ("person_id_index",)}
 
 
 def staging_tables() -> Staging:
@@ -56,6 +56,7 @@ def staging_tables() -> Staging:
                                      ("ceased_date", "date"), ("ceased_reason", "text")]),
         StagingTable("imp_woman", [("h", "int"), ("row_uid", "uuid"), *enc, ("person_id_index", "text"),
                                    ("nhs_number_index", "text"), ("surname_dob_index", "text"),
+                                   ("surname_index", "text"),
                                    ("nhs_number_valid", "bool"), ("ethnicity", "text"),
                                    ("expected_child_due", "date"), ("died_on", "date")]),
         StagingTable("imp_mother", [("h", "int"), ("id", "int")]),

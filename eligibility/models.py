@@ -141,6 +141,7 @@ class Woman(ProtectedModel):
     person_id_index = BlindIndexField(source="trust_person_id", kind=IndexKind.PERSON_ID)
     nhs_number_index = BlindIndexField(source="nhs_number", kind=IndexKind.NHS_NUMBER)
     surname_dob_index = BlindIndexField(source=("surname", "date_of_birth"), kind=IndexKind.SURNAME_DOB)
+    surname_index = BlindIndexField(source="surname", kind=IndexKind.SURNAME)
     nhs_number_valid = models.BooleanField(null=True)
     ethnicity = models.CharField(max_length=8, blank=True)
     expected_child_due = models.DateField(null=True, blank=True)
@@ -162,6 +163,7 @@ class Woman(ProtectedModel):
         "person_id_index": D.QUASI,
         "nhs_number_index": D.QUASI,
         "surname_dob_index": D.QUASI,
+        "surname_index": D.QUASI,
         "nhs_number_valid": D.SAFE,
         "ethnicity": D.SPECIAL,
         "expected_child_due": D.SPECIAL,  # a pregnancy is health data
@@ -566,6 +568,47 @@ class EvaluationRun(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"evaluation run #{self.pk}"
+
+
+class RecomputeStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to run"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class RecomputeJob(models.Model):
+    """A request to run the rules in the background (after an import, a new rule-set version, or
+    "Run the rules now"), and how it went: the pages show it until it is done."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    why = models.CharField(max_length=200)  # e.g. "rule set version 3"; never personal data
+    status = models.CharField(max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.QUEUED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(EvaluationRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    failure = models.CharField(max_length=200, blank=True)  # the error's kind, never a value
+
+    data_classification = {
+        "id": D.SAFE,
+        "programme": D.SAFE,
+        "requested_by": D.SAFE,
+        "requested_at": D.SAFE,
+        "why": D.SAFE,
+        "status": D.SAFE,
+        "started_at": D.SAFE,
+        "finished_at": D.SAFE,
+        "run": D.SAFE,
+        "failure": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"recompute job #{self.pk}"
 
 
 class Evaluation(AppendOnlyModel):

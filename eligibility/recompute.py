@@ -58,6 +58,9 @@ def recompute(programme: Programme, *, by: Person, reference_date: date | None =
     rule_set = current_rule_set(programme)
     results = evaluate(programme, rule_set, reference_date)
     with transaction.atomic():
+        # one run at a time per programme: each names the run before it (no-op on SQLite, where
+        # writers queue anyway)
+        Programme.objects.select_for_update().filter(pk=programme.pk).first()
         previous = EvaluationRun.objects.filter(programme=programme).order_by("-pk").first()
         before = {} if previous is None else {
             woman: (proposal, digest)

@@ -1,6 +1,6 @@
 """Thin tasks: ids in, the actor's right re-checked, the work run. A successful import is
-followed by a recompute of the proposals (its own task: the import's transaction is not held
-open for it, and a failed recompute never undoes an import)."""
+followed by a recompute of the proposals (its own task, through `recompute_jobs`: the import's
+transaction is not held open for it, and a failed recompute never undoes an import)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from contextlib import ExitStack
 from celery import shared_task
 from django.utils import timezone
 
-from eligibility import importing, uploads
+from eligibility import importing, recompute_jobs, uploads
 from eligibility.models import Extract, ExtractStatus
-from eligibility.recompute import may_recompute, recompute
-from sharing.models import Person, Programme
+from sharing.models import Person
 
 
 @shared_task(name="eligibility.run_import", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
@@ -43,16 +42,11 @@ def run_import(extract_id: int, actor_id: int) -> str:
         uploads.discard(extract.upload_id)
         Extract.objects.filter(pk=extract.pk).update(upload_id="", stored_files=[])
     if extract.status == ExtractStatus.SUCCEEDED:
-        recompute_proposals.delay(extract.programme_id, actor.pk)
+        recompute_jobs.request_recompute(extract.programme, by=actor, why=f"extract #{extract.pk} imported")
     return extract.status
 
 
 @shared_task(name="eligibility.recompute", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def recompute_proposals(programme_id: int, actor_id: int) -> str:
-    """Run the current rule set over the programme's women; decisions are never touched."""
-    programme = Programme.objects.filter(pk=programme_id).first()
-    actor = Person.objects.filter(pk=actor_id, is_active=True).first()
-    if programme is None or actor is None or may_recompute(actor, programme.pk) is None:
-        return "refused actor"
-    result = recompute(programme, by=actor)
-    return f"run #{result.run.pk}"
+def recompute_proposals(job_id: int, actor_id: int) -> str:
+    """Run the current rule set over the job's programme; decisions are never touched."""
+    return recompute_jobs.run_job(job_id, actor_id)

@@ -2,7 +2,8 @@
 without decryption. Stored as ``v<version>:<hex>`` so the key version sits beside the value.
 
 Normalisers decide what counts as "the same": the Trust person id (canonical form), the NHS
-number (its 10 digits), and surname + date of birth (for duplicate-person proposals).
+number (its 10 digits), the surname alone (for search by exact surname) and surname + date of
+birth (for duplicate-person proposals, and a narrower search).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ DIGEST_BYTES = 16  # 128 bits: no collisions at any Trust's scale, half the stor
 class IndexKind(StrEnum):
     PERSON_ID = "person_id"
     NHS_NUMBER = "nhs_number"
+    SURNAME = "surname"
     SURNAME_DOB = "surname_dob"
 
 
@@ -47,6 +49,8 @@ def normalise(kind: IndexKind, value) -> str:
         return canonical_person_id(value)
     if kind == IndexKind.NHS_NUMBER:
         return normalise_nhs_number(value)
+    if kind == IndexKind.SURNAME:
+        return normalise_surname(value)
     surname, dob = value
     if not isinstance(dob, date):
         raise TypeError("The date of birth for a surname + date of birth index is a date.")

@@ -58,7 +58,7 @@ def test_an_uploaded_extract_is_imported_by_a_real_worker(settings, tmp_path):
     from django.test import Client
     from django.urls import reverse
 
-    from eligibility.models import Extract, ExtractStatus, Woman
+    from eligibility.models import Extract, ExtractStatus, RecomputeJob, Woman
     from tests.conftest import sign_in_verified
     from tests.eligibility.extracts import Ssd
 
@@ -75,12 +75,15 @@ def test_an_uploaded_extract_is_imported_by_a_real_worker(settings, tmp_path):
             response = client.post(reverse("eligibility:upload"), {"files": files})
             assert response.status_code == 302
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline:  # the import, then the rules it asks for
                 extract = Extract.objects.get()
-                if extract.finished_at:
+                job = RecomputeJob.objects.first()
+                if extract.status != ExtractStatus.SUCCEEDED and extract.finished_at or job and job.finished_at:
                     break
                 time.sleep(0.2)
         assert extract.status == ExtractStatus.SUCCEEDED, (extract.status, extract.failure)
         assert Woman.objects.count() == 1 and not any((tmp_path / "uploads").rglob("*"))
+        assert job.status == "done" and job.why == f"extract #{extract.pk} imported", (job.status, job.failure)
+        assert job.run.summary["women"] == 1
     finally:
         app.conf.task_always_eager = True

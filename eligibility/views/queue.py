@@ -3,8 +3,9 @@ evidence, decision history and decision form; running the rules now; and what th
 changed.
 
 Names, dates of birth and Trust ids reach the page only through `sharing.disclosure.disclose`,
-for the rows shown (one audit entry per page view). Searching uses blind indexes only. The queue
-costs the same number of queries whatever the number of rows.
+for the rows shown (one audit entry per page view). Searching is posted (no identifier in an
+address) and uses blind indexes only. The queue costs the same number of queries whatever the
+number of rows.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from eligibility.decisions import (
 )
 from eligibility.engine import CHILD, CODE, DATE, END, EXTRACT, IN_WINDOW, LIST, POSITION, describe
 from eligibility.extract.codes import CodeList
-from eligibility.forms_queue import ANY, PROPOSED, RE_REVIEW, UNDECIDED, DecisionForm, QueueForm
+from eligibility.forms_queue import (
+    ANY,
+    PROPOSED,
+    RE_REVIEW,
+    UNDECIDED,
+    DecisionForm,
+    FilterForm,
+    SearchForm,
+)
 from eligibility.models import (
     Decision,
     DecisionOutcome,
@@ -40,7 +49,7 @@ from eligibility.models import (
     ReReview,
     Woman,
 )
-from eligibility.recompute import recompute
+from eligibility.recompute_jobs import request_recompute, unfinished_job
 from eligibility.rules import POSITION_LABELS
 from pause_portal.access import for_roles
 from pseudonymisation.fields import Protector
@@ -105,7 +114,7 @@ def _queue_rows(run: EvaluationRun):
     )
 
 
-def _filtered(rows, data: dict, programme):
+def _filtered(rows, data: dict):
     proposal, decision = data["proposal"], data["decision"]
     if proposal == PROPOSED:
         rows = rows.exclude(proposal=Proposal.NOT_PROPOSED)
@@ -117,14 +126,18 @@ def _filtered(rows, data: dict, programme):
         rows = rows.filter(re_review=True)
     elif decision != ANY:
         rows = rows.filter(current_outcome=decision)
-    if data["search"] is not None:
-        kind, value = data["search"]
-        terms = Protector.load(programme.pk, Woman.key_phase, create=False).indexer.search_terms(kind, value)
-        rows = rows.filter(**{f"woman__{_INDEX_FIELD[kind]}__in": terms})
     return rows
 
 
-_INDEX_FIELD = {"person_id": "person_id_index", "nhs_number": "nhs_number_index", "surname_dob": "surname_dob_index"}
+def _searched(rows, search: tuple, programme):
+    """The rows whose woman matches the search exactly, under any live blind-index key version."""
+    kind, value = search
+    terms = Protector.load(programme.pk, Woman.key_phase, create=False).indexer.search_terms(kind, value)
+    return rows.filter(**{f"woman__{_INDEX_FIELD[kind]}__in": terms})
+
+
+_INDEX_FIELD = {"person_id": "person_id_index", "nhs_number": "nhs_number_index", "surname": "surname_index",
+                "surname_dob": "surname_dob_index"}
 
 
 def _sort_of(request) -> tuple[str, bool]:
@@ -175,15 +188,22 @@ def _nhs(value: str | None) -> str:
 
 @for_roles(*DECIDERS)
 def queue(request):
+    """GET lists the latest run's women by the filters; POST searches for one woman exactly
+    (across every proposal and decision), showing the first page of matches."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
     programme = _programme(request)
-    form = QueueForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {"proposal": PROPOSED, "decision": ANY, "search": None}
+    form = FilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {"proposal": PROPOSED, "decision": ANY}
+    search_form = SearchForm(request.POST if request.method == "POST" else None)
+    search = search_form.cleaned_data["search"] if search_form.is_bound and search_form.is_valid() else None
     sort, descending = _sort_of(request)
     run = _latest_run(programme)
     page, identifiers = None, {}
-    if run is not None:
-        rows = _ordered(_filtered(_queue_rows(run), data, programme), sort, descending)
-        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    if run is not None and not (search_form.is_bound and search is None):
+        rows = _searched(_queue_rows(run), search, programme) if search else _filtered(_queue_rows(run), data)
+        rows = _ordered(rows, sort, descending)
+        page = Paginator(rows, PER_PAGE).get_page(1 if search else request.GET.get("page"))
         identifiers = _identifiers(request, [e.woman for e in page.object_list])
         outcomes = dict(DecisionOutcome.choices)
         for e in page.object_list:
@@ -192,10 +212,10 @@ def queue(request):
             e.last_removal_text = _day(e.last_removal_on) if e.last_removal_on else "None"
     kept = {k: v for k, v in request.GET.items() if k not in ("page", "sort", "order") and v}
     return render(request, "eligibility/queue.html", {
-        "form": form, "run": run, "page": page, "headers": _headers(kept, sort, descending),
+        "form": form, "search_form": search_form, "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),
         "filter_query": urlencode(kept), "sort_query": urlencode({**kept, "sort": sort,
                                                                   "order": "desc" if descending else "asc"}),
-        "searched": bool(data.get("search")),
+        "searched": search is not None,
     })
 
 
@@ -278,12 +298,12 @@ def run_rules(request):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        result = recompute(_programme(request), by=request.user)
+        job = request_recompute(_programme(request), by=request.user, why="run now from the decision queue")
     except PermissionDenied as exc:
         raise Http404("No such page.") from exc
-    messages.success(request, f"The rules ran over {result.run.summary.get('women', 0)} women. "
-                              "No decision was changed.")
-    return redirect("eligibility:changes")
+    messages.success(request, "The rules are running in the background. This page shows the new run when "
+                              f"they finish (request #{job.pk}). No decision will be changed.")
+    return redirect("eligibility:queue")
 
 
 CHANGE_KINDS = (
@@ -337,4 +357,5 @@ def changes(request):
                      "after": labels.get(a, "")} for w, b, a in found[kind][:CHANGES_SHOWN]]
             sections.append({"kind": kind, "label": label, "count": len(found[kind]), "rows": rows,
                              "more": max(0, len(found[kind]) - CHANGES_SHOWN)})
-    return render(request, "eligibility/changes.html", {"run": run, "sections": sections})
+    return render(request, "eligibility/changes.html", {"run": run, "sections": sections,
+                                                        "job": unfinished_job(programme)})

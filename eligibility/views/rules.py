@@ -16,7 +16,7 @@ from eligibility.extract import codes
 from eligibility.extract.codes import Position
 from eligibility.forms_rules import CODE_FIELDS, RuleSetForm
 from eligibility.models import RuleSet
-from eligibility.recompute import recompute
+from eligibility.recompute_jobs import request_recompute
 from eligibility.rules import (
     CODE_LIST_LABELS,
     CODE_LISTS,
@@ -112,9 +112,10 @@ def rule_set_edit(request):
                     messages.info(request, "Nothing changed: the rules are the same as version "
                                            f"{current.version}, so no new version was made.")
                     return redirect("eligibility:rules")
-                result = recompute(programme, by=request.user)
-                messages.success(request, f"Version {new.version} of the rules made. The rules ran again over "
-                                          f"{result.run.summary.get('women', 0)} women; no decision was changed.")
+                request_recompute(programme, by=request.user, why=f"rule set version {new.version}")
+                messages.success(request, f"Version {new.version} of the rules made. The rules are running again "
+                                          "over the programme's women in the background; no decision will be "
+                                          "changed. The decision queue shows the new proposals when they finish.")
                 return redirect("eligibility:rule-version", pk=new.pk)
         status = 400
     code_fields = [form[name] for name in CODE_FIELDS]

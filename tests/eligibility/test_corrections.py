@@ -147,6 +147,7 @@ def test_a_correction_is_of_one_correctable_field_of_a_woman_or_a_child(woman, c
 def test_correcting_surname_or_date_of_birth_refreshes_the_blind_indexes(woman, dpo, protector):
     correct(woman, "surname", "Jones", by=dpo, reason="r")
     assert stored(woman).surname_dob_index == protector.indexer.index(IndexKind.SURNAME_DOB, ("JONES", date(1990, 5, 1)))
+    assert stored(woman).surname_index == protector.indexer.index(IndexKind.SURNAME, "jones")
     correct(woman, "date_of_birth", "02/05/1990", by=dpo, reason="r")
     assert stored(woman).surname_dob_index == protector.indexer.index(IndexKind.SURNAME_DOB, ("Jones", date(1990, 5, 2)))
     correct(woman, "nhs_number", "401 023 2137", by=dpo, reason="r")

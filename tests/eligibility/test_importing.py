@@ -10,6 +10,7 @@ from audit.models import AuditEntry, Event
 from eligibility import importing
 from eligibility.importing import AlreadyImported, import_extract
 from eligibility.models import CareEpisode, Child, Extract, ExtractStatus, LegalStatus, Woman
+from pseudonymisation.blind_index import IndexKind
 from pseudonymisation.fields import Protector
 from tests.eligibility.extracts import TODAY, VALID_NHS, Ssd
 
@@ -50,6 +51,9 @@ def test_an_extract_becomes_encrypted_records(programme, caseworker):
         and woman.reveal(protector, "nhs_number") == VALID_NHS
     )
     assert woman.nhs_number_valid and woman.in_latest_extract and woman.ethnicity == "WBRI"
+    indexer = protector.indexer
+    assert woman.surname_index == indexer.index(IndexKind.SURNAME, "SMITH")  # the queue's surname search
+    assert woman.nhs_number_index == indexer.index(IndexKind.NHS_NUMBER, VALID_NHS)
     assert Child.objects.filter(mother=woman).count() == 2
     assert LegalStatus.objects.count() == 2 and CareEpisode.objects.count() == 1
     assert extract.summary["women"]["created"] == 1 and extract.summary["children"]["created"] == 2
@@ -200,3 +204,15 @@ def test_the_command_prints_the_summary_and_exits_non_zero_when_refused(
             "import_extract", *paths, "--programme", programme.name, "--by", caseworker.email
         )
     assert "error" in capsys.readouterr().out
+
+
+def test_the_surname_index_migration_indexes_women_already_held(programme, caseworker):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    run(programme, caseworker, Ssd())
+    Woman.objects.update(surname_index=None)  # as held before migration 0006
+    import_module("eligibility.migrations.0006_woman_surname_index").index_surnames(apps, None)
+    protector = Protector.load(programme.pk, "trust")
+    assert Woman.objects.get().surname_index == protector.indexer.index(IndexKind.SURNAME, "smith")

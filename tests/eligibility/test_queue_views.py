@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from audit.models import AuditEntry, Event
 from eligibility.decisions import decide
-from eligibility.models import Decision, EvaluationRun, ReReview, Woman
+from eligibility.models import Decision, EvaluationRun, RecomputeJob, ReReview, Woman
 from eligibility.recompute import recompute
+from eligibility.recompute_jobs import request_recompute
 from eligibility.views.queue import PER_PAGE
 from tests import factories as f
 from tests.conftest import sign_in_verified
@@ -172,40 +173,68 @@ def test_sorting_by_re_review(client, caseworker, book, programme, world):
 
 
 @pytest.mark.parametrize(("params", "expected"), [
-    ({"kind": "person_id", "q": " p-cat "}, "cat"),
-    ({"kind": "nhs_number", "q": f"{VALID_NHS[:3]} {VALID_NHS[3:6]} {VALID_NHS[6:]}"}, "ada"),
-    ({"kind": "surname_dob", "q": "lovelace", "dob_day": "1", "dob_month": "5", "dob_year": "1990"}, "ada"),
-    ({"kind": "surname_dob", "q": "OBRIEN", "dob_day": "3", "dob_month": "2", "dob_year": "1988",
-      "proposal": "any"}, "bea"),
+    ({"kind": "person_id", "q": " p-cat "}, ["cat"]),
+    ({"kind": "nhs_number", "q": f"{VALID_NHS[:3]} {VALID_NHS[3:6]} {VALID_NHS[6:]}"}, ["ada"]),
+    ({"kind": "surname", "q": "lovelace"}, ["ada"]),  # the surname alone: its own blind index
+    ({"kind": "surname", "q": "OBRIEN"}, ["bea"]),  # not proposed: a search looks at every woman
+    ({"kind": "surname", "q": "lovelace", "dob_day": "1", "dob_month": "5", "dob_year": "1990"}, ["ada"]),
+    ({"kind": "surname", "q": "o'brien", "dob_day": "3", "dob_month": "2", "dob_year": "1988"}, ["bea"]),
 ])
 def test_search_finds_one_woman_through_the_blind_indexes(client, caseworker, world, params, expected):
     sign_in_verified(client, caseworker)
-    response = client.get(QUEUE, params)
-    assert rows(response) == [world[expected].pk]
+    response = client.post(QUEUE, params)
+    assert rows(response) == [world[k].pk for k in expected]
     assert "Search results (1)" in response.content.decode()
+
+
+def test_a_surname_search_finds_every_woman_of_that_surname(client, caseworker, book, programme, world):
+    other = a_woman(book, "P-ADA2", forename="Augusta", surname="LOVELACE", born=date(1975, 6, 7), removed=2)
+    recompute(programme, by=caseworker)
+    sign_in_verified(client, caseworker)
+    assert set(rows(client.post(QUEUE, {"kind": "surname", "q": "Lovelace"}))) == {world["ada"].pk, other.pk}
+    narrowed = client.post(QUEUE, {"kind": "surname", "q": "Lovelace", "dob_day": "7", "dob_month": "6",
+                                   "dob_year": "1975"})
+    assert rows(narrowed) == [other.pk]
+
+
+def test_a_search_never_puts_the_identifier_in_an_address(client, caseworker, world):
+    sign_in_verified(client, caseworker)
+    page = client.get(QUEUE).content.decode()
+    form = page[page.index('<form method="post" action="' + QUEUE + '"'):]
+    assert 'name="q"' in form[: form.index("</form>")]  # the search box sits in the posted form
+    response = client.post(QUEUE, {"kind": "nhs_number", "q": VALID_NHS})
+    assert response.status_code == 200 and VALID_NHS not in response.get("Location", "")
+    assert client.get(QUEUE, {"kind": "nhs_number", "q": VALID_NHS}).context["searched"] is False
 
 
 @pytest.mark.parametrize("params", [
     {"kind": "person_id", "q": "P-AD"},  # no partial matches
-    {"kind": "surname_dob", "q": "Lovelace", "dob_day": "2", "dob_month": "5", "dob_year": "1990"},
+    {"kind": "surname", "q": "Lovelac"},
+    {"kind": "surname", "q": "Lovelace", "dob_day": "2", "dob_month": "5", "dob_year": "1990"},
     {"kind": "nhs_number", "q": "9999999999"},
 ])
 def test_search_matches_exactly_or_not_at_all(client, caseworker, world, params):
     sign_in_verified(client, caseworker)
-    response = client.get(QUEUE, params)
+    response = client.post(QUEUE, params)
     assert rows(response) == [] and "No woman in the latest run matches" in response.content.decode()
 
 
 @pytest.mark.parametrize(("params", "message"), [
     ({"kind": "nhs_number", "q": "12345"}, "Enter an NHS number of 10 digits"),
-    ({"kind": "surname_dob", "q": "Lovelace"}, "Enter her date of birth as a real date"),
-    ({"kind": "surname_dob", "q": "Lovelace", "dob_day": "31", "dob_month": "2", "dob_year": "1990"},
+    ({"kind": "surname", "q": "Lovelace", "dob_day": "31", "dob_month": "2", "dob_year": "1990"},
      "Enter her date of birth as a real date"),
+    ({"kind": "surname", "q": "Lovelace", "dob_year": "1990"}, "Enter her date of birth as a real date"),
+    ({"kind": "surname", "q": "--"}, "Enter a surname with at least one letter"),
+    ({"kind": "nhs_number", "q": VALID_NHS, "dob_day": "1"}, "narrows a search by surname only"),
+    ({"kind": "person_id", "q": ""}, "Enter a Trust person ID, NHS number or surname"),
+    ({"kind": "nonsense", "q": "x"}, "Select what to search by"),
 ])
 def test_an_invalid_search_shows_the_error_summary(client, caseworker, world, params, message):
     sign_in_verified(client, caseworker)
-    page = client.get(QUEUE, params).content.decode()
-    assert "There is a problem" in page and message in page
+    response = client.post(QUEUE, params)
+    page = response.content.decode()
+    assert "There is a problem" in page and message in page and "<title>Error:" in page
+    assert response.context["page"] is None  # no list beside an error
 
 
 def test_the_queue_is_paginated_and_keeps_its_sort(client, caseworker, book, programme):
@@ -315,18 +344,64 @@ def test_a_re_review_is_flagged_and_a_new_decision_settles_it(client, caseworker
 
 # --- running the rules now, and the changes ----------------------------------------------------
 def test_running_the_rules_now_shows_what_changed_and_touches_no_decision(client, caseworker, book, programme,
-                                                                            world):
+                                                                            world,
+                                                                            django_capture_on_commit_callbacks):
     decision = decide(woman=world["ada"], by=caseworker, outcome="eligible", reason=REASON)
     book.removed(world["bea"], TODAY - timedelta(days=30))  # now two removed: newly proposed
     sign_in_verified(client, caseworker)
     assert client.get(RUN).status_code == 405
-    response = client.post(RUN)
-    assert response.status_code == 302 and response["Location"] == CHANGES
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        response = client.post(RUN)
+    assert response.status_code == 302 and response["Location"] == QUEUE
+    job = RecomputeJob.objects.get()
+    assert job.status == "queued" and job.requested_by == caseworker and EvaluationRun.objects.count() == 1
+    page = client.get(QUEUE).content.decode()
+    assert "The rules are running in the background" in page and "Waiting to run: asked for by" in page
+    with django_capture_on_commit_callbacks(execute=False) as again:
+        client.post(RUN)  # a second request joins the one waiting
+    assert RecomputeJob.objects.count() == 1 and not again
+    for callback in sent:  # the worker (eager in tests) picks the job up
+        callback()
+    job.refresh_from_db()
+    assert job.status == "done" and job.run == EvaluationRun.objects.order_by("pk").last() and job.finished_at
     assert EvaluationRun.objects.count() == 2 and list(Decision.objects.all()) == [decision]
     page = client.get(CHANGES).content.decode()
-    assert "The rules ran over 3 women" in page
+    assert 'id="recompute-job-title"' not in page  # the job is done: no banner
     assert "Newly proposed (1)" in page and "Bea O&#x27;Brien" in page
     assert "No longer proposed (0)" in page
+
+
+def test_a_failed_run_is_shown_and_a_new_request_replaces_it(client, caseworker, programme, world, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
+    from eligibility import recompute_jobs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(recompute_jobs, "recompute", broken)
+    job = request_recompute(programme, by=caseworker, why="test")
+    with pytest.raises(RuntimeError):
+        recompute_jobs.run_job(job.pk, caseworker.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.failure == "RuntimeError (see the worker's log)"
+    sign_in_verified(client, caseworker)
+    page = client.get(QUEUE).content.decode()
+    assert "The rules did not run" in page and "database went away" not in page
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(RUN)
+    assert RecomputeJob.objects.latest("pk").status == "done"
+    assert "The rules did not run" not in client.get(QUEUE).content.decode()
+
+
+def test_a_job_whose_requester_lost_the_role_fails_and_runs_nothing(caseworker, programme, world):
+    from eligibility import recompute_jobs
+
+    job = request_recompute(programme, by=caseworker, why="test")
+    caseworker.memberships.update(status="revoked", revoked_at=timezone.now(), revoked_by=caseworker)
+    assert recompute_jobs.run_job(job.pk, caseworker.pk) == "refused actor"
+    job.refresh_from_db()
+    assert job.status == "failed" and EvaluationRun.objects.count() == 1
 
 
 def test_the_changes_page_before_any_run(client, trust_lead):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from eligibility.decisions import decide
 from eligibility.forms_rules import RuleSetForm
-from eligibility.models import Decision, EvaluationRun, RuleSet
+from eligibility.models import Decision, EvaluationRun, RecomputeJob, RuleSet
 from eligibility.rules import current_rule_set
 from tests.conftest import sign_in_verified
 from tests.eligibility.casebook import Casebook
@@ -70,14 +70,16 @@ def test_the_lead_sees_the_form_filled_in_with_the_current_rules(client, trust_l
 
 
 def test_an_edit_makes_a_new_version_runs_the_rules_and_shows_the_difference(client, trust_lead, caseworker,
-                                                                             programme):
+                                                                             programme,
+                                                                             django_capture_on_commit_callbacks):
     book = Casebook(programme, caseworker)
     w = book.woman()
     book.removed(w, timezone.localdate() - timedelta(days=3000), timezone.localdate() - timedelta(days=100))
     decision = decide(woman=w, by=caseworker, outcome="eligible", reason="Both orders checked.")
     first = current_rule_set(programme)
     sign_in_verified(client, trust_lead)
-    response = client.post(EDIT, form_data(first, look_back_years=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(EDIT, form_data(first, look_back_years=5))
     second = RuleSet.objects.get(programme=programme, version=2)
     assert response.status_code == 302
     assert response["Location"] == reverse("eligibility:rule-version", args=[second.pk])
@@ -86,6 +88,7 @@ def test_an_edit_makes_a_new_version_runs_the_rules_and_shows_the_difference(cli
     assert first.look_back_years == 10  # a version is never changed
     run = EvaluationRun.objects.get()
     assert run.rule_set == second and run.run_by == trust_lead
+    assert RecomputeJob.objects.get().why == "rule set version 2"
     assert list(Decision.objects.all()) == [decision]  # recomputing touches no decision
     page = client.get(response["Location"]).content.decode()
     assert "Version 2 of the rules made" in page and "What changed from version 1" in page
