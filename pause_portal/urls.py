@@ -11,6 +11,9 @@ urlpatterns = [
     path("account/", include(account_urls)),
     path("people/", include(people_urls)),
     path("records/", include("eligibility.urls")),
+    path("governance/", include("sharing.urls_governance")),
+    path("scoping/report/", include("sharing.urls_scoping_report")),
+    path("scoping/", include("sharing.urls_scoping")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

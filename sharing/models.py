@@ -257,3 +257,20 @@ class SignedInSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of person #{self.person_id}"
+
+
+# The agreement, phase changes and the scoping phase's data live in their own module (registered here).
+from sharing.models_scoping import (  # noqa: E402,F401
+    Agreement,
+    ChangeStatus,
+    DeletionCertificate,
+    FinalReport,
+    PhaseChange,
+    ReportStatus,
+    ScopingChildRow,
+    ScopingExport,
+    ScopingNote,
+    ScopingRelease,
+    ScopingReminder,
+    ScopingWomanRow,
+)
