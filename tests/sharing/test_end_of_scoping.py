@@ -1,0 +1,151 @@
+"""The end of scoping: the purge leaves the approved final report, the certificate and the Trust's
+own records, and nothing else of Pause's scoping data; the scoping keys are destroyed, so a token
+resolves nothing; the deadline ends scoping without anyone moving the phase."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from audit.models import AuditEntry
+from eligibility.models import Woman
+from pseudonymisation import keys
+from pseudonymisation.models import Purpose
+from pseudonymisation.tokens import TokenKind, TokenMaker
+from sharing.models_scoping import (
+    SCOPING_PURGED_MODELS,
+    Agreement,
+    DeletionCertificate,
+    FinalReport,
+    ReportStatus,
+    ScopingChildRow,
+    ScopingExport,
+    ScopingNote,
+    ScopingRelease,
+    ScopingWomanRow,
+)
+from sharing.phases import scoping_deadline, scoping_is_open
+from sharing.scoping_purge import (
+    certificate_digest,
+    certificate_text,
+    end_scoping,
+    end_scoping_at_deadlines,
+)
+from tests.eligibility.casebook import Casebook
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_SCOPE = "scoping"
+
+
+def agreement(programme, proposer, confirmer, **fields) -> Agreement:
+    values = {"parties": "Trust and Pause", "purposes": "Scoping", "policy_document_reference": "APD-1",
+              "dpia_signed_off_by": "A. Signatory, SIRO", "dpia_signed_off_on": timezone.localdate(),
+              "uk_only_processing": True, "status": "confirmed", "decided_by": confirmer} | fields
+    return Agreement.objects.create(programme=programme, version=1, proposed_by=proposer, **values)
+
+
+def scoping_data(programme, trust_lead, pause_lead, caldicott, women: int = 3) -> dict:
+    """A release of `women` women with two children each, a note, an export record, a draft and an
+    approved final report, and the scoping token key in use."""
+    book = Casebook(programme, trust_lead)
+    maker = TokenMaker(keys.Keyring.load(keys.KeyScope(programme.pk, TOKEN_SCOPE, Purpose.TOKEN)))
+    release = ScopingRelease.objects.create(programme=programme, agreement=agreement(programme, trust_lead, caldicott),
+                                            released_by=trust_lead, women=women)
+    for n in range(women):
+        w = book.woman()
+        row = ScopingWomanRow.objects.create(
+            programme=programme, release=release, woman=w, token=maker.make(TokenKind.WOMAN, f"W-{n}"),
+            age_band_fine="30-34", ethnic_group_fine="White", children_removed_fine=2,
+            removal_years_fine="2015-2019", outcome_types="Placement order", age_band="30-39", ethnic_group="White",
+            children_removed="2", removal_years="2015-2019")
+        for c in range(2):
+            ScopingChildRow.objects.create(programme=programme, mother_row=row, year_band="2015-2019",
+                                           outcome="Adopted", token=maker.make(TokenKind.CHILD, f"C-{n}-{c}"))
+    ScopingNote.objects.create(programme=programme, written_by=pause_lead, text="Most removals 2015-2019.")
+    ScopingExport.objects.create(programme=programme, exported_by=pause_lead, table="by_removals", sha256="0" * 64)
+    approved = FinalReport.objects.create(programme=programme, title="Scoping report", written_by=pause_lead,
+                                          status=ReportStatus.APPROVED, decided_by=trust_lead,
+                                          decided_at=timezone.now())
+    draft = FinalReport.objects.create(programme=programme, title="An earlier draft", written_by=pause_lead)
+    return {"maker": maker, "approved": approved, "draft": draft, "release": release}
+
+
+def test_the_purge_leaves_the_report_the_certificate_and_the_trusts_records(programme, trust_lead, pause_lead,
+                                                                           caldicott, other_programme):
+    made = scoping_data(programme, trust_lead, pause_lead, caldicott)
+    token = ScopingWomanRow.objects.first().token
+    women = Woman.objects.filter(programme=programme).count()
+    certificate = end_scoping(programme, by=caldicott, trigger="phase change #7")
+
+    for model in SCOPING_PURGED_MODELS:
+        assert not model.objects.filter(programme=programme).exists(), model
+    assert list(FinalReport.objects.filter(programme=programme)) == [made["approved"]]
+    assert Woman.objects.filter(programme=programme).count() == women == 3  # the Trust's records stay
+    assert DeletionCertificate.objects.get() == certificate
+
+    rows = {s["store"]: s["rows"] for s in certificate.stores}
+    assert rows == {
+        "Released children (scoping snapshot)": 6, "Released women (scoping snapshot)": 3, "Scoping releases": 1,
+        "Pause's scoping notes and analyses": 1, "Records of aggregate exports": 1,
+        "Final report drafts not approved": 1, "Cached pages": 0, "Queued jobs": 0,
+    }
+    assert certificate.keys_destroyed == [{"scope": f"{programme.pk}/scoping/token", "versions": 1}]
+    assert {"what": "Approved final report", "id": made["approved"].pk} in certificate.kept
+    assert certificate.purged_by == caldicott and certificate.trigger == "phase change #7"
+    assert certificate.digest == certificate_digest(certificate)
+    assert len(certificate.digest) == 64 and json.loads(certificate_text(certificate))["stores"] == certificate.stores
+    assert token not in certificate_text(certificate)
+    entry = AuditEntry.objects.filter(reason__startswith="scoping ended").get()
+    assert entry.actor == caldicott and "Released women (scoping snapshot) 3" in entry.reason
+
+
+def test_a_destroyed_key_resolves_nothing_and_makes_no_new_token(programme, trust_lead, pause_lead, caldicott):
+    made = scoping_data(programme, trust_lead, pause_lead, caldicott, women=1)
+    token = made["maker"].make(TokenKind.WOMAN, "W-0")
+    assert made["maker"].resolve(token, ["W-0"]) == "W-0"  # while the key lives
+    end_scoping(programme, by=None, trigger="deadline")
+    scope = keys.KeyScope(programme.pk, TOKEN_SCOPE, Purpose.TOKEN)
+    with pytest.raises(keys.KeyDestroyed):
+        TokenMaker(keys.Keyring.load(scope))
+    with pytest.raises(keys.KeyDestroyed):
+        keys.rotate(scope)
+
+
+def test_the_purge_happens_once(programme, trust_lead, pause_lead, caldicott):
+    scoping_data(programme, trust_lead, pause_lead, caldicott, women=1)
+    first = end_scoping(programme, by=caldicott, trigger="phase change #1")
+    assert end_scoping(programme, by=trust_lead, trigger="deadline") == first
+    assert DeletionCertificate.objects.count() == 1
+
+
+def test_another_programmes_scoping_data_is_untouched(programme, other_programme, trust_lead, pause_lead, caldicott):
+    from tests.conftest import _member
+
+    scoping_data(programme, trust_lead, pause_lead, caldicott, women=1)
+    lead, their_pause, their_caldicott = (_member(other_programme, r) for r in
+                                          ("trust_lead", "pause_lead", "caldicott_guardian"))
+    scoping_data(other_programme, lead, their_pause, their_caldicott, women=2)
+    end_scoping(programme, by=None, trigger="deadline")
+    assert ScopingWomanRow.objects.filter(programme=other_programme).count() == 2
+    assert TokenMaker(keys.Keyring.load(keys.KeyScope(other_programme.pk, TOKEN_SCOPE, Purpose.TOKEN)))
+
+
+def test_the_deadline_ends_scoping_with_no_worker_and_the_task_purges_after(programme, trust_lead, pause_lead,
+                                                                           caldicott):
+    scoping_data(programme, trust_lead, pause_lead, caldicott, women=1)
+    deadline = scoping_deadline(programme)
+    with time_machine.travel(deadline - timedelta(seconds=1), tick=False):
+        assert scoping_is_open(programme)
+        assert end_scoping_at_deadlines() == []
+    with time_machine.travel(deadline, tick=False):
+        assert not scoping_is_open(programme)  # nothing ran: the clock alone closes it
+        assert ScopingWomanRow.objects.exists()
+        [pk] = end_scoping_at_deadlines()
+    certificate = DeletionCertificate.objects.get(pk=pk)
+    assert certificate.purged_by is None and certificate.trigger == "deadline"
+    assert not ScopingWomanRow.objects.exists()
