@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sharing.views import scoping_report
 
 app_name = "scoping-report"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", scoping_report.report, name="report"),
+    path("submit/", scoping_report.submit, name="submit"),
+    path("decide/", scoping_report.decide, name="decide"),
+    path("certificate/", scoping_report.certificate, name="certificate"),
+]
