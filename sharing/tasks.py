@@ -18,3 +18,12 @@ def notify_grant_awaiting_confirmation(membership_id: int, requested_by_id: int)
     if requester is None or membership is None or membership.requested_by_id != requester.pk:
         return 0  # the requester lost the role, or the grant was settled meanwhile: nothing to say
     return notices.grant_awaiting_confirmation(membership)
+
+
+@shared_task(name="sharing.end_scoping_at_deadlines", ignore_result=True, acks_late=True)
+def end_scoping_at_deadlines() -> int:
+    """Purge the Pause-side scoping data of every programme past its scoping deadline (beat, hourly).
+    The deadline itself needs no worker: the disclosure policy reads the clock."""
+    from sharing.scoping_purge import end_scoping_at_deadlines as purge
+
+    return len(purge())

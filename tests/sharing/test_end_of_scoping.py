@@ -149,3 +149,15 @@ def test_the_deadline_ends_scoping_with_no_worker_and_the_task_purges_after(prog
     certificate = DeletionCertificate.objects.get(pk=pk)
     assert certificate.purged_by is None and certificate.trigger == "deadline"
     assert not ScopingWomanRow.objects.exists()
+
+
+def test_the_periodic_task_ends_scoping_past_the_deadline(programme, other_programme, trust_lead, pause_lead,
+                                                          caldicott):
+    from sharing.tasks import end_scoping_at_deadlines as task
+
+    scoping_data(programme, trust_lead, pause_lead, caldicott, women=1)
+    with time_machine.travel(scoping_deadline(programme) + timedelta(hours=1), tick=False):
+        assert task() == 2  # both programmes started together: both past their deadline
+        assert task() == 0  # once
+    assert DeletionCertificate.objects.filter(programme=programme).exists()
+    assert DeletionCertificate.objects.filter(programme=other_programme).exists()  # same start: same deadline
