@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -282,6 +283,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "Europe/London"
+CELERY_IMPORTS = ("sharing.tasks_governance",)
+# Copied into django_celery_beat's tables when beat starts, so a fresh database has it too.
+CELERY_BEAT_SCHEDULE = {
+    "scoping-deadline-reminders": {"task": "sharing.send_scoping_reminders", "schedule": crontab(hour=7, minute=0)},
+}
 if PRODUCTION:
     REDIS_URL = read_secret("REDIS_URL") or ""
     if not REDIS_URL:

@@ -1,17 +1,35 @@
 """Phases and the scoping deadline. Scoping lasts three calendar months from its start at most,
 longer only by the extension recorded in the current (confirmed) data-sharing agreement. The
 disclosure policy asks `scoping_is_open` on every request, so scoping data stops being served at
-the deadline whether or not any worker runs."""
+the deadline whether or not any worker runs.
+
+Phase changes go forward only (scoping -> delivery -> closed): a Trust lead proposes, the Caldicott
+Guardian or a second Trust lead confirms (never the proposer, never the DPO). Reminders go at 30, 7
+and 1 days before the deadline, once each (`send_scoping_reminder`, run daily by Celery beat)."""
 
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mass_mail
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sharing.models import Phase, Programme
-from sharing.models_scoping import Agreement, ChangeStatus, DeletionCertificate
+from audit.log import record_event
+from audit.models import Event
+from sharing.models import MembershipStatus, Person, Phase, Programme
+from sharing.models_scoping import (
+    Agreement,
+    ChangeStatus,
+    DeletionCertificate,
+    PhaseChange,
+    ScopingReminder,
+)
+from sharing.roles import Perm, Role, role_has
+from sharing.selectors import membership_in
 
 SCOPING_MONTHS = 3
 
@@ -46,3 +64,186 @@ def scoping_is_open(programme: Programme, at: datetime | None = None) -> bool:
     if deadline is None or (at or timezone.now()) >= deadline:
         return False
     return not DeletionCertificate.objects.filter(programme=programme).exists()
+
+
+# --- the countdown shown on dashboards and the phase page ----------------------------------------
+@dataclass(frozen=True)
+class Countdown:
+    deadline: datetime
+    days_left: int  # calendar days (Europe/London) from today to the deadline's day; 0 on the day
+    ended: bool
+
+
+def scoping_countdown(programme: Programme | None, at: datetime | None = None) -> Countdown | None:
+    """Days left before scoping ends, or None outside scoping."""
+    deadline = scoping_deadline(programme) if programme is not None else None
+    if deadline is None:
+        return None
+    now = at or timezone.now()
+    return Countdown(deadline, (timezone.localdate(deadline) - timezone.localdate(now)).days, now >= deadline)
+
+
+# --- reminders at 30, 7 and 1 days before the deadline ------------------------------------------
+REMINDER_DAYS = (30, 7, 1)
+
+
+def due_reminder(programme: Programme, at: datetime | None = None) -> int | None:
+    """The reminder due now, if any: `t` is due from `t` days before the deadline until the next,
+    tighter one is due (so a late first run sends the most urgent one, not a pile of stale ones).
+    Whether it was already sent is the caller's question (ScopingReminder rows)."""
+    deadline = scoping_deadline(programme)
+    now = at or timezone.now()
+    if deadline is None or now >= deadline:
+        return None
+    left = deadline - now
+    for days, tighter in zip(REMINDER_DAYS, (*REMINDER_DAYS[1:], 0), strict=True):
+        if timedelta(days=tighter) < left <= timedelta(days=days):
+            return days
+    return None
+
+
+def send_scoping_reminder(*, programme: Programme, at: datetime | None = None) -> int:
+    """Email the programme's Trust leads and Pause lead once for the reminder due now; returns how
+    many people were told (0 when none is due or it was already sent). The email says only that
+    scoping ends on a date: no personal data, no link with an identifier."""
+    days = due_reminder(programme, at)
+    if days is None:
+        return 0
+    deadline = scoping_deadline(programme)
+    with transaction.atomic():
+        if ScopingReminder.objects.filter(programme=programme, deadline=deadline, days_before=days).exists():
+            return 0
+        try:
+            with transaction.atomic():
+                reminder = ScopingReminder.objects.create(programme=programme, deadline=deadline, days_before=days)
+        except IntegrityError:
+            return 0  # another run sent it a moment ago
+        recipients = list(
+            Person.objects.filter(
+                is_active=True, memberships__programme=programme, memberships__status=MembershipStatus.ACTIVE,
+                memberships__role__in=[Role.TRUST_LEAD, Role.PAUSE_LEAD],
+            ).distinct().values_list("email", flat=True)
+        )
+        when = timezone.localtime(deadline).strftime("%-d %B %Y at %H:%M")
+        subject = f"Scoping ends in {days} day{'s' if days != 1 else ''}"
+        body = (
+            f"Scoping in the programme {programme.name} ends on {when}. After that, Pause's scoping data is "
+            "no longer shown and is deleted, and only the approved final report is kept.\n\n"
+            "Sign in to the Pause data-sharing portal to see the countdown and propose the next phase.\n"
+        )
+        send_mass_mail([(subject, body, None, [email]) for email in recipients], fail_silently=False)
+        record_event(Event.CHANGE, actor=None, target=reminder, programme=programme, action=0,
+                     reason=f"scoping deadline reminder ({days} days before) sent to {len(recipients)} people")
+    return len(recipients)
+
+
+# --- phase changes: a Trust lead proposes, a second person confirms ------------------------------
+NEXT_PHASE = {Phase.SCOPING: Phase.DELIVERY, Phase.DELIVERY: Phase.CLOSED}
+
+
+def open_phase_change(programme: Programme) -> PhaseChange | None:
+    return PhaseChange.objects.filter(programme=programme, status=ChangeStatus.PROPOSED).first()
+
+
+def _role_in(person: Person, programme: Programme) -> Role | None:
+    membership = membership_in(person, programme.pk)
+    return Role(membership.role) if membership else None
+
+
+def may_decide_phase_change(change: PhaseChange, person: Person) -> bool:
+    """The Caldicott Guardian or a second Trust lead of the programme: never the proposer, never
+    the DPO (whose role does not hold the permission)."""
+    role = _role_in(person, change.programme)
+    return person.pk != change.proposed_by_id and role is not None and role_has(role, Perm.CONFIRM_PHASE_CHANGE)
+
+
+def propose_phase_change(*, programme: Programme, by: Person, reason: str,
+                         to_phase: Phase | str | None = None) -> PhaseChange:
+    """A Trust lead proposes the next phase (forward only: scoping -> delivery -> closed)."""
+    role = _role_in(by, programme)
+    if role is None or not role_has(role, Perm.PROPOSE_PHASE_CHANGE):
+        raise PermissionDenied("Only a Trust lead of the programme proposes a phase change.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the programme should move to the next phase"})
+    with transaction.atomic():
+        programme = Programme.objects.select_for_update().get(pk=programme.pk)
+        following = NEXT_PHASE.get(Phase(programme.phase))
+        if following is None:
+            raise ValidationError("The programme is closed: there is no next phase")
+        if to_phase is not None and Phase(to_phase) != following:
+            raise ValidationError("A programme moves forward one phase at a time: scoping, then delivery, then closed")
+        try:
+            with transaction.atomic():
+                change = PhaseChange.objects.create(programme=programme, from_phase=programme.phase,
+                                                    to_phase=following, reason=reason.strip(), proposed_by=by)
+        except IntegrityError as exc:
+            raise ValidationError("A phase change is already waiting for confirmation: it is confirmed, "
+                                  "rejected or withdrawn before another is proposed") from exc
+        record_event(Event.CHANGE, actor=by, target=change, programme=programme, role=role, action=0,
+                     reason=f"phase change {change.from_phase} -> {change.to_phase} proposed: {change.reason}")
+    return change
+
+
+def _settle(change: PhaseChange, by: Person, status: ChangeStatus) -> tuple[PhaseChange, Programme]:
+    """Lock the programme and the change and check the change still waits (callers check who)."""
+    programme = Programme.objects.select_for_update().get(pk=change.programme_id)
+    change = PhaseChange.objects.select_for_update().get(pk=change.pk)
+    change.programme = programme
+    if change.status != ChangeStatus.PROPOSED:
+        raise ValidationError(f"This phase change is not waiting for a decision: it is "
+                              f"{change.get_status_display().lower()}")
+    change.status = status
+    change.decided_by = by if status != ChangeStatus.WITHDRAWN else None
+    change.decided_at = timezone.now()
+    return change, programme
+
+
+def confirm_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
+    """The second person's confirmation: the programme moves to the next phase, in the same
+    transaction as the audit entry; leaving scoping ends it (purge, key destruction, certificate)."""
+    from sharing.scoping_purge import end_scoping  # the purge imports phases
+
+    with transaction.atomic():
+        change, programme = _settle(change, by, ChangeStatus.CONFIRMED)
+        if not may_decide_phase_change(change, by):
+            raise PermissionDenied("A phase change is confirmed by the Caldicott Guardian or a second Trust "
+                                   "lead: never by the person who proposed it, never by the DPO.")
+        if programme.phase != change.from_phase:
+            raise ValidationError("The programme is no longer in the phase this change was proposed from")
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+        if (programme.phase == Phase.SCOPING
+                and not DeletionCertificate.objects.filter(programme=programme).exists()):
+            end_scoping(programme, by=by, trigger=f"phase change #{change.pk}")
+        programme.phase = change.to_phase
+        programme.phase_started_at = change.decided_at
+        programme.save(update_fields=["phase", "phase_started_at"])
+        record_event(Event.CHANGE, actor=by, target=change, programme=programme,
+                     role=_role_in(by, programme) or "", action=1,
+                     reason=f"phase change {change.from_phase} -> {change.to_phase} confirmed")
+    return change
+
+
+def reject_phase_change(*, change: PhaseChange, by: Person, reason: str = "") -> PhaseChange:
+    with transaction.atomic():
+        change, programme = _settle(change, by, ChangeStatus.REJECTED)
+        if not may_decide_phase_change(change, by):
+            raise PermissionDenied("A phase change is rejected by the Caldicott Guardian or a second Trust "
+                                   "lead: never by the person who proposed it, never by the DPO.")
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+        record_event(Event.CHANGE, actor=by, target=change, programme=programme,
+                     role=_role_in(by, programme) or "", action=1,
+                     reason=f"phase change {change.from_phase} -> {change.to_phase} rejected"
+                            + (f": {reason.strip()}" if reason.strip() else ""))
+    return change
+
+
+def withdraw_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
+    """Its proposer takes a waiting phase change back."""
+    with transaction.atomic():
+        change, programme = _settle(change, by, ChangeStatus.WITHDRAWN)
+        if by.pk != change.proposed_by_id or _role_in(by, programme) != Role.TRUST_LEAD:
+            raise PermissionDenied("Only the Trust lead who proposed a phase change can withdraw it.")
+        change.save(update_fields=["status", "decided_at"])
+        record_event(Event.CHANGE, actor=by, target=change, programme=programme, role=Role.TRUST_LEAD, action=1,
+                     reason=f"phase change {change.from_phase} -> {change.to_phase} withdrawn")
+    return change

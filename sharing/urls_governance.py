@@ -1,5 +1,20 @@
-from django.urls import path  # noqa: F401
+"""The data-sharing agreement and the programme's phase (mounted at /governance/). No URL carries
+an object id: each page acts on the current programme's agreement or phase, and a form names the
+proposal it decides only so that a stale or foreign one answers 404."""
+
+from django.urls import path
+
+from sharing.views import governance
 
 app_name = "governance"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("agreement/", governance.agreement, name="agreement"),
+    path("agreement/propose/", governance.agreement_propose, name="agreement-propose"),
+    path("agreement/decide/", governance.agreement_decide, name="agreement-decide"),
+    path("agreement/withdraw/", governance.agreement_withdraw, name="agreement-withdraw"),
+    path("phase/", governance.phase, name="phase"),
+    path("phase/propose/", governance.phase_propose, name="phase-propose"),
+    path("phase/decide/", governance.phase_decide, name="phase-decide"),
+    path("phase/withdraw/", governance.phase_withdraw, name="phase-withdraw"),
+]

@@ -1,0 +1,322 @@
+"""The data-sharing agreement: the vocabulary of lawful bases and of the data items each phase may
+share, its validation, and the writes — a Trust lead proposes a version, the Caldicott Guardian
+(never the proposer) confirms or rejects it.
+
+A confirmed version is never changed: a change is the next version (`based_on` the current one),
+and `agreement_difference` says what changed. The current agreement is the latest confirmed
+version (`sharing.phases.current_agreement`); `sharing.release_checks` reads it.
+
+Validation messages follow the GOV.UK error message pattern (say what is wrong and how to fix
+it); `validate_agreement` raises them keyed by the propose form's field names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from audit.log import record_event
+from audit.models import Event
+from sharing.models import Person, Phase, Programme
+from sharing.models_scoping import Agreement, ChangeStatus
+from sharing.phases import current_agreement
+from sharing.roles import Role
+from sharing.selectors import membership_in
+
+
+@dataclass(frozen=True)
+class LawfulBasis:
+    code: str
+    article: str  # "6" or "9"
+    label: str
+    needs_policy_document: bool = False
+
+
+LAWFUL_BASES: dict[str, LawfulBasis] = {
+    b.code: b
+    for b in (
+        LawfulBasis("art6_1_e", "6", "UK GDPR Article 6(1)(e): a task carried out in the public interest or in "
+                                     "the exercise of official authority"),
+        LawfulBasis("art9_2_h", "9", "UK GDPR Article 9(2)(h) with DPA 2018 Schedule 1 Part 1 paragraph 2: "
+                                     "health or social care purposes"),
+        LawfulBasis("art9_2_g", "9", "UK GDPR Article 9(2)(g) with DPA 2018 Schedule 1 Part 2 paragraph 18: "
+                                     "safeguarding of children and of individuals at risk",
+                    needs_policy_document=True),
+    )
+}
+
+# phase -> item code -> what it is. Closed shares nothing.
+DATA_ITEMS: dict[str, dict[str, str]] = {
+    Phase.SCOPING: {
+        "scoping_tokens": "Women: scoping tokens",
+        "age_band": "Women: age band",
+        "broad_ethnic_group": "Women: broad ethnic group",
+        "children_removed": "Women: number of children removed",
+        "removal_years_banded": "Women: removal years, in bands",
+        "outcome_types": "Women: outcome types",
+        "child_scoping_tokens": "Children: scoping tokens",
+        "child_year_band": "Children: year band",
+        "child_outcome": "Children: outcome",
+    },
+    Phase.DELIVERY: {
+        "name": "Women: name",
+        "date_of_birth": "Women: date of birth",
+        "address_postcode": "Women: address and postcode",
+        "trust_contact": "Women: Trust contact",
+        "child_delivery_tokens": "Children: delivery tokens",
+        "child_year_of_birth": "Children: year of birth",
+        "child_removal_year": "Children: removal year",
+        "child_outcome": "Children: outcome",
+    },
+}
+SHARING_PHASES = (Phase.SCOPING, Phase.DELIVERY)
+
+# store -> what it is; each needs a retention period, in words.
+RETENTION_STORES: dict[str, str] = {
+    "scoping_data": "Pause's scoping data (the release, notes and exports)",
+    "final_report": "The approved final scoping report",
+    "delivery_records": "Pause's delivery records",
+    "trust_records": "The Trust's records in the portal",
+    "audit_trail": "The audit trail",
+}
+
+MAX_EXTENSION_DAYS = 92  # at most another three months, and only through a recorded change
+
+# The fields of a version, in the order pages show them.
+FIELD_LABELS: dict[str, str] = {
+    "parties": "Parties",
+    "purposes": "Purposes",
+    "lawful_bases": "Lawful bases",
+    "data_items": "Data items",
+    "retention": "Retention periods",
+    "uk_only_processing": "Processing in the UK only",
+    "policy_document_reference": "Appropriate policy document",
+    "dpia_reference": "DPIA reference",
+    "dpia_signed_off_by": "DPIA signed off by",
+    "dpia_signed_off_on": "DPIA signed off on",
+    "scoping_extension_days": "Scoping extension",
+}
+VALUE_FIELDS = tuple(FIELD_LABELS)
+
+
+def _role_in(person: Person, programme: Programme) -> Role | None:
+    membership = membership_in(person, programme.pk)
+    return Role(membership.role) if membership else None
+
+
+def values_of(agreement: Agreement | None) -> dict:
+    """A version's values (the starting point of the next one); empty defaults with none."""
+    if agreement is None:
+        return {"parties": "", "purposes": "", "lawful_bases": [], "data_items": {}, "retention": {},
+                "uk_only_processing": False, "policy_document_reference": "", "dpia_reference": "",
+                "dpia_signed_off_by": "", "dpia_signed_off_on": None, "scoping_extension_days": 0}
+    return {name: getattr(agreement, name) for name in VALUE_FIELDS}
+
+
+def validate_agreement(values: dict, *, based_on: Agreement | None, change_reason: str) -> dict:
+    """The values made tidy, or a ValidationError keyed by the propose form's field names."""
+    errors: dict[str, str] = {}
+    clean = dict(values)
+    for name in ("parties", "purposes", "policy_document_reference", "dpia_reference", "dpia_signed_off_by"):
+        clean[name] = (values.get(name) or "").strip()
+    if not clean["parties"]:
+        errors["parties"] = "Enter the parties to the agreement, with each one's role (controller or processor)"
+    if not clean["purposes"]:
+        errors["purposes"] = "Enter the purposes of the sharing"
+
+    bases = list(dict.fromkeys(values.get("lawful_bases") or []))
+    unknown = [b for b in bases if b not in LAWFUL_BASES]
+    if unknown:
+        errors["lawful_bases"] = "Select lawful bases from the list"
+    elif not any(LAWFUL_BASES[b].article == "6" for b in bases):
+        errors["lawful_bases"] = "Select UK GDPR Article 6(1)(e): every sharing needs an Article 6 lawful basis"
+    elif not any(LAWFUL_BASES[b].article == "9" for b in bases):
+        errors["lawful_bases"] = ("Select an Article 9 condition: the data include special category data "
+                                  "(ethnic group, health and social care)")
+    clean["lawful_bases"] = [b for b in LAWFUL_BASES if b in bases]  # the vocabulary's order
+    if not errors.get("lawful_bases") and not clean["policy_document_reference"]:
+        needing = [LAWFUL_BASES[b] for b in clean["lawful_bases"] if LAWFUL_BASES[b].needs_policy_document]
+        if needing:
+            errors["policy_document_reference"] = (
+                "Enter the reference of the appropriate policy document: Article 9(2)(g) with Schedule 1 "
+                "Part 2 paragraph 18 needs one")
+
+    items = values.get("data_items") or {}
+    clean["data_items"] = {}
+    for phase in SHARING_PHASES:
+        chosen = list(items.get(str(phase)) or [])
+        if any(i not in DATA_ITEMS[phase] for i in chosen):
+            errors[f"data_items_{phase}"] = "Select data items from the list"
+        elif not chosen:
+            errors[f"data_items_{phase}"] = f"Select the data items {Phase(phase).label.lower()} may share"
+        clean["data_items"][str(phase)] = [i for i in DATA_ITEMS[phase] if i in chosen]
+    if set(items) - {str(p) for p in SHARING_PHASES}:
+        errors["data_items_scoping"] = "Only scoping and delivery share data items: the closed phase shares nothing"
+
+    retention = values.get("retention") or {}
+    clean["retention"] = {}
+    for store, label in RETENTION_STORES.items():
+        period = (retention.get(store) or "").strip()
+        if not period:
+            errors[f"retention_{store}"] = f"Enter how long this is kept: {label.lower()}"
+        clean["retention"][store] = period
+
+    clean["uk_only_processing"] = bool(values.get("uk_only_processing"))
+
+    signed_by, signed_on = clean["dpia_signed_off_by"], values.get("dpia_signed_off_on")
+    if signed_by and not signed_on:
+        errors["dpia_signed_off_on"] = "Enter the date the DPIA was signed off"
+    elif signed_on and not signed_by:
+        errors["dpia_signed_off_by"] = "Enter the name and role of the person who signed off the DPIA"
+    elif signed_on and signed_on > timezone.localdate():
+        errors["dpia_signed_off_on"] = "The date the DPIA was signed off must be today or in the past"
+    if (signed_by or signed_on) and not clean["dpia_reference"]:
+        errors["dpia_reference"] = "Enter the DPIA's reference: a sign-off is of a named DPIA"
+    clean["dpia_signed_off_on"] = signed_on if isinstance(signed_on, date) else None
+
+    extension = values.get("scoping_extension_days") or 0
+    if not isinstance(extension, int) or extension < 0:
+        errors["scoping_extension_days"] = "The scoping extension must be a whole number of days, like 14"
+    elif extension > MAX_EXTENSION_DAYS:
+        errors["scoping_extension_days"] = f"The scoping extension must be {MAX_EXTENSION_DAYS} days or fewer"
+    clean["scoping_extension_days"] = extension
+
+    previous_extension = based_on.scoping_extension_days if based_on else 0
+    if not change_reason.strip():
+        if based_on is not None:
+            errors["change_reason"] = "Enter why the agreement is changing"
+        elif extension != previous_extension:
+            errors["change_reason"] = "Enter why scoping needs more time than three months"
+    if errors:
+        raise ValidationError({k: ValidationError(v, code="invalid") for k, v in errors.items()})
+    if based_on is not None and values_of(based_on) == {k: clean[k] for k in VALUE_FIELDS}:
+        raise ValidationError(f"Nothing has changed from version {based_on.version}: change something, or cancel")
+    return clean
+
+
+def open_proposal(programme: Programme) -> Agreement | None:
+    return Agreement.objects.filter(programme=programme, status=ChangeStatus.PROPOSED).first()
+
+
+def propose_agreement(*, programme: Programme, by: Person, values: dict, change_reason: str = "") -> Agreement:
+    """A Trust lead proposes the next version. It takes effect when the Caldicott Guardian
+    confirms it; until then one proposal at a time waits."""
+    if _role_in(by, programme) != Role.TRUST_LEAD:
+        raise PermissionDenied("Only a Trust lead of the programme proposes a data-sharing agreement.")
+    with transaction.atomic():
+        Programme.objects.select_for_update().get(pk=programme.pk)  # one proposer at a time per programme
+        if open_proposal(programme) is not None:
+            raise ValidationError("A proposed version is already waiting for the Caldicott Guardian: they "
+                                  "confirm or reject it, or its proposer withdraws it, before another is proposed")
+        based_on = current_agreement(programme)
+        clean = validate_agreement(values, based_on=based_on, change_reason=change_reason)
+        number = (Agreement.objects.filter(programme=programme).aggregate(n=Max("version"))["n"] or 0) + 1
+        try:
+            with transaction.atomic():
+                agreement = Agreement.objects.create(
+                    programme=programme, version=number, based_on=based_on, proposed_by=by,
+                    change_reason=change_reason.strip(), **clean,
+                )
+        except IntegrityError as exc:  # a simultaneous proposal took the number
+            raise ValidationError("Someone else proposed a version at the same moment: try again") from exc
+        record_event(Event.CHANGE, actor=by, target=agreement, programme=programme, role=Role.TRUST_LEAD,
+                     reason=f"data-sharing agreement version {number} proposed", action=0)
+    return agreement
+
+
+def may_decide(agreement: Agreement, person: Person) -> bool:
+    """The programme's Caldicott Guardian, never the proposer."""
+    return (person.pk != agreement.proposed_by_id
+            and _role_in(person, agreement.programme) == Role.CALDICOTT_GUARDIAN)
+
+
+def _decide(agreement: Agreement, by: Person, status: ChangeStatus, reason: str) -> Agreement:
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().select_related("programme").get(pk=agreement.pk)
+        if agreement.status != ChangeStatus.PROPOSED:
+            raise ValidationError(f"Version {agreement.version} is not waiting for a decision: it is "
+                                  f"{agreement.get_status_display().lower()}")
+        if not may_decide(agreement, by):
+            raise PermissionDenied("A version is confirmed or rejected by the programme's Caldicott Guardian, "
+                                   "never by the person who proposed it.")
+        agreement.status = status
+        agreement.decided_by = by
+        agreement.decided_at = timezone.now()
+        agreement.save(update_fields=["status", "decided_by", "decided_at"])
+        what = "confirmed" if status == ChangeStatus.CONFIRMED else "rejected"
+        record_event(Event.CHANGE, actor=by, target=agreement, programme=agreement.programme,
+                     role=Role.CALDICOTT_GUARDIAN, action=1,
+                     reason=f"data-sharing agreement version {agreement.version} {what}"
+                            + (f": {reason.strip()}" if reason.strip() else ""))
+    return agreement
+
+
+def confirm_agreement(*, agreement: Agreement, by: Person) -> Agreement:
+    """The Caldicott Guardian's confirmation: the version becomes the current agreement."""
+    return _decide(agreement, by, ChangeStatus.CONFIRMED, "")
+
+
+def reject_agreement(*, agreement: Agreement, by: Person, reason: str) -> Agreement:
+    if not reason.strip():
+        raise ValidationError("Enter why the version is rejected")
+    return _decide(agreement, by, ChangeStatus.REJECTED, reason)
+
+
+def withdraw_agreement(*, agreement: Agreement, by: Person) -> Agreement:
+    """Its proposer takes a waiting version back (to propose a corrected one)."""
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().select_related("programme").get(pk=agreement.pk)
+        if agreement.status != ChangeStatus.PROPOSED:
+            raise ValidationError(f"Version {agreement.version} is not waiting for a decision")
+        if by.pk != agreement.proposed_by_id or _role_in(by, agreement.programme) != Role.TRUST_LEAD:
+            raise PermissionDenied("Only the Trust lead who proposed a version can withdraw it.")
+        agreement.status = ChangeStatus.WITHDRAWN
+        agreement.save(update_fields=["status"])
+        record_event(Event.CHANGE, actor=by, target=agreement, programme=agreement.programme,
+                     role=Role.TRUST_LEAD, action=1,
+                     reason=f"data-sharing agreement version {agreement.version} withdrawn")
+    return agreement
+
+
+# --- showing a version, and the difference between two ----------------------------------------
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: list[str]
+    after: list[str]
+
+
+def shown(name: str, value) -> list[str]:
+    """A field's value in words, as lines."""
+    if name == "lawful_bases":
+        return [LAWFUL_BASES[b].label if b in LAWFUL_BASES else b for b in value] or ["None"]
+    if name == "data_items":
+        lines = []
+        for phase in SHARING_PHASES:
+            items = [DATA_ITEMS[phase].get(i, i) for i in (value or {}).get(str(phase), [])]
+            lines.append(f"{Phase(phase).label}: {'; '.join(items) if items else 'nothing'}")
+        return lines + ["Closed: nothing"]
+    if name == "retention":
+        return [f"{label}: {(value or {}).get(store) or 'not recorded'}" for store, label in RETENTION_STORES.items()]
+    if name == "uk_only_processing":
+        return ["Yes" if value else "No"]
+    if name == "dpia_signed_off_on":
+        return [value.strftime("%-d %B %Y") if value else "Not recorded"]
+    if name == "scoping_extension_days":
+        return [f"{value} day{'s' if value != 1 else ''} beyond three months" if value else "None"]
+    return [value or "Not recorded"]
+
+
+def summary(agreement: Agreement) -> list[dict]:
+    return [{"label": label, "values": shown(name, getattr(agreement, name))} for name, label in FIELD_LABELS.items()]
+
+
+def agreement_difference(old: Agreement, new: Agreement) -> list[Change]:
+    """What changed from `old` to `new`, field by field in the page's order."""
+    return [Change(label, shown(name, getattr(old, name)), shown(name, getattr(new, name)))
+            for name, label in FIELD_LABELS.items() if getattr(old, name) != getattr(new, name)]

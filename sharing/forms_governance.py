@@ -1,0 +1,136 @@
+"""Forms of the governance pages: proposing a version of the data-sharing agreement, deciding on
+one, and proposing or deciding a phase change. The agreement's rules (which lawful bases need a
+policy document, what a DPIA sign-off needs) live in `sharing.agreements.validate_agreement`,
+whose errors carry these forms' field names. Messages follow the GOV.UK error message pattern."""
+
+from __future__ import annotations
+
+from django import forms
+
+from sharing.agreements import (
+    DATA_ITEMS,
+    LAWFUL_BASES,
+    MAX_EXTENSION_DAYS,
+    RETENTION_STORES,
+    values_of,
+)
+from sharing.models import Phase
+from sharing.models_scoping import Agreement
+
+
+def _text(label: str, *, max_length: int | None = None, textarea: bool = False, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, max_length=max_length, help_text=help_text,
+        widget=forms.Textarea if textarea else forms.TextInput,
+        error_messages={"max_length": f"{label} must be {max_length} characters or fewer"},
+    )
+
+
+def _items(phase: Phase) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label=f"Data items {phase.label.lower()} may share", choices=list(DATA_ITEMS[phase].items()),
+        required=False, widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Select data items from the list"},
+    )
+
+
+class AgreementForm(forms.Form):
+    parties = _text("Parties", textarea=True,
+                    help_text="The Trust and the Pause practice, each with its role (controller or processor)")
+    purposes = _text("Purposes", textarea=True)
+    lawful_bases = forms.MultipleChoiceField(
+        label="Lawful bases", choices=[(b.code, b.label) for b in LAWFUL_BASES.values()], required=False,
+        widget=forms.CheckboxSelectMultiple, error_messages={"invalid_choice": "Select lawful bases from the list"},
+    )
+    data_items_scoping = _items(Phase.SCOPING)
+    data_items_delivery = _items(Phase.DELIVERY)
+    uk_only_processing = forms.BooleanField(label="The data are processed in the UK only", required=False)
+    policy_document_reference = _text(
+        "Appropriate policy document reference", max_length=200,
+        help_text="Needed for Article 9(2)(g) with DPA 2018 Schedule 1 Part 2 paragraph 18, and before any release")
+    dpia_reference = _text("DPIA reference", max_length=200)
+    dpia_signed_off_by = _text("DPIA signed off by", max_length=200, help_text="Their name and role")
+    dpia_signed_off_on = forms.DateField(
+        label="DPIA signed off on", required=False, input_formats=["%d/%m/%Y", "%d %m %Y", "%Y-%m-%d"],
+        help_text="For example, 27/3/2026",
+        error_messages={"invalid": "The date the DPIA was signed off must be a real date, like 27/3/2026"},
+    )
+    scoping_extension_days = forms.IntegerField(
+        label="Scoping extension, in days beyond three months", required=False, min_value=0,
+        max_value=MAX_EXTENSION_DAYS,
+        error_messages={
+            "invalid": "The scoping extension must be a whole number of days, like 14",
+            "min_value": "The scoping extension must be 0 days or more",
+            "max_value": f"The scoping extension must be {MAX_EXTENSION_DAYS} days or fewer",
+        },
+    )
+    change_reason = _text("Why the agreement is changing", textarea=True,
+                          help_text="Needed for every change, and for any scoping extension")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for store, label in RETENTION_STORES.items():
+            self.fields[f"retention_{store}"] = _text(f"How long is this kept: {label.lower()}", max_length=200)
+
+    @classmethod
+    def starting_from(cls, agreement: Agreement | None, data=None) -> AgreementForm:
+        """The form, filled in with a version's values (the starting point of the next one)."""
+        values = values_of(agreement)
+        initial = {k: values[k] for k in ("parties", "purposes", "lawful_bases", "uk_only_processing",
+                                          "policy_document_reference", "dpia_reference", "dpia_signed_off_by",
+                                          "dpia_signed_off_on", "scoping_extension_days")}
+        initial |= {f"data_items_{p}": values["data_items"].get(str(p), []) for p in (Phase.SCOPING, Phase.DELIVERY)}
+        initial |= {f"retention_{s}": values["retention"].get(s, "") for s in RETENTION_STORES}
+        return cls(data=data, initial=initial)
+
+    def retention_fields(self):
+        return [self[f"retention_{store}"] for store in RETENTION_STORES]
+
+    def agreement_values(self) -> dict:
+        """The cleaned form as an agreement's values (for sharing.agreements.propose_agreement)."""
+        data = self.cleaned_data
+        return {
+            "parties": data["parties"], "purposes": data["purposes"], "lawful_bases": data["lawful_bases"],
+            "data_items": {str(p): data[f"data_items_{p}"] for p in (Phase.SCOPING, Phase.DELIVERY)},
+            "retention": {s: data[f"retention_{s}"] for s in RETENTION_STORES},
+            "uk_only_processing": data["uk_only_processing"],
+            "policy_document_reference": data["policy_document_reference"],
+            "dpia_reference": data["dpia_reference"], "dpia_signed_off_by": data["dpia_signed_off_by"],
+            "dpia_signed_off_on": data["dpia_signed_off_on"],
+            "scoping_extension_days": data["scoping_extension_days"] or 0,
+        }
+
+
+class DecisionForm(forms.Form):
+    """Confirm or reject a proposal (`proposal` is the id shown, so a stale page cannot decide
+    another proposal than the one its reader saw)."""
+
+    proposal = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(
+        label="Your decision", choices=[("confirm", "Confirm"), ("reject", "Reject")],
+        widget=forms.RadioSelect, error_messages={"required": "Select confirm or reject",
+                                                  "invalid_choice": "Select confirm or reject"},
+    )
+    reason = forms.CharField(label="Reason", required=False, widget=forms.Textarea, max_length=2000,
+                             help_text="Needed when you reject: the proposer reads it")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Enter why you reject it")
+        return data
+
+
+class ProposalForm(forms.Form):
+    """A withdrawal names the proposal it withdraws."""
+
+    proposal = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class PhaseChangeForm(forms.Form):
+    reason = forms.CharField(
+        label="Why the programme should move on", widget=forms.Textarea, max_length=2000,
+        help_text="The person who confirms reads this",
+        error_messages={"required": "Enter why the programme should move to the next phase",
+                        "max_length": "The reason must be 2000 characters or fewer"},
+    )
