@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-AUDIT_TABLES = ("audit_auditentry", "audit_auditsubject")
+AUDIT_TABLES = ("audit_auditentry", "audit_auditsubject", "audit_auditseal", "audit_auditchainanchor")
 
 
 def grant_application_role(sender=None, using="default", **kwargs) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils import timezone
 
 from audit.masking import redact_changes, subject_reference
 from pause_portal import request_context
@@ -129,3 +130,43 @@ class AuditSubject(models.Model):
         if not self._state.adding:
             raise PermissionDenied("Audit subjects are append-only.")
         super().save(*args, **kwargs)
+
+
+class AuditSeal(models.Model):
+    """One link of the audit trail's hash chain (`audit.sealing`): the `seq`th entry sealed, the
+    SHA-256 of its canonical content, and HMAC(key, seq | entry | digest | previous link). Sealed
+    in commit order by a background sealer, so writers never wait; an entry that commits after a
+    higher id was sealed is sealed when it appears (`late`). Append-only, like the entries."""
+
+    seq = models.PositiveBigIntegerField(primary_key=True)
+    entry_id = models.BigIntegerField(unique=True)  # no FK: the verifier, not the schema, says what is missing
+    entry_digest = models.CharField(max_length=64)
+    chain = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+    late = models.BooleanField(default=False)
+
+    objects = models.Manager.from_queryset(ImmutableQuerySet)()
+
+    data_classification = {"seq": D.SAFE, "entry_id": D.SAFE, "entry_digest": D.SAFE, "chain": D.SAFE,
+                           "sealed_at": D.SAFE, "late": D.SAFE}
+
+    def __str__(self) -> str:
+        return f"audit seal #{self.seq}"
+
+
+class AuditChainAnchor(models.Model):
+    """Where verification starts after a retention purge removed the chain's oldest links: the
+    first remaining seq and the link before it, carried forward by the purge."""
+
+    first_seq = models.PositiveBigIntegerField()
+    previous_chain = models.CharField(max_length=64)
+    purged_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+
+    objects = models.Manager.from_queryset(ImmutableQuerySet)()
+
+    data_classification = {"id": D.SAFE, "first_seq": D.SAFE, "previous_chain": D.SAFE, "purged_at": D.SAFE,
+                           "reason": D.SAFE}
+
+    def __str__(self) -> str:
+        return f"audit chain anchor at seal #{self.first_seq}"
