@@ -19,6 +19,7 @@ def main() -> int:
         "REDIS_URL": f"redis://:{secrets.token_urlsafe(16)}@127.0.0.1:6379/0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "PORTAL_ALLOWED_HOSTS": "portal.example.org",
+        "PORTAL_AUDIT_CHECKPOINT_DIR": "/var/lib/portal-audit-checkpoints",
         **{name: secrets.token_urlsafe(48) for name in MASTER_SECRETS},
     }
     cmd = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]

@@ -287,7 +287,17 @@ CELERY_IMPORTS = ("sharing.tasks_governance",)
 # Copied into django_celery_beat's tables when beat starts, so a fresh database has it too.
 CELERY_BEAT_SCHEDULE = {
     "scoping-deadline-reminders": {"task": "sharing.send_scoping_reminders", "schedule": crontab(hour=7, minute=0)},
+    "scoping-purge-at-deadline": {"task": "sharing.end_scoping_at_deadlines", "schedule": crontab(minute=5)},
+    "audit-seal": {"task": "audit.seal_pending", "schedule": 60.0},
+    "audit-checkpoint": {"task": "audit.write_checkpoint", "schedule": crontab(minute=0)},
 }
+# The audit chain's head is checkpointed here, outside the database (audit.sealing): in production
+# a write-once mount, required; elsewhere a folder beside the data.
+PORTAL_AUDIT_CHECKPOINT_DIR = os.environ.get("PORTAL_AUDIT_CHECKPOINT_DIR") or (
+    "" if PRODUCTION else str(VAR_DIR / "audit-checkpoints"))
+if PRODUCTION and not PORTAL_AUDIT_CHECKPOINT_DIR:
+    raise ImproperlyConfigured("Production needs PORTAL_AUDIT_CHECKPOINT_DIR: a write-once folder outside the "
+                               "database for the audit trail's checkpoints.")
 if PRODUCTION:
     REDIS_URL = read_secret("REDIS_URL") or ""
     if not REDIS_URL:

@@ -31,6 +31,7 @@ def production_env(**overrides):
         "REDIS_URL": "redis://:a-password@127.0.0.1:6379/0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "PORTAL_ALLOWED_HOSTS": "portal.example.org",
+        "PORTAL_AUDIT_CHECKPOINT_DIR": "/var/lib/portal-audit-checkpoints",
         **{name: secrets.token_urlsafe(40) for name in MASTER_SECRETS},
     }
     env.update(overrides)
@@ -62,7 +63,8 @@ def test_production_starts_with_every_secret(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", *MASTER_SECRETS, "DATABASE_URL", "REDIS_URL", "PORTAL_ALLOWED_HOSTS"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", *MASTER_SECRETS, "DATABASE_URL", "REDIS_URL", "PORTAL_ALLOWED_HOSTS",
+                                  "PORTAL_AUDIT_CHECKPOINT_DIR"])
 def test_production_refuses_to_start_without_each_secret_and_names_it(name, tmp_path):
     result = start(production_env(**{name: None}), tmp_path)
     assert result.returncode != 0
