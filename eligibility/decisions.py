@@ -73,6 +73,11 @@ def decide(*, woman: Woman, by: Person, outcome: DecisionOutcome | str, reason: 
             reason=f"eligibility decision #{decision.pk}: {outcome.label} (rules proposed {proposal}; "
                    f"rule set version {rule_set.version})",
         )
+        if outcome not in (DecisionOutcome.ELIGIBLE, DecisionOutcome.AT_RISK):
+            # A withdrawn flag takes her out of the scoping release at once (no-op if not in it).
+            from sharing.scoping_release import remove_from_scoping
+
+            remove_from_scoping(woman, "decision withdrawn", by=by)
     return decision
 
 

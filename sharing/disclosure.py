@@ -8,7 +8,13 @@ What each role may see (this grows with each phase as later work lands):
 - Trust caseworker and Trust lead: their own programme's records.
 - DPO and Caldicott Guardian: nothing here (the DPO reaches casework only through an open rights
   request; the Caldicott Guardian confirms, but does not read casework).
-- Pause lead and practitioner: nothing yet (scoping releases and delivery caseloads add their rules).
+- Pause lead in scoping (issue 6): while `scoping_is_open`, the scoping snapshot's rows that are
+  not withheld (`ScopingWomanRow`, and `ScopingChildRow` of served women) with their served values
+  only, and the programme's scoping notes — nothing else, never `eligibility.Woman`/`Child`. After
+  the deadline nothing, with no worker needed: the check runs on every call. A child's year band is
+  served at the level the women's removal years are served at (set on the returned instance, never
+  saved). Nobody else sees scoping rows (the Trust lead sees the release's counts instead).
+- Pause practitioner: nothing in scoping (delivery caseloads add their rules).
 - System administrator: never case data.
 """
 
@@ -69,14 +75,55 @@ def _may_see(membership: Membership | None) -> bool:
     return role_has(membership.role, Perm.VIEW_OWN_TRUST_RECORDS) and Role(membership.role) in VISIBLE_CLASSES
 
 
+# --- scoping (issue 6): the snapshot, served to the Pause lead only while scoping is open --------
+def _scoping_models() -> dict[type[models.Model], frozenset[str]]:
+    from sharing.models_scoping import ScopingChildRow, ScopingNote, ScopingWomanRow
+
+    return {
+        ScopingWomanRow: frozenset({"token", "age_band", "ethnic_group", "children_removed", "removal_years",
+                                    "outcome_types"}),
+        ScopingChildRow: frozenset({"token", "year_band", "outcome"}),
+        ScopingNote: frozenset({"written_by", "written_at", "text"}),
+    }
+
+
+def _scoping_open(programme_id: int, membership: Membership, cache: dict[int, bool]) -> bool:
+    if programme_id not in cache:
+        from sharing.phases import scoping_is_open
+
+        cache[programme_id] = (Role(membership.role) == Role.PAUSE_LEAD and scoping_is_open(membership.programme))
+    return cache[programme_id]
+
+
+def _scoping_served(record: models.Model) -> bool:
+    from sharing.models_scoping import ScopingChildRow, ScopingWomanRow
+
+    if isinstance(record, ScopingWomanRow):
+        return not record.withheld
+    if isinstance(record, ScopingChildRow):
+        return not record.mother_row.withheld
+    return True
+
+
 def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = "") -> Disclosure:
     """Return the records this user may see now, and record that they saw them."""
     records = list(records)
     memberships = _memberships_by_programme(user, {r.programme_id for r in records})
-    shown = [r for r in records if _may_see(memberships.get(r.programme_id))]
+    scoping = _scoping_models()
+    open_cache: dict[int, bool] = {}
+
+    def allowed(r) -> bool:
+        membership = memberships.get(r.programme_id)
+        if type(r) in scoping:
+            return (membership is not None and _scoping_open(r.programme_id, membership, open_cache)
+                    and _scoping_served(r))
+        return _may_see(membership)
+
+    shown = [r for r in records if allowed(r)]
     result = Disclosure(records=shown, withheld=len(records) - len(shown))
     if not shown:
         return result
+    _serve_child_year_bands(shown)
     programmes = {r.programme_id for r in shown}
     # One programme per disclosure keeps the entry's context exact; a page spanning several
     # programmes gets one entry for each.
@@ -84,7 +131,9 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
         for programme_id in sorted(programmes):
             membership = memberships[programme_id]
             subjects = [r for r in shown if r.programme_id == programme_id]
-            result.fields[programme_id] = visible_fields(type(subjects[0]), membership.role)
+            model = type(subjects[0])
+            result.fields[programme_id] = scoping[model] if model in scoping else visible_fields(
+                model, membership.role)
             result.entry = record_event(
                 Event.DISCLOSURE,
                 actor=user,
@@ -95,3 +144,16 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
                 page=page,
             )
     return result
+
+
+def _serve_child_year_bands(shown: list) -> None:
+    from sharing.models_scoping import ScopingChildRow
+    from sharing.scoping_release import served_child_year_band, served_levels
+
+    levels: dict[int, dict | None] = {}
+    for r in shown:
+        if isinstance(r, ScopingChildRow):
+            if r.programme_id not in levels:
+                levels[r.programme_id] = served_levels(r.programme_id)
+            level = (levels[r.programme_id] or {}).get("removal_years")
+            r.year_band = served_child_year_band(r.year_band, level)

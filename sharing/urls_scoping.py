@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sharing.views import scoping_pause, scoping_release
 
 app_name = "scoping"
 
-urlpatterns: list = []
+# /scoping/report/ belongs to sharing.urls_scoping_report.
+urlpatterns: list = [
+    path("release/", scoping_release.release_page, name="release"),
+    path("rows/", scoping_pause.rows, name="rows"),
+    path("tables/", scoping_pause.tables, name="tables"),
+    path("tables/export/", scoping_pause.export, name="export"),
+    path("notes/", scoping_pause.notes, name="notes"),
+]

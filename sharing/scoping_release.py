@@ -1,0 +1,431 @@
+"""The scoping release: an immutable, generalised, k-checked snapshot (issue 6, point 3; ADR 13).
+
+`release_for_scoping` makes each released woman's rows once — a scoping token, her age band on the
+release date, broad ethnic group, number of children removed, removal years in 5-year bands and
+the outcome types; her children as scoping tokens with a removal-year band and an outcome — and
+then runs the k-anonymity check over the WHOLE snapshot of the programme (quasi-identifiers: age
+band, ethnic group, children removed, removal years). The check chooses the least generalisation
+that gives every served combination k >= 5, withholding rows it cannot place (within
+`pseudonymisation.kanonymity`'s default cap); with no solution nothing new is released.
+
+`remove_from_scoping` deletes a woman's rows (and her children's) and re-runs the check over what
+remains. It is called when a decision is withdrawn (`eligibility.decisions.decide`), when a
+restriction is opened (`open_restriction` below), and will be called for objections (issue 9).
+
+Fine values. `*_fine` columns keep the finest minimised value, so the check can run again; the
+served columns hold the generalised labels. `age_band_fine` keeps two 5-year bands, "at release|at
+first removal": the first is the quasi-identifier, the second only ever feeds suppressed aggregate
+tables (ScopingWomanRow has no column of its own for it; see ADR 13).
+
+Levels over time. Tokens are stable, so Pause can link one woman's row across versions of the
+snapshot. Two versions generalised differently in different columns (one finer in age, the other
+finer in ethnicity) could be combined into something finer than either. So each new check may only
+choose levels comparable with those already served: all coarser-or-equal, or all finer-or-equal
+(hierarchies nest, so a finer version says everything a coarser one did and nothing more than it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audit.log import record_event
+from audit.models import Event
+from eligibility.engine import CHILD, CODE, DATE, IN_WINDOW, LIST, LS, POSITION, REC
+from eligibility.models import (
+    Child,
+    Decision,
+    DecisionOutcome,
+    ReReview,
+    Restriction,
+    RestrictionReason,
+    Woman,
+)
+from eligibility.release import RELEASABLE_OUTCOMES, can_be_released
+from pseudonymisation.errors import KeyUnavailable
+from pseudonymisation.fields import Protector
+from pseudonymisation.generalise import NOT_KNOWN, age_band, band, ethnic_group
+from pseudonymisation.kanonymity import (
+    SUPPRESSED,
+    KAnonymityResult,
+    Level,
+    hierarchy_loss,
+    k_anonymise,
+)
+from pseudonymisation.keys import Keyring, KeyScope
+from pseudonymisation.models import Purpose
+from pseudonymisation.tokens import TokenKind, TokenMaker
+from sharing.models import Person, Phase, Programme
+from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
+from sharing.phases import current_agreement, scoping_is_open
+from sharing.release_checks import release_blockers
+from sharing.roles import Perm, role_has
+from sharing.selectors import membership_in
+
+K = 5
+SCOPING_KEY_PHASE = "scoping"
+QUASI_IDENTIFIERS = ("age_band", "ethnic_group", "children_removed", "removal_years")
+
+
+class ScopingReleaseRefused(Exception):
+    """A release (or a removal's re-check) that cannot go ahead; `problems` says why, one line each."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+def token_scope(programme_id: int) -> KeyScope:
+    """The scoping token key: destroyed when scoping ends, so its tokens then resolve to nobody."""
+    return KeyScope(programme_id, SCOPING_KEY_PHASE, Purpose.TOKEN)
+
+
+# --- generalisation hierarchies (each level maps the FINE value) ------------------------------
+def _age_10(fine: str) -> str:
+    return fine if fine == NOT_KNOWN else band(int(fine.split("-")[0]), 10)
+
+
+def _age_30(fine: str) -> str:
+    return fine if fine == NOT_KNOWN else ("Under 30" if int(fine.split("-")[0]) < 30 else "30 and over")
+
+
+def _ethnic_broad(fine: str) -> str:
+    return fine if fine in ("White", NOT_KNOWN) else "Black, Asian, Mixed or Other"
+
+
+def _removed_exact(fine: int) -> str:
+    return str(fine)
+
+
+def _removed_banded(fine: int) -> str:
+    return str(fine) if fine <= 2 else "3-4" if fine <= 4 else "5 or more"
+
+
+def _removed_two(fine: int) -> str:
+    return "1" if fine <= 1 else "2 or more"
+
+
+def _years_5(fine: str) -> str:
+    return fine
+
+
+def _years_10(fine: str) -> str:
+    if not fine[:1].isdigit():
+        return fine
+    return ", ".join(sorted({band(int(b.split("-")[0]), 10) for b in fine.split(", ") if b}))
+
+
+HIERARCHIES = {
+    "age_band": [Level("5-year bands", lambda v: v), Level("10-year bands", _age_10),
+                 Level("under 30 / 30 and over", _age_30), SUPPRESSED],
+    "ethnic_group": [Level("broad ethnic groups", lambda v: v),
+                     Level("White / other groups", _ethnic_broad), SUPPRESSED],
+    "children_removed": [Level("exact number", _removed_exact), Level("1, 2, 3-4, 5 or more", _removed_banded),
+                         Level("1 / 2 or more", _removed_two), SUPPRESSED],
+    "removal_years": [Level("5-year bands", _years_5), Level("10-year bands", _years_10), SUPPRESSED],
+}
+FINE_COLUMN = {"age_band": "age_band_fine", "ethnic_group": "ethnic_group_fine",
+               "children_removed": "children_removed_fine", "removal_years": "removal_years_fine"}
+
+
+def served_child_year_band(fine: str, removal_years_level: int | None) -> str:
+    """A child's removal-year band as served: at the level the mothers' removal years are served
+    at, so that the children's table never tells more about removal years than the women's rows."""
+    if removal_years_level is None:
+        return SUPPRESSED
+    level = HIERARCHIES["removal_years"][removal_years_level]
+    return SUPPRESSED if level == SUPPRESSED else level.apply(fine)
+
+
+def age_at_release(row: ScopingWomanRow) -> str:
+    return row.age_band_fine.split("|")[0]
+
+
+def age_at_first_removal(row: ScopingWomanRow) -> str:
+    """Her 5-year age band at her first removal (for suppressed aggregate tables only)."""
+    parts = row.age_band_fine.split("|")
+    return parts[1] if len(parts) > 1 else NOT_KNOWN
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+# A child's outcome: the most lasting of its counted events (an adoption outlasts the care
+# order that preceded it). Broad types only; never a code.
+OUTCOME_OF = {
+    (REC, "E11"): "Adopted", (REC, "E12"): "Adopted",
+    **{(REC, c): "Special guardianship" for c in ("E43", "E44", "E45", "E46", "E47", "E48")},
+    (REC, "E41"): "Child arrangements order",
+    (LS, "E1"): "Placement order", (LS, "D1"): "Placement order",
+    (LS, "C2"): "Care order", (LS, "C1"): "Care order",
+}
+OUTCOME_RANK = ["Adopted", "Special guardianship", "Child arrangements order", "Placement order", "Care order",
+                "Other"]
+
+
+def _outcome(events: list) -> str:
+    found = {OUTCOME_OF.get((e[LIST], e[CODE]), "Other") for e in events}
+    return min(found, key=OUTCOME_RANK.index) if found else "Other"
+
+
+# --- what a release refuses -------------------------------------------------------------------
+def why_not_releasable(woman: Woman) -> str:
+    """The reason `can_be_released` does not hold, in words for the Trust lead (no personal data)."""
+    latest = Decision.objects.filter(woman=woman).order_by("-pk").first()
+    if latest is None:
+        return "nobody has decided about her yet"
+    if latest.outcome not in RELEASABLE_OUTCOMES:
+        return f"her latest decision is \u201c{DecisionOutcome(latest.outcome).label}\u201d"
+    if ReReview.objects.filter(decision=latest).exists():
+        return "her latest decision is waiting for a re-review"
+    if Restriction.objects.filter(woman=woman, ended_at__isnull=True).exists():
+        return "a restriction on her records is open"
+    return "she cannot be released"
+
+
+@dataclass
+class _Made:
+    woman: Woman
+    fine: dict
+    outcome_types: str
+    token: str = ""
+    children: list[tuple[str, str, str]] = field(default_factory=list)  # token, 5-year band, outcome
+
+
+def _make_rows(programme: Programme, women: list[Woman], on: date) -> list[_Made]:
+    """Tokens and finest minimised values, from each woman's latest decision's evidence (what a
+    person decided on) and her date of birth and ethnicity."""
+    protector = Protector.load(programme.pk, Woman.key_phase)
+    tokens = TokenMaker(Keyring.load(token_scope(programme.pk)))
+    decisions = {d.woman_id: d for d in Decision.objects.filter(woman__in=women).order_by("woman_id", "pk")}
+    children = {c.pk: c for c in Child.objects.filter(mother__in=women)}
+    made = []
+    for woman in women:
+        evidence = decisions[woman.pk].evidence
+        removed = set(evidence.get("children_removed") or [])
+        counted: dict[int, list] = {}
+        for e in evidence.get("events") or []:
+            if e[CHILD] in removed and e[POSITION] == "counted" and e[IN_WINDOW] and e[DATE]:
+                counted.setdefault(e[CHILD], []).append(e)
+        first_dates = {child: min(date.fromisoformat(e[DATE]) for e in events) for child, events in counted.items()}
+        born_text = woman.reveal(protector, "date_of_birth")
+        born = date.fromisoformat(born_text) if born_text else None
+        first = min(first_dates.values(), default=None)
+        age_now = age_band(born, on, width=5) if born and born <= on else NOT_KNOWN
+        age_first = age_band(born, first, width=5) if born and first and born <= first else NOT_KNOWN
+        year_bands = sorted({band(d.year, 5) for d in first_dates.values()})
+        row = _Made(
+            woman=woman,
+            fine={"age_band_fine": f"{age_now}|{age_first}", "ethnic_group_fine": ethnic_group(woman.ethnicity),
+                  "children_removed_fine": len(removed), "removal_years_fine": ", ".join(year_bands) or "None"},
+            outcome_types="; ".join(sorted({_outcome(ev) for ev in counted.values()}, key=OUTCOME_RANK.index)),
+        )
+        for child_pk in sorted(counted):
+            child = children[child_pk]
+            row.children.append((tokens.make(TokenKind.CHILD, child.reveal(protector, "trust_person_id")),
+                                  band(first_dates[child_pk].year, 5), _outcome(counted[child_pk])))
+        row.token = tokens.make(TokenKind.WOMAN, woman.reveal(protector, "trust_person_id"))
+        made.append(row)
+    return made
+
+
+# --- the k-check over the whole snapshot --------------------------------------------------------
+def _fine_rows(rows: list[ScopingWomanRow]) -> list[dict]:
+    out = []
+    for r in rows:
+        out.append({"age_band": age_at_release(r), "ethnic_group": r.ethnic_group_fine,
+                    "children_removed": r.children_removed_fine, "removal_years": r.removal_years_fine})
+    return out
+
+
+def _checks(programme_id: int) -> list[dict]:
+    """Every check's report, oldest first (each release's, then the re-checks after it)."""
+    out = []
+    for release in ScopingRelease.objects.filter(programme_id=programme_id).order_by("pk"):
+        out.append(release.report)
+        out.extend(release.report.get("rechecks") or [])
+    return out
+
+
+def served_levels(programme: Programme | int) -> dict[str, int] | None:
+    """The levels the snapshot is served at now (None: nothing is served)."""
+    checks = _checks(getattr(programme, "pk", programme))
+    return checks[-1].get("levels") if checks and checks[-1].get("served") else None
+
+
+def last_served_levels(programme: Programme | int) -> dict[str, int] | None:
+    """The levels of the last check that served anything: what Pause may already have seen, which
+    bounds the next check (comparable levels only)."""
+    for report in reversed(_checks(getattr(programme, "pk", programme))):
+        if report.get("served") and report.get("levels"):
+            return report["levels"]
+    return None
+
+
+def _best(fine: list[dict], previous: dict[str, int] | None) -> tuple[KAnonymityResult, dict[str, int]]:
+    """The least generalisation whose levels are comparable with those already served."""
+    if previous is None:
+        result = k_anonymise(fine, HIERARCHIES, k=K)
+        return result, result.levels
+    candidates = []
+    finer = k_anonymise(fine, HIERARCHIES, k=K, max_levels=previous)
+    candidates.append((finer, finer.levels))
+    coarser_h = {c: HIERARCHIES[c][previous[c]:] for c in HIERARCHIES}
+    coarser = k_anonymise(fine, coarser_h, k=K)
+    candidates.append((coarser, {c: lv + previous[c] for c, lv in coarser.levels.items()}))
+
+    def rank(candidate):
+        result, levels = candidate
+        return (not result.found, hierarchy_loss(HIERARCHIES, levels), len(result.withheld))
+
+    return min(candidates, key=rank)
+
+
+def _apply_check(programme: Programme, *, refuse_if_unsolved: bool) -> dict:
+    """Run the k-check over every snapshot row of the programme and store the served values.
+    Returns the report (counts and level names only)."""
+    rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))
+    previous = last_served_levels(programme)
+    result, levels = _best(_fine_rows(rows), previous) if rows else (None, None)
+    if result is None or not result.found:
+        if refuse_if_unsolved:
+            raise ScopingReleaseRefused(
+                "Nothing was released: no generalisation gives every combination of age band, ethnic "
+                f"group, children removed and removal years at least {K} women within the withholding "
+                "limit. " + (result.summary if result else ""))
+        ScopingWomanRow.objects.filter(programme=programme).update(withheld=True)
+        return {"k": K, "rows": len(rows), "served": 0, "withheld": len(rows), "levels": None,
+                "level_names": None, "summary": "No generalisation works: every row is withheld."}
+    kept = {r.index: r.row for r in result.rows}
+    for index, row in enumerate(rows):
+        if index in kept:
+            served = kept[index]
+            row.age_band, row.ethnic_group = served["age_band"], served["ethnic_group"]
+            row.children_removed, row.removal_years = served["children_removed"], served["removal_years"]
+            row.withheld = False
+        else:
+            row.age_band = row.ethnic_group = row.children_removed = row.removal_years = ""
+            row.withheld = True
+    ScopingWomanRow.objects.bulk_update(
+        rows, ["age_band", "ethnic_group", "children_removed", "removal_years", "withheld"], batch_size=500)
+    names = {c: (HIERARCHIES[c][lv].name if isinstance(HIERARCHIES[c][lv], Level) else "suppressed")
+             for c, lv in levels.items()}
+    return {"k": K, "rows": len(rows), "served": len(kept), "withheld": len(rows) - len(kept), "levels": levels,
+            "level_names": names, "withheld_limit": str(Fraction(result.max_withheld_fraction))}
+
+
+# --- the actions -------------------------------------------------------------------------------
+def release_for_scoping(programme: Programme, women, *, by: Person) -> ScopingRelease:
+    """Release `women` to Pause in scoping: their rows made once, the whole snapshot k-checked.
+    Refused (ScopingReleaseRefused, nothing written) unless `by` is a Trust lead of the programme,
+    it is in scoping and open, nothing blocks a release, and every woman passes `can_be_released`."""
+    membership = membership_in(by, programme.pk)
+    if membership is None or not role_has(membership.role, Perm.RELEASE_TO_PAUSE):
+        raise ScopingReleaseRefused("Only the programme's Trust leads release women to Pause.")
+    programme = membership.programme
+    if programme.phase != Phase.SCOPING or not scoping_is_open(programme):
+        raise ScopingReleaseRefused("Scoping releases are made only while scoping is open (before its deadline).")
+    blockers = release_blockers(programme)
+    if blockers:
+        raise ScopingReleaseRefused("Nothing was released: the data-sharing agreement is not complete.", blockers)
+    women = list(women)
+    if not women:
+        raise ScopingReleaseRefused("Choose at least one woman to release.")
+    already = set(ScopingWomanRow.objects.filter(programme=programme, woman__in=women).values_list("woman_id", flat=True))
+    problems = []
+    for position, woman in enumerate(women, start=1):
+        if woman.programme_id != programme.pk:
+            problems.append(f"Row {position} (woman #{woman.pk}): not a woman of this programme")
+        elif woman.pk in already:
+            problems.append(f"Row {position} (woman #{woman.pk}): already in the scoping release")
+        elif not can_be_released(woman):
+            problems.append(f"Row {position} (woman #{woman.pk}): {why_not_releasable(woman)}")
+    if len({w.pk for w in women}) != len(women):
+        problems.append("A woman is chosen twice")
+    if problems:
+        raise ScopingReleaseRefused("Nothing was released: some of the women chosen cannot be released.", problems)
+    now = timezone.now()
+    with transaction.atomic():
+        list(Programme.objects.select_for_update().filter(pk=programme.pk))  # one release at a time
+        try:
+            made = _make_rows(programme, women, timezone.localdate(now))
+        except KeyUnavailable as exc:
+            raise ScopingReleaseRefused("Nothing was released: the scoping token key is not available "
+                                        "(scoping has ended and its key was destroyed).") from exc
+        release = ScopingRelease.objects.create(programme=programme, agreement=current_agreement(programme),
+                                                released_by=by, released_at=now, women=len(women))
+        for m in made:
+            row = ScopingWomanRow.objects.create(
+                programme=programme, release=release, woman=m.woman, token=m.token, outcome_types=m.outcome_types,
+                withheld=True, **m.fine)
+            ScopingChildRow.objects.bulk_create(
+                ScopingChildRow(programme=programme, mother_row=row, token=t, year_band=b, outcome=o)
+                for t, b, o in m.children)
+        report = _apply_check(programme, refuse_if_unsolved=True)
+        report["released_now"] = len(women)
+        report["withheld_now"] = ScopingWomanRow.objects.filter(release=release, withheld=True).count()
+        release.report = report
+        release.save(update_fields=["report"])
+        record_event(
+            Event.CHANGE, actor=by, target=release, subjects=women, subject_model=Woman, programme=programme,
+            role=membership.role, action=0,
+            reason=f"scoping release #{release.pk}: {len(women)} women; snapshot {report['rows']} rows, "
+                   f"{report['served']} served, {report['withheld']} withheld (k={K})",
+        )
+    return release
+
+
+def remove_from_scoping(woman: Woman, why: str, *, by: Person | None = None) -> dict | None:
+    """Delete the woman's snapshot rows (and her children's), then re-run the k-check over what
+    remains of the snapshot (more may be withheld). `why` is a short reason with no personal data
+    ("decision withdrawn", "restriction opened", "objection"). Returns the re-check's report, or
+    None when she was not in the snapshot."""
+    with transaction.atomic():
+        rows = ScopingWomanRow.objects.filter(programme_id=woman.programme_id, woman=woman)
+        row = rows.first()
+        if row is None:
+            return None
+        programme = Programme.objects.select_for_update().get(pk=woman.programme_id)
+        ScopingChildRow.objects.filter(mother_row=row).delete()
+        rows.delete()
+        report = _apply_check(programme, refuse_if_unsolved=False)
+        report.update({"at": timezone.now().isoformat(), "why": why})
+        latest = ScopingRelease.objects.filter(programme=programme).order_by("-pk").first()
+        latest.report = {**latest.report, "rechecks": [*(latest.report.get("rechecks") or []), report]}
+        latest.save(update_fields=["report"])
+        record_event(
+            Event.CHANGE, actor=by, target=latest, subjects=[woman], subject_model=Woman, programme=programme,
+            action=2,
+            reason=f"removed from the scoping release ({why}); snapshot {report['rows']} rows, "
+                   f"{report['served']} served, {report['withheld']} withheld (k={K})",
+        )
+    return report
+
+
+def open_restriction(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Restriction:
+    """Open a restriction on a woman's records (she can no longer be released) and take her out of
+    the scoping release at once."""
+    with transaction.atomic():
+        restriction = Restriction.objects.create(programme_id=woman.programme_id, woman=woman,
+                                                 reason=RestrictionReason(reason), recorded_by=by)
+        record_event(Event.CHANGE, actor=by, target=restriction, subjects=[woman], subject_model=Woman,
+                     programme=woman.programme, action=0, reason=f"restriction #{restriction.pk} opened")
+        remove_from_scoping(woman, "restriction opened", by=by)
+    return restriction
+
+
+def releasable_women(programme: Programme) -> QuerySet[Woman]:
+    """Women the Trust lead may release now: `releasable`, and not already in the snapshot."""
+    from eligibility.release import releasable
+
+    return releasable(Woman.objects.filter(programme=programme)).exclude(
+        pk__in=ScopingWomanRow.objects.filter(programme=programme).values("woman_id")).order_by("pk")
+
+
+def snapshot_counts(programme: Programme) -> Counter:
+    return Counter(ScopingWomanRow.objects.filter(programme=programme).values_list("withheld", flat=True))

@@ -1,0 +1,111 @@
+"""The Pause lead's scoping pages: the released rows (served values only), summary tables with
+small-number suppression, CSV exports of aggregates only (recorded as `ScopingExport`), and
+working notes. Every read goes through the disclosure policy, which serves nothing once scoping
+is not open; every export and note is recorded with an audit entry."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from audit.log import record_event
+from audit.models import Event
+from pause_portal.access import for_roles
+from sharing.disclosure import disclose
+from sharing.forms_scoping import ExportForm, NoteForm
+from sharing.models import Phase
+from sharing.models_scoping import ScopingChildRow, ScopingExport, ScopingNote, ScopingWomanRow
+from sharing.phases import scoping_deadline, scoping_is_open
+from sharing.roles import Role
+from sharing.scoping_tables import as_csv, digest, summary_tables
+from sharing.selectors import current_membership
+
+
+def _state(request) -> dict:
+    membership = current_membership(request)
+    programme = membership.programme
+    is_open = programme.phase == Phase.SCOPING and scoping_is_open(programme)
+    return {"membership": membership, "programme": programme, "is_open": is_open,
+            "deadline": scoping_deadline(programme) if is_open else None}
+
+
+def _served(request, programme, reason: str) -> tuple[list, list]:
+    """The snapshot's served women and children, through the disclosure policy (an entry each)."""
+    women = disclose(request.user, ScopingWomanRow.objects.filter(programme=programme).order_by("token"),
+                     page=request.path, reason=reason)
+    children = disclose(request.user,
+                        ScopingChildRow.objects.filter(programme=programme).select_related("mother_row")
+                        .order_by("token"), page=request.path, reason=reason)
+    return list(women), list(children)
+
+
+@for_roles(Role.PAUSE_LEAD)
+def rows(request):
+    state = _state(request)
+    women, children = _served(request, state["programme"], "scoping release rows") if state["is_open"] else ([], [])
+    return render(request, "scoping/rows.html", {**state, "women": women, "children": children})
+
+
+@for_roles(Role.PAUSE_LEAD)
+def tables(request):
+    state = _state(request)
+    summary = {}
+    if state["is_open"]:
+        women, children = _served(request, state["programme"], "scoping summary tables")
+        summary = summary_tables(women, children)
+    return render(request, "scoping/tables.html", {**state, "tables": list(summary.values()),
+                                                   "export_form": ExportForm()})
+
+
+@for_roles(Role.PAUSE_LEAD)
+@require_POST
+def export(request):
+    """One summary table as CSV: aggregates only, recorded with its digest and an audit entry."""
+    state = _state(request)
+    form = ExportForm(request.POST)
+    if not state["is_open"] or not form.is_valid():
+        raise Http404("No such export.")
+    name = form.cleaned_data["table"]
+    with transaction.atomic():
+        women, children = _served(request, state["programme"], f"scoping aggregate export: {name}")
+        table = summary_tables(women, children)[name]
+        if not table.shown:
+            raise Http404("This table cannot be exported.")
+        content = as_csv(table)
+        record = ScopingExport.objects.create(programme=state["programme"], exported_by=request.user, table=name,
+                                              sha256=digest(content), suppressed_cells=table.suppressed_cells)
+        record_event(Event.CHANGE, actor=request.user, target=record, programme=state["programme"],
+                     role=state["membership"].role, action=0,
+                     reason=f"scoping aggregate export #{record.pk}: {name}, sha256 {record.sha256}")
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="scoping-{name}-{record.pk}.csv"'
+    return response
+
+
+@for_roles(Role.PAUSE_LEAD)
+def notes(request):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    state = _state(request)
+    programme = state["programme"]
+    form = NoteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not state["is_open"]:
+            raise Http404("Scoping has ended.")
+        if form.is_valid():
+            with transaction.atomic():
+                note = ScopingNote.objects.create(programme=programme, written_by=request.user,
+                                                  text=form.cleaned_data["text"])
+                record_event(Event.CHANGE, actor=request.user, target=note, programme=programme,
+                             role=state["membership"].role, action=0, reason=f"scoping note #{note.pk} written")
+            messages.success(request, "Note saved")
+            return redirect("scoping:notes")
+    shown = []
+    if state["is_open"]:
+        shown = list(disclose(request.user, ScopingNote.objects.filter(programme=programme)
+                              .select_related("written_by").order_by("-written_at", "-pk"),
+                              page=request.path, reason="scoping notes"))
+    return render(request, "scoping/notes.html", {**state, "form": form, "notes": shown})
