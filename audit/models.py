@@ -155,18 +155,21 @@ class AuditSeal(models.Model):
 
 
 class AuditChainAnchor(models.Model):
-    """Where verification starts after a retention purge removed the chain's oldest links: the
-    first remaining seq and the link before it, carried forward by the purge."""
+    """A run of links removed by a retention purge (seq `from_seq` to `first_seq` - 1) and the
+    last removed link, so verification steps over the gap and carries on. MACed with the chain key:
+    nobody without it can declare a gap to hide a deletion."""
 
+    from_seq = models.PositiveBigIntegerField(default=1)
     first_seq = models.PositiveBigIntegerField()
     previous_chain = models.CharField(max_length=64)
     purged_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField()
+    mac = models.CharField(max_length=64, default="")
 
     objects = models.Manager.from_queryset(ImmutableQuerySet)()
 
-    data_classification = {"id": D.SAFE, "first_seq": D.SAFE, "previous_chain": D.SAFE, "purged_at": D.SAFE,
-                           "reason": D.SAFE}
+    data_classification = {"id": D.SAFE, "from_seq": D.SAFE, "first_seq": D.SAFE, "previous_chain": D.SAFE,
+                           "purged_at": D.SAFE, "reason": D.SAFE, "mac": D.SAFE}
 
     def __str__(self) -> str:
-        return f"audit chain anchor at seal #{self.first_seq}"
+        return f"audit chain anchor: links {self.from_seq}-{self.first_seq - 1} purged"

@@ -85,6 +85,26 @@ def link(key: bytes, seq: int, entry_id: int, digest: str, previous: str) -> str
     return hmac.new(key, f"{seq}|{entry_id}|{digest}|{previous}".encode(), "sha256").hexdigest()
 
 
+def anchor_mac(key: bytes, from_seq: int, first_seq: int, previous_chain: str) -> str:
+    return hmac.new(key, f"anchor|{from_seq}|{first_seq}|{previous_chain}".encode(), "sha256").hexdigest()
+
+
+def make_anchor(from_seq: int, first_seq: int, previous_chain: str, reason: str) -> AuditChainAnchor:
+    """Record that links from_seq..first_seq-1 were purged (retention), MACed with the chain key."""
+    return AuditChainAnchor.objects.create(
+        from_seq=from_seq, first_seq=first_seq, previous_chain=previous_chain, reason=reason,
+        mac=anchor_mac(chain_key(), from_seq, first_seq, previous_chain))
+
+
+def _head() -> tuple[int, str]:
+    """The last link (seq, value): the newest seal, or a purge's anchor past it."""
+    seal = AuditSeal.objects.order_by("-seq").values_list("seq", "chain").first() or (0, GENESIS)
+    anchor = AuditChainAnchor.objects.order_by("-first_seq").values_list("first_seq", "previous_chain").first()
+    if anchor and anchor[0] - 1 > seal[0]:
+        return anchor[0] - 1, anchor[1]
+    return seal
+
+
 def _lock() -> bool:
     if connection.vendor != "postgresql":
         return True
@@ -110,14 +130,8 @@ def seal_pending(batch: int = BATCH) -> int:
             ids = _unsealed_ids(batch)
             if not ids:
                 return sealed
-            head = AuditSeal.objects.order_by("-seq").values_list("seq", "chain", "entry_id").first()
-            if head is None:
-                anchor = AuditChainAnchor.objects.order_by("-first_seq").first()
-                seq, previous = (anchor.first_seq - 1, anchor.previous_chain) if anchor else (0, GENESIS)
-                highest = 0
-            else:
-                seq, previous, _ = head
-                highest = AuditSeal.objects.order_by("-entry_id").values_list("entry_id", flat=True).first()
+            seq, previous = _head()
+            highest = AuditSeal.objects.order_by("-entry_id").values_list("entry_id", flat=True).first() or 0
             digests, now, seals = entry_digests(ids), timezone.now(), []
             for entry_id in ids:
                 seq += 1
@@ -184,8 +198,16 @@ def verify(batch: int = BATCH) -> Verification:
     """Recompute the chain from its anchor and check the checkpoints. Stops at the first broken
     link (everything after it is suspect) and says what it found there."""
     key, result = chain_key(), Verification()
-    anchor = AuditChainAnchor.objects.order_by("-first_seq").first()
-    expected_seq, previous = (anchor.first_seq, anchor.previous_chain) if anchor else (1, GENESIS)
+    gaps = {}  # from_seq -> (first_seq after the gap, the link before it): purged runs, MAC checked
+    for a in AuditChainAnchor.objects.order_by("from_seq"):
+        if not hmac.compare_digest(a.mac, anchor_mac(key, a.from_seq, a.first_seq, a.previous_chain)):
+            result.problems.append(f"the purge record for links {a.from_seq}-{a.first_seq - 1} is not genuine "
+                                   "(its MAC does not match)")
+            return result
+        gaps[a.from_seq] = (a.first_seq, a.previous_chain)
+    expected_seq, previous = 1, GENESIS
+    while expected_seq in gaps:
+        expected_seq, previous = gaps[expected_seq]
     result.first_seq = expected_seq
     chain_at: dict[int, str] = {}
     wanted = {c["seq"] for c in read_checkpoints()}
@@ -199,6 +221,9 @@ def verify(batch: int = BATCH) -> Verification:
         found = entry_digests([r[1] for r in rows], with_times=True)
         for seq, entry_id, digest, chain, sealed_at, _late in rows:
             where = f"link {seq} (entry {entry_id})"
+            while seq != expected_seq and expected_seq in gaps:  # a run removed by a retention purge
+                expected_seq, previous = gaps[expected_seq]
+                last_sealed_at = None
             if seq != expected_seq:
                 result.problems.append(f"link {expected_seq} is missing: the chain jumps to {seq} "
                                        "(a link was deleted, or links were reordered)")
@@ -238,8 +263,8 @@ def verify(batch: int = BATCH) -> Verification:
         for checkpoint in read_checkpoints():
             result.checkpoints += 1
             seq = checkpoint["seq"]
-            if seq < result.first_seq:
-                continue  # before a retention purge's anchor
+            if any(start <= seq < after for start, (after, _) in gaps.items()):
+                continue  # in a run a retention purge removed
             if seq > last_seq:
                 result.problems.append(f"checkpoint at link {seq} ({checkpoint['written_at']}) but the chain ends "
                                        f"at {last_seq}: entries were cut")

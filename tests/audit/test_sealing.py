@@ -237,3 +237,44 @@ def test_interleaved_commits_are_all_sealed(programme, checkpoints):
     assert seal.late and seal.seq == AuditSeal.objects.count()
     result = sealing.verify()
     assert result.ok and result.unsealed == 0, result.problems
+
+
+@pytest.mark.django_db
+def test_the_chain_still_verifies_after_a_retention_purge(system_admin, checkpoints):
+    import time_machine
+
+    from audit.models import AuditChainAnchor
+
+    with time_machine.travel(timezone.now() - timedelta(days=7 * 366)):
+        old = [record_event(Event.SIGN_IN, actor=system_admin, target=system_admin) for _ in range(3)]
+    sealing.seal_pending()
+    sealing.write_checkpoint()  # a checkpoint inside what will be purged
+    recent = [record_event(Event.SIGN_IN, actor=system_admin, target=system_admin) for _ in range(2)]
+    sealing.seal_pending()
+    sealing.write_checkpoint()
+    cutoff = (timezone.localdate() - timedelta(days=6 * 366 + 40)).replace(day=1)
+    call_command("purge_audit_retention", "--before", cutoff.isoformat(), "--by", system_admin.email,
+                 "--reason", "six years")
+    assert not AuditEntry.objects.filter(pk__in=[e.pk for e in old]).exists()
+    assert AuditEntry.objects.filter(pk__in=[e.pk for e in recent]).count() == 2
+    anchor = AuditChainAnchor.objects.get()  # the 3 old entries were one run of links
+    assert anchor.first_seq - anchor.from_seq == 3
+    assert not AuditSeal.objects.filter(seq__gte=anchor.from_seq, seq__lt=anchor.first_seq).exists()
+    sealing.seal_pending()  # the purge's own entry
+    result = sealing.verify()
+    assert result.ok, result.problems
+    assert result.unsealed == 0 and result.links == AuditSeal.objects.count()
+    call_command("verify_audit_trail")
+
+
+@pytest.mark.django_db
+def test_a_forged_purge_record_does_not_hide_a_deletion(programme, checkpoints):
+    from audit.models import AuditChainAnchor
+
+    made = entries(4, programme)
+    sealing.seal_pending()
+    seal = AuditSeal.objects.get(entry_id=made[1].pk)
+    AuditChainAnchor.objects.create(from_seq=seal.seq, first_seq=seal.seq + 1, previous_chain=seal.chain,
+                                    reason="forged", mac="0" * 64)
+    [problem] = problems()
+    assert "not genuine" in problem

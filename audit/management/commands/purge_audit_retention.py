@@ -3,7 +3,9 @@
     manage.py purge_audit_retention --before 2020-01-01 --by dpo@example.org --reason "6-year retention"
 
 Only whole calendar months older than the retention period go; the purge itself is recorded as
-an entry that stays. On PostgreSQL the application role has no DELETE on audit tables, so this
+an entry that stays. The hash chain is carried forward: the purge removes the links of the purged
+entries and records, for each run of removed links, an anchor MACed with the chain key (the run
+and its last link), so `verify_audit_trail` steps over it and still holds afterwards. On PostgreSQL the application role has no DELETE on audit tables, so this
 fails unless run with the owner's DATABASE_URL.
 """
 
@@ -18,7 +20,8 @@ from django.utils import timezone
 
 from audit.bypass import audit_bypass
 from audit.log import record_event
-from audit.models import AuditEntry, Event
+from audit.models import AuditEntry, AuditSeal, Event
+from audit.sealing import make_anchor, seal_pending
 from sharing.models import Person
 
 
@@ -46,7 +49,8 @@ class Command(BaseCommand):
         if by is None:
             raise CommandError(f"No active person with the email address {opts['by']}.")
         moment = timezone.make_aware(datetime.combine(cutoff, time.min))
-        ids = list(AuditEntry.objects.filter(timestamp__lt=moment).values_list("id", flat=True))
+        seal_pending()  # every entry in the chain first, so the purge removes whole links
+        ids, runs = _purgeable(moment)
         with audit_bypass(f"retention purge before {cutoff} by person #{by.pk}: {opts['reason']}"):
             with connection.cursor() as cur:
                 for start in range(0, len(ids), 1000):
@@ -54,6 +58,23 @@ class Command(BaseCommand):
                     marks = ", ".join(["%s"] * len(chunk))
                     cur.execute(f"DELETE FROM audit_auditsubject WHERE entry_id IN ({marks})", chunk)  # noqa: S608
                     cur.execute(f"DELETE FROM audit_auditentry WHERE id IN ({marks})", chunk)  # noqa: S608
+                for start, end, _ in runs:
+                    cur.execute("DELETE FROM audit_auditseal WHERE seq >= %s AND seq <= %s", [start, end])
+            for start, end, last_link in runs:  # verification steps over each removed run
+                make_anchor(start, end + 1, last_link, f"retention purge before {cutoff}: {opts['reason']}")
             record_event(Event.AUDIT_BYPASS, actor=by, target=by,
                          reason=f"retention purge: {len(ids)} entries before {cutoff}; {opts['reason']}")
         self.stdout.write(f"Purged {len(ids)} entries before {cutoff}.")
+
+
+def _purgeable(moment) -> tuple[list[int], list[tuple[int, int, str]]]:
+    """The entries older than `moment`, and the runs of links they occupy in the chain:
+    (first seq, last seq, the last link's value) — one anchor each, so the chain stays verifiable."""
+    ids = list(AuditEntry.objects.filter(timestamp__lt=moment).values_list("id", flat=True))
+    runs: list[list] = []
+    for seq, chain in AuditSeal.objects.filter(entry_id__in=ids).order_by("seq").values_list("seq", "chain"):
+        if runs and runs[-1][1] == seq - 1:
+            runs[-1][1:] = [seq, chain]
+        else:
+            runs.append([seq, seq, chain])
+    return ids, [tuple(r) for r in runs]
