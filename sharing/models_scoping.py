@@ -161,7 +161,8 @@ class ScopingWomanRow(models.Model):
     release = models.ForeignKey(ScopingRelease, on_delete=models.PROTECT, related_name="rows")
     woman = models.ForeignKey("eligibility.Woman", on_delete=models.PROTECT, related_name="+")
     token = models.CharField(max_length=40)
-    age_band_fine = models.CharField(max_length=20)
+    age_band_fine = models.CharField(max_length=20)  # at release
+    age_at_first_removal_fine = models.CharField(max_length=20, default="Not known")  # aggregate tables only
     ethnic_group_fine = models.CharField(max_length=20)
     children_removed_fine = models.PositiveSmallIntegerField()
     removal_years_fine = models.CharField(max_length=200)
@@ -174,7 +175,7 @@ class ScopingWomanRow(models.Model):
 
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "release": D.SAFE, "woman": D.QUASI, "token": D.QUASI,
-        "age_band_fine": D.QUASI, "ethnic_group_fine": D.SPECIAL, "children_removed_fine": D.QUASI,
+        "age_band_fine": D.QUASI, "age_at_first_removal_fine": D.QUASI, "ethnic_group_fine": D.SPECIAL, "children_removed_fine": D.QUASI,
         "removal_years_fine": D.QUASI, "outcome_types": D.QUASI, "age_band": D.QUASI,
         "ethnic_group": D.SPECIAL, "children_removed": D.QUASI, "removal_years": D.QUASI, "withheld": D.SAFE,
     }

@@ -13,9 +13,9 @@ remains. It is called when a decision is withdrawn (`eligibility.decisions.decid
 restriction is opened (`open_restriction` below), and will be called for objections (issue 9).
 
 Fine values. `*_fine` columns keep the finest minimised value, so the check can run again; the
-served columns hold the generalised labels. `age_band_fine` keeps two 5-year bands, "at release|at
-first removal": the first is the quasi-identifier, the second only ever feeds suppressed aggregate
-tables (ScopingWomanRow has no column of its own for it; see ADR 13).
+served columns hold the generalised labels. `age_band_fine` is her 5-year band at release (a
+quasi-identifier); `age_at_first_removal_fine`, her band at her first removal, only ever feeds
+suppressed aggregate tables.
 
 Levels over time. Tokens are stable, so Pause can link one woman's row across versions of the
 snapshot. Two versions generalised differently in different columns (one finer in age, the other
@@ -145,13 +145,12 @@ def served_child_year_band(fine: str, removal_years_level: int | None) -> str:
 
 
 def age_at_release(row: ScopingWomanRow) -> str:
-    return row.age_band_fine.split("|")[0]
+    return row.age_band_fine
 
 
 def age_at_first_removal(row: ScopingWomanRow) -> str:
     """Her 5-year age band at her first removal (for suppressed aggregate tables only)."""
-    parts = row.age_band_fine.split("|")
-    return parts[1] if len(parts) > 1 else NOT_KNOWN
+    return row.age_at_first_removal_fine or NOT_KNOWN
 
 
 # --- outcomes ----------------------------------------------------------------------------------
@@ -221,7 +220,7 @@ def _make_rows(programme: Programme, women: list[Woman], on: date) -> list[_Made
         year_bands = sorted({band(d.year, 5) for d in first_dates.values()})
         row = _Made(
             woman=woman,
-            fine={"age_band_fine": f"{age_now}|{age_first}", "ethnic_group_fine": ethnic_group(woman.ethnicity),
+            fine={"age_band_fine": age_now, "age_at_first_removal_fine": age_first, "ethnic_group_fine": ethnic_group(woman.ethnicity),
                   "children_removed_fine": len(removed), "removal_years_fine": ", ".join(year_bands) or "None"},
             outcome_types="; ".join(sorted({_outcome(ev) for ev in counted.values()}, key=OUTCOME_RANK.index)),
         )
