@@ -46,7 +46,7 @@ def report(request):
     is_open = scoping_is_open(programme)
     editable = (role == Role.PAUSE_LEAD and is_open
                 and (current is None or current.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)))
-    form, status, problems = None, 200, []
+    form, status = None, 200
     if request.method == "POST":
         if not editable:
             raise Http404("No such page.")
@@ -57,7 +57,8 @@ def report(request):
             except PermissionDenied as exc:
                 raise Http404("No such page.") from exc
             except ValidationError as exc:
-                problems = _errors(exc)
+                for message in _errors(exc):
+                    form.add_error(None, message)
             else:
                 messages.success(request, "Draft saved. The tables were made from the release as it is now.")
                 return redirect("scoping-report:report")
@@ -70,7 +71,7 @@ def report(request):
         record_event(Event.DISCLOSURE, actor=request.user, target=current, programme=programme, role=role,
                      reason="final scoping report viewed (aggregates only)", page=request.path)
     return render(request, "scoping_report/report.html", {
-        "report": current, "tables": [_shown(t) for t in current.tables] if current else [], "form": form, "problems": problems, "role": role, "is_open": is_open,
+        "report": current, "tables": [_shown(t) for t in current.tables] if current else [], "form": form, "role": role, "is_open": is_open,
         "deadline": scoping_deadline(programme), "return_form": ReturnForm(),
         "can_decide": (role == Role.TRUST_LEAD and current is not None and current.status == ReportStatus.SUBMITTED
                        and current.written_by_id != request.user.pk and is_open),
