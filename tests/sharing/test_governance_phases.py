@@ -243,7 +243,8 @@ def test_a_new_deadline_gets_its_own_reminders(programme, trust_lead, caldicott,
     assert ScopingReminder.objects.filter(deadline=DEADLINE + timedelta(days=30), days_before=30).exists()
 
 
-def test_the_reminder_task_is_on_the_daily_beat_schedule_of_a_fresh_database(db):
+@pytest.mark.django_db(transaction=True)  # the scheduler closes "old" connections: not inside a test transaction
+def test_the_reminder_task_is_on_the_daily_beat_schedule_of_a_fresh_database():
     from django_celery_beat.models import PeriodicTask
     from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -254,6 +255,8 @@ def test_the_reminder_task_is_on_the_daily_beat_schedule_of_a_fresh_database(db)
     task = PeriodicTask.objects.get(task="sharing.send_scoping_reminders")
     assert task.enabled and (task.crontab.hour, task.crontab.minute) == ("7", "0")
     assert "sharing.send_scoping_reminders" in app.tasks
+    for name in ("sharing.end_scoping_at_deadlines", "audit.seal_pending", "audit.write_checkpoint"):
+        assert PeriodicTask.objects.get(task=name).enabled, name
 
 
 def test_the_reminder_is_recorded_in_the_audit_trail(programme, trust_lead, mailoutbox):
