@@ -9,14 +9,10 @@ A table is stored in the report as JSON: title, row and column labels, the publi
 
 from __future__ import annotations
 
-from collections import Counter
-
-from pseudonymisation.suppression import suppress
+from pseudonymisation.generalise import NOT_KNOWN
 from sharing.models import Programme
 from sharing.models_scoping import ScopingWomanRow
-
-THRESHOLD = 5
-NOT_KNOWN = "Not known"
+from sharing.scoping_tables import cross_table
 
 # name -> (title, row dimension, column dimension); a dimension is a served column of the snapshot
 TABLES = {
@@ -37,34 +33,23 @@ DIMENSION_LABELS = {
 }
 
 
-def _order(values: set[str]) -> list[str]:
-    """Numbers in numeric order, then text; suppressed ("*") and not known last."""
-    def key(v: str):
-        head = v.split("-")[0].split("+")[0].strip()
-        return (v in ("*", NOT_KNOWN, ""), 0 if head.isdigit() else 1, int(head) if head.isdigit() else 0, v)
-    return sorted(values, key=key)
-
-
 def make_table(programme: Programme, name: str) -> dict:
-    """One named table over the programme's served snapshot rows, suppressed. Raises KeyError for
-    an unknown name and ValueError when the table cannot be protected (one row or column)."""
+    """One named table over the programme's served snapshot rows, suppressed
+    (`sharing.scoping_tables.cross_table`). Raises KeyError for an unknown name and ValueError when
+    the table cannot be protected (one row or column with small counts)."""
     title, row_dim, col_dim = TABLES[name]
-    pairs = Counter(
+    pairs = [
         (r or NOT_KNOWN, c or NOT_KNOWN)
         for r, c in ScopingWomanRow.objects.filter(programme=programme, withheld=False).values_list(row_dim, col_dim)
-    )
-    rows, columns = _order({r for r, _ in pairs}), _order({c for _, c in pairs})
-    if not pairs:
-        return {"name": name, "title": title, "row_label": DIMENSION_LABELS[row_dim],
-                "column_label": DIMENSION_LABELS[col_dim], "rows": [], "columns": [], "cells": [],
-                "row_totals": [], "column_totals": [], "total": 0, "hidden": 0, "notes": ["No rows released."]}
-    counts = [[pairs.get((r, c), 0) for c in columns] for r in rows]
-    result = suppress(counts, THRESHOLD)
+    ]
+    table = cross_table(name, title, DIMENSION_LABELS[row_dim], DIMENSION_LABELS[col_dim], pairs)
+    if pairs and not table.shown:
+        raise ValueError(" ".join(table.notes))
     return {
-        "name": name, "title": title, "row_label": DIMENSION_LABELS[row_dim], "column_label": DIMENSION_LABELS[col_dim],
-        "rows": rows, "columns": columns, "cells": result.display, "row_totals": result.row_totals,
-        "column_totals": result.column_totals, "total": result.grand_total, "hidden": len(result.hidden),
-        "notes": list(result.notes),
+        "name": name, "title": title, "row_label": table.row_label, "column_label": table.column_label,
+        "rows": table.row_names, "columns": table.column_names, "cells": table.display,
+        "row_totals": table.row_totals, "column_totals": table.column_totals, "total": table.grand_total,
+        "hidden": table.suppressed_cells, "notes": table.notes if pairs else ["No rows released."],
     }
 
 

@@ -53,7 +53,8 @@ def _order(values) -> list[str]:
     return sorted(set(values), key=key)
 
 
-def _table(name, title, row_label, column_label, pairs: list[tuple[str, str]]) -> SummaryTable:
+def cross_table(name, title, row_label, column_label, pairs: list[tuple[str, str]]) -> SummaryTable:
+    """Counts of (row, column) pairs, suppressed; not shown when it cannot be protected."""
     table = SummaryTable(name, title, row_label, column_label)
     if not pairs:
         table.shown = False
@@ -85,12 +86,12 @@ def _ten_year(fine5: str) -> str:
 def summary_tables(women: list, children: list) -> dict[str, SummaryTable]:
     """The three tables, from served (disclosed) women's and children's rows."""
     tables = [
-        _table("removals", "Women by number of children removed and age band", "Children removed", "Age band",
+        cross_table("removals", "Women by number of children removed and age band", "Children removed", "Age band",
                [(w.children_removed, w.age_band) for w in women]),
-        _table("first-removal-age", "Women by age band at first removal and number of children removed",
+        cross_table("first-removal-age", "Women by age band at first removal and number of children removed",
                "Age at first removal", "Children removed",
                [(_ten_year(age_at_first_removal(w)), w.children_removed) for w in women]),
-        _table("outcomes", "Children removed by outcome and removal years", "Outcome", "Removal years",
+        cross_table("outcomes", "Children removed by outcome and removal years", "Outcome", "Removal years",
                [(c.outcome, c.year_band) for c in children]),
     ]
     return {t.name: t for t in tables}
