@@ -14,7 +14,13 @@ What each role may see (this grows with each phase as later work lands):
   the deadline nothing, with no worker needed: the check runs on every call. A child's year band is
   served at the level the women's removal years are served at (set on the returned instance, never
   saved). Nobody else sees scoping rows (the Trust lead sees the release's counts instead).
-- Pause practitioner: nothing in scoping (delivery caseloads add their rules).
+- Pause lead and practitioner in delivery (issue 7): released women (`ReleasedWoman`, a live
+  reference to the Trust's record) and what hangs off them (`ReleasedChild`, `ContactAttempt`,
+  `SafeguardingConcern`) for women `sharing.delivery_access` puts in their view now — every one
+  in view for the lead, their own caseload for a practitioner, nothing once the programme closes.
+  Served: her name, date of birth, postcode (read live from the Trust's record), the address the
+  Trust gave and her Trust contact; children as delivery tokens with year of birth, removal year
+  and outcome. Never her NHS number or Trust id.
 - System administrator: never case data.
 """
 
@@ -105,18 +111,73 @@ def _scoping_served(record: models.Model) -> bool:
     return True
 
 
+# --- delivery (issue 7): released women, to the Pause lead and each woman's practitioner -------
+def _delivery_models() -> dict[type[models.Model], frozenset[str]]:
+    from sharing.models_delivery import (
+        ContactAttempt,
+        ReleasedChild,
+        ReleasedWoman,
+        SafeguardingConcern,
+    )
+
+    return {
+        ReleasedWoman: DELIVERY_WOMAN_FIELDS,
+        ReleasedChild: frozenset({"token", "birth_year", "removal_year", "outcome"}),
+        ContactAttempt: frozenset({"recorded_by", "recorded_at", "contacted_on", "method", "outcome",
+                                   "privacy_information_given", "note"}),
+        SafeguardingConcern: frozenset({"kind", "lawful_basis", "raised_by", "raised_at", "summary", "status",
+                                        "acknowledged_at", "closed_at", "closing_note"}),
+    }
+
+
+# What Pause is served of a released woman: her live details from the Trust's record (through
+# the `woman` reference) and the release's own fields. Never her NHS number or Trust id.
+DELIVERY_WOMAN_FIELDS = frozenset({
+    "forename", "surname", "date_of_birth", "postcode", "address", "trust_contact", "released_at",
+    "target_position", "target_reason", "participation", "participation_ended_at",
+    "privacy_information_given_at",
+})
+
+
+def _released_woman_id(record: models.Model) -> int:
+    from sharing.models_delivery import ReleasedWoman
+
+    return record.pk if isinstance(record, ReleasedWoman) else record.released_woman_id
+
+
+def _delivery_visible(user, records: list, memberships: dict[int, Membership], delivery: dict) -> set[int]:
+    """The ids of released women (among those the records hang off) Pause may see now: one
+    query per programme."""
+    from sharing.delivery_access import PAUSE_DELIVERY_ROLES, visible_ids
+
+    wanted: dict[int, set[int]] = {}
+    for r in records:
+        membership = memberships.get(r.programme_id)
+        if type(r) in delivery and membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES:
+            wanted.setdefault(r.programme_id, set()).add(_released_woman_id(r))
+    seen: set[int] = set()
+    for programme_id, ids in wanted.items():
+        seen |= visible_ids(user, memberships[programme_id], ids)
+    return seen
+
+
 def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = "") -> Disclosure:
     """Return the records this user may see now, and record that they saw them."""
     records = list(records)
     memberships = _memberships_by_programme(user, {r.programme_id for r in records})
     scoping = _scoping_models()
+    delivery = _delivery_models()
     open_cache: dict[int, bool] = {}
+    delivery_seen = _delivery_visible(user, records, memberships, delivery)
 
     def allowed(r) -> bool:
         membership = memberships.get(r.programme_id)
         if type(r) in scoping:
             return (membership is not None and _scoping_open(r.programme_id, membership, open_cache)
                     and _scoping_served(r))
+        if type(r) in delivery and membership is not None and Role(membership.role) in (
+                Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER):
+            return _released_woman_id(r) in delivery_seen
         return _may_see(membership)
 
     shown = [r for r in records if allowed(r)]
@@ -132,8 +193,12 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
             membership = memberships[programme_id]
             subjects = [r for r in shown if r.programme_id == programme_id]
             model = type(subjects[0])
-            result.fields[programme_id] = scoping[model] if model in scoping else visible_fields(
-                model, membership.role)
+            if model in scoping:
+                result.fields[programme_id] = scoping[model]
+            elif model in delivery and Role(membership.role) in (Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER):
+                result.fields[programme_id] = delivery[model]
+            else:
+                result.fields[programme_id] = visible_fields(model, membership.role)
             result.entry = record_event(
                 Event.DISCLOSURE,
                 actor=user,

@@ -260,6 +260,18 @@ class SignedInSession(models.Model):
 
 
 # The agreement, phase changes and the scoping phase's data live in their own module (registered here).
+from sharing.models_delivery import (  # noqa: E402,F401
+    CaseloadAssignment,
+    CaseloadGroupObjectPermission,
+    CaseloadUserObjectPermission,
+    ContactAttempt,
+    DeliveryRelease,
+    QuarterlyReport,
+    ReleasedChild,
+    ReleasedWoman,
+    RetentionRun,
+    SafeguardingConcern,
+)
 from sharing.models_scoping import (  # noqa: E402,F401
     Agreement,
     ChangeStatus,

@@ -1,0 +1,97 @@
+"""Caseloads (issue 7, point 2): the Pause lead assigns released women to practitioners.
+
+The permission is a django-guardian object permission (`sharing.work_with_woman` on the
+`ReleasedWoman`, a direct foreign-key table); `CaseloadAssignment` keeps its history. A woman has
+at most one practitioner at a time: reassigning removes the previous practitioner's permission in
+the same transaction, so their access ends at once. Closing a programme ends every assignment.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from audit.log import record_event
+from audit.models import Event
+from sharing.delivery_access import PERMISSION, in_pause_view
+from sharing.models import Person, Programme
+from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission, ReleasedWoman
+from sharing.roles import Perm, Role, role_has
+from sharing.selectors import membership_in
+
+
+class CaseloadRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _lead(programme_id: int, by: Person):
+    membership = membership_in(by, programme_id)
+    if membership is None or not role_has(membership.role, Perm.ASSIGN_CASELOAD):
+        raise CaseloadRefused("Only the programme's Pause lead assigns caseloads.")
+    return membership
+
+
+def _end_current(released: ReleasedWoman, *, by: Person | None, now) -> CaseloadAssignment | None:
+    current = CaseloadAssignment.objects.select_for_update().filter(released_woman=released,
+                                                                    ended_at__isnull=True).first()
+    if current is None:
+        return None
+    remove_perm(PERMISSION, current.practitioner, released)
+    current.ended_at, current.ended_by = now, by
+    current.save(update_fields=["ended_at", "ended_by"])
+    return current
+
+
+def assign(released: ReleasedWoman, practitioner: Person, *, by: Person) -> CaseloadAssignment:
+    """Put the woman in this practitioner's caseload (out of anyone else's, at once)."""
+    membership = _lead(released.programme_id, by)
+    target = membership_in(practitioner, released.programme_id)
+    if target is None or Role(target.role) != Role.PAUSE_PRACTITIONER:
+        raise CaseloadRefused("Choose a practitioner of this programme.")
+    if not in_pause_view(ReleasedWoman.objects.filter(pk=released.pk)).exists():
+        raise CaseloadRefused("She is not in Pause's view, so she cannot be assigned.")
+    now = timezone.now()
+    with transaction.atomic():
+        previous = _end_current(released, by=by, now=now)
+        if previous is not None and previous.practitioner_id == practitioner.pk:
+            previous.ended_at = previous.ended_by = None  # already theirs: nothing changes
+            previous.save(update_fields=["ended_at", "ended_by"])
+            assign_perm(PERMISSION, practitioner, released)
+            return previous
+        assign_perm(PERMISSION, practitioner, released)
+        assignment = CaseloadAssignment.objects.create(programme_id=released.programme_id, released_woman=released,
+                                                       practitioner=practitioner, assigned_by=by, assigned_at=now)
+        moved = f", moved from person #{previous.practitioner_id}" if previous else ""
+        record_event(Event.CHANGE, actor=by, target=assignment, subjects=[released], programme=membership.programme,
+                     role=membership.role, action=0,
+                     reason=f"caseload: assigned to person #{practitioner.pk}{moved}")
+    return assignment
+
+
+def unassign(released: ReleasedWoman, *, by: Person) -> CaseloadAssignment | None:
+    """Take the woman out of her practitioner's caseload (nobody's, until assigned again)."""
+    membership = _lead(released.programme_id, by)
+    with transaction.atomic():
+        ended = _end_current(released, by=by, now=timezone.now())
+        if ended is not None:
+            record_event(Event.CHANGE, actor=by, target=ended, subjects=[released], programme=membership.programme,
+                         role=membership.role, action=1,
+                         reason=f"caseload: taken out of person #{ended.practitioner_id}'s caseload")
+    return ended
+
+
+def end_all(programme: Programme, *, by: Person | None, why: str) -> int:
+    """End every caseload assignment and object permission of the programme (closing it, or a
+    practitioner leaving). Returns how many assignments ended."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = CaseloadAssignment.objects.select_for_update().filter(programme=programme, ended_at__isnull=True)
+        ended = current.update(ended_at=now, ended_by=by)
+        removed, _ = CaseloadUserObjectPermission.objects.filter(content_object__programme=programme).delete()
+        if ended or removed:
+            record_event(Event.CHANGE, actor=by, target=programme, programme=programme, action=2,
+                         reason=f"caseloads ended ({why}): {ended} assignments, {removed} permissions removed")
+    return ended

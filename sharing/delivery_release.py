@@ -1,0 +1,162 @@
+"""The delivery release (issue 7, point 1): a Trust lead releases women for whom
+`can_be_released` holds, each with the address to contact her at and a Trust contact. The release
+is a live reference (`ReleasedWoman` points at the Trust's record); her children are released as
+delivery tokens — a key scope of their own, so they cannot be linked to scoping tokens — whose
+year of birth, removal year and outcome are read live from the Trust's records when served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.log import record_event
+from audit.models import Event
+from eligibility.engine import CHILD, DATE, IN_WINDOW, POSITION
+from eligibility.models import Child, Decision, Woman
+from eligibility.release import can_be_released
+from pseudonymisation.fields import Protector
+from pseudonymisation.keys import Keyring, KeyScope
+from pseudonymisation.models import Purpose
+from pseudonymisation.tokens import TokenKind, TokenMaker
+from sharing.models import Person, Phase, Programme
+from sharing.models_delivery import DeliveryRelease, ReleasedChild, ReleasedWoman
+from sharing.phases import current_agreement
+from sharing.release_checks import release_blockers
+from sharing.roles import Perm, role_has
+from sharing.scoping_release import _outcome, why_not_releasable
+from sharing.selectors import membership_in
+
+DELIVERY_KEY_PHASE = "delivery"
+MAX_ADDRESS_LENGTH = 300
+
+
+class DeliveryReleaseRefused(Exception):
+    """A delivery release that cannot go ahead; nothing was written. `problems` says why."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+@dataclass(frozen=True)
+class ToRelease:
+    woman: Woman
+    address: str
+
+
+def token_scope(programme_id: int) -> KeyScope:
+    """The delivery token key: its own scope, so a delivery token and a scoping token of the same
+    child cannot be linked."""
+    return KeyScope(programme_id, DELIVERY_KEY_PHASE, Purpose.TOKEN)
+
+
+def _check(programme: Programme, chosen: list[ToRelease], trust_contact: Person | None) -> list[str]:
+    problems = []
+    already = set(ReleasedWoman.objects.filter(programme=programme, woman__in=[c.woman for c in chosen])
+                  .values_list("woman_id", flat=True))
+    if len({c.woman.pk for c in chosen}) != len(chosen):
+        problems.append("A woman is chosen twice")
+    for position, c in enumerate(chosen, start=1):
+        label = f"Row {position} (woman #{c.woman.pk})"
+        if c.woman.programme_id != programme.pk:
+            problems.append(f"{label}: not a woman of this programme")
+        elif c.woman.pk in already:
+            problems.append(f"{label}: already released for delivery")
+        elif not can_be_released(c.woman):
+            problems.append(f"{label}: {why_not_releasable(c.woman)}")
+        address = (c.address or "").strip()
+        if not address:
+            problems.append(f"{label}: enter the address Pause should contact her at")
+        elif len(address) > MAX_ADDRESS_LENGTH:
+            problems.append(f"{label}: the address must be {MAX_ADDRESS_LENGTH} characters or fewer")
+    contact = membership_in(trust_contact, programme.pk) if trust_contact is not None else None
+    if contact is None or contact.person.organisation_id != programme.trust_id:
+        problems.append("Choose a Trust contact: a member of the Trust in this programme")
+    return problems
+
+
+def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_contact: Person) -> DeliveryRelease:
+    """Release the chosen women (`ToRelease`: woman and address) to Pause for delivery, citing the
+    current agreement. Refused, with nothing written, unless `by` is a Trust lead of the programme,
+    it is in delivery, nothing blocks a release, and every woman passes `can_be_released`."""
+    membership = membership_in(by, programme.pk)
+    if membership is None or not role_has(membership.role, Perm.RELEASE_TO_PAUSE):
+        raise DeliveryReleaseRefused("Only the programme's Trust leads release women to Pause.")
+    programme = membership.programme
+    if programme.phase != Phase.DELIVERY:
+        raise DeliveryReleaseRefused("Delivery releases are made only while the programme is in delivery.")
+    blockers = release_blockers(programme)
+    if blockers:
+        raise DeliveryReleaseRefused("Nothing was released: the data-sharing agreement is not complete.", blockers)
+    chosen = list(chosen)
+    if not chosen:
+        raise DeliveryReleaseRefused("Choose at least one woman to release.")
+    problems = _check(programme, chosen, trust_contact)
+    if problems:
+        raise DeliveryReleaseRefused("Nothing was released: some of what was chosen cannot be released.", problems)
+    now = timezone.now()
+    with transaction.atomic():
+        list(Programme.objects.select_for_update().filter(pk=programme.pk))  # one release at a time
+        agreement = current_agreement(programme)
+        release = DeliveryRelease.objects.create(programme=programme, agreement=agreement,
+                                                 lawful_bases=list(agreement.lawful_bases), released_by=by,
+                                                 released_at=now, women_count=len(chosen))
+        protector = Protector.load(programme.pk, ReleasedWoman.key_phase)
+        trust_protector = Protector.load(programme.pk, Woman.key_phase)
+        tokens = TokenMaker(Keyring.load(token_scope(programme.pk)))
+        children = 0
+        for c in chosen:
+            released = ReleasedWoman(programme=programme, woman=c.woman, release=release, released_at=now,
+                                     trust_contact=trust_contact)
+            released.protect(protector, address=c.address.strip())
+            released.save()
+            kids = list(Child.objects.filter(mother=c.woman).order_by("pk"))
+            ReleasedChild.objects.bulk_create(
+                ReleasedChild(programme=programme, released_woman=released, child=k,
+                              token=tokens.make(TokenKind.CHILD, k.reveal(trust_protector, "trust_person_id")))
+                for k in kids)
+            children += len(kids)
+        release.children_count = children
+        release.save(update_fields=["children_count"])
+        record_event(
+            Event.CHANGE, actor=by, target=release, subjects=[c.woman for c in chosen], subject_model=Woman,
+            programme=programme, role=membership.role, action=0,
+            reason=f"delivery release #{release.pk}: {len(chosen)} women, {children} children as delivery "
+                   f"tokens, under agreement v{agreement.version} ({', '.join(agreement.lawful_bases)})",
+        )
+    return release
+
+
+@dataclass(frozen=True)
+class ChildValues:
+    token: str
+    birth_year: int | None
+    removal_year: int | None
+    outcome: str
+
+
+def child_values(children: list[ReleasedChild]) -> dict[int, ChildValues]:
+    """What Pause is served of each released child, read live: year of birth from the Trust's
+    record; removal year (the first counted removal) and outcome from the latest decision's
+    evidence about the mother. Two queries whatever the number of children."""
+    if not children:
+        return {}
+    kids = {c.pk: c for c in Child.objects.filter(pk__in=[r.child_id for r in children])}
+    mothers = {kids[r.child_id].mother_id for r in children}
+    evidence = {}
+    for d in Decision.objects.filter(woman_id__in=mothers).order_by("woman_id", "pk").only("woman_id", "evidence"):
+        evidence[d.woman_id] = d.evidence  # the latest wins
+    out = {}
+    for r in children:
+        kid = kids[r.child_id]
+        events = [e for e in (evidence.get(kid.mother_id) or {}).get("events") or []
+                  if e[CHILD] == kid.pk and e[POSITION] == "counted" and e[IN_WINDOW] and e[DATE]]
+        first = min((date.fromisoformat(e[DATE]) for e in events), default=None)
+        out[r.pk] = ChildValues(token=r.token, birth_year=kid.birth_year, removal_year=first.year if first else None,
+                                outcome=_outcome(events) if events else "Not removed")
+    return out
