@@ -14,6 +14,10 @@ urlpatterns = [
     path("governance/", include("sharing.urls_governance")),
     path("scoping/report/", include("sharing.urls_scoping_report")),
     path("scoping/", include("sharing.urls_scoping")),
+    path("delivery/", include("sharing.urls_delivery")),
+    path("casework/", include("sharing.urls_casework")),
+    path("progress/", include("sharing.urls_progress")),
+    path("dpo/", include("audit.urls_review")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
