@@ -38,6 +38,8 @@ class Event(models.TextChoices):
     PERSON_ADDED = "person_added", "Person added"
     PERSON_DEACTIVATED = "person_deactivated", "Person deactivated"
     AUDIT_BYPASS = "audit_bypass", "Audit tables emptied under the owner role"
+    REVIEW_SEARCH = "review_search", "Audit trail searched"
+    REVIEW_EXPORT = "review_export", "Audit trail exported"
 
 
 class ImmutableQuerySet(models.QuerySet):
@@ -173,3 +175,12 @@ class AuditChainAnchor(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain anchor: links {self.from_seq}-{self.first_seq - 1} purged"
+
+
+# The access review and monitoring models live in their own module (issue 8, points 2 and 3).
+from audit.models_review import (  # noqa: E402, F401
+    ConflictDeclaration,
+    MonitoringCursor,
+    MonitoringFlag,
+    ReviewSearch,
+)
