@@ -283,7 +283,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "Europe/London"
-CELERY_IMPORTS = ("sharing.tasks_governance",)
+CELERY_IMPORTS = ("sharing.tasks_governance", "sharing.tasks_casework")
 # Copied into django_celery_beat's tables when beat starts, so a fresh database has it too.
 CELERY_BEAT_SCHEDULE = {
     "scoping-deadline-reminders": {"task": "sharing.send_scoping_reminders", "schedule": crontab(hour=7, minute=0)},

@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sharing.views import casework_concerns, casework_contact
 
 app_name = "casework"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("women/<int:pk>/", casework_contact.woman, name="woman"),
+    path("women/<int:pk>/contact/", casework_contact.contact, name="contact"),
+    path("women/<int:pk>/concern/", casework_concerns.raise_page, name="raise"),
+    path("concerns/", casework_concerns.concerns, name="concerns"),
+    path("concerns/<int:pk>/", casework_concerns.concern, name="concern"),
+    path("concerns/<int:pk>/acknowledge/", casework_concerns.acknowledge, name="acknowledge"),
+    path("concerns/<int:pk>/close/", casework_concerns.close, name="close"),
+]

@@ -191,6 +191,22 @@ def a_rule_set(programme):
     return current_rule_set(programme)
 
 
+def a_released_woman(programme):
+    """A woman released in a delivery programme of her own (not the outsider's)."""
+    from tests.delivery.world import delivery_world
+
+    return delivery_world(women=1).released[0]
+
+
+def a_concern(programme):
+    from sharing.concerns import raise_concern
+    from tests.delivery.world import delivery_world
+
+    world = delivery_world(women=1)
+    return raise_concern(world.released[0], by=world.pause_lead, kind="safeguarding", lawful_basis="sch1_p2_18",
+                         summary="Synthetic concern")
+
+
 OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
@@ -203,6 +219,13 @@ OBJECT_URLS = {
     "eligibility:duplicate": (a_duplicate_proposal, Role.TRUST_CASEWORKER),
     "eligibility:woman": (a_woman, Role.TRUST_CASEWORKER),
     "eligibility:rule-version": (a_rule_set, Role.TRUST_LEAD),
+    "delivery:woman": (a_released_woman, Role.PAUSE_LEAD),
+    "casework:woman": (a_released_woman, Role.PAUSE_LEAD),
+    "casework:contact": (a_released_woman, Role.PAUSE_PRACTITIONER),
+    "casework:raise": (a_released_woman, Role.PAUSE_LEAD),
+    "casework:concern": (a_concern, Role.TRUST_LEAD),
+    "casework:acknowledge": (a_concern, Role.TRUST_LEAD),
+    "casework:close": (a_concern, Role.TRUST_LEAD),
 }
 
 

@@ -1,0 +1,155 @@
+"""Contact and participation (issue 7, point 3): a practitioner records each attempt to reach a
+woman in their caseload, and what came of it.
+
+The attempt moves her participation on: agreeing starts it (and clears an earlier decline), a
+decline or withdrawal ends it and dates the end (the disclosure policy takes her out of Pause's
+view 30 days later unless a safeguarding concern about her is open), not reaching her changes
+nothing once she has answered. The first time she is reached the practitioner must say whether
+she was given the privacy information; until she has been, the portal keeps asking. After a
+decline or withdrawal the portal stops prompting contact. Refusals change nothing and say why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.log import record_event
+from audit.models import Event
+from pseudonymisation.fields import Protector
+from sharing.delivery_access import visible_released_women
+from sharing.models import Person
+from sharing.models_delivery import (
+    ENDED_PARTICIPATION,
+    ContactAttempt,
+    ContactMethod,
+    Participation,
+    ReleasedWoman,
+)
+from sharing.roles import Perm, role_has
+from sharing.selectors import membership_in
+
+NOTE_MAX = 2000
+OUTCOMES = (Participation.AGREED, Participation.DECLINED, Participation.NOT_REACHED, Participation.WITHDREW)
+REACHED = (Participation.AGREED, Participation.DECLINED, Participation.WITHDREW)
+
+
+def _practitioner_membership(released: ReleasedWoman, by: Person):
+    """The membership under which `by` may record contact with her: a practitioner of her
+    programme with her in their caseload, now. Anyone else is refused."""
+    membership = membership_in(by, released.programme_id)
+    if membership is None or not role_has(membership.role, Perm.RECORD_CONTACT):
+        raise PermissionDenied("Only her practitioner records contact with her.")
+    if not visible_released_women(by, membership).filter(pk=released.pk).exists():
+        raise PermissionDenied("Only her practitioner records contact with her.")
+    return membership
+
+
+def next_participation(current: str, outcome: str) -> str:
+    """Her participation after an attempt with this outcome (the caller has checked the outcome
+    makes sense now)."""
+    if outcome == Participation.NOT_REACHED:
+        return Participation.NOT_REACHED if current in (Participation.NOT_CONTACTED, Participation.NOT_REACHED) \
+            else current
+    return outcome
+
+
+def _problems(released: ReleasedWoman, *, contacted_on, method, outcome, privacy_information_given, note,
+              today: date) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not isinstance(contacted_on, date):
+        problems["contacted_on"] = "Enter the date of contact"
+    elif contacted_on > today:
+        problems["contacted_on"] = "The date of contact must be today or in the past"
+    elif contacted_on < timezone.localdate(released.released_at):
+        problems["contacted_on"] = (f"The date of contact must be on or after the day she was released to Pause, "
+                                    f"{timezone.localdate(released.released_at):%-d %B %Y}")
+    if method not in ContactMethod.values:
+        problems["method"] = "Choose how you tried to contact her"
+    if outcome not in OUTCOMES:
+        problems["outcome"] = "Choose what came of the attempt"
+    elif outcome == Participation.WITHDREW and released.participation != Participation.AGREED:
+        problems["outcome"] = "She has not agreed to take part, so she cannot withdraw: choose 'Declined'"
+    elif outcome == Participation.DECLINED and released.participation == Participation.AGREED:
+        problems["outcome"] = "She had agreed to take part: if she no longer wants to, choose 'Withdrew'"
+    if outcome in REACHED and released.privacy_information_given_at is None and privacy_information_given is None:
+        problems["privacy_information_given"] = "Say whether she was given the privacy information"
+    elif outcome == Participation.NOT_REACHED and privacy_information_given:
+        problems["privacy_information_given"] = (
+            "She was not reached, so she cannot have been given the privacy information: choose 'No'")
+    if len(note or "") > NOTE_MAX:
+        problems["note"] = f"The note must be {NOTE_MAX} characters or fewer"
+    return problems
+
+
+def record_contact(released: ReleasedWoman, *, by: Person, contacted_on: date | None, method: str, outcome: str,
+                   privacy_information_given: bool | None = None, note: str = "") -> ContactAttempt:
+    """Record one attempt to reach her and move her participation on. Raises PermissionDenied
+    unless `by` is her practitioner now, and ValidationError (field -> message) for bad input;
+    either way nothing is written."""
+    membership = _practitioner_membership(released, by)
+    note = (note or "").strip()
+    now = timezone.now()
+    with transaction.atomic():
+        released = ReleasedWoman.objects.select_for_update().get(pk=released.pk)
+        problems = _problems(released, contacted_on=contacted_on, method=method, outcome=outcome,
+                             privacy_information_given=privacy_information_given, note=note,
+                             today=timezone.localdate(now))
+        if problems:
+            raise ValidationError(problems)
+        before = released.participation
+        after = next_participation(before, outcome)
+        attempt = ContactAttempt(programme_id=released.programme_id, released_woman=released, recorded_by=by,
+                                 recorded_at=now, contacted_on=contacted_on, method=method, outcome=outcome,
+                                 privacy_information_given=bool(privacy_information_given))
+        if note:
+            attempt.protect(Protector.load(released.programme_id, ContactAttempt.key_phase), note=note)
+        attempt.save()
+        changed = ["participation", "participation_ended_at"]
+        released.participation = after
+        if after in ENDED_PARTICIPATION:
+            # A second decline does not restart the 30 days: the first end stands.
+            released.participation_ended_at = released.participation_ended_at if before in ENDED_PARTICIPATION \
+                else now
+        else:
+            released.participation_ended_at = None
+        privacy_now = bool(privacy_information_given) and released.privacy_information_given_at is None
+        if privacy_now:
+            released.privacy_information_given_at = now
+            changed.append("privacy_information_given_at")
+        released.save(update_fields=changed)
+        record_event(
+            Event.CHANGE, actor=by, target=attempt, subjects=[released], programme=membership.programme,
+            role=membership.role, action=0,
+            reason=f"contact attempt #{attempt.pk} recorded ({method}, outcome {outcome}); participation "
+                   f"{before} -> {after}" + ("; privacy information given" if privacy_now else ""),
+        )
+    return attempt
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """What the portal asks of her practitioner now."""
+
+    contact: bool  # not yet reached: try to contact her
+    privacy_information: bool  # reached, but not yet given the privacy information
+
+
+def prompts_for(released: ReleasedWoman) -> Prompts:
+    """After a decline or withdrawal the portal prompts nothing."""
+    if released.participation in ENDED_PARTICIPATION:
+        return Prompts(contact=False, privacy_information=False)
+    return Prompts(
+        contact=released.participation in (Participation.NOT_CONTACTED, Participation.NOT_REACHED),
+        privacy_information=(released.participation == Participation.AGREED
+                             and released.privacy_information_given_at is None),
+    )
+
+
+def privacy_question_required(released: ReleasedWoman) -> bool:
+    """Whether the contact form must ask about the privacy information (until she has had it)."""
+    return released.privacy_information_given_at is None

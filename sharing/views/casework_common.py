@@ -1,0 +1,83 @@
+"""Fetch-and-authorise for the casework pages: a released woman or a concern this person may
+see now, or 404 (not yours looks exactly like not found), and her served details through the
+disclosure policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.http import Http404
+
+from eligibility.models import Woman
+from pseudonymisation.fields import Protector
+from sharing.delivery_access import PAUSE_DELIVERY_ROLES, visible_released_women
+from sharing.disclosure import disclose
+from sharing.models import Membership
+from sharing.models_delivery import ReleasedWoman, SafeguardingConcern
+from sharing.roles import Role
+from sharing.selectors import current_membership
+
+
+def visible_woman_or_404(request, pk: int) -> tuple[ReleasedWoman, Membership]:
+    """The released woman `pk` if this person may see her now (the Pause lead: any in Pause's
+    view; a practitioner: their caseload), else 404."""
+    membership = current_membership(request)
+    released = (visible_released_women(request.user, membership).filter(pk=pk)
+                .select_related("programme", "woman").first())
+    if released is None:
+        raise Http404("No such woman.")
+    return released, membership
+
+
+def concern_or_404(request, pk: int) -> tuple[SafeguardingConcern, Membership]:
+    """The concern `pk` of the current programme: any, for its Trust lead; for Pause, only about a
+    woman in their view now. Anyone else: 404."""
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("No such concern.")
+    concerns = SafeguardingConcern.objects.filter(pk=pk, programme_id=membership.programme_id)
+    role = Role(membership.role)
+    if role in PAUSE_DELIVERY_ROLES:
+        concerns = concerns.filter(released_woman__in=visible_released_women(request.user, membership))
+    elif role != Role.TRUST_LEAD:
+        raise Http404("No such concern.")
+    concern = concerns.select_related("programme", "released_woman", "raised_by", "acknowledged_by",
+                                      "closed_by").first()
+    if concern is None:
+        raise Http404("No such concern.")
+    return concern, membership
+
+
+@dataclass(frozen=True)
+class ServedWoman:
+    pk: int
+    forename: str
+    surname: str
+    date_of_birth: date | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.forename} {self.surname}".strip()
+
+
+def served_woman(request, released: ReleasedWoman, *, reason: str) -> ServedWoman:
+    """Her name and date of birth as the disclosure policy serves them to this person (one audit
+    entry naming her); 404 if it serves nothing."""
+    woman = released.woman
+    # Pause is served the release (a live reference: her details read through it); the Trust
+    # reads its own record of her.
+    membership = current_membership(request)
+    pause = membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES
+    shown = disclose(request.user, [released if pause else woman], page=request.path, reason=reason)
+    if not shown.records:
+        raise Http404("No such woman.")
+    fields = shown.fields[released.programme_id]
+    protector = Protector.load(released.programme_id, Woman.key_phase)
+
+    def value(name: str) -> str:
+        return (woman.reveal(protector, name) or "") if name in fields else ""
+
+    born = value("date_of_birth")
+    return ServedWoman(pk=released.pk, forename=value("forename"), surname=value("surname"),
+                       date_of_birth=date.fromisoformat(born) if born else None)

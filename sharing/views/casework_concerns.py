@@ -1,0 +1,135 @@
+"""Safeguarding concerns and serious incidents: raised by Pause (her practitioner, or the Pause
+lead), read, acknowledged and closed by the programme's Trust leads. Lists and the concern page
+go through the disclosure policy (one audit entry each); writes are `sharing.concerns` actions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from audit.log import record_staff_view
+from pause_portal.access import for_roles
+from pseudonymisation.fields import Protector
+from sharing.concerns import acknowledge_concern, close_concern, raise_concern
+from sharing.disclosure import disclose
+from sharing.forms_casework import CloseConcernForm, ConcernForm
+from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
+from sharing.roles import Role
+from sharing.selectors import current_membership
+from sharing.views.casework_common import concern_or_404, served_woman, visible_woman_or_404
+
+READERS = (Role.TRUST_LEAD, Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
+
+
+def _errors_to_form(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@for_roles(Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
+def raise_page(request, pk: int):
+    released, membership = visible_woman_or_404(request, pk)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = ConcernForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            concern = raise_concern(released, by=request.user, kind=data["kind"], lawful_basis=data["lawful_basis"],
+                                    summary=data["summary"],
+                                    portal_url=request.build_absolute_uri(reverse("casework:concerns")))
+        except PermissionDenied:
+            raise Http404("No such woman.") from None
+        except ValidationError as e:
+            _errors_to_form(form, e)
+        else:
+            messages.success(request, f"{concern.get_kind_display()} raised: the Trust leads have been told that "
+                                      "something awaits them")
+            return redirect("casework:concern", pk=concern.pk)
+    served = served_woman(request, released, reason="casework: raise a concern")
+    return render(request, "casework/raise.html", {"released": released, "woman": served, "form": form})
+
+
+@for_roles(*READERS)
+def concerns(request):
+    """The programme's concerns this person may see: all of them for a Trust lead; those about
+    the women in their view for Pause. Open ones first."""
+    membership = current_membership(request)
+    rows = (SafeguardingConcern.objects.filter(programme_id=membership.programme_id)
+            .select_related("raised_by").order_by("-raised_at", "-pk"))
+    shown = list(disclose(request.user, rows, page=request.path, reason="casework: concerns list"))
+    record_staff_view(request, {c.raised_by_id: c.raised_by for c in shown}.values(), membership=membership)
+    return render(request, "casework/concerns.html", {
+        "open": [c for c in shown if c.status in OPEN_CONCERN_STATUSES],
+        "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES],
+        "is_trust_lead": Role(membership.role) == Role.TRUST_LEAD,
+    })
+
+
+def _concern_page(request, concern, membership, *, close_form=None):
+    shown = disclose(request.user, [concern], page=request.path, reason="casework: a concern")
+    if not shown.records:
+        raise Http404("No such concern.")
+    fields = shown.fields[concern.programme_id]
+    woman = served_woman(request, concern.released_woman, reason="casework: whom a concern is about")
+    protector = Protector.load(concern.programme_id, SafeguardingConcern.key_phase)
+    text = {name: concern.reveal(protector, name) for name in ("summary", "closing_note") if name in fields}
+    people = {}
+    for name in ("raised_by", "acknowledged_by", "closed_by"):
+        person = getattr(concern, name)
+        if person is not None and name in fields:
+            people[person.pk] = person
+    record_staff_view(request, people.values(), membership=membership)
+    is_trust_lead = Role(membership.role) == Role.TRUST_LEAD
+    return render(request, "casework/concern.html", {
+        "concern": concern, "woman": woman, "fields": fields, "text": text, "is_trust_lead": is_trust_lead,
+        "is_open": concern.status in OPEN_CONCERN_STATUSES,
+        "close_form": close_form or CloseConcernForm(),
+    })
+
+
+@for_roles(*READERS)
+def concern(request, pk: int):
+    concern, membership = concern_or_404(request, pk)
+    return _concern_page(request, concern, membership)
+
+
+@for_roles(Role.TRUST_LEAD)
+def acknowledge(request, pk: int):
+    concern, membership = concern_or_404(request, pk)  # first: not yours is 404 whatever the method
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        acknowledge_concern(concern, by=request.user)
+    except PermissionDenied:
+        raise Http404("No such concern.") from None
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    else:
+        messages.success(request, "Acknowledged: Pause can see that the Trust has it in hand")
+    return redirect("casework:concern", pk=concern.pk)
+
+
+@for_roles(Role.TRUST_LEAD)
+def close(request, pk: int):
+    concern, membership = concern_or_404(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = CloseConcernForm(request.POST)
+    if form.is_valid():
+        try:
+            close_concern(concern, by=request.user, closing_note=form.cleaned_data["closing_note"])
+        except PermissionDenied:
+            raise Http404("No such concern.") from None
+        except ValidationError as e:
+            _errors_to_form(form, e)
+        else:
+            messages.success(request, "Closed")
+            return redirect("casework:concern", pk=concern.pk)
+    return _concern_page(request, concern, membership, close_form=form)

@@ -1,0 +1,50 @@
+"""A released woman's casework page (contact history, open concerns, what to do next) and the
+practitioner's contact form. Every read of her goes through the disclosure policy; the write is
+`sharing.contact.record_contact`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from pause_portal.access import for_roles
+from sharing.contact import privacy_question_required, prompts_for, record_contact
+from sharing.forms_casework import ContactForm
+from sharing.roles import Role
+from sharing.views.casework_common import served_woman, visible_woman_or_404
+
+
+@for_roles(Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
+def woman(request, pk: int):
+    released, membership = visible_woman_or_404(request, pk)
+    served = served_woman(request, released, reason="casework: contact and concerns")
+    return render(request, "casework/woman.html", {"released": released, "woman": served})
+
+
+@for_roles(Role.PAUSE_PRACTITIONER)
+def contact(request, pk: int):
+    released, membership = visible_woman_or_404(request, pk)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = ContactForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            record_contact(released, by=request.user, contacted_on=data["contacted_on"], method=data["method"],
+                           outcome=data["outcome"], privacy_information_given=data["privacy_information_given"],
+                           note=data["note"])
+        except PermissionDenied:
+            raise Http404("No such woman.") from None
+        except ValidationError as e:
+            for name, errors in e.message_dict.items():
+                form.add_error("contacted_day" if name == "contacted_on" else name, errors)
+        else:
+            messages.success(request, "Contact attempt recorded")
+            return redirect("casework:woman", pk=released.pk)
+    served = served_woman(request, released, reason="casework: record contact")
+    return render(request, "casework/contact.html", {
+        "released": released, "woman": served, "form": form, "prompts": prompts_for(released),
+        "ask_privacy": privacy_question_required(released),
+    })
