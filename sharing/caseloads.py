@@ -4,21 +4,28 @@ The permission is a django-guardian object permission (`sharing.work_with_woman`
 `ReleasedWoman`, a direct foreign-key table); `CaseloadAssignment` keeps its history. A woman has
 at most one practitioner at a time: reassigning removes the previous practitioner's permission in
 the same transaction, so their access ends at once. Closing a programme ends every assignment.
+
+The Pause lead also orders the target group: a woman's place in it, always with a reason (stored
+encrypted: it may say something about her).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.log import record_event
 from audit.models import Event
+from pseudonymisation.fields import Protector
 from sharing.delivery_access import PERMISSION, in_pause_view
 from sharing.models import Person, Programme
 from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission, ReleasedWoman
 from sharing.roles import Perm, Role, role_has
 from sharing.selectors import membership_in
+
+TARGET_REASON_MAX = 1000
 
 
 class CaseloadRefused(Exception):
@@ -81,6 +88,51 @@ def unassign(released: ReleasedWoman, *, by: Person) -> CaseloadAssignment | Non
                          role=membership.role, action=1,
                          reason=f"caseload: taken out of person #{ended.practitioner_id}'s caseload")
     return ended
+
+
+def end_for(released: ReleasedWoman, *, by: Person, why: str) -> CaseloadAssignment | None:
+    """End her current assignment whoever asks (the Trust withdrawing her release): the caller
+    has checked who may. Audited; returns the assignment ended, if any."""
+    with transaction.atomic():
+        ended = _end_current(released, by=by, now=timezone.now())
+        if ended is not None:
+            record_event(Event.CHANGE, actor=by, target=ended, subjects=[released],
+                         programme=released.programme, action=1,
+                         reason=f"caseload: taken out of person #{ended.practitioner_id}'s caseload ({why})")
+    return ended
+
+
+def set_target_position(released: ReleasedWoman, *, position: int | None, reason: str,
+                        by: Person) -> ReleasedWoman:
+    """Place the woman at `position` in the target group (1 is first; None takes her out of it),
+    with the reason, kept encrypted. Anyone already at that place, and everyone after them, moves
+    down one place, so no two women share a place."""
+    membership = _lead(released.programme_id, by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise CaseloadRefused("Enter the reason for her place in the target group.")
+    if len(reason) > TARGET_REASON_MAX:
+        raise CaseloadRefused(f"The reason must be {TARGET_REASON_MAX} characters or fewer.")
+    if position is not None and position < 1:
+        raise CaseloadRefused("Enter a place in the target group of 1 or more.")
+    with transaction.atomic():
+        locked = in_pause_view(ReleasedWoman.objects.filter(pk=released.pk)).select_for_update(of=("self",)).first()
+        if locked is None:
+            raise CaseloadRefused("She is not in Pause's view, so she cannot be placed in the target group.")
+        moved = 0
+        if position is not None:
+            others = ReleasedWoman.objects.filter(programme_id=locked.programme_id).exclude(pk=locked.pk)
+            if others.filter(target_position=position).exists():
+                moved = others.filter(target_position__gte=position).update(target_position=F("target_position") + 1)
+        locked.target_position = position
+        locked.protect(Protector.load(locked.programme_id, ReleasedWoman.key_phase), target_reason=reason)
+        locked.save(update_fields=["target_position", "target_reason"])
+        placed = f"placed at {position}" if position is not None else "taken out of the target group"
+        record_event(Event.CHANGE, actor=by, target=locked, subjects=[locked], programme=membership.programme,
+                     role=membership.role, action=1,
+                     reason=f"target group: released woman #{locked.pk} {placed}"
+                            + (f"; {moved} moved down one place" if moved else ""))
+    return locked
 
 
 def end_all(programme: Programme, *, by: Person | None, why: str) -> int:

@@ -3,6 +3,9 @@
 is a live reference (`ReleasedWoman` points at the Trust's record); her children are released as
 delivery tokens — a key scope of their own, so they cannot be linked to scoping tokens — whose
 year of birth, removal year and outcome are read live from the Trust's records when served.
+
+A Trust lead can withdraw a woman's release: she leaves every Pause view at once (the visibility
+predicate reads `withdrawn_at`), her caseload assignment ends, and she is not released again.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pseudonymisation.fields import Protector
 from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
+from sharing.caseloads import end_for
 from sharing.models import Person, Phase, Programme
 from sharing.models_delivery import DeliveryRelease, ReleasedChild, ReleasedWoman
 from sharing.phases import current_agreement
@@ -130,6 +134,28 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
                    f"tokens, under agreement v{agreement.version} ({', '.join(agreement.lawful_bases)})",
         )
     return release
+
+
+def withdraw_from_delivery(released: ReleasedWoman, *, by: Person) -> ReleasedWoman:
+    """Take a woman's delivery release back: Pause stops seeing her at once, and her practitioner's
+    permission ends. Only the programme's Trust leads, only in delivery, only once."""
+    membership = membership_in(by, released.programme_id)
+    if membership is None or not role_has(membership.role, Perm.RELEASE_TO_PAUSE):
+        raise DeliveryReleaseRefused("Only the programme's Trust leads withdraw a release.")
+    if membership.programme.phase != Phase.DELIVERY:
+        raise DeliveryReleaseRefused("Releases are withdrawn only while the programme is in delivery.")
+    with transaction.atomic():
+        locked = ReleasedWoman.objects.select_for_update().get(pk=released.pk)
+        if locked.withdrawn_at is not None:
+            raise DeliveryReleaseRefused("Her release was already withdrawn.")
+        locked.withdrawn_at, locked.withdrawn_by = timezone.now(), by
+        locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
+        record_event(Event.CHANGE, actor=by, target=locked, subject_ids=[locked.woman_id], subject_model=Woman,
+                     programme=membership.programme, role=membership.role, action=1,
+                     reason=f"delivery release of released woman #{locked.pk} withdrawn (delivery release "
+                            f"#{locked.release_id}): out of every Pause view")
+        end_for(locked, by=by, why="release withdrawn")
+    return locked
 
 
 @dataclass(frozen=True)

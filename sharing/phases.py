@@ -217,6 +217,10 @@ def confirm_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
         programme.phase = change.to_phase
         programme.phase_started_at = change.decided_at
         programme.save(update_fields=["phase", "phase_started_at"])
+        if programme.phase == Phase.CLOSED:  # closing ends every Pause view and caseload permission
+            from sharing.caseloads import end_all
+
+            end_all(programme, by=by, why="programme closed")
         record_event(Event.CHANGE, actor=by, target=change, programme=programme,
                      role=_role_in(by, programme) or "", action=1,
                      reason=f"phase change {change.from_phase} -> {change.to_phase} confirmed")

@@ -63,3 +63,17 @@ def delivery_world(*, women: int = 3, phase: str = "delivery", name: str | None 
         Programme.objects.filter(pk=programme.pk).update(phase=phase)
         programme.refresh_from_db()
     return world
+
+
+def person_in(world: DeliveryWorld, role: Role) -> Person:
+    """Someone holding `role` in the world's programme (the Pause lead, the first practitioner, the
+    Trust lead and the Caldicott Guardian are the world's own; a system administrator holds no
+    programme role)."""
+    own = {Role.TRUST_LEAD: world.trust_lead, Role.CALDICOTT_GUARDIAN: world.caldicott,
+           Role.PAUSE_LEAD: world.pause_lead, Role.PAUSE_PRACTITIONER: world.practitioners[0]}
+    if role in own:
+        return own[role]
+    if role == Role.SYSTEM_ADMIN:
+        return f.person(world.programme.trust, system_admin=True)
+    return member(world.programme, role)
+

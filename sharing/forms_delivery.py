@@ -1,0 +1,124 @@
+"""Forms of the delivery pages: the Trust lead's release and withdrawal, restrictions (Trust lead
+and DPO), and the Pause lead's target group and caseload assignment. Ids posted are checked again
+by the views (fetch and authorise) and by the actions; messages follow the GOV.UK patterns."""
+
+from __future__ import annotations
+
+from django import forms
+
+from eligibility.models import RestrictionReason
+from pseudonymisation.blind_index import IndexKind, normalise_nhs_number
+from sharing.caseloads import TARGET_REASON_MAX
+from sharing.delivery_release import MAX_ADDRESS_LENGTH
+
+
+def address_field(pk: int) -> str:
+    return f"address_{pk}"
+
+
+class DeliveryReleaseForm(forms.Form):
+    """Which of the releasable women to release, the address for each one chosen, and the Trust
+    contact Pause should talk to."""
+
+    women = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": "Choose at least one woman to release"})
+    trust_contact = forms.TypedChoiceField(
+        label="Trust contact", coerce=int, choices=(),
+        error_messages={"required": "Choose the Trust contact Pause should talk to",
+                        "invalid_choice": "Choose the Trust contact Pause should talk to"})
+
+    def __init__(self, *args, candidates=(), contacts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["women"].choices = [(pk, str(pk)) for pk in candidates]
+        self.fields["women"].error_messages["invalid_choice"] = (
+            "A woman chosen can no longer be released: reload the page and choose again")
+        self.fields["trust_contact"].choices = [("", "Choose a Trust contact"), *contacts]
+        for pk in candidates:
+            self.fields[address_field(pk)] = forms.CharField(
+                required=False, max_length=MAX_ADDRESS_LENGTH, strip=True,
+                error_messages={"max_length": f"The address must be {MAX_ADDRESS_LENGTH} characters or fewer"})
+
+    def clean(self):
+        data = super().clean()
+        for pk in data.get("women") or []:
+            if not data.get(address_field(pk)) and address_field(pk) not in self.errors:
+                self.add_error(address_field(pk), "Enter the address Pause should contact her at")
+        return data
+
+    def address_of(self, pk: int) -> str:
+        return self.cleaned_data.get(address_field(pk)) or ""
+
+
+class ReleasedWomanForm(forms.Form):
+    """One released woman, by id (withdrawing her release)."""
+
+    released = forms.IntegerField(min_value=1, error_messages={"required": "Choose a woman",
+                                                               "invalid": "Choose a woman",
+                                                               "min_value": "Choose a woman"})
+
+
+FIND_KINDS = [(str(IndexKind.PERSON_ID), "Trust person ID"), (str(IndexKind.NHS_NUMBER), "NHS number")]
+
+
+class RestrictForm(forms.Form):
+    """Find a woman by an exact Trust person id or NHS number (posted, never in the address) and
+    say why her records are restricted."""
+
+    kind = forms.ChoiceField(label="Find her by", choices=FIND_KINDS, widget=forms.RadioSelect,
+                             error_messages={"required": "Select what to find her by",
+                                             "invalid_choice": "Select what to find her by"})
+    q = forms.CharField(label="Trust person ID or NHS number", max_length=100, strip=True,
+                        error_messages={"required": "Enter her Trust person ID or NHS number",
+                                        "max_length": "The Trust person ID or NHS number must be 100 characters "
+                                                      "or fewer"})
+    reason = forms.ChoiceField(label="Why are her records restricted?", choices=RestrictionReason.choices,
+                               widget=forms.RadioSelect,
+                               error_messages={"required": "Select why her records are restricted",
+                                               "invalid_choice": "Select why her records are restricted"})
+
+    def clean(self):
+        data = super().clean()
+        text = data.get("q")
+        if text and data.get("kind") == IndexKind.NHS_NUMBER:
+            try:
+                data["q"] = normalise_nhs_number(text)
+            except ValueError:
+                self.add_error("q", "Enter an NHS number of 10 digits, like 999 123 4567")
+        return data
+
+
+class EndRestrictionForm(forms.Form):
+    restriction = forms.IntegerField(min_value=1, error_messages={"required": "Choose a restriction",
+                                                                  "invalid": "Choose a restriction",
+                                                                  "min_value": "Choose a restriction"})
+
+
+class TargetForm(forms.Form):
+    """Her place in the target group, with the reason (kept encrypted)."""
+
+    position = forms.IntegerField(
+        label="Place in the target group", required=False, min_value=1, max_value=100000,
+        help_text="1 is the first woman to contact. Leave empty to take her out of the target group.",
+        error_messages={"invalid": "Enter her place in the target group as a whole number, like 3",
+                        "min_value": "Enter a place in the target group of 1 or more",
+                        "max_value": "Enter a place in the target group of 100000 or less"})
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea, max_length=TARGET_REASON_MAX, strip=True,
+        help_text="Why she is placed here. Kept encrypted; seen by the Pause lead and her practitioner.",
+        error_messages={"required": "Enter the reason for her place in the target group",
+                        "max_length": f"The reason must be {TARGET_REASON_MAX} characters or fewer"})
+
+
+NOBODY = ""
+
+
+class AssignForm(forms.Form):
+    """Which practitioner's caseload she is in (or nobody's)."""
+
+    practitioner = forms.TypedChoiceField(
+        label="Practitioner", coerce=int, empty_value=None, required=False, choices=(),
+        error_messages={"invalid_choice": "Choose a practitioner of this programme"})
+
+    def __init__(self, *args, practitioners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].choices = [(NOBODY, "Nobody (not in a caseload)"), *practitioners]

@@ -1,0 +1,86 @@
+"""Restrictions (issue 7, point 4): a Trust lead or the DPO restricts a woman's records — for
+example while her objection or request for restriction is considered — and ends the restriction
+when it is settled.
+
+While a restriction is open nothing about her can be released (`eligibility.release`), she is
+taken out of the scoping snapshot (`sharing.scoping_release.open_restriction`) and she leaves
+every Pause view in delivery at once (`sharing.delivery_access`). The DPO finds her by an exact
+Trust person id or NHS number through the blind indexes, and sees her only as a reference.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.log import record_event
+from audit.models import Event
+from eligibility.models import Restriction, RestrictionReason, Woman
+from pseudonymisation.blind_index import IndexKind
+from pseudonymisation.fields import Protector
+from pseudonymisation.keys import KeyDestroyed, KeyUnavailable
+from sharing.models import Membership, Person, Programme
+from sharing.roles import Role
+from sharing.scoping_release import open_restriction
+from sharing.selectors import membership_in
+
+RESTRICTING_ROLES = (Role.TRUST_LEAD, Role.DPO)
+FINDABLE_BY = {IndexKind.PERSON_ID: "person_id_index", IndexKind.NHS_NUMBER: "nhs_number_index"}
+
+
+class RestrictionRefused(Exception):
+    """A restriction that cannot be opened or ended; nothing was written."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _restricting(by: Person, programme_id: int) -> Membership:
+    membership = membership_in(by, programme_id)
+    if membership is None or Role(membership.role) not in RESTRICTING_ROLES:
+        raise RestrictionRefused("Only the programme's Trust leads and its DPO restrict a woman's records.")
+    return membership
+
+
+def find_woman(programme: Programme, kind: IndexKind | str, value: str) -> Woman | None:
+    """The programme's woman with exactly this Trust person id or NHS number (normalised), by
+    blind index under every live key version; None when there is none."""
+    field = FINDABLE_BY[IndexKind(kind)]
+    try:
+        terms = Protector.load(programme.pk, Woman.key_phase, create=False).indexer.search_terms(IndexKind(kind),
+                                                                                                 value)
+    except (KeyUnavailable, KeyDestroyed):
+        return None  # no key: the programme holds no records to find
+    return Woman.objects.filter(programme=programme, **{f"{field}__in": terms}).order_by("pk").first()
+
+
+def restrict(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Restriction:
+    """Open a restriction of her records (refused if one is already open)."""
+    _restricting(by, woman.programme_id)
+    try:
+        reason = RestrictionReason(reason)
+    except ValueError:
+        raise RestrictionRefused("Choose why her records are restricted.") from None
+    with transaction.atomic():
+        Woman.objects.select_for_update().filter(pk=woman.pk).first()  # one restriction at a time
+        already = Restriction.objects.filter(woman=woman, ended_at__isnull=True).first()
+        if already is not None:
+            raise RestrictionRefused(f"Her records are already restricted (restriction #{already.pk}).")
+        return open_restriction(woman=woman, reason=reason, by=by)
+
+
+def end_restriction(restriction: Restriction, *, by: Person) -> Restriction:
+    """End an open restriction: she may be released again, and a released woman is back in Pause's
+    view (if nothing else keeps her out)."""
+    membership = _restricting(by, restriction.programme_id)
+    with transaction.atomic():
+        locked = Restriction.objects.select_for_update().get(pk=restriction.pk)
+        if locked.ended_at is not None:
+            raise RestrictionRefused(f"Restriction #{locked.pk} has already ended.")
+        locked.ended_at = timezone.now()
+        locked.save(update_fields=["ended_at"])
+        record_event(Event.CHANGE, actor=by, target=locked, subject_ids=[locked.woman_id], subject_model=Woman,
+                     programme=membership.programme, role=membership.role, action=1,
+                     reason=f"restriction #{locked.pk} ended")
+    return locked

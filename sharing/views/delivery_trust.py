@@ -1,0 +1,146 @@
+"""The Trust lead's delivery pages: release women to Pause for delivery (each with the address to
+contact her at, and a Trust contact), what each release was, and withdrawing a woman's release.
+
+Names reach the page only through the disclosure policy (one entry per page view). Nothing is
+written unless the whole release can go ahead; the action's refusals are shown in the error
+summary.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from eligibility.models import Decision, Woman
+from eligibility.release import releasable
+from pause_portal.access import for_roles
+from pseudonymisation.fields import Protector
+from sharing.delivery_release import (
+    DeliveryReleaseRefused,
+    ToRelease,
+    release_for_delivery,
+    withdraw_from_delivery,
+)
+from sharing.disclosure import disclose
+from sharing.forms_delivery import DeliveryReleaseForm, ReleasedWomanForm, address_field
+from sharing.models import Membership, MembershipStatus, Person, Phase, Programme
+from sharing.models_delivery import DeliveryRelease, ReleasedWoman
+from sharing.release_checks import release_blockers
+from sharing.roles import Role
+from sharing.selectors import current_membership
+from sharing.views.delivery_rows import day
+
+CONTACT_ROLES = (Role.TRUST_LEAD, Role.TRUST_CASEWORKER)
+
+
+def releasable_for_delivery(programme: Programme) -> QuerySet[Woman]:
+    """Women the Trust lead may release now: `releasable`, and never released for delivery (a
+    withdrawn release is not made again)."""
+    return releasable(Woman.objects.filter(programme=programme)).exclude(
+        pk__in=ReleasedWoman.objects.filter(programme=programme).values("woman_id")).order_by("pk")
+
+
+def _trust_contacts(programme: Programme) -> list[tuple[int, str]]:
+    rows = (Membership.objects.filter(programme=programme, status=MembershipStatus.ACTIVE, role__in=CONTACT_ROLES,
+                                      person__is_active=True, person__organisation_id=programme.trust_id)
+            .select_related("person").order_by("person__full_name", "pk"))
+    return [(m.person_id, f"{m.person.full_name} ({m.get_role_display()})") for m in rows]
+
+
+def named_women(request, women: list[Woman], reason: str) -> dict[int, dict]:
+    """The women's name, date of birth and postcode, through the disclosure policy (one entry)."""
+    if not women:
+        return {}
+    shown = disclose(request.user, women, page=request.path, reason=reason)
+    if not shown.records:
+        return {}
+    visible = shown.fields.get(women[0].programme_id, frozenset())
+    keys = Protector.load(women[0].programme_id, Woman.key_phase, create=False)
+
+    def read(w, name):
+        return (w.reveal(keys, name) or "") if name in visible else ""
+
+    return {w.pk: {"name": " ".join(n for n in (read(w, "forename"), read(w, "surname")) if n) or "Name not recorded",
+                   "date_of_birth": day(read(w, "date_of_birth")), "postcode": read(w, "postcode") or "Not recorded"}
+            for w in shown}
+
+
+def _candidates(request, women: list[Woman], form) -> list[dict]:
+    named = named_women(request, women, "delivery release: women who can be released")
+    latest = {d.woman_id: d for d in Decision.objects.filter(woman__in=women).order_by("woman_id", "pk")}
+    chosen = {int(v) for v in form.data.getlist("women") if v.isdigit()} if form.is_bound else set()
+    out = []
+    for w in women:
+        if w.pk not in named:
+            continue
+        decision = latest.get(w.pk)
+        field = form[address_field(w.pk)]
+        out.append({**named[w.pk], "pk": w.pk, "address": field, "checked": w.pk in chosen,
+                    "decision": decision.get_outcome_display() if decision else ""})
+    return out
+
+
+@for_roles(Role.TRUST_LEAD)
+def release_page(request):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    programme = current_membership(request).programme
+    in_delivery = programme.phase == Phase.DELIVERY
+    women = list(releasable_for_delivery(programme)) if in_delivery else []
+    contacts = _trust_contacts(programme)
+    form = DeliveryReleaseForm(request.POST if request.method == "POST" else None,
+                               candidates=[w.pk for w in women], contacts=contacts,
+                               initial={"trust_contact": request.user.pk}, auto_id="%s")
+    refusal = None
+    if request.method == "POST":
+        if not in_delivery:
+            refusal = DeliveryReleaseRefused("Delivery releases are made only while the programme is in delivery.")
+        elif form.is_valid():
+            by_pk = {w.pk: w for w in women}
+            chosen = [ToRelease(by_pk[pk], form.address_of(pk)) for pk in sorted(form.cleaned_data["women"])]
+            contact = Person.objects.filter(pk=form.cleaned_data["trust_contact"]).first()
+            try:
+                release = release_for_delivery(programme, chosen, by=request.user, trust_contact=contact)
+            except DeliveryReleaseRefused as exc:
+                refusal = exc
+            else:
+                messages.success(request, f"{release.women_count} wom{'an' if release.women_count == 1 else 'en'} "
+                                          f"released to Pause for delivery, with {release.children_count} "
+                                          f"child{'' if release.children_count == 1 else 'ren'} as delivery tokens.")
+                return redirect("delivery:release")
+    releases = list(DeliveryRelease.objects.filter(programme=programme).select_related("released_by", "agreement")
+                    .order_by("-released_at", "-pk"))
+    current = list(ReleasedWoman.objects.filter(programme=programme, withdrawn_at__isnull=True)
+                   .select_related("woman").order_by("released_at", "pk")) if in_delivery else []
+    released_names = named_women(request, [r.woman for r in current], "delivery release: women released")
+    return render(request, "delivery/release.html", {
+        "programme": programme, "in_delivery": in_delivery, "form": form, "form_list": [form], "refusal": refusal,
+        "candidates": _candidates(request, women, form) if women else [],
+        "blockers": release_blockers(programme) if in_delivery else [],
+        "releases": releases,
+        "released": [{"pk": r.pk, "released_at": r.released_at, **released_names[r.woman_id]}
+                     for r in current if r.woman_id in released_names],
+    }, status=400 if refusal or form.errors else 200)
+
+
+@for_roles(Role.TRUST_LEAD)
+@require_POST
+def withdraw(request):
+    """Withdraw one woman's delivery release: she leaves every Pause view at once."""
+    programme = current_membership(request).programme
+    form = ReleasedWomanForm(request.POST)
+    if programme.phase != Phase.DELIVERY or not form.is_valid():
+        raise Http404("No such release.")
+    released = ReleasedWoman.objects.filter(pk=form.cleaned_data["released"], programme=programme,
+                                            withdrawn_at__isnull=True).first()
+    if released is None:
+        raise Http404("No such release.")
+    try:
+        withdraw_from_delivery(released, by=request.user)
+    except DeliveryReleaseRefused as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, f"Release of released woman #{released.pk} withdrawn: Pause no longer sees her.")
+    return redirect("delivery:release")
