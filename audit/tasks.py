@@ -17,3 +17,10 @@ def write_checkpoint() -> int:
     sealing.seal_pending()
     head = sealing.write_checkpoint()
     return head["seq"] if head else 0
+
+
+@shared_task(name="audit.run_monitoring", ignore_result=True)
+def run_monitoring() -> int:
+    from audit.monitoring import run_monitoring as run
+
+    return run()

@@ -273,6 +273,18 @@ AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
 PORTAL_AUDIT_RETENTION_DAYS = int(os.environ.get("PORTAL_AUDIT_RETENTION_DAYS", str(6 * 366)))
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_STORE_JSON_CHANGES = True
+# The monitoring rules' thresholds (audit.monitoring): working hours in Europe/London time, bulk
+# access (more than N records in M minutes), repeated refusals (K in M minutes), case pages.
+PORTAL_MONITORING = {
+    "day_starts": int(os.environ.get("PORTAL_MONITORING_DAY_STARTS", "7")),
+    "day_ends": int(os.environ.get("PORTAL_MONITORING_DAY_ENDS", "19")),
+    "working_days": (0, 1, 2, 3, 4),
+    "bulk_records": int(os.environ.get("PORTAL_MONITORING_BULK_RECORDS", "200")),
+    "bulk_minutes": int(os.environ.get("PORTAL_MONITORING_BULK_MINUTES", "10")),
+    "refusals": int(os.environ.get("PORTAL_MONITORING_REFUSALS", "5")),
+    "refusal_minutes": int(os.environ.get("PORTAL_MONITORING_REFUSAL_MINUTES", "10")),
+    "case_pages": ("/records/", "/scoping/", "/delivery/", "/casework/", "/progress/"),
+}
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -290,6 +302,7 @@ CELERY_BEAT_SCHEDULE = {
     "scoping-purge-at-deadline": {"task": "sharing.end_scoping_at_deadlines", "schedule": crontab(minute=5)},
     "audit-seal": {"task": "audit.seal_pending", "schedule": 60.0},
     "audit-checkpoint": {"task": "audit.write_checkpoint", "schedule": crontab(minute=0)},
+    "audit-monitoring": {"task": "audit.run_monitoring", "schedule": 300.0},
 }
 # The audit chain's head is checkpointed here, outside the database (audit.sealing): in production
 # a write-once mount, required; elsewhere a folder beside the data.

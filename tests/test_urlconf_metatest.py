@@ -207,6 +207,29 @@ def a_concern(programme):
                          summary="Synthetic concern")
 
 
+def a_review_search(programme):
+    from audit.models_review import ReviewKind, ReviewSearch
+
+    return ReviewSearch.objects.create(programme=programme, by=f.person(programme.trust),
+                                       kind=ReviewKind.TRAIL_SEARCH, reason="Synthetic")
+
+
+def a_flag(programme):
+    from audit.log import record_event
+    from audit.models_review import FlagRule, MonitoringFlag
+
+    entry = record_event(Event.REFUSED, actor=f.person(programme.trust), programme=programme, status_code=404)
+    return MonitoringFlag.objects.create(rule=FlagRule.OUTSIDE_CASELOAD, entry=entry, occurred_at=entry.timestamp,
+                                         actor_id=entry.actor_id, programme=programme, detail="Synthetic")
+
+
+def a_declaration(programme):
+    from audit.models_review import ConflictDeclaration
+
+    return ConflictDeclaration.objects.create(programme=programme, declared_by=f.person(programme.trust),
+                                              kind="nhs_number", relationship="relative", index_terms=["v1:00"])
+
+
 OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
@@ -226,6 +249,10 @@ OBJECT_URLS = {
     "casework:concern": (a_concern, Role.TRUST_LEAD),
     "casework:acknowledge": (a_concern, Role.TRUST_LEAD),
     "casework:close": (a_concern, Role.TRUST_LEAD),
+    "dpo:search": (a_review_search, Role.DPO),
+    "dpo:export": (a_review_search, Role.DPO),
+    "dpo:flag": (a_flag, Role.DPO),
+    "conflicts:withdraw": (a_declaration, Role.TRUST_CASEWORKER),
 }
 
 

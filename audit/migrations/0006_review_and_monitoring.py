@@ -106,5 +106,9 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['programme', 'at'], name='review_search_programme_at')],
             },
         ),
+        migrations.AddIndex(
+            model_name='auditentry',
+            index=models.Index(condition=models.Q(('event', 'refused')), fields=['page'], name='audit_refused_page'),
+        ),
         migrations.RunPython(review_searches_append_only, drop_review_search_triggers),
     ]

@@ -1,0 +1,29 @@
+"""The Caldicott Guardian's report of the DPO's own activity: every search, report and export of
+the audit trail made in the programme, when, by whom, of what kind, and the reason given."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import render
+
+from audit.log import record_staff_view
+from audit.models_review import ReviewSearch
+from audit.views.review import describe_criteria
+from pause_portal.access import for_roles
+from sharing.roles import Role
+from sharing.selectors import current_membership
+
+PER_PAGE = 50
+
+
+@for_roles(Role.CALDICOTT_GUARDIAN)
+def dpo_activity(request):
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    membership = current_membership(request)
+    rows = ReviewSearch.objects.filter(programme=membership.programme).select_related("by")
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    items = [(s, describe_criteria(s)) for s in page]
+    record_staff_view(request, {s.by_id: s.by for s in page}.values(), membership=membership)
+    return render(request, "dpo/activity.html", {"page": page, "items": items, "programme": membership.programme})
