@@ -16,6 +16,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from eligibility.models import Woman
 from pseudonymisation.fields import Protector
+from sharing.contact import prompts_for
 from sharing.delivery_access import visible_released_women
 from sharing.disclosure import disclose
 from sharing.models_delivery import (
@@ -26,8 +27,6 @@ from sharing.models_delivery import (
     ReleasedWoman,
 )
 from sharing.selectors import current_membership
-
-PROMPT_CONTACT = (Participation.NOT_CONTACTED, Participation.NOT_REACHED)
 
 
 @dataclass
@@ -46,6 +45,7 @@ class ShownWoman:
     practitioner_id: int | None
     practitioner: str
     prompt_contact: bool  # not contacted or not reached: the caseload asks for contact
+    prompt_privacy: bool  # reached and agreed, but not yet given the privacy information
     leaves_view_on: date | None  # after a decline or withdrawal (unless a concern stays open)
 
 
@@ -89,6 +89,7 @@ def shown_women(request, rows, *, reason: str) -> list[ShownWoman]:
 
     out = []
     for r in shown.records:
+        prompts = prompts_for(r)  # nothing after a decline or withdrawal
         ended = r.participation_ended_at if r.participation in ENDED_PARTICIPATION else None
         names = (read(r.woman, trust_keys, "forename"), read(r.woman, trust_keys, "surname"))
         out.append(ShownWoman(
@@ -103,7 +104,7 @@ def shown_women(request, rows, *, reason: str) -> list[ShownWoman]:
             target_reason=read(r, own_keys, "target_reason"),
             practitioner_id=getattr(r, "practitioner_now", None),
             practitioner=getattr(r, "practitioner_name", None) or "",
-            prompt_contact=r.participation in PROMPT_CONTACT,
+            prompt_contact=prompts.contact, prompt_privacy=prompts.privacy_information,
             leaves_view_on=(ended + timedelta(days=LEAVES_VIEW_AFTER_DAYS)).date() if ended else None,
         ))
     return out
