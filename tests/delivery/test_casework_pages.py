@@ -322,3 +322,19 @@ def test_every_view_and_write_leaves_its_audit_entries():
     surname = name_of(world, her)
     assert not AuditEntry.objects.filter(reason__icontains=surname).exists()
     assert not AuditEntry.objects.filter(object_repr__icontains=surname).exists()
+
+
+def test_the_woman_page_carries_the_casework_panel():
+    world, her, other, concern = setup()
+    sign_in_verified(Client(), world.practitioners[0]).post(reverse("casework:contact", args=[her.pk]),
+                                                            contact_data(note="Synthetic: a good first meeting"))
+    url = reverse("delivery:woman", args=[her.pk])
+    for person, can_record in ((world.practitioners[0], True), (world.pause_lead, False)):
+        mark = AuditEntry.objects.order_by("-pk").first().pk
+        page = sign_in_verified(Client(), person).get(url).content.decode()
+        assert 'id="casework-panel"' in page and "a good first meeting" in page, person
+        assert (reverse("casework:contact", args=[her.pk]) in page) == can_record
+        assert reverse("casework:concern", args=[concern.pk]) in page
+        attempt = ContactAttempt.objects.get()
+        assert {f"sharing.contactattempt:{attempt.pk}", f"sharing.safeguardingconcern:{concern.pk}"} <= _subjects(
+            _entries_since(mark, event=Event.DISCLOSURE, actor=person, page=url))
