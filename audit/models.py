@@ -189,3 +189,10 @@ from audit.models_review import (  # noqa: E402, F401
     MonitoringFlag,
     ReviewSearch,
 )
+from audit.models_rights import (  # noqa: E402,F401
+    Breach,
+    ErasureRecord,
+    RedactionDecision,
+    RequestExtension,
+    RightsRequest,
+)

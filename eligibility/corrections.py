@@ -21,7 +21,10 @@ into the key-rotation tooling: a future command that destroys a single old blind
 must first refuse while tombstones exist only under that version (or have them re-indexed when
 an extract row matches one under an older version, the only moment the id is seen again).
 
-Only the programme's data protection officer (who answers rights requests) may correct or erase.
+Only the programme's data protection officer (who answers rights requests) may erase. A correction
+is made by the DPO, or by a Trust caseworker of the programme from an open rectification request
+about that woman (`audit.models_rights.RightsRequest`, issue 9): the caseworker checks the case
+system and corrects the record; the request's reference goes into the audit entry.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from eligibility.models import Child, Correction, ErasedPerson, Woman
 from pseudonymisation.blind_index import BlindIndexer, IndexKind
 from pseudonymisation.fields import EncryptedField, Protector
 from sharing.models import Person, Programme
-from sharing.roles import Perm, role_has
+from sharing.roles import Perm, Role, role_has
 from sharing.selectors import membership_in
 
 REASON_MAX = ErasedPerson._meta.get_field("reason").max_length
@@ -130,11 +133,22 @@ def as_text(value) -> str | None:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def _rights_role(person: Person, programme_id: int) -> str:
+def _rights_role(person: Person, programme_id: int, rights_request=None, woman_id: int | None = None) -> str:
     membership = membership_in(person, programme_id)
-    if membership is None or not role_has(membership.role, Perm.ANSWER_RIGHTS_REQUESTS):
-        raise PermissionDenied("Only the programme's data protection officer corrects or erases records.")
-    return membership.role
+    if membership is not None and role_has(membership.role, Perm.ANSWER_RIGHTS_REQUESTS):
+        return membership.role
+    if (rights_request is not None and membership is not None
+            and membership.role == Role.TRUST_CASEWORKER and _open_rectification(rights_request, woman_id)):
+        return membership.role  # a Trust caseworker acting on the DPO's rectification request
+    raise PermissionDenied("Only the programme's data protection officer, or a Trust caseworker from an open "
+                           "rectification request about her, corrects records; only the DPO erases them.")
+
+
+def _open_rectification(rights_request, woman_id: int | None) -> bool:
+    from audit.models_rights import RequestKind, RequestStatus, RightsRequest
+
+    return RightsRequest.objects.filter(pk=rights_request.pk, kind=RequestKind.RECTIFICATION,
+                                        status=RequestStatus.OPEN, woman_id=woman_id).exists()
 
 
 def _fk(model: type) -> str:
@@ -146,7 +160,8 @@ def _fk(model: type) -> str:
 
 # --- rectification -------------------------------------------------------------------------
 def correct(
-    record: Woman | Child, field: str, value, *, by: Person, reason: str, protector: Protector | None = None
+    record: Woman | Child, field: str, value, *, by: Person, reason: str, protector: Protector | None = None,
+    rights_request=None,
 ) -> Correction:
     """Rectify one field of a woman or a child: record the previous and corrected values as a
     Correction (the earlier active one of the field deactivated, kept), apply the value (blind
@@ -155,9 +170,11 @@ def correct(
     clears the field. The caller's `record` is re-read under a row lock and ends up corrected.
 
     Raises ValueError, changing nothing, for a field not correctable on the record or a value
-    that does not parse; PermissionDenied unless `by` is the programme's DPO."""
+    that does not parse; PermissionDenied unless `by` is the programme's DPO, or a Trust caseworker
+    with `rights_request` an open rectification request about the woman (or the child's mother)."""
     model = type(record)
-    role = _rights_role(by, record.programme_id)
+    woman_id = record.pk if isinstance(record, Woman) else getattr(record, "mother_id", None)
+    role = _rights_role(by, record.programme_id, rights_request, woman_id)
     parse = PARSERS.get(model, {}).get(field)
     if parse is None:
         raise ValueError(f"{field!r} is not a correctable field of a {model._meta.verbose_name}.")
@@ -184,7 +201,8 @@ def correct(
         record.save()
         record_event(
             Event.CHANGE, actor=by, target=record, programme=record.programme, role=role,
-            reason=f"{field} corrected (rectification, correction #{correction.pk})",
+            reason=f"{field} corrected (rectification, correction #{correction.pk}"
+                   + (f", rights request {rights_request.reference})" if rights_request is not None else ")"),
             action=AbstractLogEntry.Action.UPDATE,
         )
     return correction

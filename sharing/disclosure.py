@@ -6,8 +6,10 @@ writes the access entry in the same call — one entry naming every subject show
 
 What each role may see (this grows with each phase as later work lands):
 - Trust caseworker and Trust lead: their own programme's records.
-- DPO and Caldicott Guardian: nothing here (the DPO reaches casework only through an open rights
-  request; the Caldicott Guardian confirms, but does not read casework).
+- DPO (issue 9): a woman's records (hers, her children's, and what hangs off her release) only
+  while an open rights request about her exists in that programme, and only when the request's
+  reference is the disclosure's reason — so every such view's audit entry names the request.
+- Caldicott Guardian: nothing here (confirms, but does not read casework).
 - Pause lead in scoping (issue 6): while `scoping_is_open`, the scoping snapshot's rows that are
   not withheld (`ScopingWomanRow`, and `ScopingChildRow` of served women) with their served values
   only, and the programme's scoping notes — nothing else, never `eligibility.Woman`/`Child`. After
@@ -161,6 +163,39 @@ def _delivery_visible(user, records: list, memberships: dict[int, Membership], d
     return seen
 
 
+# --- the DPO (issue 9): casework only through an open rights request about that woman --------
+def _dpo_request_women(memberships: dict[int, Membership], reason: str) -> dict[int, int]:
+    """Programme id -> the woman whose open rights request has `reason` as its reference, for the
+    programmes where the user is the DPO."""
+    dpo_in = [pid for pid, m in memberships.items() if Role(m.role) == Role.DPO]
+    if not dpo_in or not reason:
+        return {}
+    from audit.models_rights import RequestStatus, RightsRequest
+
+    return dict(RightsRequest.objects.filter(programme_id__in=dpo_in, reference=reason.strip(),
+                                             status=RequestStatus.OPEN, woman__isnull=False)
+                .values_list("programme_id", "woman_id"))
+
+
+def _woman_of(record: models.Model) -> int | None:
+    """The woman a record is about: her own record, her child's, or one hanging off her release."""
+    from eligibility.models import Child, Woman
+
+    if isinstance(record, Woman):
+        return record.pk
+    if isinstance(record, Child):
+        return record.mother_id
+    if getattr(record, "woman_id", None) is not None:
+        return record.woman_id
+    if getattr(record, "child_id", None) is not None:
+        return Child.objects.filter(pk=record.child_id).values_list("mother_id", flat=True).first()
+    if getattr(record, "released_woman_id", None) is not None:
+        from sharing.models_delivery import ReleasedWoman
+
+        return ReleasedWoman.objects.filter(pk=record.released_woman_id).values_list("woman_id", flat=True).first()
+    return None
+
+
 def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = "") -> Disclosure:
     """Return the records this user may see now, and record that they saw them."""
     records = list(records)
@@ -169,9 +204,12 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
     delivery = _delivery_models()
     open_cache: dict[int, bool] = {}
     delivery_seen = _delivery_visible(user, records, memberships, delivery)
+    dpo_women = _dpo_request_women(memberships, reason)
 
     def allowed(r) -> bool:
         membership = memberships.get(r.programme_id)
+        if membership is not None and Role(membership.role) == Role.DPO:
+            return r.programme_id in dpo_women and _woman_of(r) == dpo_women[r.programme_id]
         if type(r) in scoping:
             return (membership is not None and _scoping_open(r.programme_id, membership, open_cache)
                     and _scoping_served(r))
@@ -193,7 +231,9 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
             membership = memberships[programme_id]
             subjects = [r for r in shown if r.programme_id == programme_id]
             model = type(subjects[0])
-            if model in scoping:
+            if Role(membership.role) == Role.DPO:
+                result.fields[programme_id] = frozenset(classification_of(model))
+            elif model in scoping:
                 result.fields[programme_id] = scoping[model]
             elif model in delivery and Role(membership.role) in (Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER):
                 result.fields[programme_id] = delivery[model]
