@@ -69,3 +69,21 @@ def test_seed_demo_refuses_outside_the_demo():
 
     with pytest.raises(CommandError, match="PORTAL_ENV=demo"):
         call_command("seed_demo")
+
+
+@override_settings(DEMO=True)
+def test_the_demo_seeds_agreements_and_a_delivery_caseload(capsys):
+    from sharing.models_delivery import CaseloadAssignment, ReleasedWoman, SafeguardingConcern
+    from sharing.models_scoping import Agreement, ChangeStatus
+
+    call_command("seed_demo")
+    assert Agreement.objects.filter(status=ChangeStatus.CONFIRMED).count() == 2
+    released = ReleasedWoman.objects.filter(programme__name="Westvale delivery")
+    assert released.count() == 8
+    assert CaseloadAssignment.objects.filter(ended_at__isnull=True).count() == 7
+    assert SafeguardingConcern.objects.count() == 1
+    assert "released to Pause" in capsys.readouterr().out
+    text = audit_text()
+    protector = Protector.load(released[0].programme_id, ReleasedWoman.key_phase)
+    for r in released:  # the invented addresses never reach the audit trail
+        assert r.reveal(protector, "address") not in text

@@ -23,6 +23,7 @@ from eligibility.models import ExtractStatus
 from eligibility.recompute import recompute
 from eligibility.synthetic import ssd_upload
 from sharing import actions
+from sharing.demo_delivery import seed_agreement, seed_delivery
 from sharing.models import MembershipStatus, Organisation, Person, Programme
 from sharing.roles import OrganisationKind, Role
 
@@ -49,6 +50,9 @@ PEOPLE = [
     ("dpo", "Dee Raghunathan", "Northbrook Children's Trust", [("Northbrook scoping", Role.DPO)]),
     ("westvale.caseworker", "Wes Tamblyn", "Westvale Children's Trust", [("Westvale delivery", Role.TRUST_CASEWORKER)]),
     ("westvale.lead", "Val Kowalczyk", "Westvale Children's Trust", [("Westvale delivery", Role.TRUST_LEAD)]),
+    ("westvale.caldicott", "Wyn Ashdown-Clare", "Westvale Children's Trust",
+     [("Westvale delivery", Role.CALDICOTT_GUARDIAN)]),
+    ("westvale.dpo", "Dara Fenwick", "Westvale Children's Trust", [("Westvale delivery", Role.DPO)]),
     ("pause.lead", "Pat Ogunleye", "Pause Midlands", [("Northbrook scoping", Role.PAUSE_LEAD), ("Westvale delivery", Role.PAUSE_LEAD)]),
     ("practitioner", "Prue Halloran", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
     ("practitioner2", "Pip Szabo", "Pause Midlands", [("Westvale delivery", Role.PAUSE_PRACTITIONER)]),
@@ -73,6 +77,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             programmes, people = self._seed()
             self._import_extracts(programmes, people)
+            self._seed_governance_and_delivery(programmes, people)
         self._print_logins()
 
     def _seed(self) -> tuple[dict[str, Programme], dict[str, Person]]:
@@ -119,6 +124,19 @@ class Command(BaseCommand):
             )
             run = recompute(programmes[name], by=people[local], reference_date=today).run
             self.stdout.write(f"{name}: proposals by rule set version {run.rule_set.version}: {run.summary}.")
+
+    def _seed_governance_and_delivery(self, programmes: dict[str, Programme], people: dict[str, Person]) -> None:
+        today = timezone.localdate()
+        seed_agreement(programmes["Northbrook scoping"], lead=people["lead"], caldicott=people["caldicott"], today=today)
+        westvale = programmes["Westvale delivery"]
+        seed_agreement(westvale, lead=people["westvale.lead"], caldicott=people["westvale.caldicott"], today=today)
+        released = seed_delivery(westvale, caseworker=people["westvale.caseworker"], lead=people["westvale.lead"],
+                                 practitioners=[people["practitioner"], people["practitioner2"]],
+                                 pause_lead=people["pause.lead"], today=today)
+        self.stdout.write("Both programmes: data-sharing agreement version 1 proposed by the Trust lead and "
+                          "confirmed by the Caldicott Guardian.")
+        self.stdout.write(f"Westvale delivery: {len(released)} women decided eligible and released to Pause; "
+                          "caseloads assigned, contact recorded and one safeguarding concern raised.")
 
     def _print_logins(self) -> None:
         w = self.stdout.write

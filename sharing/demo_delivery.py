@@ -1,0 +1,88 @@
+"""The demo's governance and delivery state, made through the real actions (demo mode only):
+a confirmed data-sharing agreement for each programme, and for the delivery programme decided
+women released to Pause with invented addresses, caseloads for both practitioners, a few contact
+attempts and one open safeguarding concern. Every value is synthetic.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from eligibility.decisions import decide
+from eligibility.models import Evaluation, EvaluationRun, Proposal, Woman
+from sharing import caseloads
+from sharing.agreements import RETENTION_STORES, confirm_agreement, propose_agreement
+from sharing.concerns import raise_concern
+from sharing.contact import record_contact
+from sharing.delivery_release import ToRelease, release_for_delivery
+from sharing.models import Person, Programme
+from sharing.models_delivery import (
+    ConcernBasis,
+    ConcernKind,
+    ContactMethod,
+    Participation,
+    ReleasedWoman,
+)
+
+RETENTION = {
+    "scoping_data": "Until the end of scoping",
+    "final_report": "6 years",
+    "delivery_records": "2 years",
+    "trust_records": "6 years",
+    "audit_trail": "6 years",
+}
+STREETS = ["Larkspur Row", "Quillfeather Lane", "Ottermead Close", "Brindlecombe Way", "Fennick Terrace",
+           "Marrowgate Street", "Sallowby Road", "Tinsley Drift"]
+
+
+def agreement_values(programme: Programme, *, today: date) -> dict:
+    return {
+        "parties": f"{programme.trust.name} (controller); {programme.pause_practice.name} (controller)",
+        "purposes": "To judge the need for a Pause practice, then to offer Pause to the women the Trust releases",
+        "lawful_bases": ["art6_1_e", "art9_2_h", "art9_2_g"],
+        "data_items": {
+            "scoping": ["scoping_tokens", "age_band", "broad_ethnic_group", "children_removed", "removal_years_banded",
+                        "outcome_types", "child_scoping_tokens", "child_year_band", "child_outcome"],
+            "delivery": ["name", "date_of_birth", "address_postcode", "trust_contact", "child_delivery_tokens",
+                         "child_year_of_birth", "child_removal_year", "child_outcome"],
+        },
+        "retention": {store: RETENTION.get(store, "6 years") for store in RETENTION_STORES},
+        "uk_only_processing": True,
+        "policy_document_reference": "APD-DEMO-01",
+        "dpia_reference": "DPIA-DEMO-7",
+        "dpia_signed_off_by": "Demo Signatory, Head of Information Governance",
+        "dpia_signed_off_on": today - timedelta(days=30),
+        "scoping_extension_days": 0,
+    }
+
+
+def seed_agreement(programme: Programme, *, lead: Person, caldicott: Person, today: date) -> None:
+    proposed = propose_agreement(programme=programme, by=lead, values=agreement_values(programme, today=today))
+    confirm_agreement(agreement=proposed, by=caldicott)
+
+
+def seed_delivery(programme: Programme, *, caseworker: Person, lead: Person, practitioners: list[Person],
+                  pause_lead: Person, today: date, count: int = 8) -> list[ReleasedWoman]:
+    """Decide `count` of the women the rules propose eligible, release them, assign them and record
+    some casework. Returns the released women."""
+    run = EvaluationRun.objects.filter(programme=programme).order_by("-pk").first()
+    proposed = (Evaluation.objects.filter(run=run, proposal=Proposal.ELIGIBLE).order_by("woman_id")
+                .values_list("woman_id", flat=True)[:count])
+    women = list(Woman.objects.filter(pk__in=list(proposed)).order_by("pk"))
+    for woman in women:
+        decide(woman=woman, by=caseworker, outcome="eligible", reason="Demo: the evidence meets the criteria")
+    chosen = [ToRelease(w, f"{3 + 7 * i} {STREETS[i % len(STREETS)]}, Westvale") for i, w in enumerate(women)]
+    release = release_for_delivery(programme, chosen, by=lead, trust_contact=lead)
+    released = list(ReleasedWoman.objects.filter(release=release).order_by("pk"))
+    for i, r in enumerate(released[:7]):
+        caseloads.assign(r, practitioners[0] if i < 5 else practitioners[1], by=pause_lead)
+    if len(released) >= 3:
+        record_contact(released[0], by=practitioners[0], contacted_on=today,
+                       method=ContactMethod.PHONE, outcome=Participation.AGREED, privacy_information_given=True,
+                       note="Demo: agreed to meet next week")
+        record_contact(released[1], by=practitioners[0], contacted_on=today,
+                       method=ContactMethod.LETTER, outcome=Participation.NOT_REACHED)
+        raise_concern(released[0], by=practitioners[0], kind=ConcernKind.SAFEGUARDING,
+                      lawful_basis=ConcernBasis.SAFEGUARDING_INDIVIDUALS,
+                      summary="Demo: a synthetic concern, to show the Trust lead's alert")
+    return released
