@@ -55,6 +55,7 @@ class ServedWoman:
     forename: str
     surname: str
     date_of_birth: date | None
+    trust_person_id: str = ""  # the Trust's own reference: served to the Trust only
 
     @property
     def name(self) -> str:
@@ -80,4 +81,5 @@ def served_woman(request, released: ReleasedWoman, *, reason: str) -> ServedWoma
 
     born = value("date_of_birth")
     return ServedWoman(pk=released.pk, forename=value("forename"), surname=value("surname"),
-                       date_of_birth=date.fromisoformat(born) if born else None)
+                       date_of_birth=date.fromisoformat(born) if born else None,
+                       trust_person_id=value("trust_person_id"))

@@ -247,6 +247,10 @@ def test_the_concern_journey_from_raising_to_closing():
     assert reverse("casework:concern", args=[concern.pk]) in listing and SUMMARY not in listing
     page = lead.get(reverse("casework:concern", args=[concern.pk])).content.decode()
     assert SUMMARY in page and name_of(world, her) in page and "Sch. 1 Part 2 para 18" in page
+    trust_id = her.woman.reveal(Protector.load(world.programme.pk, Woman.key_phase), "trust_person_id")
+    assert f'<dd class="govuk-summary-list__value" id="trust-person-id">{trust_id}</dd>' in page
+    pause_page = practitioner.get(reverse("casework:concern", args=[concern.pk])).content.decode()
+    assert trust_id not in pause_page and 'id="trust-person-id"' not in pause_page
     assert lead.post(reverse("casework:acknowledge", args=[concern.pk]))["Location"] == reverse(
         "casework:concern", args=[concern.pk])
     assert "Acknowledged by the Trust" in practitioner.get(reverse("casework:concern", args=[concern.pk])).content.decode()
