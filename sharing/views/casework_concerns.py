@@ -22,6 +22,7 @@ from sharing.selectors import current_membership
 from sharing.views.casework_common import concern_or_404, served_woman, visible_woman_or_404
 
 READERS = (Role.TRUST_LEAD, Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
+CLOSED_SHOWN = 50  # the latest closed ones; every open one is always listed
 
 
 def _errors_to_form(form, error: ValidationError) -> None:
@@ -63,12 +64,14 @@ def concerns(request):
     membership = current_membership(request)
     rows = (SafeguardingConcern.objects.filter(programme_id=membership.programme_id)
             .select_related("raised_by").order_by("-raised_at", "-pk"))
-    shown = list(disclose(request.user, rows, page=request.path, reason="casework: concerns list"))
+    candidates = (list(rows.filter(status__in=OPEN_CONCERN_STATUSES))
+                  + list(rows.exclude(status__in=OPEN_CONCERN_STATUSES)[:CLOSED_SHOWN]))
+    shown = list(disclose(request.user, candidates, page=request.path, reason="casework: concerns list"))
     record_staff_view(request, {c.raised_by_id: c.raised_by for c in shown}.values(), membership=membership)
     return render(request, "casework/concerns.html", {
         "open": [c for c in shown if c.status in OPEN_CONCERN_STATUSES],
         "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES],
-        "is_trust_lead": Role(membership.role) == Role.TRUST_LEAD,
+        "is_trust_lead": Role(membership.role) == Role.TRUST_LEAD, "closed_shown": CLOSED_SHOWN,
     })
 
 

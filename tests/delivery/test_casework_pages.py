@@ -342,3 +342,23 @@ def test_the_woman_page_carries_the_casework_panel():
         attempt = ContactAttempt.objects.get()
         assert {f"sharing.contactattempt:{attempt.pk}", f"sharing.safeguardingconcern:{concern.pk}"} <= _subjects(
             _entries_since(mark, event=Event.DISCLOSURE, actor=person, page=url))
+
+
+def test_the_list_shows_every_open_concern_and_the_latest_closed_ones(monkeypatch):
+    from sharing.concerns import close_concern
+
+    monkeypatch.setattr("sharing.views.casework_concerns.CLOSED_SHOWN", 2)
+    world, her, other, open_one = setup()
+    closed = []
+    for i in range(3):
+        c = raise_concern(her, by=world.pause_lead, kind="safeguarding", lawful_basis="sch1_p2_18",
+                          summary=f"Synthetic {i}")
+        closed.append(close_concern(c, by=world.trust_lead, closing_note="Synthetic"))
+    url = reverse("casework:concerns")
+    mark = AuditEntry.objects.order_by("-pk").first().pk
+    page = sign_in_verified(Client(), world.trust_lead).get(url).content.decode()
+    listed = {c.pk for c in [open_one, *closed] if reverse("casework:concern", args=[c.pk]) in page}
+    assert listed == {open_one.pk, closed[1].pk, closed[2].pk}
+    assert _subjects(_entries_since(mark, event=Event.DISCLOSURE, page=url, subject_count__gt=0)) >= {
+        f"sharing.safeguardingconcern:{pk}" for pk in listed}
+    assert f"sharing.safeguardingconcern:{closed[0].pk}" not in _subjects(_entries_since(mark, page=url))
