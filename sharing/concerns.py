@@ -11,6 +11,8 @@ Pause's view even after she declines or withdraws (`sharing.delivery_access`).
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mass_mail
@@ -33,6 +35,8 @@ from sharing.models_delivery import (
 )
 from sharing.roles import Perm, Role, role_has
 from sharing.selectors import membership_in
+
+logger = logging.getLogger(__name__)
 
 TEXT_MAX = 5000
 EMAIL_SUBJECT = "emails/concern_awaiting_subject.txt"
@@ -154,6 +158,11 @@ def tell_trust_leads(*, concern_id: int, portal_url: str = "") -> int:
         return 0
     recipients = trust_leads_of(concern.programme)
     if not recipients:
+        # Nobody to tell is itself a risk: recorded, and logged for the service's monitoring.
+        logger.warning("concern #%s: no active Trust lead in programme #%s to tell by email", concern.pk,
+                       concern.programme_id)
+        record_event(Event.CHANGE, target=concern, programme=concern.programme, action=1,
+                     reason=f"{concern.kind} #{concern.pk}: no active Trust lead to tell by email")
         return 0
     subject, body = concern_email(concern.programme, portal_url)
     send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [p.email]) for p in recipients],

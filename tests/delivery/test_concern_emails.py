@@ -144,3 +144,14 @@ def test_without_an_address_the_email_says_where_to_look(world, django_capture_o
                       summary="Synthetic concern")
     body = mail.outbox[0].body
     assert "Safeguarding concerns and serious incidents" in body and "http" not in body
+
+
+def test_a_programme_without_an_active_trust_lead_is_recorded(django_capture_on_commit_callbacks, caplog):
+    world = delivery_world(women=1)
+    deactivate_person(person=world.trust_lead, by=f.person(world.programme.trust, system_admin=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        concern = raise_concern(world.released[0], by=world.pause_lead, kind="safeguarding",
+                                lawful_basis="sch1_p2_18", summary="Synthetic concern")
+    assert mail.outbox == []
+    assert AuditEntry.objects.filter(reason=f"safeguarding #{concern.pk}: no active Trust lead to tell by email").exists()
+    assert f"concern #{concern.pk}: no active Trust lead" in caplog.text
