@@ -44,6 +44,7 @@ PERSON_LINKS: dict[str, tuple[str, str]] = {
     "sharing.contactattempt": ("released_woman", "sharing.releasedwoman"),
     "sharing.safeguardingconcern": ("released_woman", "sharing.releasedwoman"),
     "sharing.caseloadassignment": ("released_woman", "sharing.releasedwoman"),
+    "audit.rightsrequest": ("woman", "eligibility.woman"),  # issue 9: a request about her is about her
 }
 # A second link of the same model (a duplicate proposal names two women).
 EXTRA_LINKS: dict[str, tuple[str, str]] = {"eligibility.duplicateproposal": ("woman_b", "eligibility.woman")}
@@ -71,7 +72,11 @@ class FoundPerson:
 
 
 def _pks(label: str, **lookup) -> list[int]:
-    return list(apps.get_model(label).objects.filter(**lookup).values_list("pk", flat=True))
+    try:
+        model = apps.get_model(label)
+    except LookupError:  # a model of later work, not installed here
+        return []
+    return list(model.objects.filter(**lookup).values_list("pk", flat=True))
 
 
 def references_about_woman(woman_id: int) -> list[str]:

@@ -193,3 +193,20 @@ def test_bad_person_searches_say_why_and_record_nothing(programme, dpo, data, fi
     assert "There is a problem" in body and message in body and f'href="#id_person-{field}' in body
     assert not ReviewSearch.objects.exists()
     assert AuditEntry.objects.filter(event=Event.REVIEW_SEARCH).count() == entries
+
+
+def test_every_model_about_a_person_is_followed_or_explicitly_left_out():
+    """A new model with a foreign key to a woman, a child or their Pause-side rows must say whether
+    the per-person report follows it (PERSON_LINKS) or why not (NOT_FOLLOWED)."""
+    from django.apps import apps
+
+    from audit.person_subjects import CHILD_LINKS, EXTRA_LINKS, NOT_FOLLOWED, PERSON_LINKS
+
+    about = {"eligibility.woman", "eligibility.child", "sharing.releasedwoman", "sharing.scopingwomanrow"}
+    decided = set(PERSON_LINKS) | set(EXTRA_LINKS) | set(CHILD_LINKS) | set(NOT_FOLLOWED)
+    undecided = sorted(
+        f"{m._meta.label_lower}.{f.name}" for m in apps.get_models() for f in m._meta.concrete_fields
+        if f.is_relation and f.related_model and f.related_model._meta.label_lower in about
+        and m._meta.label_lower not in decided
+    )
+    assert undecided == []
