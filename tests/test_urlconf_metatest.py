@@ -230,6 +230,14 @@ def a_declaration(programme):
                                               kind="nhs_number", relationship="relative", index_terms=["v1:00"])
 
 
+def a_quarterly_report(programme):
+    from sharing.models_delivery import QuarterlyReport
+    from tests.delivery.world import delivery_world
+
+    world = delivery_world(women=0)
+    return QuarterlyReport.objects.create(programme=world.programme, year=2026, quarter=1, written_by=world.pause_lead)
+
+
 OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
@@ -253,6 +261,8 @@ OBJECT_URLS = {
     "dpo:export": (a_review_search, Role.DPO),
     "dpo:flag": (a_flag, Role.DPO),
     "conflicts:withdraw": (a_declaration, Role.TRUST_CASEWORKER),
+    "progress:report": (a_quarterly_report, Role.PAUSE_LEAD),
+    "progress:send": (a_quarterly_report, Role.PAUSE_LEAD),
 }
 
 
