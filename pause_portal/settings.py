@@ -295,7 +295,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "Europe/London"
-CELERY_IMPORTS = ("sharing.tasks_governance", "sharing.tasks_casework")
+CELERY_IMPORTS = ("sharing.tasks_governance", "sharing.tasks_casework", "sharing.tasks_retention")
 # Copied into django_celery_beat's tables when beat starts, so a fresh database has it too.
 CELERY_BEAT_SCHEDULE = {
     "scoping-deadline-reminders": {"task": "sharing.send_scoping_reminders", "schedule": crontab(hour=7, minute=0)},
@@ -303,6 +303,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal_pending", "schedule": 60.0},
     "audit-checkpoint": {"task": "audit.write_checkpoint", "schedule": crontab(minute=0)},
     "audit-monitoring": {"task": "audit.run_monitoring", "schedule": 300.0},
+    "delivery-retention": {"task": "sharing.apply_retention_schedules", "schedule": crontab(hour=2, minute=30)},
 }
 # The audit chain's head is checkpointed here, outside the database (audit.sealing): in production
 # a write-once mount, required; elsewhere a folder beside the data.

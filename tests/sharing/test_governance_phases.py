@@ -255,7 +255,8 @@ def test_the_reminder_task_is_on_the_daily_beat_schedule_of_a_fresh_database():
     task = PeriodicTask.objects.get(task="sharing.send_scoping_reminders")
     assert task.enabled and (task.crontab.hour, task.crontab.minute) == ("7", "0")
     assert "sharing.send_scoping_reminders" in app.tasks
-    for name in ("sharing.end_scoping_at_deadlines", "audit.seal_pending", "audit.write_checkpoint"):
+    for name in ("sharing.end_scoping_at_deadlines", "audit.seal_pending", "audit.write_checkpoint",
+                 "sharing.apply_retention_schedules"):
         assert PeriodicTask.objects.get(task=name).enabled, name
 
 
