@@ -18,6 +18,7 @@ urlpatterns = [
     path("casework/", include("sharing.urls_casework")),
     path("progress/", include("sharing.urls_progress")),
     path("dpo/", include("audit.urls_review")),
+    path("rights/", include("audit.urls_rights")),
     path("conflicts/", include("audit.urls_conflicts")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ the explicit allowlist below.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from django.test import Client
@@ -238,6 +239,23 @@ def a_quarterly_report(programme):
     return QuarterlyReport.objects.create(programme=world.programme, year=2026, quarter=1, written_by=world.pause_lead)
 
 
+def a_rights_request(programme, kind="access"):
+    from audit.models_rights import RightsRequest
+
+    dpo = f.person(programme.trust)
+    return RightsRequest.objects.create(programme=programme, reference=f"DPO-2026-{RightsRequest.objects.count() + 1}",
+                                        kind=kind, woman=a_woman(programme), person_id_index="v1:00",
+                                        received_on=date(2026, 1, 5), due_on=date(2026, 2, 5), owner=dpo,
+                                        opened_by=dpo)
+
+
+def a_breach(programme):
+    from audit.models_rights import Breach
+
+    return Breach.objects.create(programme=programme, reference="BR-2026-001", found_at=timezone.now(), risk="risk",
+                                 recorded_by=f.person(programme.trust))
+
+
 OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
@@ -263,6 +281,11 @@ OBJECT_URLS = {
     "conflicts:withdraw": (a_declaration, Role.TRUST_CASEWORKER),
     "progress:report": (a_quarterly_report, Role.PAUSE_LEAD),
     "progress:send": (a_quarterly_report, Role.PAUSE_LEAD),
+    "rights:request": (a_rights_request, Role.DPO),
+    "rights:pack": (a_rights_request, Role.DPO),
+    "rights:pack-download": (a_rights_request, Role.DPO),
+    "rights:rectification": (lambda prog: a_rights_request(prog, "rectification"), Role.TRUST_CASEWORKER),
+    "rights:breach": (a_breach, Role.DPO),
 }
 
 

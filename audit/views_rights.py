@@ -1,0 +1,186 @@
+"""The DPO's rights-request pages: the list (what is due), opening a request, and one request's
+page, whose forms post back to it with an `action` (extend, give to another DPO, restrict or
+lift, record an objection's outcome, erase, close). Thin: parse, authorise, call the action,
+render. The woman's name is read through the disclosure policy, which serves the DPO only while
+the request is open, and logs the view with the request's reference as its reason.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from audit import erasure, objections, rights
+from audit.due_dates import days_left
+from audit.forms_rights import (
+    CloseForm,
+    EraseForm,
+    ExtendForm,
+    ObjectionForm,
+    OpenRequestForm,
+    ReassignForm,
+)
+from audit.log import record_staff_view
+from audit.models_rights import RequestKind, RightsRequest
+from pause_portal.access import for_roles
+from pseudonymisation.blind_index import IndexKind
+from sharing.disclosure import disclose
+from sharing.models import Membership, MembershipStatus, Person
+from sharing.restrictions import find_woman
+from sharing.roles import Role
+from sharing.selectors import current_membership
+
+NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust person ID",
+             IndexKind.NHS_NUMBER: "No woman in this programme has that NHS number"}
+
+
+def request_or_404(request, pk: int) -> RightsRequest:
+    """Fetch and authorise in one step: a request of the programme the person works in now."""
+    membership = current_membership(request)
+    found = (RightsRequest.objects.filter(pk=pk, programme_id=membership.programme_id)
+             .select_related("owner", "woman", "restriction").first() if membership else None)
+    if found is None:
+        raise Http404("No such request.")
+    return found
+
+
+@for_roles(Role.DPO)
+def requests(request):
+    programme = current_membership(request).programme
+    rows = list(rights.requests_of(programme.pk).order_by("status", "due_on", "pk"))
+    return render(request, "rights/requests.html", {
+        "programme": programme, "open": [r for r in rows if r.is_open], "closed": [r for r in rows if not r.is_open],
+        "today_left": {r.pk: days_left(r.due_on) for r in rows},
+    })
+
+
+@for_roles(Role.DPO)
+def open_page(request):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    programme = current_membership(request).programme
+    form = OpenRequestForm(request.POST if request.method == "POST" else None)
+    refusal = ""
+    if request.method == "POST" and form.is_valid():
+        kind = IndexKind(form.cleaned_data["find_by"])
+        try:
+            woman = find_woman(programme, kind, form.cleaned_data["identifier"])
+        except ValueError:
+            woman = None
+        if woman is None:
+            form.add_error("identifier", NOT_FOUND[kind])
+        else:
+            try:
+                opened = rights.open_request(
+                    programme=programme, kind=form.cleaned_data["kind"], woman=woman,
+                    identity_check=form.cleaned_data["identity_check"], details=form.cleaned_data["details"],
+                    received_on=form.cleaned_data["received_on"], by=request.user)
+            except rights.RightsRefused as exc:
+                refusal = exc.message
+            else:
+                messages.success(request, f"Request {opened.reference} opened: due {opened.due_on:%d %B %Y}.")
+                return redirect("rights:request", opened.pk)
+    return render(request, "rights/open.html", {"programme": programme, "form": form, "refusal": refusal},
+                  status=400 if (form.errors or refusal) else 200)
+
+
+def _owners(programme_id: int) -> list[tuple[int, str]]:
+    rows = Membership.objects.filter(programme_id=programme_id, role=Role.DPO, status=MembershipStatus.ACTIVE,
+                                     person__is_active=True).select_related("person").order_by("person__full_name")
+    return [(m.person_id, m.person.full_name) for m in rows]
+
+
+ACTIONS = {
+    "extend": ExtendForm, "reassign": ReassignForm, "close": CloseForm, "objection": ObjectionForm,
+    "erase": EraseForm, "restrict": None, "lift": None,
+}
+
+
+def _act(action: str, form, rr: RightsRequest, by) -> str:
+    """Call the action for a valid form; returns the success message."""
+    data = form.cleaned_data if form is not None else {}
+    if action == "extend":
+        rights.extend(rr, months=data["months"], reason=data["reason"], by=by)
+        return f"Request {rr.reference} extended: now due {rr.due_on:%d %B %Y}."
+    if action == "reassign":
+        rights.reassign(rr, owner=Person.objects.get(pk=data["owner"]), by=by)
+        return f"Request {rr.reference} has a new owner."
+    if action == "close":
+        rights.close(rr, status=data["status"], note=data["note"], by=by)
+        return f"Request {rr.reference} closed."
+    if action == "objection":
+        objections.decide_objection(rr, outcome=data["outcome"], note=data["note"], by=by)
+        return f"Request {rr.reference}: the objection's outcome is recorded."
+    if action == "erase":
+        record = erasure.erase(rr, ground=data["ground"], by=by)
+        return f"Her records were erased ({sum(record.erased.values())} rows). Request {rr.reference} is complete."
+    if action == "restrict":
+        rights.open_request_restriction(rr, by=by)
+        return "Her records are restricted: nothing about her can be released and Pause no longer sees her."
+    rights.lift_request_restriction(rr, by=by)
+    return "The restriction has ended."
+
+
+@for_roles(Role.DPO)
+def request_page(request, pk: int):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    rr = request_or_404(request, pk)
+    owners = _owners(rr.programme_id)
+    forms = {"extend": ExtendForm(), "reassign": ReassignForm(owners=owners, initial={"owner": rr.owner_id}),
+             "close": CloseForm(), "objection": ObjectionForm(), "erase": EraseForm()}
+    refusal, failed = "", None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in ACTIONS:
+            raise Http404("No such action.")
+        form_class = ACTIONS[action]
+        form = None
+        if form_class is not None:
+            form = form_class(request.POST, owners=owners) if form_class is ReassignForm else form_class(request.POST)
+            forms[action] = form
+        if form is None or form.is_valid():
+            try:
+                messages.success(request, _act(action, form, rr, request.user))
+            except rights.RightsRefused as exc:
+                refusal = exc.message
+            else:
+                return redirect("rights:requests") if action == "erase" else redirect("rights:request", rr.pk)
+        failed = form
+        rr = request_or_404(request, pk)
+    context = _page_context(request, rr)
+    record_staff_view(request, _staff_shown(rr, context, owners), membership=current_membership(request))
+    return render(request, "rights/request.html", {**context, "forms": forms, "refusal": refusal, "failed": failed},
+                  status=400 if refusal or (failed is not None and failed.errors) else 200)
+
+
+def _staff_shown(rr: RightsRequest, context: dict, owners: list[tuple[int, str]]) -> list[Person]:
+    ids = {rr.owner_id, rr.opened_by_id, rr.closed_by_id, rr.rectification_done_by_id,
+           *(e.extended_by_id for e in context["extensions"]), *(pk for pk, _ in owners)}
+    return list(Person.objects.filter(pk__in=[i for i in ids if i]))
+
+
+def _page_context(request, rr: RightsRequest) -> dict:
+    her = None
+    if rr.is_open and rr.woman_id:
+        shown = disclose(request.user, [rr.woman], page=request.path, reason=rr.reference)
+        if shown.records:
+            from eligibility.models import Woman
+            from pseudonymisation.fields import Protector
+
+            p = Protector.load(rr.programme_id, Woman.key_phase)
+            woman = shown.records[0]
+            her = {"name": " ".join(filter(None, [woman.reveal(p, "forename"), woman.reveal(p, "surname")])),
+                   "born": woman.reveal(p, "date_of_birth")}
+    protector = rights.protector_for(rr)
+    return {
+        "rr": rr, "her": her, "days_left": days_left(rr.due_on),
+        "identity_check": rights.reveal(rr, "identity_check", protector),
+        "details": rights.reveal(rr, "details", protector),
+        "outcome_note": rights.reveal(rr, "outcome_note", protector),
+        "rectification_note": rights.reveal(rr, "rectification_note", protector),
+        "extensions": list(rr.extensions.select_related("extended_by")),
+        "restriction_open": bool(rr.restriction_id and rr.restriction.ended_at is None),
+        "kinds": RequestKind, "erasure": getattr(rr, "erasure", None) if not rr.is_open else None,
+    }
