@@ -164,7 +164,7 @@ def build(request: RightsRequest, *, by: Person, page: str) -> Pack:
                         detail=f"Her child born in {c.birth_year or 'a year not known'}")
                    for n, c in enumerate(kept(children), start=1)]
     sections.append(_children(kept(children), child_items, kept(on_release), protector))
-    sections.append(_access_log(woman, released, staff))
+    sections.append(_access_log(woman, staff))
     sections.append(_requests(woman))
     items = child_items + list(staff.items.values())
     sections.append(Section("withheld", "Information about other people", ["Item", "Decision"],
@@ -296,9 +296,9 @@ def _children(children: list[Child], items: list[Item], on_release: list, protec
                                                 "Legal statuses", "Care episodes", "Delivery token"], rows)
 
 
-def _access_log(woman: Woman, released: ReleasedWoman | None, staff: _Staff) -> Section:
+def _access_log(woman: Woman, staff: _Staff) -> Section:
     rows = [[text(e.timestamp), staff(e.actor_id, role=e.role), e.get_event_display(), e.page, e.phase, e.reason]
-            for e in access_log_entries(woman, released)]
+            for e in access_log_entries(woman)]
     return Section("access_log", "Who saw or changed her records",
                    ["When", "Who", "What", "Page", "Phase", "Reason"], rows)
 

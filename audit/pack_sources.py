@@ -1,8 +1,7 @@
 """Where an access pack's history comes from: the audit trail.
 
-- `access_log_entries`: every entry about her — naming her record, her delivery release, her
-  scoping row or one of her decisions, corrections, restrictions or requests as a subject or as
-  the thing acted on — oldest first. Entries about her children are theirs, not hers.
+- `access_log_entries`: every entry about her (the access review's references about a person,
+  `audit.person_subjects`), oldest first.
 - `release_events`: what was released to Pause and when, read from the release entries that name
   her (they outlive the scoping purge, which deletes the snapshot and its releases), with the
   agreement version and lawful bases of the release — or, once a scoping release is purged, of
@@ -17,16 +16,10 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from audit.models import AuditEntry, AuditSubject, Event
-from audit.models_rights import RightsRequest
-from eligibility.models import Correction, Decision, Restriction, Woman
+from audit.person_subjects import pages_about, references_about_woman
+from eligibility.models import Woman
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
-from sharing.models_scoping import (
-    Agreement,
-    ChangeStatus,
-    DeletionCertificate,
-    ScopingRelease,
-    ScopingWomanRow,
-)
+from sharing.models_scoping import Agreement, ChangeStatus, DeletionCertificate, ScopingRelease
 
 SCOPING_WHAT = ("Released for scoping: a pseudonymised row (a token, her age band, ethnic group, number of children "
                 "removed, removal years and outcomes, generalised until at least 5 women share every combination)")
@@ -35,29 +28,23 @@ DELIVERY_WHAT = ("Released for delivery: her name, date of birth and postcode (r
                  "birth, removal year and outcome")
 
 
-def her_records(woman: Woman, released: ReleasedWoman | None) -> dict[type, list[int]]:
-    """Her records that audit entries name, by model."""
-    records = {
-        Woman: [woman.pk],
-        ScopingWomanRow: list(ScopingWomanRow.objects.filter(woman=woman).values_list("pk", flat=True)),
-        Decision: list(Decision.objects.filter(woman=woman).values_list("pk", flat=True)),
-        Correction: list(Correction.objects.filter(woman=woman).values_list("pk", flat=True)),
-        Restriction: list(Restriction.objects.filter(woman=woman).values_list("pk", flat=True)),
-        RightsRequest: list(RightsRequest.objects.filter(woman=woman).values_list("pk", flat=True)),
-    }
-    if released is not None:
-        records[ReleasedWoman] = [released.pk]
-    return {model: ids for model, ids in records.items() if ids}
+def access_log_entries(woman: Woman) -> QuerySet[AuditEntry]:
+    """Every entry about her, oldest first: naming one of the references about her
+    (`audit.person_subjects`: her record, her children's, her decisions, corrections, restrictions,
+    scoping and delivery rows, her requests) as a subject, acting on one of them, or refused for
+    one of her pages.
 
-
-def access_log_entries(woman: Woman, released: ReleasedWoman | None) -> QuerySet[AuditEntry]:
-    records = her_records(woman, released)
-    refs = [f"{model._meta.label_lower}:{pk}" for model, ids in records.items() for pk in ids]
-    named = AuditSubject.objects.filter(subject__in=refs).values("entry_id")
-    # An entry's object_repr is the reference of the thing acted on (its content type is that of
-    # its subjects when it names some), so a change to one of her records is found by it.
-    acted_on = Q(programme_id=woman.programme_id, object_repr__in=refs)
-    return AuditEntry.objects.filter(Q(id__in=named) | acted_on).order_by("timestamp", "id")
+    The thing acted on is matched by the entry's `object_repr` — always the target's reference —
+    not by its content type: `record_event` stores the subjects' model there when an entry has both
+    a target and subjects, with the target's id, so a content-type match could take another
+    woman's entry for hers."""
+    references = references_about_woman(woman.pk)
+    named = AuditSubject.objects.filter(subject__in=references).values("entry_id")
+    about = Q(id__in=named) | Q(programme_id=woman.programme_id, object_repr__in=references)
+    pages = pages_about(references)
+    if pages:
+        about |= Q(event=Event.REFUSED, page__in=pages)
+    return AuditEntry.objects.filter(about).order_by("timestamp", "id")
 
 
 @dataclass(frozen=True)
