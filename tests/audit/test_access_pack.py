@@ -15,7 +15,8 @@ import zipfile
 import pytest
 
 from audit import access_pack, rights
-from audit.access_pack_files import PACK_CSS, csp, pack_html, pack_zip, safe_cell
+from audit.access_pack_files import PACK_CSS, csp, pack_html, pack_zip
+from audit.csv_safe import safe_cell
 from audit.models import AuditEntry, Event
 from audit.models_rights import RedactionBasis, RedactionDecision
 from eligibility.models import Child, Woman
