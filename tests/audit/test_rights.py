@@ -208,3 +208,22 @@ def test_a_restriction_request_hides_her_from_every_pause_view_at_once_and_lifti
 
 def test_kinds_are_the_five_rights():
     assert {k.value for k in RequestKind} == {"access", "rectification", "restriction", "objection", "erasure"}
+
+
+def test_a_later_extract_shows_the_difference_instead_of_undoing_the_caseworkers_correction(programme, caseworker,
+                                                                                            dpo):
+    from eligibility.importing import import_extract
+    from tests.eligibility.extracts import TODAY, Ssd
+
+    import_extract(programme=programme, files=Ssd().files(), by=caseworker, today=TODAY)
+    woman = Woman.objects.get()
+    rr = rights.open_request(programme=programme, kind="rectification", woman=woman, identity_check="Seen in person",
+                             details="Her surname is misspelt", received_on=TODAY, by=dpo)
+    rights.rectify(rr, woman, "surname", "Smyth", reason="Checked the case system", by=caseworker)
+    later = Ssd().set("ssd_person", 0, pers_forename="Anne")  # a new file; the surname still the old one
+    extract = import_extract(programme=programme, files=later.files(), by=caseworker, today=TODAY)
+    woman.refresh_from_db()
+    assert woman.reveal(Protector.load(programme.pk, Woman.key_phase), "surname") == "Smyth"
+    kept = [p for p in extract.problems if p["code"] == "correction_kept"]
+    assert [(p["column"], p["level"]) for p in kept] == [("surname", "warning")]
+    assert "Smyth" not in kept[0]["message"]
