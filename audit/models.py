@@ -104,6 +104,8 @@ class AuditEntry(AbstractLogEntry):
             models.Index(fields=["actor", "timestamp"]),
             # The access review's per-person search finds refused requests for her pages by address.
             models.Index(fields=["page"], condition=models.Q(event="refused"), name="audit_refused_page"),
+            # ... and the entries acting on one of her records (auditlog indexes the two apart).
+            models.Index(fields=["content_type", "object_id"], name="audit_entry_target"),
         ]
 
     def save(self, *args, **kwargs):

@@ -113,9 +113,19 @@ def person_entry_ids(references: list[str]) -> QuerySet:
     return ids
 
 
+# What a review page or export shows of an entry, and of whom and where (not a staff member's
+# password hash or email: only their name).
+SHOWN = ("id", "timestamp", "event", "action", "actor", "role", "organisation", "programme", "phase", "page",
+         "status_code", "reason", "subject_count", "object_repr", "actor__full_name", "organisation__name",
+         "programme__name")
+
+
+def _shown(entries: QuerySet) -> QuerySet:
+    return entries.select_related("actor", "organisation", "programme").only(*SHOWN).order_by("-timestamp", "-id")
+
+
 def person_entries_queryset(references: list[str]) -> QuerySet:
-    return (AuditEntry.objects.filter(id__in=person_entry_ids(references))
-            .select_related("actor", "organisation", "programme").order_by("-timestamp", "-id"))
+    return _shown(AuditEntry.objects.filter(id__in=person_entry_ids(references)))
 
 
 def person_entries(references: list[str], *, page: int | str = 1, per_page: int = PER_PAGE) -> Page:
@@ -203,7 +213,7 @@ def trail_entries(programme, filters: TrailFilters) -> QuerySet:
         flags = MonitoringFlag.objects.all() if filters.flag == "any" else MonitoringFlag.objects.filter(
             rule=FlagRule(filters.flag))
         rows = rows.filter(id__in=flags.values("entry_id"))
-    return rows.select_related("actor", "organisation", "programme").order_by("-timestamp", "-id")
+    return _shown(rows)
 
 
 @dataclass

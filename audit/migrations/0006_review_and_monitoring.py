@@ -110,5 +110,9 @@ class Migration(migrations.Migration):
             model_name='auditentry',
             index=models.Index(condition=models.Q(('event', 'refused')), fields=['page'], name='audit_refused_page'),
         ),
+        migrations.AddIndex(
+            model_name='auditentry',
+            index=models.Index(fields=['content_type', 'object_id'], name='audit_entry_target'),
+        ),
         migrations.RunPython(review_searches_append_only, drop_review_search_triggers),
     ]
