@@ -48,6 +48,7 @@ from sharing.progress_suppression import (
     MEASURES,
     THRESHOLD,
     WITHDRAWN,
+    CannotProtect,
     Quarter,
     protect,
 )
@@ -187,7 +188,11 @@ def make_figures(programme: Programme, up_to: QuarterOf) -> tuple[dict, list]:
                 .values_list("released_woman_id", "contacted_on", "outcome")) if new else []
     counts = count_by_quarter(attempts, new)
     released = released_by(programme, new)
-    made = protect(frozen, [(q.key, released[q.key], counts[q.key]) for q in new])
+    try:
+        made = protect(frozen, [(q.key, released[q.key], counts[q.key]) for q in new])
+    except CannotProtect as exc:
+        raise ValidationError(f"These figures cannot be reported safely: {exc} Ask for the records to be checked.") \
+            from exc
     columns = [*frozen, *made.columns]
     figures = {
         "threshold": THRESHOLD,
@@ -273,7 +278,7 @@ def save_draft(programme: Programme, *, by: Person, quarter: QuarterOf, commenta
 def canonical_json(report: QuarterlyReport) -> bytes:
     """What the digest is taken over: everything the recipients are sent, in a fixed form."""
     content = {
-        "programme": report.programme.name, "year": report.year, "quarter": report.quarter,
+        "programme": report.programme_id, "year": report.year, "quarter": report.quarter,
         "figures": report.figures, "suppressed": report.suppressed, "recipients": report.recipients,
         "commentary": report.commentary, "sent_at": report.sent_at.isoformat() if report.sent_at else None,
     }

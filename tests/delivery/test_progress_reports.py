@@ -241,3 +241,27 @@ def test_the_dashboards_link_to_the_reports():
     for person in (world.pause_lead, world.trust_lead, world.practitioners[0]):
         body = sign_in_verified(Client(), person).get(reverse("dashboard")).content.decode()
         assert (reverse("progress:reports") in body) == (person != world.practitioners[0])
+
+
+def test_a_quarter_with_fewer_than_five_women_released_is_withheld_and_stays_withheld():
+    with time_machine.travel(IN_Q1, tick=False):
+        world = delivery_world(women=3)
+    contact(world, world.released[0], date(2026, 2, 20), Participation.AGREED)
+    with time_machine.travel(datetime(2026, 5, 2, 10, tzinfo=TZ), tick=False):
+        world.release(world.women(4))
+    with time_machine.travel(AFTER_Q1, tick=False):
+        first = send(save_draft(world.programme, by=world.pause_lead, quarter=Q1), by=world.pause_lead)
+    with time_machine.travel(AFTER_Q2, tick=False):
+        second = save_draft(world.programme, by=world.pause_lead, quarter=Q2)
+    for report in (first, second):
+        assert {report.figures["cells"][m]["2026Q1"] for m in report.figures["cells"]} == {"withheld"}
+    assert second.figures["quarters"][1]["released"] == 7 and second.figures["cells"]["contacted"]["2026Q2"] == "0"
+
+
+def test_reading_a_report_is_recorded():
+    world = world_in_q1()
+    with time_machine.travel(AFTER_Q1, tick=False):
+        sent = send(save_draft(world.programme, by=world.pause_lead, quarter=Q1), by=world.pause_lead)
+    sign_in_verified(Client(), world.trust_lead).get(reverse("progress:report", args=[sent.pk]))
+    entry = AuditEntry.objects.get(actor=world.trust_lead, event="disclosure", object_pk=str(sent.pk))
+    assert entry.reason == "progress report 2026 Q1 viewed (aggregates only)" and entry.role == Role.TRUST_LEAD
