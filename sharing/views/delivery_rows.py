@@ -77,8 +77,13 @@ def shown_women(request, rows, *, reason: str) -> list[ShownWoman]:
     shown = disclose(request.user, rows, page=request.path, reason=reason)
     if not shown.records:
         return []
-    programme_id = shown.records[0].programme_id
-    served = shown.fields.get(programme_id, frozenset())
+    return as_shown(shown.records, shown.fields.get(shown.records[0].programme_id, frozenset()))
+
+
+def as_shown(records: list[ReleasedWoman], served: frozenset[str]) -> list[ShownWoman]:
+    """Records the disclosure policy has just served (one programme), read for the page: only the
+    `served` fields are decrypted."""
+    programme_id = records[0].programme_id
     trust_keys = Protector.load(programme_id, Woman.key_phase, create=False)
     own_keys = (trust_keys if ReleasedWoman.key_phase == Woman.key_phase
                 else Protector.load(programme_id, ReleasedWoman.key_phase, create=False))
@@ -88,7 +93,7 @@ def shown_women(request, rows, *, reason: str) -> list[ShownWoman]:
         return (record.reveal(keys, name) or "") if name in served else ""
 
     out = []
-    for r in shown.records:
+    for r in records:
         prompts = prompts_for(r)  # nothing after a decline or withdrawal
         ended = r.participation_ended_at if r.participation in ENDED_PARTICIPATION else None
         names = (read(r.woman, trust_keys, "forename"), read(r.woman, trust_keys, "surname"))

@@ -1,0 +1,41 @@
+"""The benchmark's URLconf (bench/load_settings.py only): every product URL, plus the baseline of
+the practitioner's caseload page — the same queries and template, with the disclosure policy's
+checks but without its audit write. The baseline lives here, outside the product, so no product
+setting or URL can read casework without writing the audit entry."""
+
+from django.shortcuts import render
+from django.urls import include, path
+
+from pause_portal.access import for_roles
+from sharing.disclosure import _delivery_models, _delivery_visible, _memberships_by_programme
+from sharing.models import Phase
+from sharing.roles import Role
+from sharing.selectors import current_membership
+from sharing.views.delivery_rows import as_shown, in_view
+
+
+def _served_without_audit(user, records: list) -> list:
+    """What `disclose()` would serve (the same reads: memberships, the visibility predicate), but
+    with no audit entry written."""
+    memberships = _memberships_by_programme(user, {r.programme_id for r in records})
+    seen = _delivery_visible(user, records, memberships, _delivery_models())
+    return [r for r in records if r.pk in seen]
+
+
+@for_roles(Role.PAUSE_PRACTITIONER)
+def caseload_baseline(request):
+    programme = current_membership(request).programme
+    records = _served_without_audit(request.user, list(in_view(request)))
+    women = as_shown(records, _delivery_models()[type(records[0])]) if records else []
+    return render(request, "delivery/caseload.html", {"programme": programme,
+                                                      "in_delivery": programme.phase == Phase.DELIVERY,
+                                                      "women": women, "to_contact": sum(w.prompt_contact for w in women)})
+
+
+urlpatterns = [
+    path("bench/caseload-baseline/", caseload_baseline, name="bench-caseload-baseline"),
+    path("", include("pause_portal.urls")),
+]
+
+handler404 = "pause_portal.views.not_found"
+handler403 = "pause_portal.views.forbidden"
