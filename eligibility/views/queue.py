@@ -209,7 +209,8 @@ def queue(request):
         for e in page.object_list:
             e.shown = identifiers.get(e.woman_id)
             e.decision_label = outcomes.get(e.current_outcome, "")
-            e.last_removal_text = _day(e.last_removal_on) if e.last_removal_on else "None"
+            # SQLite reads a JSON null through KeyTextTransform as the text "null".
+            e.last_removal_text = _day(e.last_removal_on) if e.last_removal_on not in (None, "", "null") else "None"
     kept = {k: v for k, v in request.GET.items() if k not in ("page", "sort", "order") and v}
     return render(request, "eligibility/queue.html", {
         "form": form, "search_form": search_form, "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),

@@ -122,3 +122,21 @@ def csp_context(browser):
 @pytest.fixture
 def csp_page(csp_context):
     return csp_context.new_page()
+
+
+@pytest.fixture
+def page_for(browser):
+    """A factory of pages, each in a context of its own (cookies apart): one per person in a
+    journey, each signing in separately. Like `context`, the contexts bypass the CSP for axe."""
+    made = []
+
+    def new_page():
+        ctx = _new_context(browser, bypass_csp=True)
+        made.append(ctx)
+        return ctx.new_page()
+
+    try:
+        yield new_page
+    finally:
+        for ctx in made:
+            ctx.close()

@@ -1,0 +1,115 @@
+"""Helpers for the end-to-end browser journey (no tests here): a synthetic extract written to
+files for the upload form, Celery with its tasks queued on an in-process broker and a real worker
+that runs them, and the data setup that is not part of the journey itself. All data is synthetic.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connection
+from django.utils import timezone
+
+from eligibility.decisions import decide
+from eligibility.models import Decision, Evaluation, EvaluationRun, Proposal, Woman
+from eligibility.synthetic import ssd_upload
+from pause_portal.celery import app
+
+
+def synthetic_extract(directory: Path, *, children: int, seed: int) -> list[str]:
+    """The demo generator's Standard Safeguarding Dataset tables (invented people), as files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files, _stats = ssd_upload(children=children, seed=seed, today=timezone.localdate())
+    paths = []
+    for name, stream in files:
+        path = directory / name
+        path.write_bytes(stream.getvalue())
+        paths.append(str(path))
+    return paths
+
+
+def _reset_producer_pools() -> None:
+    # The app caches its broker connection pool and producers; the broker changes below, so both
+    # are rebuilt from the configuration on next use.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextmanager
+def queued_tasks():
+    """Tasks are queued on kombu's in-process memory broker instead of running eagerly during
+    the request (the test settings' default): the upload answers at once and its page shows the
+    import waiting, as it does in production until a worker picks it up."""
+    before = (app.conf.task_always_eager, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "memory://"
+    _reset_producer_pools()
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url = before
+        _reset_producer_pools()
+
+
+@contextmanager
+def real_worker(*, until_task: str, timeout: float = 90.0):
+    """A real Celery worker (solo pool, in a thread) consuming the queued tasks; the context
+    exits once a task named `until_task` has finished (and the worker has shut down).
+
+    Yields a `wait(page)` function: it keeps Playwright's event loop turning (so the page's own
+    polling is served) until that task is done."""
+    done = threading.Event()
+    failures: list[str] = []
+
+    def finished(sender=None, state=None, **_):
+        if sender is not None and sender.name == until_task:
+            if state != "SUCCESS":
+                failures.append(f"{until_task} ended {state}")
+            done.set()
+
+    task_postrun.connect(finished, weak=False)
+
+    def wait(page) -> None:
+        deadline = time.monotonic() + timeout
+        while not done.is_set():
+            assert time.monotonic() < deadline, f"the worker did not finish {until_task} within {timeout:.0f} s"
+            page.wait_for_timeout(200)
+        assert not failures, failures
+
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            yield wait
+    finally:
+        task_postrun.disconnect(finished)
+        connection.close()  # the worker thread's connections are its own; this is the caller's
+
+
+def sqlite_shared_cache() -> bool:
+    """On SQLite the test database is one in-memory database in shared-cache mode: its locks are
+    per table and a reader meeting a writer fails at once instead of waiting. While the worker
+    writes, the page's polling is held off (on PostgreSQL it runs throughout)."""
+    return connection.vendor == "sqlite"
+
+
+def proposed_eligible(programme) -> list[Woman]:
+    run = EvaluationRun.objects.filter(programme=programme).order_by("-pk").first()
+    ids = Evaluation.objects.filter(run=run, proposal=Proposal.ELIGIBLE).values_list("woman_id", flat=True)
+    return list(Woman.objects.filter(pk__in=list(ids)).order_by("pk"))
+
+
+def decide_the_rest(programme, *, by) -> int:
+    """Setup outside the journey: the caseworker's decisions about every other woman the rules
+    propose as eligible, through the real action, so that the scoping release is large enough
+    for rows to survive the k-anonymity check."""
+    decided = set(Decision.objects.filter(woman__programme=programme).values_list("woman_id", flat=True))
+    count = 0
+    for woman in proposed_eligible(programme):
+        if woman.pk not in decided:
+            decide(woman=woman, by=by, outcome="eligible", reason="Synthetic: both orders confirmed")
+            count += 1
+    return count
