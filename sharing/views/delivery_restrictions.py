@@ -1,8 +1,8 @@
 """Restrictions, for the Trust lead and the DPO: find a woman by an exact Trust person id or NHS
 number (posted, blind index only), restrict her records, list the open restrictions and end one.
 
-The DPO sees women only as references ("woman #12"): the disclosure policy serves the DPO no
-casework, so the same call that names them for the Trust lead names nobody for the DPO.
+The DPO sees women only as references ("woman #12"): their names are asked of the disclosure
+policy for the Trust lead only (the DPO reaches casework only through a rights request's pages).
 """
 
 from __future__ import annotations
@@ -54,12 +54,15 @@ def restrictions(request):
                 return redirect("delivery:restrictions")
     open_ones = list(Restriction.objects.filter(programme=programme, ended_at__isnull=True)
                      .select_related("woman", "recorded_by").order_by("-started_at", "-pk"))
-    named = named_women(request, list({r.woman_id: r.woman for r in open_ones}.values()), "restrictions: open")
+    is_dpo = Role(membership.role) == Role.DPO
+    # Names for the Trust lead only (through the policy); the DPO works from references.
+    named = {} if is_dpo else named_women(request, list({r.woman_id: r.woman for r in open_ones}.values()),
+                                          "restrictions: open")
     reasons = dict(RestrictionReason.choices)
     rows = [{"restriction": r, "reference": f"woman #{r.woman_id}", "name": named.get(r.woman_id, {}).get("name"),
              "reason": reasons.get(r.reason, r.reason)} for r in open_ones]
     return render(request, "delivery/restrictions.html", {
-        "programme": programme, "form": form, "form_list": [form], "rows": rows, "is_dpo": Role(membership.role) == Role.DPO,
+        "programme": programme, "form": form, "form_list": [form], "rows": rows, "is_dpo": is_dpo,
     }, status=400 if form.errors else 200)
 
 

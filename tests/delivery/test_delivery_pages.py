@@ -422,3 +422,40 @@ def test_closing_the_programme_ends_every_pause_view_and_permission():
     client = as_(world.practitioners[0])
     assert client.get(reverse("delivery:woman", args=[a.pk])).status_code == 404
     assert reveal(a.woman, "surname") not in body(client.get(reverse("delivery:caseload")))
+
+
+def test_a_trust_lead_of_another_programme_cannot_release_its_women():
+    world = delivery_world(women=0)
+    [w] = world.women(1)
+    other = delivery_world(women=0)
+    response = as_(other.trust_lead).post(reverse("delivery:release"), {
+        "women": [w.pk], f"address_{w.pk}": "1 Lane", "trust_contact": other.trust_lead.pk})
+    assert response.status_code == 400 and "can no longer be released" in body(response)
+    assert not ReleasedWoman.objects.exists()
+
+
+def test_the_dpo_restrictions_page_asks_the_policy_for_no_names():
+    world = delivery_world(women=1)
+    open_restriction(woman=world.released[0].woman, reason="objection", by=world.trust_lead)
+    dpo = person_in(world, Role.DPO)
+    assert "woman #" in body(as_(dpo).get(reverse("delivery:restrictions")))
+    assert not AuditEntry.objects.filter(event=Event.DISCLOSURE, actor=dpo).exists()
+    as_(world.trust_lead).get(reverse("delivery:restrictions"))
+    assert entries(world.trust_lead, "restrictions: open").get().subject_count == 1
+
+
+@pytest.mark.parametrize("phase", ["scoping", "delivery", "closed"])
+def test_dashboards_link_the_delivery_pages_in_delivery_only(phase):
+    world = delivery_world(women=0)
+    Programme.objects.filter(pk=world.programme.pk).update(phase=phase)
+    links = {Role.TRUST_LEAD: ["delivery:release", "delivery:restrictions"], Role.DPO: ["delivery:restrictions"],
+             Role.PAUSE_LEAD: ["delivery:women"], Role.PAUSE_PRACTITIONER: ["delivery:caseload"],
+             Role.TRUST_CASEWORKER: [], Role.CALDICOTT_GUARDIAN: []}
+    every = {reverse(n) for names in links.values() for n in names}
+    for role, names in links.items():
+        page = body(as_(person_in(world, role)).get(reverse("dashboard")))
+        shown = {url for url in every if f'href="{url}"' in page}
+        expected = {reverse(n) for n in names}
+        if phase != "delivery":  # restrictions stay reachable in every phase; the rest is delivery only
+            expected = {u for u in expected if u == reverse("delivery:restrictions")}
+        assert shown == expected, (role, phase, shown)
