@@ -459,3 +459,51 @@ def test_dashboards_link_the_delivery_pages_in_delivery_only(phase):
         if phase != "delivery":  # restrictions stay reachable in every phase; the rest is delivery only
             expected = {u for u in expected if u == reverse("delivery:restrictions")}
         assert shown == expected, (role, phase, shown)
+
+
+# --- the actions roll back when their audit entry cannot be written ------------------------------
+def _audit_fails(*args, **kwargs):
+    raise RuntimeError("audit store unavailable")
+
+
+def test_withdrawal_target_and_restrictions_roll_back_when_the_audit_write_fails(monkeypatch):
+    from sharing import caseloads, delivery_release, restrictions, scoping_release
+
+    world = delivery_world(women=2)
+    a, b = world.released
+    world.assign(a)
+    restriction = open_restriction(woman=b.woman, reason="objection", by=world.trust_lead)
+    for module in (caseloads, delivery_release, restrictions, scoping_release):
+        monkeypatch.setattr(module, "record_event", _audit_fails)
+    with pytest.raises(RuntimeError):
+        delivery_release.withdraw_from_delivery(a, by=world.trust_lead)
+    with pytest.raises(RuntimeError):
+        caseloads.set_target_position(a, position=1, reason="Synthetic reason", by=world.pause_lead)
+    with pytest.raises(RuntimeError):
+        restrictions.end_restriction(restriction, by=world.trust_lead)
+    with pytest.raises(RuntimeError):
+        restrictions.restrict(woman=a.woman, reason="objection", by=person_in(world, Role.DPO))
+    a.refresh_from_db()
+    restriction.refresh_from_db()
+    assert a.withdrawn_at is None and a.target_position is None and a.target_reason is None
+    assert CaseloadUserObjectPermission.objects.filter(content_object=a).exists()
+    assert restriction.ended_at is None and not Restriction.objects.filter(woman=a.woman).exists()
+
+
+def test_the_actions_refuse_the_wrong_people():
+    from sharing.caseloads import CaseloadRefused, set_target_position
+    from sharing.delivery_release import DeliveryReleaseRefused, withdraw_from_delivery
+    from sharing.restrictions import RestrictionRefused, end_restriction, restrict
+
+    world = delivery_world(women=1)
+    [a] = world.released
+    restriction = open_restriction(woman=a.woman, reason="objection", by=world.trust_lead)
+    with pytest.raises(DeliveryReleaseRefused):
+        withdraw_from_delivery(a, by=world.pause_lead)
+    with pytest.raises(CaseloadRefused):
+        set_target_position(a, position=1, reason="x", by=world.practitioners[0])
+    for person in (world.pause_lead, world.caldicott, member(world.programme, Role.TRUST_CASEWORKER)):
+        with pytest.raises(RestrictionRefused):
+            end_restriction(restriction, by=person)
+        with pytest.raises(RestrictionRefused):
+            restrict(woman=a.woman, reason="objection", by=person)
