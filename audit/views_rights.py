@@ -7,6 +7,8 @@ the request is open, and logs the view with the request's reference as its reaso
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -171,8 +173,9 @@ def _page_context(request, rr: RightsRequest) -> dict:
 
             p = Protector.load(rr.programme_id, Woman.key_phase)
             woman = shown.records[0]
+            born = woman.reveal(p, "date_of_birth")
             her = {"name": " ".join(filter(None, [woman.reveal(p, "forename"), woman.reveal(p, "surname")])),
-                   "born": woman.reveal(p, "date_of_birth")}
+                   "born": _as_date(born)}
     protector = rights.protector_for(rr)
     return {
         "rr": rr, "her": her, "days_left": days_left(rr.due_on),
@@ -184,3 +187,10 @@ def _page_context(request, rr: RightsRequest) -> dict:
         "restriction_open": bool(rr.restriction_id and rr.restriction.ended_at is None),
         "kinds": RequestKind, "erasure": getattr(rr, "erasure", None) if not rr.is_open else None,
     }
+
+
+def _as_date(value: str | None) -> date | str | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return value
