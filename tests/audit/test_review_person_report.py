@@ -7,6 +7,8 @@ The oracle is a brute-force scan of every entry and subject in Python; the repor
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date, timedelta
 
@@ -109,6 +111,16 @@ def test_delivery_sequence_yields_exactly_those_rows():
     entry = AuditEntry.objects.get(pk=review.entry_id)
     assert entry.event == Event.REVIEW_SEARCH and trust_id not in entry.reason
     assert list(entry.subjects.values_list("subject", flat=True)) == [f"eligibility.woman:{her.woman_id}"]
+
+    # The export has exactly the same rows, says which of her records each named, and is itself
+    # recorded as about her.
+    exported = client.post(reverse("dpo:export", kwargs={"pk": review.pk}), {"reason": "Answering her request"})
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    assert {int(r["Entry"]) for r in rows} == expected
+    assert {r["Her records named"] for r in rows if int(r["Entry"]) == seen.pk} == {f"Her delivery release (#{her.pk})"}
+    export_entry = AuditEntry.objects.filter(event=Event.REVIEW_EXPORT, actor=dpo).get()
+    assert list(export_entry.subjects.values_list("subject", flat=True)) == [f"eligibility.woman:{her.woman_id}"]
+    assert not any(value in exported.content.decode() for value in identifiers(her.woman).values())
 
 
 def test_found_the_same_by_nhs_number_and_by_delivery_child_token():
