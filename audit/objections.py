@@ -61,7 +61,7 @@ def decide_objection(request: RightsRequest, *, outcome: ObjectionOutcome | str,
             end_pause_access(locked.woman, by=by, why=f"objection upheld, request {locked.reference}")
         elif locked.restriction_id and locked.restriction.ended_at is None:
             try:
-                end_restriction(locked.restriction, by=by)
+                end_restriction(locked.restriction, by=by, for_request=locked)
             except RestrictionRefused as exc:
                 raise RightsRefused(exc.message) from None
         locked.objection_outcome = outcome

@@ -228,7 +228,7 @@ def lift_request_restriction(request: RightsRequest, *, by: Person) -> Restricti
         if not locked.restriction_id or locked.restriction.ended_at is not None:
             raise RightsRefused("No restriction is open for this request.")
         try:
-            return end_restriction(locked.restriction, by=by)
+            return end_restriction(locked.restriction, by=by, for_request=locked)
         except RestrictionRefused as exc:
             raise RightsRefused(exc.message) from None
 

@@ -11,6 +11,7 @@ Trust person id or NHS number through the blind indexes, and sees her only as a 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.log import record_event
@@ -70,14 +71,30 @@ def restrict(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Re
         return open_restriction(woman=woman, reason=reason, by=by)
 
 
-def end_restriction(restriction: Restriction, *, by: Person) -> Restriction:
+def _held_by_request(restriction: Restriction):
+    """The rights request that holds this restriction: one still open (it ends with the request's
+    outcome), or an upheld objection (processing has stopped for good). None if neither."""
+    from audit.models_rights import ObjectionOutcome, RequestStatus, RightsRequest
+
+    return (RightsRequest.objects.filter(restriction=restriction)
+            .filter(Q(status=RequestStatus.OPEN) | Q(objection_outcome=ObjectionOutcome.UPHELD)).first())
+
+
+def end_restriction(restriction: Restriction, *, by: Person, for_request=None) -> Restriction:
     """End an open restriction: she may be released again, and a released woman is back in Pause's
-    view (if nothing else keeps her out)."""
+    view (if nothing else keeps her out). A restriction held by a rights request (an objection
+    being considered, a restriction request, an upheld objection) ends only through that request's
+    outcome: `for_request` is that request, passed by the rights actions."""
     membership = _restricting(by, restriction.programme_id)
     with transaction.atomic():
         locked = Restriction.objects.select_for_update().get(pk=restriction.pk)
         if locked.ended_at is not None:
             raise RestrictionRefused(f"Restriction #{locked.pk} has already ended.")
+        held = _held_by_request(locked)
+        if held is not None and (for_request is None or held.pk != for_request.pk):
+            raise RestrictionRefused(
+                f"Restriction #{locked.pk} belongs to rights request {held.reference}: it ends only with that "
+                "request's outcome, recorded by the DPO on the request.")
         locked.ended_at = timezone.now()
         locked.save(update_fields=["ended_at"])
         record_event(Event.CHANGE, actor=by, target=locked, subject_ids=[locked.woman_id], subject_model=Woman,

@@ -11,7 +11,7 @@ from audit.models_rights import ObjectionOutcome, RequestStatus, RightsRequest
 from eligibility.models import Restriction, RestrictionReason
 from eligibility.release import can_be_released
 from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission, ReleasedWoman
-from sharing.restrictions import end_restriction
+from sharing.restrictions import RestrictionRefused, end_restriction
 from tests.audit.test_rights import _seen_by_pause
 from tests.audit.test_rights_world import rights_world
 
@@ -44,7 +44,8 @@ def test_upheld_processing_stops_and_pauses_access_ends_for_good():
     assert not CaseloadUserObjectPermission.objects.filter(content_object=first).exists()
     assert CaseloadAssignment.objects.get(released_woman=first).ended_at is not None
     assert _seen_by_pause(w) == {second.pk}
-    end_restriction(rr.restriction, by=w.dpo)  # ended by mistake later: still out of Pause's view
+    with pytest.raises(RestrictionRefused, match="belongs to rights request"):  # not from the restrictions page
+        end_restriction(rr.restriction, by=w.dpo)
     assert _seen_by_pause(w) == {second.pk}
 
 
@@ -79,3 +80,13 @@ def test_an_outcome_is_recorded_once_by_the_dpo_only():
     access = w.request("access")
     with pytest.raises(rights.RightsRefused, match="not an objection"):
         objections.decide_objection(access, outcome="upheld", note="n", by=w.dpo)
+
+
+
+def test_an_objection_considered_holds_its_restriction_against_the_restrictions_page():
+    w = rights_world(women=2)
+    rr = w.request("objection")
+    for person in (w.dpo, w.delivery.trust_lead):
+        with pytest.raises(RestrictionRefused, match="belongs to rights request"):
+            end_restriction(rr.restriction, by=person)
+    assert Restriction.objects.get(pk=rr.restriction_id).ended_at is None
