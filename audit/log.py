@@ -43,7 +43,12 @@ def record_event(
     actor_id = getattr(actor, "pk", None) if actor is not None else ctx.actor_id
     if target is not None:
         target = getattr(target, "_wrapped", target)  # request.user is a lazy wrapper
-    model = subject_model or (_model_of(subjects[0]) if subjects else target._meta.model if target else get_user_model())
+    # The entry's content type is the model of what its object id names: the target's when there
+    # is one (never the subjects' model with the target's id, which would name another record).
+    if target is not None:
+        model = target._meta.model
+    else:
+        model = subject_model or (_model_of(subjects[0]) if subjects else get_user_model())
     if target is not None:
         object_pk, object_repr = str(target.pk), subject_reference(target)
     elif subjects:

@@ -184,9 +184,9 @@ def test_the_dpo_sees_her_records_only_under_an_open_requests_reference(world):
 
 
 def test_an_entry_about_another_woman_is_never_taken_for_hers(world):
-    """`record_event` stores the subjects' model as the content type of an entry that has both a
-    target and subjects, with the target's id: matched by content type, an entry about the other
-    woman acting on a row whose id equals her record's id would look like hers."""
+    """An entry about the other woman, acting on a row whose id equals her record's id, is not
+    hers: `record_event` names the target by its own model (it once stored the subjects' model
+    with the target's id), and the pack matches the target by its reference."""
     from audit.log import record_event
     from audit.models_rights import Breach
 
@@ -196,7 +196,7 @@ def test_an_entry_about_another_woman_is_never_taken_for_hers(world):
                                    found_at=second.released_at, risk="risk", recorded_by=w.dpo)
     entry = record_event(Event.CHANGE, actor=w.dpo, target=target, subject_ids=[second.woman_id],
                          subject_model=Woman, programme=w.programme, reason="about the other woman only")
-    assert (entry.content_type.model, entry.object_id) == ("woman", first.woman_id)  # the trap
+    assert (entry.content_type.model, entry.object_id) == ("breach", first.woman_id)
     rr = w.request("access")
     log = next(s for s in access_pack.build(rr, by=w.dpo, page="/t").sections if s.key == "access_log")
     assert not [row for row in log.rows if "about the other woman only" in row]
