@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from eligibility.decisions import decide
-from eligibility.models import Decision, Evaluation, EvaluationRun, Proposal, Woman
+from eligibility.models import Child, Decision, Evaluation, EvaluationRun, Proposal, Woman
 from eligibility.synthetic import ssd_upload
 from pause_portal.celery import app
 
@@ -113,3 +113,23 @@ def decide_the_rest(programme, *, by) -> int:
             decide(woman=woman, by=by, outcome="eligible", reason="Synthetic: both orders confirmed")
             count += 1
     return count
+
+
+def journey_entries_about(released, *, actors) -> list:
+    """The audit entries the journey's people wrote about one released woman, found from the
+    records the test knows about her (not through the access pack's own query): entries naming her
+    record, her decisions, her delivery release, its assignments, contact attempts and concerns as
+    a subject, or acting on one of them."""
+    from django.db.models import Q
+
+    from audit.masking import subject_reference
+    from audit.models import AuditEntry, AuditSubject
+
+    woman = released.woman
+    records = [woman, *Child.objects.filter(mother=woman), *Decision.objects.filter(woman=woman), released,
+               *released.children.all(), *released.assignments.all(), *released.contacts.all(),
+               *released.concerns.all()]
+    refs = [subject_reference(r) for r in records]
+    named = AuditSubject.objects.filter(subject__in=refs).values("entry_id")
+    return list(AuditEntry.objects.filter(Q(id__in=named) | Q(object_repr__in=refs),
+                                          actor_id__in=[a.pk for a in actors]).order_by("timestamp", "pk"))

@@ -12,23 +12,28 @@ k-anonymity check). Everything is synthetic.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from eligibility.models import Decision, Extract, ExtractStatus
+from audit import access_pack
+from eligibility.models import Decision, Extract, ExtractStatus, Woman
+from pseudonymisation.fields import Protector
 from sharing.demo_delivery import seed_agreement
 from sharing.models_delivery import CaseloadAssignment, ReleasedWoman, SafeguardingConcern
 from tests.browser.helpers import check_axe, sign_in
 from tests.browser.journey_world import (
     decide_the_rest,
+    journey_entries_about,
     queued_tasks,
     real_worker,
     sqlite_shared_cache,
     synthetic_extract,
 )
+from tests.eligibility.extracts import Ssd
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -221,3 +226,92 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     expect(pr.locator(".govuk-notification-banner")).to_be_visible()
     j.check(pr, "concern-raised")
     assert SafeguardingConcern.objects.filter(released_woman=released).count() == 1
+
+    # 13. The DPO opens her access request (found by her Trust person ID) and reads her access pack:
+    # every entry the journey wrote about her is in its access log. (The Pause lead's view of the
+    # scoping rows named her scoping row, which the end of scoping deleted with its key: by design
+    # (ADR 13) nothing links those entries to her any more, so they are not hers to find.)
+    expected = journey_entries_about(released, actors=[caseworker, trust_lead, pause_lead, practitioner])
+    assert {e.actor_id for e in expected} == {caseworker.pk, trust_lead.pk, pause_lead.pk, practitioner.pk}
+    assert {reverse("eligibility:queue"), reverse("eligibility:woman", args=[flagged.pk]), reverse("scoping:release"),
+            reverse("delivery:release"), reverse("delivery:women"), reverse("delivery:caseload"),
+            reverse("casework:contact", args=[released.pk]),
+            reverse("casework:raise", args=[released.pk])} <= {e.page for e in expected}
+    person_id = flagged.reveal(Protector.load(programme.pk, Woman.key_phase), "trust_person_id")
+    d = j.page_of(dpo)
+    d.get_by_role("link", name="Open a rights request").click()
+    expect(d.locator("h1")).to_have_text("Open a rights request")
+    j.check(d, "rights-open")
+    d.get_by_label("Access (a copy of her information, Art. 15)").check()
+    d.get_by_label("Trust person ID", exact=True).check()
+    d.get_by_label("Trust person ID or NHS number").fill(person_id)
+    d.get_by_label("Day").fill(str(today.day))
+    d.get_by_label("Month").fill(str(today.month))
+    d.get_by_label("Year").fill(str(today.year))
+    d.get_by_label("How the requester's identity was verified").fill("Passport seen by the DPO in person")
+    d.get_by_role("button", name="Open the request").click()
+    expect(d.locator(".govuk-notification-banner")).to_contain_text("opened")
+    j.check(d, "rights-request")
+    d.get_by_role("link", name="Prepare her access pack").click()
+    expect(d.locator("h1")).to_have_text("Her access pack")
+    j.check(d, "access-pack")
+    log = d.locator("table", has=d.locator("caption", has_text="Who saw or changed her records"))
+    shown = Counter(tuple(row.locator("td").all_inner_texts()[i].strip() for i in (0, 2, 3))
+                    for row in log.locator("tbody tr").all())
+    wanted = Counter((access_pack.text(e.timestamp), e.get_event_display(), e.page) for e in expected)
+    missing = wanted - shown
+    assert not missing, f"entries about her not in her access pack: {missing}"
+
+
+# --- the upload and decision forms by keyboard alone ------------------------------------------
+def _focused(page) -> dict:
+    return page.evaluate("""() => {
+        const el = document.activeElement;
+        return {tag: el.tagName.toLowerCase(), id: el.id, type: el.type || '', text: (el.textContent || '').trim()};
+    }""")
+
+
+def _tab_until(page, matches, what: str, limit: int = 40) -> dict:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = _focused(page)
+        if matches(focused):
+            return focused
+    raise AssertionError(f"{what} was not reached within {limit} presses of Tab")
+
+
+def test_the_upload_and_decision_forms_by_keyboard_alone(page, live_server, caseworker, tmp_path, settings):
+    """Tab, Space, Enter and typing only: the file input opens its chooser with Space (the
+    operating system's dialog is the one thing answered for the browser), the radios are chosen
+    with Space, the reason typed, each form submitted with Enter."""
+    settings.PORTAL_UPLOAD_DIR = tmp_path / "uploads"
+    files = []
+    for name, data in Ssd().named():
+        (tmp_path / name).write_bytes(data)
+        files.append(str(tmp_path / name))
+    sign_in(page, live_server, caseworker)
+    page.goto(live_server.url + reverse("eligibility:upload"))
+    _tab_until(page, lambda f: f["id"] == "files", "the file input")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(files)
+    _tab_until(page, lambda f: f["tag"] == "button" and f["text"] == "Upload and check", "the upload button")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # the test settings' eager task imports during the request
+    expect(page.locator("h1")).to_have_text("Extract imported")
+    check_axe(page, "keyboard-extract-imported")
+
+    woman = Woman.objects.get()
+    page.goto(live_server.url + reverse("eligibility:woman", args=[woman.pk]))
+    first = _tab_until(page, lambda f: f["type"] == "radio", "the decision's radios")
+    assert first["id"] == "outcome", first  # the group's first choice: Eligible
+    page.keyboard.press("Space")
+    assert _tab_until(page, lambda f: True, "the next field")["id"] == "reason"
+    page.keyboard.type("Both care orders are confirmed in the case system")
+    _tab_until(page, lambda f: f["tag"] == "button" and f["text"] == "Record the decision", "the decision button")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Decision recorded: eligible")
+    check_axe(page, "keyboard-decided")
+    expect(page.locator("main")).to_contain_text("Both care orders are confirmed in the case system")
+    assert Decision.objects.get(woman=woman).outcome == "eligible"  # its reason is stored encrypted
