@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
@@ -20,11 +21,13 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from audit import access_pack
+from audit.models_rights import RightsRequest
 from eligibility.models import Decision, Extract, ExtractStatus, Woman
 from pseudonymisation.fields import Protector
 from sharing.demo_delivery import seed_agreement
 from sharing.models_delivery import CaseloadAssignment, ReleasedWoman, SafeguardingConcern
-from tests.browser.helpers import check_axe, sign_in
+from tests import factories as f
+from tests.browser.helpers import check_axe, mfa_step, sign_in
 from tests.browser.journey_world import (
     decide_the_rest,
     journey_entries_about,
@@ -41,7 +44,9 @@ CHILDREN, SEED = 400, 7  # ~150 mothers in the extract, enough proposed eligible
 
 
 class Journey:
-    """The steps' shared state: the live server, a page per person, and numbered screenshots."""
+    """The steps' shared state: the live server, a page per person (signed in through the real
+    forms), numbered screenshots, and every page each person's browser loaded, so that the test
+    can prove axe checked them all."""
 
     def __init__(self, live_server, page_for):
         self.url = live_server.url
@@ -49,17 +54,41 @@ class Journey:
         self._page_for = page_for
         self.pages: dict[int, object] = {}
         self.step = 0
+        self.visited: set[tuple[int, str]] = set()
+        self.checked: set[tuple[int, str]] = set()
 
-    def page_of(self, person):
+    def page_of(self, person, who: str):
+        """`person`'s page, signed in through the real forms the first time (each form checked)."""
         if person.pk not in self.pages:
             page = self._page_for()
-            sign_in(page, self.live_server, person)
+            page.on("framenavigated", lambda frame: self._visit(person, page, frame))
             self.pages[person.pk] = page
+            page.goto(self.url + reverse("accounts:sign-in"))
+            self.check(page, f"{who}-sign-in")
+            page.fill("#id_username", person.email)
+            page.fill("#id_password", f.PASSWORD)
+            with page.expect_navigation():
+                page.click("main button[type=submit]")
+            assert page.url == self.url + reverse("accounts:mfa-verify"), page.url
+            self.check(page, f"{who}-security-code")
+            mfa_step(page, person)
+            assert page.url == self.url + reverse("dashboard"), page.url
+            self.check(page, f"{who}-dashboard")
         return self.pages[person.pk]
+
+    def _visit(self, person, page, frame) -> None:
+        if frame == page.main_frame:
+            self.visited.add((person.pk, urlsplit(frame.url).path))
 
     def check(self, page, name: str) -> None:
         self.step += 1
         check_axe(page, f"journey-{self.step:02d}-{name}")
+        owner = next(pk for pk, p in self.pages.items() if p is page)
+        self.checked.add((owner, urlsplit(page.url).path))
+
+    def unchecked(self) -> set[tuple[int, str]]:
+        """Pages someone's browser loaded that axe never checked for that person."""
+        return self.visited - self.checked
 
 
 @pytest.fixture
@@ -75,9 +104,8 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     j = Journey(live_server, page_for)
 
     # 1. The caseworker signs in with her password and a security code.
-    cw = j.page_of(caseworker)
+    cw = j.page_of(caseworker, "caseworker")
     expect(cw.locator("h1")).to_have_text("Trust caseworker")
-    j.check(cw, "caseworker-dashboard")
 
     # 2. She uploads an extract; it waits for the worker, with its progress bar.
     files = synthetic_extract(tmp_path / "extract", children=CHILDREN, seed=SEED)
@@ -115,7 +143,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     assert decide_the_rest(programme, by=caseworker) >= 20
 
     # 5. A Trust lead releases the decided women for scoping; rows survive the k-anonymity check.
-    lead = j.page_of(trust_lead)
+    lead = j.page_of(trust_lead, "trust-lead")
     lead.get_by_role("link", name="Release women to Pause for scoping").click()
     expect(lead.locator("h1")).to_have_text("Scoping release")
     expect(lead.locator(f"#woman-{flagged.pk}")).to_be_checked()
@@ -128,7 +156,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     j.check(lead, "scoping-released")
 
     # 6. The Pause lead sees the released rows (tokens and generalised values only).
-    pl = j.page_of(pause_lead)
+    pl = j.page_of(pause_lead, "pause-lead")
     pl.get_by_role("link", name="Released rows").click()
     expect(pl.locator("h1")).to_have_text("Scoping release rows")
     assert pl.locator("#women tbody tr").count() == served
@@ -166,7 +194,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     lead.get_by_role("button", name="Propose moving to delivery").click()
     expect(lead.locator(".govuk-notification-banner")).to_contain_text("Moving to delivery proposed")
     j.check(lead, "phase-proposed")
-    guardian = j.page_of(caldicott)
+    guardian = j.page_of(caldicott, "caldicott")
     guardian.get_by_role("link", name=re.compile("^Programme phase")).click()
     j.check(guardian, "phase-to-confirm")
     guardian.get_by_label("Confirm").check()
@@ -199,7 +227,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
                                              ended_at__isnull=True).exists()
 
     # 12. The practitioner finds her in her caseload, records contact and raises a safeguarding concern.
-    pr = j.page_of(practitioner)
+    pr = j.page_of(practitioner, "practitioner")
     pr.get_by_role("link", name="My caseload").click()
     j.check(pr, "caseload")
     pr.locator(f"a[href='{reverse('delivery:woman', args=[released.pk])}']").first.click()
@@ -238,7 +266,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
             reverse("casework:contact", args=[released.pk]),
             reverse("casework:raise", args=[released.pk])} <= {e.page for e in expected}
     person_id = flagged.reveal(Protector.load(programme.pk, Woman.key_phase), "trust_person_id")
-    d = j.page_of(dpo)
+    d = j.page_of(dpo, "dpo")
     d.get_by_role("link", name="Open a rights request").click()
     expect(d.locator("h1")).to_have_text("Open a rights request")
     j.check(d, "rights-open")
@@ -254,6 +282,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     j.check(d, "rights-request")
     d.get_by_role("link", name="Prepare her access pack").click()
     expect(d.locator("h1")).to_have_text("Her access pack")
+    rr = RightsRequest.objects.get(woman=flagged)
     j.check(d, "access-pack")
     log = d.locator("table", has=d.locator("caption", has_text="Who saw or changed her records"))
     shown = Counter(tuple(row.locator("td").all_inner_texts()[i].strip() for i in (0, 2, 3))
@@ -261,6 +290,10 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     wanted = Counter((access_pack.text(e.timestamp), e.get_event_display(), e.page) for e in expected)
     missing = wanted - shown
     assert not missing, f"entries about her not in her access pack: {missing}"
+
+    # axe checked every page each person's browser loaded.
+    assert {(caseworker.pk, reverse("eligibility:queue")), (dpo.pk, reverse("rights:pack", args=[rr.pk]))} <= j.visited
+    assert not j.unchecked(), f"pages the journey visited that axe did not check: {sorted(j.unchecked())}"
 
 
 # --- the upload and decision forms by keyboard alone ------------------------------------------
@@ -292,6 +325,10 @@ def test_the_upload_and_decision_forms_by_keyboard_alone(page, live_server, case
     sign_in(page, live_server, caseworker)
     page.goto(live_server.url + reverse("eligibility:upload"))
     _tab_until(page, lambda f: f["id"] == "files", "the file input")
+    # Playwright subscribes to file choosers without waiting for the browser: subscribe first and
+    # make a round trip, so the chooser that Space opens is never missed.
+    page.on("filechooser", lambda _chooser: None)
+    page.evaluate("() => document.activeElement.id")
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
     chooser.value.set_files(files)
