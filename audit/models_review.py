@@ -3,7 +3,9 @@
 - `ReviewSearch`: each search, report and export the DPO makes of the trail, with the DPO's reason —
   the record the Caldicott Guardian reads of the DPO's own activity. A person search keeps the
   subject references it resolved to (never the Trust id, NHS number or token searched for), so the
-  report's pages can be turned without the identifier travelling again.
+  report's pages can be turned without the identifier travelling again. A person search made for a
+  rights request keeps the request (and found exactly the woman it is about); one made for anything
+  else (a monitoring flag, a breach) keeps the DPO's free-text reason instead (ADR 16).
 - `MonitoringFlag`: something a rule found in the trail, for the DPO to review and close with a note.
 - `MonitoringCursor`: how far the rules have read (a link of the seal chain, which never skips an
   entry that committed late).
@@ -52,12 +54,16 @@ class ReviewSearch(models.Model):
     # review record must neither stop it nor vanish with it (the reference then dangles: shown as purged).
     entry = models.ForeignKey("audit.AuditEntry", null=True, blank=True, on_delete=models.DO_NOTHING,
                               db_constraint=False, related_name="+")
+    # The open rights request a person search was made for (issue 9). Requests are never deleted —
+    # an erasure clears a request's link to her and keeps the row — so PROTECT only guards the rule.
+    rights_request = models.ForeignKey("audit.RightsRequest", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
 
     objects = models.Manager.from_queryset(AppendOnly)()
 
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "by": D.SAFE, "at": D.SAFE, "kind": D.SAFE, "reason": D.SAFE,
-        "criteria": D.SAFE, "subjects": D.SAFE, "result_count": D.SAFE, "entry": D.SAFE,
+        "criteria": D.SAFE, "subjects": D.SAFE, "result_count": D.SAFE, "entry": D.SAFE, "rights_request": D.SAFE,
     }
 
     class Meta:
