@@ -61,6 +61,10 @@ def _reason_field(required: bool, label: str = "Why are you searching?") -> form
 
 
 class PersonSearchForm(forms.Form):
+    """A person search is made for one of the programme's open rights requests (`requests`, offered by
+    reference) or, when it is not tied to a request (an investigation: a monitoring flag, a breach),
+    for a free-text reason. With a request the reason is optional; without one it is required."""
+
     prefix = "person"  # three search forms share the DPO's page: their ids must not clash
     kind = forms.ChoiceField(label="Search by", choices=PERSON_KINDS, widget=Radios,
                              error_messages={"required": "Select what you are searching by",
@@ -68,7 +72,17 @@ class PersonSearchForm(forms.Form):
     value = forms.CharField(label="Trust person ID, NHS number or token", max_length=100,
                             error_messages={"required": "Enter the Trust person ID, NHS number or token",
                                             "max_length": "The identifier must be 100 characters or fewer"})
-    reason = _reason_field(True, "Why are you searching for this person?")
+    rights_request = forms.TypedChoiceField(
+        label="Which rights request is this search for?", required=False, coerce=int, empty_value=None,
+        error_messages={"invalid_choice": "Select an open rights request from the list, or none and give your reason"})
+    reason = _reason_field(False, "Why are you searching for this person?")
+
+    def __init__(self, *args, requests: list = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requests = {r.pk: r for r in requests}
+        self.fields["rights_request"].choices = [
+            ("", "None: an investigation (give your reason below)"),
+            *[(r.pk, f"{r.reference} (due {r.due_on.day} {r.due_on:%b %Y})") for r in requests]]
 
     def clean(self):
         data = super().clean()
@@ -86,8 +100,11 @@ class PersonSearchForm(forms.Form):
                     self.add_error("value", f"Enter a token like W-7KX2-9QPM-4TBD-Q: {problem}")
             else:
                 data["value"] = value
+        data["request"] = self.requests.get(data.get("rights_request"))
         if data.get("reason") and (problem := reason_problem(data["reason"], value)):
             self.add_error("reason", problem)
+        elif not data.get("reason") and data["request"] is None and "rights_request" not in self.errors:
+            self.add_error("reason", "Enter your reason, or choose the rights request this search is for")
         return data
 
 

@@ -3,7 +3,10 @@
 
 - `record_review`: a search, report or export of the trail by the DPO — a `ReviewSearch` row (what
   the Caldicott Guardian's report reads) and an audit entry naming, for a person search, the person
-  found (so the DPO's own look at her is in her report too).
+  found (so the DPO's own look at her is in her report too). A person search is made either for an
+  open rights request of the programme — then it must have found exactly the woman the request is
+  about, and the entry's reason names the request's reference — or for a free-text reason (an
+  investigation: a monitoring flag, a breach). ADR 16.
 - `close_flag`: a monitoring flag reviewed and closed with a note.
 - `declare_conflict` / `withdraw_conflict`: the declared-conflicts register (blind indexes only).
 """
@@ -44,22 +47,47 @@ def _role_in(by, programme, perm: Perm) -> Role:
 
 
 def record_review(*, by, programme, kind: ReviewKind, reason: str, criteria: dict, subjects: list[str] = (),
-                  named: list[str] = (), result_count: int = 0, page: str | None = None) -> ReviewSearch:
+                  named: list[str] = (), result_count: int = 0, page: str | None = None,
+                  rights_request=None) -> ReviewSearch:
     """Record one search, report or export. `subjects` are the references a person search resolved
     to (kept so the report can be paged); `named` the person's own references, named as subjects of
-    the audit entry. The reason is the DPO's, checked by the form to carry no identifier."""
+    the audit entry. The reason is the DPO's, checked by the form to carry no identifier; a person
+    search for a rights request may leave it empty (the request is its reason)."""
     role = _role_in(by, programme, Perm.REVIEW_AUDIT_TRAIL)
     reason = reason.strip()
-    if kind in (ReviewKind.PERSON_SEARCH, ReviewKind.EXPORT) and not reason:
-        raise ReviewRefused("A person search and an export need a reason.")
+    if rights_request is not None and kind != ReviewKind.PERSON_SEARCH:
+        raise ReviewRefused("Only a search by person is made for a rights request.")
+    if kind == ReviewKind.PERSON_SEARCH and not reason and rights_request is None:
+        raise ReviewRefused("Enter your reason, or choose the rights request this search is for")
+    if kind == ReviewKind.EXPORT and not reason:
+        raise ReviewRefused("An export needs a reason.")
     event = Event.REVIEW_EXPORT if kind == ReviewKind.EXPORT else Event.REVIEW_SEARCH
-    entry_reason = f"{ReviewKind(kind).label}: {reason}" if reason else ReviewKind(kind).label
     with transaction.atomic():
+        if rights_request is not None:
+            rights_request = _request_matching(rights_request, programme=programme, named=named)
+        why = "; ".join(part for part in (rights_request and f"rights request {rights_request.reference}", reason)
+                        if part)
+        entry_reason = f"{ReviewKind(kind).label}: {why}" if why else ReviewKind(kind).label
         entry = _review_entry(event, by=by, programme=programme, role=role, reason=entry_reason, named=named,
                               page=page)
         return ReviewSearch.objects.create(programme=programme, by=by, kind=kind, reason=reason,
                                            criteria=criteria, subjects=list(subjects), result_count=result_count,
-                                           entry=entry)
+                                           entry=entry, rights_request=rights_request)
+
+
+def _request_matching(rights_request, *, programme, named: list[str]):
+    """The request, locked, if it is an open request of the programme and the search found exactly
+    the woman it is about (her own record, nobody else). The refusal never says who she is."""
+    from audit.models_rights import RequestStatus, RightsRequest
+
+    locked = RightsRequest.objects.select_for_update().filter(pk=rights_request.pk, programme=programme).first()
+    if locked is None:
+        raise PermissionDenied("That rights request is not in this programme.")
+    if locked.status != RequestStatus.OPEN or locked.woman_id is None:
+        raise ReviewRefused(f"Request {locked.reference} is closed: choose an open request, or give another reason")
+    if list(named) != [f"eligibility.woman:{locked.woman_id}"]:
+        raise ReviewRefused(f"This search does not match the person request {locked.reference} is about")
+    return locked
 
 
 def _review_entry(event: Event, *, by, programme, role, reason: str, named, page):

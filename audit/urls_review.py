@@ -10,6 +10,7 @@ urlpatterns: list = [
     path("person/", review.person_search, name="person-search"),
     path("trail/", review.trail_search, name="trail-search"),
     path("user/", review.user_report, name="user-report"),
+    path("requests/<int:pk>/search/", review.request_search, name="request-search"),
     path("searches/<int:pk>/", review.search_results, name="search"),
     path("searches/<int:pk>/export/", review.export, name="export"),
     path("flags/", flags.flags, name="flags"),

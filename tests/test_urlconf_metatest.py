@@ -281,6 +281,7 @@ OBJECT_URLS = {
     "conflicts:withdraw": (a_declaration, Role.TRUST_CASEWORKER),
     "progress:report": (a_quarterly_report, Role.PAUSE_LEAD),
     "progress:send": (a_quarterly_report, Role.PAUSE_LEAD),
+    "dpo:request-search": (a_rights_request, Role.DPO),
     "rights:request": (a_rights_request, Role.DPO),
     "rights:pack": (a_rights_request, Role.DPO),
     "rights:pack-download": (a_rights_request, Role.DPO),

@@ -22,7 +22,7 @@ def dpo_activity(request):
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET"])
     membership = current_membership(request)
-    rows = ReviewSearch.objects.filter(programme=membership.programme).select_related("by")
+    rows = ReviewSearch.objects.filter(programme=membership.programme).select_related("by", "rights_request")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     items = [(s, describe_criteria(s)) for s in page]
     record_staff_view(request, {s.by_id: s.by for s in page}.values(), membership=membership)

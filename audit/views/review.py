@@ -1,8 +1,10 @@
 """The DPO's access review: search by person (posted, with a reason), by filters, a member of
 staff's report, the saved search's pages and its CSV export.
 
-Every search is recorded once, when it is made (`record_review`: a `ReviewSearch` row and an
-audit entry), and its pages are read back from that record by its number — so an identifier
+A person search is made for one of the programme's open rights requests — and must find exactly
+the woman it is about — or for a free-text reason (ADR 16). The rights request's page starts the
+same search for its woman directly (`request_search`). Every search is recorded once, when it is
+made (`record_review`: a `ReviewSearch` row and an audit entry), and its pages are read back from that record by its number — so an identifier
 never travels in an address and paging does not re-run the person look-up. Only the DPO who made
 a search can open it; anyone else gets 404. The pages show entries, never a person's record.
 """
@@ -25,7 +27,7 @@ from audit.forms_review import (
 from audit.log import record_staff_view
 from audit.models_review import FlagStatus, MonitoringFlag, ReviewKind, ReviewSearch
 from audit.person_subjects import describe_reference, find_person
-from audit.review_actions import record_review
+from audit.review_actions import ReviewRefused, record_review
 from audit.views.common import entry_rows, members_of, organisations_of
 from pause_portal.access import for_roles
 from sharing.roles import Role
@@ -42,13 +44,20 @@ def _context(request, **forms) -> dict:
     record_staff_view(request, members, membership=membership)
     return {
         "programme": programme,
-        "person_form": forms.get("person_form") or PersonSearchForm(),
+        "person_form": forms.get("person_form") or PersonSearchForm(requests=open_requests(programme)),
         "trail_form": forms.get("trail_form") or TrailSearchForm(members=members,
                                                                  organisations=organisations_of(programme)),
         "user_form": forms.get("user_form") or UserReportForm(members=members),
         "open_flags": review.flags_in_scope(programme).filter(status=FlagStatus.OPEN).count(),
         "recent": ReviewSearch.objects.filter(programme=programme, by=request.user, kind__in=SEARCH_KINDS)[:5],
     }
+
+
+def open_requests(programme) -> list:
+    """The programme's open rights requests a person search may be made for, soonest due first."""
+    from audit.rights import due_list
+
+    return list(due_list(programme.pk))
 
 
 @for_roles(Role.DPO)
@@ -61,18 +70,51 @@ def home(request):
 @for_roles(Role.DPO)
 @require_POST
 def person_search(request):
-    form = PersonSearchForm(request.POST)
-    if not form.is_valid():
-        return render(request, "dpo/home.html", {**_context(request, person_form=form), "focus": "person"})
     programme = current_membership(request).programme
-    kind, value = form.cleaned_data["kind"], form.cleaned_data["value"]
-    found = find_person(programme, kind, value)
-    references = sorted({ref for person in found for ref in person.references})
+    form = PersonSearchForm(request.POST, requests=open_requests(programme))
+    if form.is_valid():
+        kind, value = form.cleaned_data["kind"], form.cleaned_data["value"]
+        found = find_person(programme, kind, value)
+        references = sorted({ref for person in found for ref in person.references})
+        try:
+            search = record_review(
+                by=request.user, programme=programme, kind=ReviewKind.PERSON_SEARCH,
+                reason=form.cleaned_data["reason"], rights_request=form.cleaned_data["request"],
+                criteria={"by": kind, "found": [p.kind for p in found]}, subjects=references,
+                named=[p.primary for p in found], result_count=review.person_entries_queryset(references).count()
+                if references else 0, page=request.path)
+        except ReviewRefused as refusal:  # nothing recorded
+            form.add_error("rights_request" if form.cleaned_data["request"] else "reason", str(refusal))
+        else:
+            return redirect("dpo:search", pk=search.pk)
+    return render(request, "dpo/home.html", {**_context(request, person_form=form), "focus": "person"})
+
+
+@for_roles(Role.DPO)
+def request_search(request, pk: int):
+    """The access review of the woman an open rights request is about, made for that request
+    (started from the request's page: no identifier is typed or sent)."""
+    from django.contrib import messages
+
+    from audit.models_rights import RightsRequest
+    from audit.person_subjects import WOMAN, references_about_woman
+
+    programme = current_membership(request).programme
+    rights_request = RightsRequest.objects.filter(pk=pk, programme=programme).first()
+    if rights_request is None:  # first: another programme's request is 404 whatever the method
+        raise Http404("No such request.")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not rights_request.is_open or rights_request.woman_id is None:
+        messages.error(request, f"Request {rights_request.reference} is closed: its person's access review is "
+                                "searched from the access review page with a reason")
+        return redirect("rights:request", pk=rights_request.pk)
+    references = references_about_woman(rights_request.woman_id)
     search = record_review(
-        by=request.user, programme=programme, kind=ReviewKind.PERSON_SEARCH, reason=form.cleaned_data["reason"],
-        criteria={"by": kind, "found": [p.kind for p in found]}, subjects=references,
-        named=[p.primary for p in found], result_count=review.person_entries_queryset(references).count()
-        if references else 0, page=request.path)
+        by=request.user, programme=programme, kind=ReviewKind.PERSON_SEARCH, reason="",
+        rights_request=rights_request, criteria={"by": "rights_request", "found": [WOMAN]}, subjects=references,
+        named=[f"eligibility.woman:{rights_request.woman_id}"],
+        result_count=review.person_entries_queryset(references).count(), page=request.path)
     return redirect("dpo:search", pk=search.pk)
 
 
@@ -192,7 +234,7 @@ def describe_criteria(search: ReviewSearch) -> list[tuple[str, str]]:
 
     c = search.criteria
     if search.kind == ReviewKind.PERSON_SEARCH:
-        kinds = dict(PERSON_KINDS)
+        kinds = {**dict(PERSON_KINDS), "rights_request": "Her rights request"}
         found = c.get("found") or []
         return [("Searched by", kinds.get(c.get("by"), c.get("by", ""))),
                 ("Found", ", ".join(found) if found else "Nobody matched")]
