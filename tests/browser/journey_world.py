@@ -133,3 +133,50 @@ def journey_entries_about(released, *, actors) -> list:
     named = AuditSubject.objects.filter(subject__in=refs).values("entry_id")
     return list(AuditEntry.objects.filter(Q(id__in=named) | Q(object_repr__in=refs),
                                           actor_id__in=[a.pk for a in actors]).order_by("timestamp", "pk"))
+
+
+# --- the README's screenshots -------------------------------------------------------------------
+README_PEOPLE = {  # role key -> (full name, role), invented like the demo's
+    "caseworker": ("Wes Tamblyn", "trust_caseworker"),
+    "trust_lead": ("Val Kowalczyk", "trust_lead"),
+    "caldicott": ("Wyn Ashdown-Clare", "caldicott_guardian"),
+    "dpo": ("Dara Fenwick", "dpo"),
+    "pause_lead": ("Pat Ogunleye", "pause_lead"),
+    "practitioner": ("Prue Halloran", "pause_practitioner"),
+    "practitioner2": ("Pip Szabo", "pause_practitioner"),
+}
+
+
+def readme_world() -> dict:
+    """The demo's delivery programme, made as `seed_demo` makes it (through the real actions): a
+    synthetic extract imported and the rules run, a confirmed agreement, eight women decided and
+    released with invented addresses, caseloads, contact attempts and an open concern."""
+    from eligibility.importing import import_extract
+    from eligibility.recompute import recompute
+    from sharing.demo_delivery import seed_agreement, seed_delivery
+    from sharing.models import Person
+    from sharing.roles import OrganisationKind, Role
+    from tests import factories as f
+
+    trust = f.organisation(OrganisationKind.TRUST, name="Westvale Children's Trust")
+    pause = f.organisation(OrganisationKind.PAUSE, name="Pause Midlands")
+    programme = f.programme(name="Westvale delivery", phase="delivery", trust=trust, pause=pause)
+    people = {}
+    for key, (name, role) in README_PEOPLE.items():
+        org = pause if role.startswith("pause") else trust
+        person = f.person(org, email=f"{key}@demo.invalid")
+        Person.objects.filter(pk=person.pk).update(full_name=name)
+        f.membership(person, programme, Role(role))
+        people[key] = Person.objects.get(pk=person.pk)
+    admin = f.person(trust, email="admin@demo.invalid", system_admin=True)
+    Person.objects.filter(pk=admin.pk).update(full_name="Alex Adebayo")
+    people["system_admin"] = Person.objects.get(pk=admin.pk)
+    today = timezone.localdate()
+    files, _ = ssd_upload(children=150, seed=2, today=today)
+    import_extract(programme=programme, files=files, by=people["caseworker"], today=today)
+    recompute(programme, by=people["caseworker"], reference_date=today)
+    seed_agreement(programme, lead=people["trust_lead"], caldicott=people["caldicott"], today=today)
+    seed_delivery(programme, caseworker=people["caseworker"], lead=people["trust_lead"],
+                  practitioners=[people["practitioner"], people["practitioner2"]], pause_lead=people["pause_lead"],
+                  today=today)
+    return people

@@ -11,6 +11,7 @@ k-anonymity check). Everything is synthetic.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from urllib.parse import urlsplit
@@ -27,11 +28,12 @@ from pseudonymisation.fields import Protector
 from sharing.demo_delivery import seed_agreement
 from sharing.models_delivery import CaseloadAssignment, ReleasedWoman, SafeguardingConcern
 from tests import factories as f
-from tests.browser.helpers import check_axe, mfa_step, sign_in
+from tests.browser.helpers import REPO_ROOT, check_axe, mfa_step, sign_in
 from tests.browser.journey_world import (
     decide_the_rest,
     journey_entries_about,
     queued_tasks,
+    readme_world,
     real_worker,
     sqlite_shared_cache,
     synthetic_extract,
@@ -352,3 +354,34 @@ def test_the_upload_and_decision_forms_by_keyboard_alone(page, live_server, case
     check_axe(page, "keyboard-decided")
     expect(page.locator("main")).to_contain_text("Both care orders are confirmed in the case system")
     assert Decision.objects.get(woman=woman).outcome == "eligible"  # its reason is stored encrypted
+
+
+# --- the README's screenshots ---------------------------------------------------------------------
+README_PAGES = [  # (who, the page, its heading, the file under docs/screenshots/)
+    ("caseworker", "eligibility:queue", "Decision queue", "caseworker-decision-queue"),
+    ("trust_lead", "casework:concerns", None, "trust-lead-concerns"),
+    ("caldicott", "governance:agreement", None, "caldicott-guardian-agreement"),
+    ("dpo", "dpo:home", None, "dpo-access-review"),
+    ("pause_lead", "delivery:women", "Released women", "pause-lead-released-women"),
+    ("practitioner", "delivery:caseload", None, "practitioner-caseload"),
+    ("system_admin", "people:list", None, "system-admin-people"),
+]
+
+
+@pytest.mark.skipif(not os.environ.get("PORTAL_README_SCREENSHOTS"),
+                    reason="writes docs/screenshots/: set PORTAL_README_SCREENSHOTS=1 to refresh them")
+def test_readme_screenshots(page_for, live_server):
+    """Each role's main page in the demo's delivery programme, checked by axe and saved (the
+    visible window only) as docs/screenshots/<name>.png for the README."""
+    people = readme_world()
+    out = REPO_ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    for who, url_name, heading, name in README_PAGES:
+        page = page_for()
+        page.set_viewport_size({"width": 1280, "height": 1400})
+        sign_in(page, live_server, people[who])
+        page.goto(live_server.url + reverse(url_name))
+        if heading:
+            expect(page.locator("h1")).to_have_text(heading)
+        check_axe(page, f"readme-{name}")
+        page.screenshot(path=str(out / f"{name}.png"))
