@@ -12,7 +12,8 @@ While they run, the benchmark asks the worker to seal the audit trail every 15 s
 schedule's job, `audit.seal_pending`).
 
 Printed: requests per second, p50 and p95 latency (all requests and per page), and the count of
-5xx answers, which must be zero. Then, nothing lost: every record each response showed is a
+5xx answers, which must be zero; beside them a baseline from the same run: the same clients on
+`/healthz` (a database query and a broker check, no page) for `--baseline-seconds`. Then, nothing lost: every record each response showed is a
 subject of an audit entry written by that very request (matched by its X-Request-Id): the women in
 a list (ids read from the page), the woman, her children and the concern of an object page (ids
 the benchmark knows it asked for), the woman a DPO searched for; and every POST wrote its entry.
@@ -257,6 +258,33 @@ def run_clients(clients: list[RoleClient], seconds: float, into: list[Answer], s
     return time.perf_counter() - began
 
 
+def run_baseline(clients: list[RoleClient], seconds: float) -> tuple[Sample, int, float]:
+    """The same clients on `/healthz` (a database query and a broker check, no page): the
+    stack's floor on this machine, measured right after the mixed load."""
+    deadline = time.perf_counter() + seconds
+    sample, errors, lock = Sample(), [0], threading.Lock()
+
+    def loop(session: Session) -> None:
+        mine, bad = [], 0
+        while time.perf_counter() < deadline:
+            r = session.request("GET", "/healthz")
+            if r.status == 200:
+                mine.append(r.seconds)
+            else:
+                bad += 1
+        with lock:
+            sample.latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=loop, args=(c.session,)) for c in clients]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sample, errors[0], time.perf_counter() - began
+
+
 # --- nothing lost --------------------------------------------------------------------------------
 def check_trail(answers: list[Answer], since: int) -> dict:
     from audit.models import AuditEntry, AuditSubject
@@ -297,6 +325,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--caseload", type=int, default=8, help="women in each practitioner's caseload (default 8)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--baseline-seconds", type=float, default=20.0, help="the same clients on /healthz after")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery worker processes (default 2)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
@@ -351,6 +380,7 @@ def main() -> int:
                 last_seal[0] = time.perf_counter()
 
         elapsed = run_clients(clients, args.seconds, answers, seal)
+        baseline, baseline_errors, baseline_elapsed = run_baseline(clients, args.baseline_seconds)
         for c in clients:
             c.session.close()
         drain(env)
@@ -382,7 +412,11 @@ def main() -> int:
               f"{sum(a.status >= 500 for a in rows):>6}")
     print(f"{'all':<34}{'':>7}{len(answers):>10}{total.percentile(50):>9.0f}{total.percentile(95):>9.0f}"
           f"{len(server_errors):>6}")
-    print(f"throughput: {len(ok) / elapsed:.1f} requests/s answered 200/302 ({len(answers)} requests in {elapsed:.1f} s)")
+    rate, floor = len(ok) / elapsed, len(baseline.latencies) / baseline_elapsed
+    print(f"throughput: {rate:.1f} requests/s answered 200/302 ({len(answers)} requests in {elapsed:.1f} s)")
+    print(f"baseline, the same clients on /healthz for {baseline_elapsed:.0f} s: {floor:.1f} requests/s, p50 "
+          f"{baseline.percentile(50):.0f} ms, p95 {baseline.percentile(95):.0f} ms, {baseline_errors} not 200 "
+          f"-> mixed / baseline {rate / floor if floor else 0:.2f}")
     if other:
         print("other answers: " + ", ".join(f"{page} {status} x{n}" for (page, status), n in sorted(other.items())))
     print(f"nothing lost: {trail['found']} of {trail['shown']} records shown are subjects of their request's audit "
@@ -392,9 +426,12 @@ def main() -> int:
         print(f"  NOT LOGGED on {page}: {refs}")
     print(f"background sealer (the Celery worker, every {SEAL_EVERY:.0f} s): {sealed_by_worker} entries sealed by the "
           f"end of the load")
-    print("seal_audit_trail --checkpoint: " + (sealing.stdout.strip() or sealing.stderr.strip()).replace("\n", " "))
-    print("verify_audit_trail: " + (verifying.stdout.strip() or verifying.stderr.strip()).replace("\n", " "))
+    for name, done in (("seal_audit_trail --checkpoint", sealing), ("verify_audit_trail", verifying)):
+        said = " ".join(part.strip() for part in (done.stdout, done.stderr) if part.strip()).replace("\n", " ")
+        print(f"{name} (exit {done.returncode}): {said}")
     failures = []
+    if baseline_errors:
+        failures.append(f"{baseline_errors} /healthz answers were not 200")
     if server_errors:
         failures.append(f"{len(server_errors)} answers were 5xx")
     if other:
