@@ -60,6 +60,21 @@ def check_axe(page, name: str) -> None:
         f"axe found {len(violations)} accessibility violation(s) on {name} ({page.url}):\n"
         + _format_violations(violations)
     )
+    check_unique_ids(page, name)
+
+
+def check_unique_ids(page, name: str) -> None:
+    """No two elements share an id. axe no longer checks this for WCAG 2.2 (4.1.1 is obsolete),
+    but a label's `for` and an error summary's link reach only the first element with an id: a
+    second one loses its label (a final report's first checkbox did, through a wrapper's id)."""
+    duplicated = page.evaluate(
+        """() => {
+            const seen = {};
+            for (const el of document.querySelectorAll('[id]')) seen[el.id] = (seen[el.id] || 0) + 1;
+            return Object.keys(seen).filter((id) => seen[id] > 1);
+        }"""
+    )
+    assert not duplicated, f"ids used more than once on {name} ({page.url}): {duplicated}"
 
 
 def device_of(person) -> TOTPDevice:
