@@ -128,30 +128,38 @@ def load(entries: int, women: int, world: dict) -> int:
 
 
 def seal_all() -> None:
-    """The chain over every entry in id order, with the product's own digests and links, written
-    with COPY (what `seal_pending` would write, in one pass)."""
-    from audit.sealing import BATCH, GENESIS, chain_key, entry_digests, link
+    """The chain over every entry in id order, as `seal_pending` would have sealed it (digests by
+    the product's own `copy_digest` over the entries' COPY text, links by its `link`), read and
+    written with COPY one id range at a time (`seal_pending`, a batch at a time, would take hours
+    here). Each entry is sealed a second after it was written, as by a sealer running all along."""
+    from django.db import transaction
+
+    from audit.sealing_chain import GENESIS, chain_key, link
+    from audit.sealing_digest import ENTRY_FIELDS, SUBJECTS_OF, copy_digest, fix_session
 
     key, previous, seq = chain_key(), GENESIS, 0
     with connection.cursor() as cur:
-        cur.execute("SELECT max(id) FROM audit_auditentry")
-        last = cur.fetchone()[0] or 0
-        raw = cur.cursor
-        for low in range(1, last + 1, BATCH * 10):
-            ids = list(range(low, min(low + BATCH * 10, last + 1)))
-            digests = entry_digests(ids, with_times=True)
-            out = io.StringIO()
-            for entry_id in ids:
-                if entry_id in digests:
-                    digest, stamped = digests[entry_id]
-                    seq += 1
-                    previous = link(key, seq, entry_id, digest, previous)
-                    # sealed a second after it was written, as a sealer running all along would have
-                    out.write(f"{seq}\t{entry_id}\t{digest}\t{previous}\t{(stamped + timedelta(seconds=1)).isoformat()}"
-                              "\tf\n")
-            with raw.copy("COPY audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late) FROM STDIN") as c:
-                c.write(out.getvalue())
-            print(f"  sealed {seq:,}", file=sys.stderr, end="\r")
+        cur.execute("SELECT min(id), max(id) FROM audit_auditentry")
+        first, last = cur.fetchone()
+    for low in range(first or 1, (last or 0) + 1, CHUNK):
+        out = io.BytesIO()
+        with transaction.atomic(), connection.cursor() as cur:
+            fix_session(cur)
+            query = (f"COPY (SELECT e.timestamp + interval '1 second', {SUBJECTS_OF}, {ENTRY_FIELDS} "  # noqa: S608
+                     f"FROM audit_auditentry e WHERE e.id >= {low} AND e.id < {low + CHUNK} ORDER BY e.id) TO STDOUT")
+            with cur.cursor.copy(query) as copy:
+                data = b"".join(bytes(block) for block in copy)
+            for line in data.splitlines():
+                sealed_at, subjects, entry = line.split(b"\t", 2)
+                entry_id, digest = int(entry[:entry.index(b"\t")]), copy_digest(entry, subjects).decode()
+                seq += 1
+                previous = link(key, seq, entry_id, digest, previous)
+                out.write(f"{seq}\t{entry_id}\t{digest}\t{previous}\t".encode() + sealed_at + b"\tf\n")
+            with cur.cursor.copy("COPY audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late) "
+                                 "FROM STDIN") as copy:
+                copy.write(out.getvalue())
+        print(f"  sealed {seq:,}", file=sys.stderr, end="\r")
+    with connection.cursor() as cur:
         cur.execute("ANALYZE audit_auditseal")
     print(file=sys.stderr)
 
@@ -213,14 +221,15 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=5_000_000)
     parser.add_argument("--women", type=int, default=0, help="people the entries are about (default entries/250)")
     parser.add_argument("--people", type=int, default=40, help="person searches timed")
-    parser.add_argument("--keep", action="store_true", help="keep the bench_audit database afterwards")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--db-name", default="bench_audit", help="the throwaway database (dropped at the end)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("bench/audit.py needs PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
         return 2
     women = args.women or max(1000, args.entries // 250)
     setup_test_environment()
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "bench_audit"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = args.db_name
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         from django.contrib.contenttypes.models import ContentType

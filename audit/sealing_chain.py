@@ -1,0 +1,96 @@
+"""The hash chain's primitives (ADR 14): the key, a link, a purge anchor's MAC, and the
+checkpoints of the chain head written outside the database.
+
+A link is HMAC-SHA256(key, "seq|entry id|entry digest|previous link"), the first link's previous
+being GENESIS; the key is derived from the PORTAL_AUDIT_CHAIN_SECRET master secret, which never
+lives in the database, so a chain recomputed without it does not verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from audit.models import AuditEntry, AuditSeal
+
+GENESIS = "0" * 64
+# An entry may be dated before the link sealed ahead of it by at most this much (the longest
+# transaction we expect: it is stamped when written, sealed once committed); more than that and
+# it was inserted afterwards, not committed late.
+LATE_TOLERANCE = timedelta(minutes=15)
+
+
+def chain_key() -> bytes:
+    secret = getattr(settings, "PORTAL_SECRETS", {}).get("PORTAL_AUDIT_CHAIN_SECRET")
+    if not secret:
+        raise ImproperlyConfigured("PORTAL_AUDIT_CHAIN_SECRET is not configured: the audit trail cannot be sealed.")
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"pause-portal audit chain").derive(
+        secret.encode())
+
+
+def link(key: bytes, seq: int, entry_id: int, digest: str, previous: str) -> str:
+    return hmac.new(key, f"{seq}|{entry_id}|{digest}|{previous}".encode(), "sha256").hexdigest()
+
+
+def hmac_pads(key: bytes):
+    """HMAC-SHA256 under `key` as two hash states to copy: HMAC(key, m) is
+    outer.copy().update(inner.copy().update(m).digest()) (RFC 2104)."""
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in block)), hashlib.sha256(bytes(b ^ 0x5C for b in block)))
+
+
+def anchor_mac(key: bytes, from_seq: int, first_seq: int, previous_chain: str) -> str:
+    return hmac.new(key, f"anchor|{from_seq}|{first_seq}|{previous_chain}".encode(), "sha256").hexdigest()
+
+
+def unsealed_entries() -> QuerySet:
+    # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN over a subquery as a hashed subplan only while
+    # the seal ids fit in work_mem, and otherwise rescans the seals for every entry (quadratic: it
+    # never finishes at millions of entries); NOT EXISTS is an anti join at any size.
+    return AuditEntry.objects.exclude(Exists(AuditSeal.objects.filter(entry_id=OuterRef("id"))))
+
+
+# --- checkpoints ---------------------------------------------------------------------------
+def checkpoint_dir() -> Path:
+    """settings.PORTAL_AUDIT_CHECKPOINT_DIR, else the environment variable of that name: a folder
+    on storage the database's administrators cannot rewrite (a write-once mount in production)."""
+    folder = getattr(settings, "PORTAL_AUDIT_CHECKPOINT_DIR", None) or os.environ.get("PORTAL_AUDIT_CHECKPOINT_DIR")
+    if not folder:
+        raise ImproperlyConfigured("PORTAL_AUDIT_CHECKPOINT_DIR is not set: the chain head has nowhere to go.")
+    return Path(folder)
+
+
+def write_checkpoint() -> dict | None:
+    """Write the chain head (seq, link, time) to a new read-only file in the checkpoint folder;
+    None when nothing is sealed yet."""
+    head = AuditSeal.objects.order_by("-seq").values_list("seq", "chain").first()
+    if head is None:
+        return None
+    folder = checkpoint_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"seq": head[0], "chain": head[1], "written_at": timezone.now().isoformat()}
+    path = folder / f"{head[0]:015d}.json"
+    if path.exists():
+        return json.loads(path.read_text())  # already checkpointed at this head
+    with open(path, "x", encoding="utf-8") as handle:  # never overwrite
+        json.dump(record, handle)
+    os.chmod(path, 0o444)
+    return record
+
+
+def read_checkpoints() -> list[dict]:
+    folder = checkpoint_dir()
+    if not folder.exists():
+        return []
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
