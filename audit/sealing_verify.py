@@ -49,12 +49,13 @@ from audit.sealing_digest import (
 PENDING_LIMIT = 50_000  # rows waiting for the link ahead of them before the walk stops to ask why
 ORM_BATCH = 2000
 FIRST_ID = -(2**63) + 1  # ids are bigints and need not be positive (an attacker's need not be)
-# One row per entry: seal seq, entry id, sealed digest, link, the seal's time less the tolerance,
-# the entry's time, the digest recomputed now (seal columns NULL for an entry not yet sealed).
+# One line per entry: its seal's seq, its id, its seal's digest and link (NULL when not yet
+# sealed), its time plus the tolerance, its subjects' array (unsorted; NULL when none) and its
+# COPY line (the canonical text's first line: `sealing_digest`).
 # Fixed names and our own expressions; {after} is formatted from an int.
 STREAM_SQL = (
     "COPY (SELECT s.seq, e.id, s.entry_digest, s.chain, "  # noqa: S608
-    f"s.sealed_at - interval '{int(LATE_TOLERANCE.total_seconds())} seconds', e.\"timestamp\", g.subjects, "
+    f"e.\"timestamp\" + interval '{int(LATE_TOLERANCE.total_seconds())} seconds', g.subjects, "
     f"{ENTRY_FIELDS} FROM audit_auditentry e LEFT JOIN audit_auditseal s ON s.entry_id = e.id "
     f"LEFT JOIN {SUBJECTS_BY_ENTRY} g ON g.entry_id = e.id WHERE e.id > {{after}} ORDER BY e.id) TO STDOUT"
 )
@@ -83,7 +84,7 @@ class _Walk:
     def __init__(self, key: bytes, gaps: dict[int, tuple[int, str]], wanted: set[int], seq: int, previous: str):
         self.key, self.wanted = key, wanted
         self.gaps = {start: (after, chain.encode()) for start, (after, chain) in gaps.items()}
-        self.expected, self.previous, self.deadline = seq, previous.encode(), None
+        self.expected, self.previous, self.ahead = seq, previous.encode(), None  # ahead: the time of the entry before
         self.pending: dict[int, list[bytes]] = {}
         self.limit = PENDING_LIMIT
         self.chain_at: dict[int, str] = {}
@@ -97,7 +98,7 @@ class _Walk:
         The hot loop of verification: everything it needs is a local, and the HMAC is taken from
         the key's precomputed pads (hmac.digest looks the hash up again on every call)."""
         gaps, wanted, pending, chain_at = self.gaps, self.wanted, self.pending, self.chain_at
-        expected, previous, deadline, limit = self.expected, self.previous, self.deadline, self.limit
+        expected, previous, ahead, limit = self.expected, self.previous, self.ahead, self.limit
         inner, outer = hmac_pads(self.key)
         inner_copy, outer_copy, sha_copy = inner.copy, outer.copy, hashlib.sha256().copy
         hexlify, null, newline = binascii.hexlify, NULL, b"\n"
@@ -105,7 +106,7 @@ class _Walk:
         last_seq, row = self.last_seq, None
         try:
             for line in lines:
-                row = line.split(b"\t", 7)
+                row = line.split(b"\t", 6)
                 seq_b = row[0]
                 if seq_b == null:
                     unsealed += 1
@@ -118,7 +119,7 @@ class _Walk:
                             return False
                     continue  # else before the walk's start or in a purged run: not part of the chain
                 while True:
-                    _, entry_b, digest, chain, sealed_deadline, stamped, subjects, entry = row
+                    _, entry_b, digest, chain, latest, subjects, entry = row
                     # the entry's digest (copy_digest, inlined): its line, then its subjects' lines
                     if subjects == null:
                         text = entry + newline
@@ -139,25 +140,25 @@ class _Walk:
                         self.problem = (f"{_where(row)}: the link does not follow from the one before (reordered, "
                                         "inserted, or the chain recomputed without the key)")
                         return False
-                    if deadline is not None and stamped < deadline:
-                        self.problem = (f"{_where(row)}: dated {stamped.decode()}, well before the link ahead of it "
-                                        "was sealed: it was inserted, not committed late")
+                    if ahead is not None and latest < ahead:  # (times as PostgreSQL writes them sort as text)
+                        self.problem = (f"{_where(row)}: dated {_time(entry)}, well before the entry ahead of it in "
+                                        f"the chain ({ahead.decode()}): it was inserted, not committed late")
                         return False
                     if seq in wanted:
                         chain_at[seq] = chain.decode()
-                    previous, deadline, last_seq = chain, sealed_deadline, seq
+                    previous, ahead, last_seq = chain, entry.split(b"\t", 2)[1], seq
                     links += 1
                     expected = seq + 1
                     while expected in gaps:  # a run removed by a retention purge
                         expected, previous = gaps[expected]
-                        deadline = None
+                        ahead = None
                     row = pending.pop(expected, None)
                     if row is None:
                         break
                     seq_b, seq = row[0], expected
             return True
         finally:
-            self.expected, self.previous, self.deadline, self.last_seq = expected, previous, deadline, last_seq
+            self.expected, self.previous, self.ahead, self.last_seq = expected, previous, ahead, last_seq
             self.links += links
             self.unsealed += unsealed
             if row is not None:
@@ -166,6 +167,10 @@ class _Walk:
 
 def _where(row: list[bytes]) -> str:
     return f"link {row[0].decode()} (entry {row[1].decode()})"
+
+
+def _time(entry_line: bytes) -> str:
+    return entry_line.split(b"\t", 2)[1].decode()
 
 
 class _StoppedEarly(Exception):
@@ -214,17 +219,16 @@ def _orm_lines(after_id: int) -> Iterator[bytes]:
             return
         ids = [entry_id for entry_id, _ in entries]
         seals: dict[int, list[tuple]] = {}
-        for seal in AuditSeal.objects.filter(entry_id__in=ids).values_list("entry_id", "seq", "entry_digest", "chain",
-                                                                          "sealed_at"):
+        for seal in AuditSeal.objects.filter(entry_id__in=ids).values_list("entry_id", "seq", "entry_digest", "chain"):
             seals.setdefault(seal[0], []).append(seal[1:])
         texts = entry_texts(ids)
         for entry_id, stamped in entries:
             values, subjects = texts[entry_id]
-            tail = [_stamp(stamped), copy_field(array_text(subjects) if subjects else None),
+            tail = [_stamp(stamped + LATE_TOLERANCE), copy_field(array_text(subjects) if subjects else None),
                     *(copy_field(v) for v in values)]
-            for seq, digest, chain, sealed_at in seals.get(entry_id) or [(None, None, None, None)]:
+            for seq, digest, chain in seals.get(entry_id) or [(None, None, None)]:
                 head = [copy_field(None if seq is None else str(seq)), str(entry_id), copy_field(digest),
-                        copy_field(chain), copy_field(None if seq is None else _stamp(sealed_at - LATE_TOLERANCE))]
+                        copy_field(chain)]
                 yield "\t".join(head + tail).encode()
         after_id = ids[-1]
 
