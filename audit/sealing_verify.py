@@ -103,7 +103,7 @@ class _Walk:
         inner_copy, outer_copy, sha_copy = inner.copy, outer.copy, hashlib.sha256().copy
         hexlify, null, newline = binascii.hexlify, NULL, b"\n"
         links = unsealed = 0
-        last_seq, row = self.last_seq, None
+        last_seq = self.last_seq
         try:
             for line in lines:
                 row = line.split(b"\t", 6)
@@ -116,6 +116,7 @@ class _Walk:
                     if seq > expected:  # the link ahead of it is still to come
                         pending[seq] = row
                         if len(pending) > limit:
+                            self.last_id = int(row[1])  # where a walk carrying on starts again
                             return False
                     continue  # else before the walk's start or in a purged run: not part of the chain
                 while True:
@@ -161,8 +162,6 @@ class _Walk:
             self.expected, self.previous, self.ahead, self.last_seq = expected, previous, ahead, last_seq
             self.links += links
             self.unsealed += unsealed
-            if row is not None:
-                self.last_id = max(self.last_id, int(row[1]))
 
 
 def _where(row: list[bytes]) -> str:

@@ -9,15 +9,17 @@ six years, about `--women` people (default entries / 250). Then:
    function: count and first 50 entries, newest first, with actor, organisation and programme)
    beside the same two SQL statements run raw through psycopg, interleaved, for `--people` people.
    Median latency of each and the ratio. Targets: within 2x of raw, under 200 ms median.
-2. Verification: the entries are sealed (the chain computed with the product's own `entry_digests`
-   and `link`, written with COPY — `seal_pending` one batch at a time would take hours here), then
-   `audit.sealing.verify()` is timed, beside a bare stream of the same rows (`COPY ... TO STDOUT`
-   of the entries and subjects, hashed with SHA-256). Target: at least 50% of the stream's rate.
+2. Verification: the entries are sealed (`seal_all`: the chain computed with the product's own
+   digest and `link`, written with COPY — `seal_pending` one batch at a time would take hours
+   here), then `audit.sealing.verify()` is timed, beside a bare stream of the same rows (`COPY ...
+   TO STDOUT` of the entries, subjects and seals, hashed with SHA-256). Target: at least 50% of the
+   stream's rate.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres PORTAL_ENV=test \\
         .venv/bin/python bench/audit.py [--entries 5000000] [--people 40] [--women N]
 
-The database is created (and dropped at the end) under the name bench_audit.
+The database is created (and dropped at the end, unless --keep) under the name bench_audit, or
+--db-name (so that two runs on one server do not drop each other's).
 """
 
 from __future__ import annotations

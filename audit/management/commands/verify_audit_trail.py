@@ -19,8 +19,10 @@ class Command(BaseCommand):
         start = time.perf_counter()
         result = verify()
         seconds = time.perf_counter() - start
+        rate = f" ({result.links / seconds:,.0f} links/s)" if seconds and result.links else ""
         self.stdout.write(f"Checked links {result.first_seq}-{result.last_seq} ({result.links} links) and "
-                          f"{result.checkpoints} checkpoints in {seconds:.1f}s; {result.unsealed} entries not yet sealed.")
+                          f"{result.checkpoints} checkpoints in {seconds:.1f}s{rate}; {result.unsealed} entries not yet "
+                          "sealed.")
         if not result.ok:
             raise CommandError("The audit trail does not verify: " + "; ".join(result.problems))
         self.stdout.write("The audit trail verifies.")
