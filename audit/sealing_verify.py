@@ -1,13 +1,14 @@
 """Verifying the audit trail's hash chain (ADR 14) in one streamed pass over the entries.
 
-On PostgreSQL one `COPY (...) TO STDOUT` streams every entry in id order beside its seal and its
-digest recomputed by the database (`STREAM_SQL`: a merge join of the entries, their seals and
-their subjects grouped by entry), as text lines that never become Python objects beyond a split.
-Python checks each link with one HMAC, in seq order: seq order is id order except for entries
+On PostgreSQL one `COPY (...) TO STDOUT` streams every entry in id order beside its seal, its
+subjects and its own COPY line (`STREAM_SQL`: a merge join of the entries, their seals and their
+subjects grouped by entry, in one snapshot); Python hashes each entry's line with its sorted
+subjects (`sealing_digest`) and checks its link with one HMAC — the rows never become Python
+objects beyond a split. Links are checked in seq order: seq order is id order except for entries
 sealed late, so a row that arrives before the link ahead of it waits (`pending`) until that link
-is checked; the walk stays in seq order and the first broken link is the one reported. Entries
-with no seal are counted on the way. Elsewhere (SQLite: the tests and the demo) the same rows are
-built from the ORM with the digests computed in Python, and the same walk checks them.
+is checked, and the first broken link is the one reported. Entries with no seal are counted on
+the way. Elsewhere (SQLite: the tests and the demo) the same lines are built from the ORM and
+the columns' stored text, and the same walk checks them.
 
 A seal whose entry is gone never appears in an entry stream: the walk then stops short of it (or
 of the link after a deleted link), and `_diagnose` looks that one link up to say which it is.
@@ -177,12 +178,8 @@ class _StoppedEarly(Exception):
 
 
 def _lines(copy, finished: list[bool]) -> Iterator[bytes]:
-    rest = b""
-    for block in copy:  # a block is a row, as PostgreSQL sends them; but lines are not assumed whole
-        data = rest + bytes(block) if rest else bytes(block)
-        lines = data.split(b"\n")
-        rest = lines.pop()
-        yield from lines
+    for block in copy:  # one CopyData message, always one row (the protocol says so), newline-ended
+        yield bytes(block[:-1])
     finished.append(True)
 
 
