@@ -33,6 +33,7 @@ def record_event(
     status_code: int | None = None,
     page: str | None = None,
     action: int = AbstractLogEntry.Action.ACCESS,
+    also_about: Iterable[str] = (),
 ) -> AuditEntry:
     """Write one entry. `subjects` are the records shown (or, for many, `subject_ids` of
     `subject_model`); `target` the one thing acted on."""
@@ -40,6 +41,9 @@ def record_event(
     subjects = [subject_reference(s) for s in subjects]
     if subject_ids:
         subjects += [f"{subject_model._meta.label_lower}:{pk}" for pk in subject_ids]
+    # References of the people the shown records are about, when the records themselves will not
+    # outlive them (a scoping row is purged with its key; the woman it was made from stays findable).
+    extra = [ref for ref in also_about if ref not in subjects]
     actor_id = getattr(actor, "pk", None) if actor is not None else ctx.actor_id
     if target is not None:
         target = getattr(target, "_wrapped", target)  # request.user is a lazy wrapper
@@ -56,6 +60,8 @@ def record_event(
     else:
         object_pk = str(actor_id or "")
         object_repr = f"{get_user_model()._meta.label_lower}:{actor_id}" if actor_id else "anonymous"
+    shown_count = len(subjects)
+    subjects += extra
     organisation_id = getattr(actor, "organisation_id", None) if actor is not None else None
     with transaction.atomic():
         entry = AuditEntry.objects.create(
@@ -75,7 +81,7 @@ def record_event(
             role=role or "",
             reason=reason,
             status_code=status_code,
-            subject_count=len(subjects),
+            subject_count=shown_count,
         )
         if subjects:
             AuditSubject.objects.bulk_create(

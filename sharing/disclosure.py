@@ -243,12 +243,22 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
                 Event.DISCLOSURE,
                 actor=user,
                 subjects=subjects,
+                also_about=_people_behind(subjects),
                 programme=membership.programme,
                 role=membership.role,
                 reason=reason,
                 page=page,
             )
     return result
+
+
+def _people_behind(subjects: list) -> list[str]:
+    """The Trust's references of the women that scoping rows were made from: the rows are purged
+    (with their key) when scoping ends, and the entry must still say whose data was seen. The
+    references never leave the audit trail (only the DPO reads it)."""
+    from sharing.models_scoping import ScopingWomanRow
+
+    return [f"eligibility.woman:{r.woman_id}" for r in subjects if isinstance(r, ScopingWomanRow)]
 
 
 def _serve_child_year_bands(shown: list) -> None:

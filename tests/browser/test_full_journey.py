@@ -27,6 +27,7 @@ from eligibility.models import Decision, Extract, ExtractStatus, Woman
 from pseudonymisation.fields import Protector
 from sharing.demo_delivery import seed_agreement
 from sharing.models_delivery import CaseloadAssignment, ReleasedWoman, SafeguardingConcern
+from sharing.models_scoping import ScopingWomanRow
 from tests import factories as f
 from tests.browser.helpers import REPO_ROOT, check_axe, mfa_step, sign_in
 from tests.browser.journey_world import (
@@ -163,6 +164,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     expect(pl.locator("h1")).to_have_text("Scoping release rows")
     assert pl.locator("#women tbody tr").count() == served
     j.check(pl, "scoping-rows")
+    her_row_served = not ScopingWomanRow.objects.get(woman=flagged).withheld
 
     # 7. She writes the final report from the aggregate tables and submits it.
     pl.goto(j.url + reverse("dashboard"))
@@ -258,10 +260,12 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     assert SafeguardingConcern.objects.filter(released_woman=released).count() == 1
 
     # 13. The DPO opens her access request (found by her Trust person ID) and reads her access pack:
-    # every entry the journey wrote about her is in its access log. (The Pause lead's view of the
-    # scoping rows named her scoping row, which the end of scoping deleted with its key: by design
-    # (ADR 13) nothing links those entries to her any more, so they are not hers to find.)
+    # every entry the journey wrote about her is in its access log — the Pause lead's view of the
+    # scoping rows too: the end of scoping deleted her scoping row with its key, but the entry also
+    # names the Trust's reference of the woman it was made from (sharing.disclosure).
     expected = journey_entries_about(released, actors=[caseworker, trust_lead, pause_lead, practitioner])
+    if her_row_served:
+        assert reverse("scoping:rows") in {e.page for e in expected}
     assert {e.actor_id for e in expected} == {caseworker.pk, trust_lead.pk, pause_lead.pk, practitioner.pk}
     assert {reverse("eligibility:queue"), reverse("eligibility:woman", args=[flagged.pk]), reverse("scoping:release"),
             reverse("delivery:release"), reverse("delivery:women"), reverse("delivery:caseload"),

@@ -161,3 +161,23 @@ def test_the_periodic_task_ends_scoping_past_the_deadline(programme, other_progr
         assert task() == 0  # once
     assert DeletionCertificate.objects.filter(programme=programme).exists()
     assert DeletionCertificate.objects.filter(programme=other_programme).exists()  # same start: same deadline
+
+
+def test_who_saw_her_scoping_row_stays_findable_after_the_purge(programme, trust_lead, pause_lead, caldicott):
+    """The Pause lead's view of the snapshot names the Trust's reference of each woman a served row
+    was made from, so her access log still shows it once the rows and their key are gone."""
+    from audit.models import AuditSubject
+    from sharing.disclosure import disclose
+
+    scoping_data(programme, trust_lead, pause_lead, caldicott)
+    rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))
+    ScopingWomanRow.objects.filter(pk__in=[r.pk for r in rows[1:]]).update(withheld=True)
+    shown = disclose(pause_lead, ScopingWomanRow.objects.filter(programme=programme), page="/scoping/rows/")
+    assert [r.pk for r in shown] == [rows[0].pk] and shown.entry.subject_count == 1
+    end_scoping(programme, by=caldicott, trigger="phase change #8")
+    assert not ScopingWomanRow.objects.filter(programme=programme).exists()
+    about_her = AuditSubject.objects.filter(subject=f"eligibility.woman:{rows[0].woman_id}",
+                                            entry__page="/scoping/rows/")
+    assert [s.entry_id for s in about_her] == [shown.entry.pk]
+    assert not AuditSubject.objects.filter(subject=f"eligibility.woman:{rows[1].woman_id}",
+                                           entry__page="/scoping/rows/").exists()  # withheld: not seen
