@@ -6,7 +6,7 @@ DEMO_ENV := PORTAL_ENV=demo
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: demo test lint check-migrations check-deploy demo-code lock clean-demo bench
+.PHONY: demo test lint check-migrations check-deploy demo-code lock clean-demo bench bench-services
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ bench: $(VENV)/.dev
 	cd bench && PORTAL_ENV=test ../$(BIN)/python pseudonymisation_throughput.py
 	cd bench && PORTAL_ENV=test ../$(BIN)/python import_throughput.py
 	cd bench && PORTAL_ENV=test ../$(BIN)/python eligibility_throughput.py
+
+## bench-services: the benchmarks that need PostgreSQL and Redis on 127.0.0.1 (load, mixed load, audit trail at 5M entries)
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+bench-services: $(VENV)/.dev
+	DATABASE_URL=$(BENCH_DATABASE_URL) PORTAL_ENV=test $(BIN)/python bench/load.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) PORTAL_ENV=test $(BIN)/python bench/load_mixed.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) PORTAL_ENV=test $(BIN)/python bench/audit.py
 
 ## lock: re-pin the hash-locked requirements from pyproject.toml (needs uv)
 lock:
