@@ -1,5 +1,5 @@
 """The hash chain's primitives (ADR 14): the key, a link, a purge anchor's MAC, and the
-checkpoints of the chain head written outside the database.
+checkpoints of the chain head written outside the database (audit.checkpoint_stores).
 
 A link is HMAC-SHA256(key, "seq|entry id|entry digest|previous link"), the first link's previous
 being GENESIS; the key is derived from the PORTAL_AUDIT_CHAIN_SECRET master secret, which never
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
 from datetime import timedelta
-from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -22,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from audit.checkpoint_stores import checkpoint_dir, checkpoint_store  # noqa: F401  (checkpoint_dir re-exported)
 from audit.models import AuditEntry, AuditSeal
 
 GENESIS = "0" * 64
@@ -61,36 +59,18 @@ def unsealed_entries() -> QuerySet:
     return AuditEntry.objects.exclude(Exists(AuditSeal.objects.filter(entry_id=OuterRef("id"))))
 
 
-# --- checkpoints ---------------------------------------------------------------------------
-def checkpoint_dir() -> Path:
-    """settings.PORTAL_AUDIT_CHECKPOINT_DIR, else the environment variable of that name: a folder
-    on storage the database's administrators cannot rewrite (a write-once mount in production)."""
-    folder = getattr(settings, "PORTAL_AUDIT_CHECKPOINT_DIR", None) or os.environ.get("PORTAL_AUDIT_CHECKPOINT_DIR")
-    if not folder:
-        raise ImproperlyConfigured("PORTAL_AUDIT_CHECKPOINT_DIR is not set: the chain head has nowhere to go.")
-    return Path(folder)
-
-
+# --- checkpoints (audit.checkpoint_stores: a write-once folder or a database of their own) ---
 def write_checkpoint() -> dict | None:
-    """Write the chain head (seq, link, time) to a new read-only file in the checkpoint folder;
-    None when nothing is sealed yet."""
+    """Write the chain head (seq, link, time) to the configured checkpoint store, never over an
+    earlier checkpoint (at the same head the one already there is returned); None when nothing is
+    sealed yet."""
     head = AuditSeal.objects.order_by("-seq").values_list("seq", "chain").first()
     if head is None:
         return None
-    folder = checkpoint_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     record = {"seq": head[0], "chain": head[1], "written_at": timezone.now().isoformat()}
-    path = folder / f"{head[0]:015d}.json"
-    if path.exists():
-        return json.loads(path.read_text())  # already checkpointed at this head
-    with open(path, "x", encoding="utf-8") as handle:  # never overwrite
-        json.dump(record, handle)
-    os.chmod(path, 0o444)
-    return record
+    return checkpoint_store().write(record)
 
 
 def read_checkpoints() -> list[dict]:
-    folder = checkpoint_dir()
-    if not folder.exists():
-        return []
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    """Every checkpoint in the configured store, in seq order."""
+    return checkpoint_store().read()

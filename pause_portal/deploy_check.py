@@ -1,5 +1,6 @@
 """Run `manage.py check --deploy --fail-level WARNING` under production settings, with throwaway
-secrets made for this run only (no real secret is needed or read)."""
+secrets made for this run only (no real secret is needed or read). The audit checkpoint store is
+the one the environment names, if any (so its rules are checked too), else a throwaway folder."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ import sys
 
 from pause_portal.secrets import MASTER_SECRETS
 
+CHECKPOINT_STORES = ("PORTAL_AUDIT_CHECKPOINT_DIR", "PORTAL_AUDIT_CHECKPOINT_DATABASE_URL",
+                     "PORTAL_AUDIT_CHECKPOINT_DATABASE_URL_FILE")
+
+
+def _checkpoint_store() -> dict[str, str]:
+    """The audit checkpoint store the environment names (settings refuse both, and production
+    refuses neither), else a throwaway folder."""
+    named = {name: os.environ[name] for name in CHECKPOINT_STORES if os.environ.get(name)}
+    return named or {"PORTAL_AUDIT_CHECKPOINT_DIR": "/var/lib/portal-audit-checkpoints"}
+
 
 def main() -> int:
     env = {
@@ -19,7 +30,7 @@ def main() -> int:
         "REDIS_URL": f"redis://:{secrets.token_urlsafe(16)}@127.0.0.1:6379/0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "PORTAL_ALLOWED_HOSTS": "portal.example.org",
-        "PORTAL_AUDIT_CHECKPOINT_DIR": "/var/lib/portal-audit-checkpoints",
+        **_checkpoint_store(),
         **{name: secrets.token_urlsafe(48) for name in MASTER_SECRETS},
     }
     cmd = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]

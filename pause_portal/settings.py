@@ -305,13 +305,31 @@ CELERY_BEAT_SCHEDULE = {
     "audit-monitoring": {"task": "audit.run_monitoring", "schedule": 300.0},
     "delivery-retention": {"task": "sharing.apply_retention_schedules", "schedule": crontab(hour=2, minute=30)},
 }
-# The audit chain's head is checkpointed here, outside the database (audit.sealing): in production
-# a write-once mount, required; elsewhere a folder beside the data.
+# The audit chain's head is checkpointed outside the main database (audit.checkpoint_stores), in
+# exactly one store: a write-once folder (PORTAL_AUDIT_CHECKPOINT_DIR) or a database of its own
+# (PORTAL_AUDIT_CHECKPOINT_DATABASE_URL, or its _FILE: the URL carries a password). Both set is
+# refused; production needs one (its checkpoint database PostgreSQL, not the main one); elsewhere
+# the folder defaults to one beside the data.
+PORTAL_AUDIT_CHECKPOINT_DATABASE_URL = read_secret("PORTAL_AUDIT_CHECKPOINT_DATABASE_URL") or ""
 PORTAL_AUDIT_CHECKPOINT_DIR = os.environ.get("PORTAL_AUDIT_CHECKPOINT_DIR") or (
-    "" if PRODUCTION else str(VAR_DIR / "audit-checkpoints"))
-if PRODUCTION and not PORTAL_AUDIT_CHECKPOINT_DIR:
-    raise ImproperlyConfigured("Production needs PORTAL_AUDIT_CHECKPOINT_DIR: a write-once folder outside the "
-                               "database for the audit trail's checkpoints.")
+    "" if PRODUCTION or PORTAL_AUDIT_CHECKPOINT_DATABASE_URL else str(VAR_DIR / "audit-checkpoints"))
+if PORTAL_AUDIT_CHECKPOINT_DIR and PORTAL_AUDIT_CHECKPOINT_DATABASE_URL:
+    raise ImproperlyConfigured("Both PORTAL_AUDIT_CHECKPOINT_DIR and PORTAL_AUDIT_CHECKPOINT_DATABASE_URL are set: "
+                               "the audit trail's checkpoints go to exactly one store. Unset one of them.")
+if PRODUCTION and not (PORTAL_AUDIT_CHECKPOINT_DIR or PORTAL_AUDIT_CHECKPOINT_DATABASE_URL):
+    raise ImproperlyConfigured("Production needs a store outside the database for the audit trail's checkpoints: "
+                               "PORTAL_AUDIT_CHECKPOINT_DIR (a write-once folder) or "
+                               "PORTAL_AUDIT_CHECKPOINT_DATABASE_URL (a PostgreSQL database of their own).")
+if PRODUCTION and PORTAL_AUDIT_CHECKPOINT_DATABASE_URL:
+    _checkpoints = urlparse(PORTAL_AUDIT_CHECKPOINT_DATABASE_URL)
+    if _checkpoints.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured("Production needs PORTAL_AUDIT_CHECKPOINT_DATABASE_URL to be a postgres:// URL "
+                                   "(or a write-once PORTAL_AUDIT_CHECKPOINT_DIR instead).")
+    _main = DATABASES["default"]
+    if ((_checkpoints.hostname or "", _checkpoints.port or 5432, _checkpoints.path.lstrip("/"))
+            == (_main.get("HOST") or "", int(_main.get("PORT") or 5432), _main.get("NAME"))):
+        raise ImproperlyConfigured("PORTAL_AUDIT_CHECKPOINT_DATABASE_URL names the main database: the audit "
+                                   "trail's checkpoints must be kept outside it.")
 if PRODUCTION:
     REDIS_URL = read_secret("REDIS_URL") or ""
     if not REDIS_URL:
