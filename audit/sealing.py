@@ -9,8 +9,8 @@ background, checkpointed outside the database, and verified end to end (issue 8,
 - A link is HMAC-SHA256(key, "seq|entry id|entry digest|previous link") (`audit.sealing_chain`);
   the entry digest is SHA-256 over the entry's canonical text — its columns and sorted subjects
   as PostgreSQL renders a record (`audit.sealing_digest`), computed by PostgreSQL itself.
-- `write_checkpoint()` (hourly; `seal_audit_trail --checkpoint`) writes the chain head to a
-  write-once folder outside the database (settings.PORTAL_AUDIT_CHECKPOINT_DIR).
+- `write_checkpoint()` (hourly; `seal_audit_trail --checkpoint`) writes the chain head outside
+  the database: a write-once folder or a database of its own (`audit.checkpoint_stores`).
 - `verify()` (`manage.py verify_audit_trail`; `audit.sealing_verify`) recomputes every link from
   the anchor in one streamed pass, compares each checkpoint, and reports the first broken link.
 """

@@ -1,5 +1,5 @@
 """Seal the committed audit entries not yet in the hash chain (the beat task does this every
-minute); with --checkpoint, also write the chain head to the checkpoint folder.
+minute); with --checkpoint, also write the chain head to the checkpoint store.
 
     manage.py seal_audit_trail [--checkpoint]
 """
