@@ -16,10 +16,10 @@ from django.db import connection
 from audit import sealing
 from audit.checkpoint_stores import DatabaseStore, FolderStore, checkpoint_store
 from audit.models import AuditSeal
-from tests.audit.test_sealing import entries, problems, raw
+from tests.audit.test_sealing import assert_cut_tail_is_found, entries, problems, raw
 from tests.pause_portal.test_modes import production_env, start
 
-PG_NAME = "h9_checkpoints"
+PG_NAME = "test_audit_checkpoint_store"
 
 
 def _pg_url(dbname: str) -> str:
@@ -91,16 +91,7 @@ def test_the_same_head_is_not_written_twice(programme, store_url):
 
 @pytest.mark.django_db
 def test_verification_finds_entries_cut_after_a_checkpoint_in_the_database_store(programme, store_url):
-    entries(5, programme)
-    sealing.seal_pending()
-    head = sealing.write_checkpoint()
-    tail = list(AuditSeal.objects.filter(seq__gt=head["seq"] - 2).values_list("seq", "entry_id"))
-    for seq, entry_id in tail:
-        raw("DELETE FROM audit_auditseal WHERE seq = %s", [seq])
-        raw("DELETE FROM audit_auditsubject WHERE entry_id = %s", [entry_id])
-        raw("DELETE FROM audit_auditentry WHERE id = %s", [entry_id])
-    [problem] = problems()
-    assert f"checkpoint at link {head['seq']}" in problem and "entries were cut" in problem
+    assert_cut_tail_is_found(programme)
 
 
 @pytest.mark.django_db
