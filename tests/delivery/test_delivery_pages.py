@@ -507,3 +507,13 @@ def test_the_actions_refuse_the_wrong_people():
             end_restriction(restriction, by=person)
         with pytest.raises(RestrictionRefused):
             restrict(woman=a.woman, reason="objection", by=person)
+
+
+def test_release_page_warns_what_blocks_a_release():
+    world = delivery_world(women=0)
+    world.women(1)
+    ok = body(as_(world.trust_lead).get(reverse("delivery:release")))
+    assert 'id="blockers"' not in ok
+    Agreement.objects.filter(programme=world.programme).update(uk_only_processing=False)
+    blocked = body(as_(world.trust_lead).get(reverse("delivery:release")))
+    assert 'id="blockers"' in blocked and "Nothing can be released until these are recorded" in blocked
