@@ -13,7 +13,7 @@ from sharing.disclosure import disclose
 from sharing.models import Phase, Programme
 from sharing.models_delivery import ConcernStatus, SafeguardingConcern
 from sharing.scoping_release import open_restriction
-from tests.delivery.world import delivery_world
+from tests.delivery.world import delivery_world, one_each_world
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,7 @@ SUMMARY = "Synthetic: she said her partner has returned and she is frightened"
 
 @pytest.fixture
 def world():
-    world = delivery_world(women=2)
-    world.assign(world.released[0], world.practitioners[0])
-    world.assign(world.released[1], world.practitioners[1])
-    return world
+    return one_each_world()
 
 
 def concern(world, *, by=None, released=None, **overrides):

@@ -20,17 +20,14 @@ from sharing.delivery_access import visible_released_women
 from sharing.models_delivery import ContactAttempt, Participation, ReleasedWoman
 from sharing.selectors import membership_in
 from tests.conftest import sign_in_verified
-from tests.delivery.world import delivery_world
+from tests.delivery.world import one_each_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world():
-    world = delivery_world(women=2)
-    world.assign(world.released[0], world.practitioners[0])
-    world.assign(world.released[1], world.practitioners[1])
-    return world
+    return one_each_world()
 
 
 def contact(released, by, **overrides):

@@ -77,3 +77,11 @@ def person_in(world: DeliveryWorld, role: Role) -> Person:
         return f.person(world.programme.trust, system_admin=True)
     return member(world.programme, role)
 
+
+def one_each_world() -> DeliveryWorld:
+    """Two released women, the first in the first practitioner's caseload, the second in the
+    second's."""
+    world = delivery_world(women=2)
+    world.assign(world.released[0], world.practitioners[0])
+    world.assign(world.released[1], world.practitioners[1])
+    return world
