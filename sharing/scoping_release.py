@@ -71,6 +71,14 @@ from sharing.selectors import membership_in
 K = 5
 SCOPING_KEY_PHASE = "scoping"
 QUASI_IDENTIFIERS = ("age_band", "ethnic_group", "children_removed", "removal_years")
+COLUMN_LABELS = {"age_band": "Age band", "ethnic_group": "Ethnic group", "children_removed": "Children removed",
+                 "removal_years": "Removal years", "outcome_types": "Outcome types",
+                 "age_at_first_removal": "Age at first removal"}
+
+
+def served_columns() -> tuple[str, ...]:
+    """Every attribute served beside a scoping token (the quasi-identifiers of the check)."""
+    return QUASI_IDENTIFIERS
 
 
 class ScopingReleaseRefused(Exception):
@@ -428,3 +436,48 @@ def releasable_women(programme: Programme) -> QuerySet[Woman]:
 
 def snapshot_counts(programme: Programme) -> Counter:
     return Counter(ScopingWomanRow.objects.filter(programme=programme).values_list("withheld", flat=True))
+
+
+# --- the Trust lead's check-your-answers page -------------------------------------------------
+@dataclass
+class ReleasePreview:
+    """What a release would do, worked out by making it and rolling it back: the check's report
+    (as `ScopingRelease.report` would hold it), and what Pause would then be served — each served
+    combination of values beside a token with the number of women who share it (never a token or
+    a name), and the summary tables exactly as Pause's pages would show them."""
+
+    report: dict
+    combinations: list[tuple[tuple[str, ...], int]]
+    columns: list[tuple[str, str]]  # (field, label), in the order of `combinations`' values
+    tables: list
+
+
+class _RollBack(Exception):
+    pass
+
+
+def preview_release(programme: Programme, women, *, by: Person) -> ReleasePreview:
+    """Make the release inside a transaction and roll it back: nothing is written, and what the
+    page shows is what `release_for_scoping` would make from the same records now. Refuses
+    exactly as the release would (ScopingReleaseRefused)."""
+    from sharing.scoping_tables import summary_tables
+
+    out: dict = {}
+    try:
+        with transaction.atomic():
+            release = release_for_scoping(programme, women, by=by)
+            served = list(ScopingWomanRow.objects.filter(programme=programme, withheld=False).order_by("pk"))
+            children = list(ScopingChildRow.objects.filter(programme=programme, mother_row__withheld=False)
+                            .select_related("mother_row"))
+            columns = [(c, COLUMN_LABELS.get(c, c)) for c in served_columns()]
+            levels = served_levels(programme)
+            for child in children:
+                child.year_band = served_child_year_band(child.year_band, (levels or {}).get("removal_years"))
+            combos = Counter(tuple(str(getattr(r, c)) for c, _ in columns) for r in served)
+            out["preview"] = ReleasePreview(
+                report=dict(release.report), combinations=sorted(combos.items()), columns=columns,
+                tables=list(summary_tables(served, children).values()))
+            raise _RollBack
+    except _RollBack:
+        pass
+    return out["preview"]
