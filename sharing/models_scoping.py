@@ -88,11 +88,14 @@ class PhaseChange(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Leaving scoping with no approved final report is refused unless the proposer chose, on the
+    # record, to end scoping with no final report kept (the purge then keeps nothing).
+    no_final_report_kept = models.BooleanField(default=False)
 
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "from_phase": D.SAFE, "to_phase": D.SAFE, "reason": D.SAFE,
         "status": D.SAFE, "proposed_by": D.SAFE, "proposed_at": D.SAFE, "decided_by": D.SAFE,
-        "decided_at": D.SAFE,
+        "decided_at": D.SAFE, "no_final_report_kept": D.SAFE,
     }
 
     class Meta:
