@@ -3,6 +3,10 @@ text plus aggregate tables made from portal tables, each checked by the suppress
 (`sharing.report_tables`) — submitted by the Pause lead, approved (or returned with a reason) by
 a Trust lead. Drafts are written only while scoping is open; only an approved report outlives
 scoping (`sharing.scoping_purge`). Every step is audited; the audit entry never carries the text.
+
+Before approving, the Trust lead is warned of anything in the title and text that may identify
+someone (`approval_warnings`: the programme's scoping tokens, token-shaped strings, counts of fewer
+than 5 people). The warnings do not stop approval; how many there were is recorded with it.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from django.utils import timezone
 
 from audit.log import record_event
 from audit.models import Event
+from sharing.final_report_warnings import ReportWarning, warnings_for
 from sharing.models import Person, Programme
-from sharing.models_scoping import FinalReport, ReportStatus
+from sharing.models_scoping import FinalReport, ReportStatus, ScopingChildRow, ScopingWomanRow
 from sharing.phases import scoping_is_open
 from sharing.report_tables import TABLES, make_tables
 from sharing.roles import Perm, role_has
@@ -80,10 +85,26 @@ def submit(report: FinalReport, *, by: Person) -> FinalReport:
                  submitted_at=timezone.now(), written_by=by)
 
 
+def scoping_tokens(programme: Programme) -> list[str]:
+    """Every scoping token of the programme's released women and children (while the snapshot lasts)."""
+    return [*ScopingWomanRow.objects.filter(programme=programme).values_list("token", flat=True),
+            *ScopingChildRow.objects.filter(programme=programme).values_list("token", flat=True)]
+
+
+def approval_warnings(report: FinalReport) -> list[ReportWarning]:
+    """What in the report's title and text may identify someone (a warning, not a refusal)."""
+    return warnings_for(f"{report.title}\n{report.body}", scoping_tokens(report.programme))
+
+
 def approve(report: FinalReport, *, by: Person) -> FinalReport:
+    """A Trust lead approves the submitted report. Warnings about its text do not stop it; their
+    number (never the words) is recorded with the approval."""
     role = _role(by, report.programme, Perm.APPROVE_FINAL_REPORT)
     _check_decidable(report, by)
-    return _move(report, by, role, ReportStatus.APPROVED, "final report approved",
+    warned = len(approval_warnings(report))
+    what = "final report approved" + (f" ({warned} warning{'s' if warned != 1 else ''} about its text shown)"
+                                      if warned else "")
+    return _move(report, by, role, ReportStatus.APPROVED, what,
                  decided_by=by, decided_at=timezone.now(), return_reason="")
 
 

@@ -14,6 +14,7 @@ from sharing.agreements import (
     RETENTION_STORES,
     values_of,
 )
+from sharing.leaving_scoping import NO_REPORT_CHOICE
 from sharing.models import Phase
 from sharing.models_scoping import Agreement
 
@@ -133,4 +134,9 @@ class PhaseChangeForm(forms.Form):
         help_text="The person who confirms reads this",
         error_messages={"required": "Enter why the programme should move to the next phase",
                         "max_length": "The reason must be 2000 characters or fewer"},
+    )
+    no_final_report_kept = forms.BooleanField(
+        label=NO_REPORT_CHOICE, required=False,
+        help_text="No final report is approved. Choose this only if scoping should end without one: the purge "
+                  "then deletes every draft and keeps no report of what scoping found",
     )

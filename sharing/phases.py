@@ -4,8 +4,12 @@ disclosure policy asks `scoping_is_open` on every request, so scoping data stops
 the deadline whether or not any worker runs.
 
 Phase changes go forward only (scoping -> delivery -> closed): a Trust lead proposes, the Caldicott
-Guardian or a second Trust lead confirms (never the proposer, never the DPO). Reminders go at 30, 7
-and 1 days before the deadline, once each (`send_scoping_reminder`, run daily by Celery beat)."""
+Guardian or a second Trust lead confirms (never the proposer, never the DPO). Leaving scoping needs
+an approved final report, or the proposer's recorded choice to end scoping with no final report
+kept; both proposing and confirming check it against the report as it is then
+(`sharing.leaving_scoping`). The people who may confirm are emailed when a change is proposed.
+Reminders go at 30, 7 and 1 days before the deadline, once each (`send_scoping_reminder`, run
+daily by Celery beat), and say whether a final report is approved and what the purge keeps."""
 
 from __future__ import annotations
 
@@ -16,10 +20,12 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audit.log import record_event
 from audit.models import Event
+from sharing.leaving_scoping import NO_REPORT_CHOICE, leaving_scoping, report_state
 from sharing.models import MembershipStatus, Person, Phase, Programme
 from sharing.models_scoping import (
     Agreement,
@@ -102,10 +108,25 @@ def due_reminder(programme: Programme, at: datetime | None = None) -> int | None
     return None
 
 
+REMINDER_SUBJECT = "emails/scoping_reminder_subject.txt"
+REMINDER_BODY = "emails/scoping_reminder_body.txt"
+
+
+def reminder_email(programme: Programme, days: int, deadline: datetime) -> tuple[str, str]:
+    """The reminder's subject and body: the programme, the date, whether a final report is approved
+    and what the purge at the deadline keeps — as they are when it is sent."""
+    leaving = leaving_scoping(programme)
+    context = {"programme_name": programme.name, "days": days, "when": timezone.localtime(deadline),
+               "leaving": leaving}
+    return (" ".join(render_to_string(REMINDER_SUBJECT, context).split()),
+            render_to_string(REMINDER_BODY, context))
+
+
 def send_scoping_reminder(*, programme: Programme, at: datetime | None = None) -> int:
     """Email the programme's Trust leads and Pause lead once for the reminder due now; returns how
-    many people were told (0 when none is due or it was already sent). The email says only that
-    scoping ends on a date: no personal data, no link with an identifier."""
+    many people were told (0 when none is due or it was already sent). The email says that scoping
+    ends on a date, whether a final report is approved and what the purge will keep: no personal
+    data, no link with an identifier."""
     days = due_reminder(programme, at)
     if days is None:
         return 0
@@ -124,13 +145,7 @@ def send_scoping_reminder(*, programme: Programme, at: datetime | None = None) -
                 memberships__role__in=[Role.TRUST_LEAD, Role.PAUSE_LEAD],
             ).distinct().values_list("email", flat=True)
         )
-        when = timezone.localtime(deadline).strftime("%-d %B %Y at %H:%M")
-        subject = f"Scoping ends in {days} day{'s' if days != 1 else ''}"
-        body = (
-            f"Scoping in the programme {programme.name} ends on {when}. After that, Pause's scoping data is "
-            "no longer shown and is deleted, and only the approved final report is kept.\n\n"
-            "Sign in to the Pause data-sharing portal to see the countdown and propose the next phase.\n"
-        )
+        subject, body = reminder_email(programme, days, deadline)
         send_mass_mail([(subject, body, None, [email]) for email in recipients], fail_silently=False)
         record_event(Event.CHANGE, actor=None, target=reminder, programme=programme, action=0,
                      reason=f"scoping deadline reminder ({days} days before) sent to {len(recipients)} people")
@@ -157,9 +172,28 @@ def may_decide_phase_change(change: PhaseChange, person: Person) -> bool:
     return person.pk != change.proposed_by_id and role is not None and role_has(role, Perm.CONFIRM_PHASE_CHANGE)
 
 
+def _check_leaving_scoping(programme: Programme, no_final_report_kept: bool) -> None:
+    """Leaving scoping keeps the approved final report; with none approved, the proposer must say
+    on the record that scoping ends with no final report kept. Choosing that while a report is
+    approved would put something untrue on the record (the purge keeps the approved one)."""
+    approved = report_state(programme).approved
+    if not approved and not no_final_report_kept:
+        raise ValidationError({"no_final_report_kept": (
+            "No final report is approved, so ending scoping now keeps no report of it. Wait until a Trust "
+            f"lead approves the final report, or choose \u201c{NO_REPORT_CHOICE}\u201d")})
+    if approved and no_final_report_kept:
+        raise ValidationError({"no_final_report_kept": (
+            "A final report is approved, and ending scoping keeps it. Do not choose "
+            f"\u201c{NO_REPORT_CHOICE}\u201d")})
+
+
 def propose_phase_change(*, programme: Programme, by: Person, reason: str,
-                         to_phase: Phase | str | None = None) -> PhaseChange:
-    """A Trust lead proposes the next phase (forward only: scoping -> delivery -> closed)."""
+                         to_phase: Phase | str | None = None, no_final_report_kept: bool = False,
+                         portal_url: str = "") -> PhaseChange:
+    """A Trust lead proposes the next phase (forward only: scoping -> delivery -> closed). Leaving
+    scoping with no approved final report needs `no_final_report_kept`, the proposer's recorded
+    choice. The people who may confirm it are emailed once the proposal is committed (`portal_url`:
+    the phase page's address, the email's one link)."""
     role = _role_in(by, programme)
     if role is None or not role_has(role, Perm.PROPOSE_PHASE_CHANGE):
         raise PermissionDenied("Only a Trust lead of the programme proposes a phase change.")
@@ -172,15 +206,25 @@ def propose_phase_change(*, programme: Programme, by: Person, reason: str,
             raise ValidationError("The programme is closed: there is no next phase")
         if to_phase is not None and Phase(to_phase) != following:
             raise ValidationError("A programme moves forward one phase at a time: scoping, then delivery, then closed")
+        if programme.phase == Phase.SCOPING:
+            _check_leaving_scoping(programme, no_final_report_kept)
+        elif no_final_report_kept:
+            raise ValidationError({"no_final_report_kept": "Only a move out of scoping ends scoping: "
+                                                           "there is no final report to keep or leave"})
         try:
             with transaction.atomic():
                 change = PhaseChange.objects.create(programme=programme, from_phase=programme.phase,
-                                                    to_phase=following, reason=reason.strip(), proposed_by=by)
+                                                    to_phase=following, reason=reason.strip(), proposed_by=by,
+                                                    no_final_report_kept=no_final_report_kept)
         except IntegrityError as exc:
             raise ValidationError("A phase change is already waiting for confirmation: it is confirmed, "
                                   "rejected or withdrawn before another is proposed") from exc
+        choice = f" ({NO_REPORT_CHOICE.lower()})" if no_final_report_kept else ""
         record_event(Event.CHANGE, actor=by, target=change, programme=programme, role=role, action=0,
-                     reason=f"phase change {change.from_phase} -> {change.to_phase} proposed: {change.reason}")
+                     reason=f"phase change {change.from_phase} -> {change.to_phase} proposed{choice}: {change.reason}")
+        from sharing.tasks_governance import tell_deciders_of_phase_change  # it imports this module
+
+        tell_deciders_of_phase_change.delay_on_commit(change.pk, portal_url)
     return change
 
 
@@ -210,6 +254,10 @@ def confirm_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
                                    "lead: never by the person who proposed it, never by the DPO.")
         if programme.phase != change.from_phase:
             raise ValidationError("The programme is no longer in the phase this change was proposed from")
+        if programme.phase == Phase.SCOPING and leaving_scoping(programme, change).blocked:
+            raise ValidationError("No final report is approved, and the proposer did not choose to end scoping "
+                                  "with no final report kept: reject this change, or wait until a Trust lead "
+                                  "approves the final report")
         change.save(update_fields=["status", "decided_by", "decided_at"])
         if (programme.phase == Phase.SCOPING
                 and not DeletionCertificate.objects.filter(programme=programme).exists()):

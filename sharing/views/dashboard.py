@@ -1,15 +1,18 @@
-"""Each role's dashboard, and the programme switcher."""
+"""Each role's dashboard, and the programme switcher. The people who may decide a waiting phase
+change or agreement version see it on theirs, with a link to decide; its proposer sees it waiting."""
 
 from __future__ import annotations
 
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.log import record_staff_view
 from audit.models import AuditEntry, Event
 from pause_portal.access import signed_in
+from sharing import agreements, phases
 from sharing.forms import ProgrammeChoiceForm
 from sharing.models import Person, Programme
 from sharing.roles import ROLE_SPECS, Perm, Role, role_has
@@ -52,6 +55,8 @@ def dashboard(request):
         context["pending_grants"] = list(pending_grants_for(person))
     if programme and role_has(role, Perm.VIEW_PROGRAMME_MEMBERS):
         context["members"] = list(programme_members(programme))
+    if programme and role in (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN):
+        context["awaiting_decision"], context["awaiting_others"] = _proposals_waiting(person, programme)
     if role == Role.DPO and programme:
         context["refusals_7d"] = _recent_counts(programme)
     if role == Role.SYSTEM_ADMIN:
@@ -62,6 +67,35 @@ def dashboard(request):
     shown = [g.person for g in context.get("pending_grants", [])] + [m.person for m in context.get("members", [])]
     record_staff_view(request, {p.pk: p for p in shown}.values(), membership=membership)
     return render(request, TEMPLATES[role], context)
+
+
+def _proposals_waiting(person: Person, programme: Programme) -> tuple[list[dict], list[dict]]:
+    """The programme's waiting phase change and agreement version: those this person may decide,
+    and those they proposed (waiting for someone else). The proposer is named by role only."""
+    mine, others = [], []
+    change = phases.open_phase_change(programme)
+    if change is not None:
+        item = {"what": f"Moving from {change.get_from_phase_display().lower()} to "
+                        f"{change.get_to_phase_display().lower()}"
+                        + (", ending scoping with no final report kept" if change.no_final_report_kept else ""),
+                "proposed_at": change.proposed_at, "url": reverse("governance:phase"),
+                "link": "Decide the phase change", "testid": "phase-change"}
+        if phases.may_decide_phase_change(change, person):
+            mine.append(item)
+        elif change.proposed_by_id == person.pk:
+            others.append(item | {"link": "See the phase change", "waits_for": "the Caldicott Guardian or another "
+                                                                                "Trust lead"})
+    proposal = agreements.open_proposal(programme)
+    if proposal is not None:
+        item = {"what": f"Version {proposal.version} of the data-sharing agreement",
+                "proposed_at": proposal.proposed_at, "url": reverse("governance:agreement-decide"),
+                "link": "Decide the agreement version", "testid": "agreement"}
+        if agreements.may_decide(proposal, person):
+            mine.append(item)
+        elif proposal.proposed_by_id == person.pk:
+            others.append(item | {"url": f"{reverse('governance:agreement')}?version={proposal.version}",
+                                  "link": "See the agreement version", "waits_for": "the Caldicott Guardian"})
+    return mine, others
 
 
 def _recent_counts(programme: Programme) -> dict[str, int]:

@@ -5,6 +5,9 @@ version changed, the propose form, the Caldicott Guardian's decision) and the pr
 Thin: parse, authorise, call `sharing.agreements` / `sharing.phases`, render. The programme is the
 one the person works in now; a proposal is named by id only to check it is the one the page
 showed — another programme's, or a stale one, answers 404.
+
+In scoping the phase page states the final report and what the purge keeps as they are when the
+page is drawn (`sharing.leaving_scoping`), never as the proposer described them.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from audit.log import record_staff_view
 from pause_portal.access import for_roles
 from sharing import agreements, phases
 from sharing.forms_governance import AgreementForm, DecisionForm, PhaseChangeForm, ProposalForm
-from sharing.models import Programme
+from sharing.leaving_scoping import leaving_scoping
+from sharing.models import Phase, Programme
 from sharing.models_scoping import Agreement, PhaseChange
 from sharing.roles import Perm, Role, role_has
 from sharing.selectors import current_membership
+from sharing.tasks_governance import tell_deciders_of_agreement
 
 READERS = (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO, Role.PAUSE_LEAD)
 PHASE_DECIDERS = (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN)
@@ -99,6 +104,10 @@ def agreement_propose(request):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                # The action has committed; the Caldicott Guardian is told now (or when an enclosing
+                # transaction commits), with the decision page's address only.
+                tell_deciders_of_agreement.delay_on_commit(
+                    new.pk, request.build_absolute_uri(reverse("governance:agreement-decide")))
                 messages.success(request, f"Version {new.version} proposed. It takes effect when the Caldicott "
                                           "Guardian confirms it.")
                 return redirect(f"{reverse('governance:agreement')}?version={new.version}")
@@ -177,6 +186,7 @@ def _phase_page(request, *, propose_form=None, decide_form=None, status=200):
     return render(request, "governance/phase.html", {
         "programme": programme,
         "countdown": phases.scoping_countdown(programme),
+        "leaving": leaving_scoping(programme, change) if programme.phase == Phase.SCOPING else None,
         "next_phase": following,
         "change": change,
         "history": history,
@@ -200,9 +210,13 @@ def phase_propose(request):
     form = PhaseChangeForm(request.POST)
     if form.is_valid():
         try:
-            change = phases.propose_phase_change(programme=_programme(request), by=request.user,
-                                                 reason=form.cleaned_data["reason"])
-        except (PermissionDenied, ValidationError) as exc:
+            change = phases.propose_phase_change(
+                programme=_programme(request), by=request.user, reason=form.cleaned_data["reason"],
+                no_final_report_kept=form.cleaned_data["no_final_report_kept"],
+                portal_url=request.build_absolute_uri(reverse("governance:phase")))
+        except ValidationError as exc:
+            form.add_error(None, exc)  # keyed by the form's fields where the action names one
+        except PermissionDenied as exc:
             form.add_error(None, _message(exc))
         else:
             messages.success(request, f"Moving to {change.get_to_phase_display().lower()} proposed. It happens when "

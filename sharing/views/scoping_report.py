@@ -2,7 +2,9 @@
 the deletion certificate (DPO and Caldicott Guardian). Aggregates only: no page here shows a row.
 
 Each view is recorded in the audit trail; what a role sees follows the phase: a draft only while
-scoping is open; once scoping has ended, only the approved report.
+scoping is open; once scoping has ended, only the approved report. Until a report is approved, the
+page warns of anything in its text that may identify someone (`final_report.approval_warnings`):
+the Pause lead before submitting, the Trust lead before approving. Warnings never block.
 """
 
 from __future__ import annotations
@@ -67,12 +69,14 @@ def report(request):
         initial = {"title": current.title, "body": current.body, "tables": [t["name"] for t in current.tables]} \
             if current else {}
         form = ReportForm(initial=initial)
+    warnings = (final_report.approval_warnings(current)
+                if current is not None and current.status != ReportStatus.APPROVED and is_open else [])
     if current is not None:
         record_event(Event.DISCLOSURE, actor=request.user, target=current, programme=programme, role=role,
                      reason="final scoping report viewed (aggregates only)", page=request.path)
     return render(request, "scoping_report/report.html", {
         "report": current, "tables": [_shown(t) for t in current.tables] if current else [], "form": form, "role": role, "is_open": is_open,
-        "deadline": scoping_deadline(programme), "return_form": ReturnForm(),
+        "deadline": scoping_deadline(programme), "return_form": ReturnForm(), "warnings": warnings,
         "can_decide": (role == Role.TRUST_LEAD and current is not None and current.status == ReportStatus.SUBMITTED
                        and current.written_by_id != request.user.pk and is_open),
         "can_submit": (role == Role.PAUSE_LEAD and current is not None and is_open

@@ -57,7 +57,7 @@ def test_each_page_refuses_every_other_role_and_anonymous_people(name, method, a
 
 
 def test_another_programmes_proposals_answer_404_and_stay_as_they_are(programme, trust_lead, other_programme):
-    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready")
+    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
     agreement = propose_agreement(programme=programme, by=trust_lead, values=valid_values())
     outsiders = {}
     for role in (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN):
@@ -130,7 +130,9 @@ def test_the_phase_page_propose_then_confirm_by_a_second_person(programme, trust
     lead = sign_in_verified(Client(), trust_lead)
     assert "7 days left in scoping" in body and "28 February 2027" in body and "Propose moving to delivery" in body
     assert lead.post(reverse("governance:phase-propose"), {"reason": " "}).status_code == 400
-    assert lead.post(reverse("governance:phase-propose"), {"reason": "Report approved"}).status_code == 302
+    assert lead.post(reverse("governance:phase-propose"), {"reason": "Scoping is done"}).status_code == 400
+    assert lead.post(reverse("governance:phase-propose"),
+                     {"reason": "Scoping is done", "no_final_report_kept": "on"}).status_code == 302
     change = PhaseChange.objects.get()
     body = lead.get(reverse("governance:phase")).content.decode()
     assert "You proposed this change" in body and "Record the decision" not in body
@@ -151,7 +153,7 @@ def test_the_phase_page_propose_then_confirm_by_a_second_person(programme, trust
 
 def test_withdrawing_on_the_phase_page(programme, trust_lead):
     lead = sign_in_verified(Client(), trust_lead)
-    lead.post(reverse("governance:phase-propose"), {"reason": "Ready"})
+    lead.post(reverse("governance:phase-propose"), {"reason": "Ready", "no_final_report_kept": "on"})
     change = PhaseChange.objects.get()
     assert lead.post(reverse("governance:phase-withdraw"), {"proposal": change.pk + 1}).status_code == 404
     assert lead.post(reverse("governance:phase-withdraw"), {"proposal": change.pk}).status_code == 302

@@ -55,7 +55,7 @@ def started(programme: Programme, moment: datetime) -> Programme:
 def test_the_caldicott_guardian_or_a_second_trust_lead_confirms(confirmer, programme, trust_lead, caldicott,
                                                               second_trust_lead):
     person = {"caldicott": caldicott, "second_trust_lead": second_trust_lead}[confirmer]
-    change = propose_phase_change(programme=programme, by=trust_lead, reason="Scoping showed the need")
+    change = propose_phase_change(programme=programme, by=trust_lead, reason="Scoping showed the need", no_final_report_kept=True)
     assert change.from_phase == Phase.SCOPING and change.to_phase == Phase.DELIVERY
     with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False):
         confirm_phase_change(change=change, by=person)
@@ -73,7 +73,7 @@ def test_the_proposer_the_dpo_and_others_cannot_confirm(confirmer, programme, tr
                                                         other_programme_person):
     person = {"proposer": trust_lead, "dpo": dpo, "caseworker": caseworker, "pause_lead": pause_lead,
               "other_programme_person": other_programme_person}[confirmer]
-    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready")
+    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
     with pytest.raises(PermissionDenied):
         confirm_phase_change(change=change, by=person)
     with pytest.raises(PermissionDenied):
@@ -87,7 +87,7 @@ def test_the_proposer_the_dpo_and_others_cannot_confirm(confirmer, programme, tr
 def test_only_a_trust_lead_proposes(proposer, programme, caldicott, dpo, caseworker, pause_lead):
     person = {"caldicott": caldicott, "dpo": dpo, "caseworker": caseworker, "pause_lead": pause_lead}[proposer]
     with pytest.raises(PermissionDenied):
-        propose_phase_change(programme=programme, by=person, reason="Ready")
+        propose_phase_change(programme=programme, by=person, reason="Ready", no_final_report_kept=True)
     assert not PhaseChange.objects.exists()
 
 
@@ -102,9 +102,9 @@ def test_forward_only_one_at_a_time_with_a_reason(programme, trust_lead, caldico
         propose_phase_change(programme=programme, by=trust_lead, reason="  ")
     with pytest.raises(ValidationError, match="forward one phase at a time"):
         propose_phase_change(programme=programme, by=trust_lead, reason="Skip", to_phase=Phase.CLOSED)
-    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready")
+    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
     with pytest.raises(ValidationError, match="already waiting"):
-        propose_phase_change(programme=programme, by=second_trust_lead, reason="Me too")
+        propose_phase_change(programme=programme, by=second_trust_lead, reason="Me too", no_final_report_kept=True)
     confirm_phase_change(change=change, by=caldicott)
     closing = propose_phase_change(programme=programme, by=second_trust_lead, reason="Programme over")
     assert (closing.from_phase, closing.to_phase) == (Phase.DELIVERY, Phase.CLOSED)
@@ -116,10 +116,10 @@ def test_forward_only_one_at_a_time_with_a_reason(programme, trust_lead, caldico
 
 
 def test_rejected_and_withdrawn_changes_leave_the_phase(programme, trust_lead, caldicott, second_trust_lead):
-    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready")
+    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
     reject_phase_change(change=change, by=caldicott, reason="Not yet: the report is not approved")
     assert AuditEntry.objects.filter(reason__endswith="rejected: Not yet: the report is not approved").exists()
-    again = propose_phase_change(programme=programme, by=trust_lead, reason="Ready now")
+    again = propose_phase_change(programme=programme, by=trust_lead, reason="Ready now", no_final_report_kept=True)
     with pytest.raises(PermissionDenied):
         withdraw_phase_change(change=again, by=second_trust_lead)  # only its proposer
     withdraw_phase_change(change=again, by=trust_lead)
@@ -130,7 +130,7 @@ def test_rejected_and_withdrawn_changes_leave_the_phase(programme, trust_lead, c
 
 
 def test_leaving_scoping_ends_it_with_a_deletion_certificate(programme, trust_lead, caldicott):
-    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready")
+    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
     confirm_phase_change(change=change, by=caldicott)
     certificate = DeletionCertificate.objects.get(programme=programme)
     assert certificate.purged_by == caldicott and certificate.trigger == f"phase change #{change.pk}"
@@ -138,7 +138,7 @@ def test_leaving_scoping_ends_it_with_a_deletion_certificate(programme, trust_le
 
 def test_the_phase_change_rolls_back_when_its_audit_entry_cannot_be_written(programme, trust_lead, caldicott,
                                                                            monkeypatch):
-    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready")
+    change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
 
     def failing(*args, **kwargs):
         raise RuntimeError("audit store unavailable")
@@ -179,8 +179,8 @@ def test_the_deadline_and_its_extension_through_a_confirmed_agreement(programme,
 
 
 def test_no_countdown_outside_scoping(programme, trust_lead, caldicott):
-    confirm_phase_change(change=propose_phase_change(programme=programme, by=trust_lead, reason="Ready"),
-                         by=caldicott)
+    confirm_phase_change(change=propose_phase_change(programme=programme, by=trust_lead, reason="Ready",
+                                                     no_final_report_kept=True), by=caldicott)
     programme.refresh_from_db()
     assert scoping_countdown(programme) is None and due_reminder(programme) is None
 
