@@ -7,6 +7,7 @@ app_name = "scoping"
 # /scoping/report/ belongs to sharing.urls_scoping_report.
 urlpatterns: list = [
     path("release/", scoping_release.release_page, name="release"),
+    path("release/check/", scoping_release.release_check, name="release-check"),
     path("rows/", scoping_pause.rows, name="rows"),
     path("tables/", scoping_pause.tables, name="tables"),
     path("tables/export/", scoping_pause.export, name="export"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -27,8 +28,10 @@ pytestmark = pytest.mark.django_db
 ROLES = [Role.TRUST_CASEWORKER, Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO, Role.PAUSE_LEAD,
          Role.PAUSE_PRACTITIONER, Role.SYSTEM_ADMIN]
 PHASES = ["scoping open", "scoping after deadline", "delivery", "closed"]
-PAGES = ["release GET", "release POST", "rows GET", "tables GET", "export POST", "notes GET", "notes POST"]
-OWNER = {"release": Role.TRUST_LEAD, "rows": Role.PAUSE_LEAD, "tables": Role.PAUSE_LEAD, "export": Role.PAUSE_LEAD,
+PAGES = ["release GET", "release POST", "release-check GET", "release-check POST", "rows GET", "tables GET",
+         "export POST", "notes GET", "notes POST"]
+OWNER = {"release": Role.TRUST_LEAD, "release-check": Role.TRUST_LEAD, "rows": Role.PAUSE_LEAD,
+         "tables": Role.PAUSE_LEAD, "export": Role.PAUSE_LEAD,
          "notes": Role.PAUSE_LEAD}
 
 
@@ -57,13 +60,13 @@ def person_in(programme, role):
     return member(programme, role)
 
 
-def request(client, page, *, extra_pk=None):
+def request(client, page, *, extra_pk=None, checked=""):
     name, method = page.split()
     url = reverse(f"scoping:{name}")
     if method == "GET":
         return client.get(url)
-    data = {"release": {"women": [extra_pk]}, "export": {"table": "removals"},
-            "notes": {"text": "A new note about care orders"}}[name]
+    data = {"release": {"women": [extra_pk]}, "release-check": {"women": [extra_pk], "checked": checked},
+            "export": {"table": "removals"}, "notes": {"text": "A new note about care orders"}}[name]
     return client.post(url, data)
 
 
@@ -84,10 +87,11 @@ def test_every_role_in_every_phase_on_every_page(role, phase):
         programme.save()
     with time_machine.travel(moment, tick=False):
         client = sign_in_verified(Client(), person)  # a session of that moment
+        checked = ""  # what the check page's confirmation carries (read from it below)
         for page in PAGES:
             name = page.split()[0]
             before = (ScopingWomanRow.objects.count(), ScopingExport.objects.count(), ScopingNote.objects.count())
-            response = request(client, page, extra_pk=extra.pk)
+            response = request(client, page, extra_pk=extra.pk, checked=checked)
             cell = (role.value, phase, page)
             if role != OWNER[name]:
                 assert response.status_code == 404, cell
@@ -98,10 +102,20 @@ def test_every_role_in_every_phase_on_every_page(role, phase):
             body = response.content.decode() if response.get("Content-Type", "").startswith("text/html") else ""
             if page == "release GET":
                 assert response.status_code == 200, cell
-                assert ("Release to Pause" in body) == is_open and ('id="scoping-closed"' in body) != is_open, cell
+                assert ("Select all that can be released" in body) == is_open, cell
+                assert ('id="scoping-closed"' in body) != is_open and " checked" not in body, cell
                 assert "What each release did" in body, cell
-            elif page == "release POST":
+            elif page == "release POST":  # her choice: the check page next, nothing written
                 assert response.status_code == 302 if is_open else response.status_code == 200, cell
+                assert not ScopingWomanRow.objects.filter(woman=extra).exists(), cell
+            elif page == "release-check GET":
+                assert response.status_code == (200 if is_open else 302), cell
+                assert not ScopingWomanRow.objects.filter(woman=extra).exists(), cell
+                if is_open:
+                    assert "Confirm and release to Pause" in body, cell
+                    checked = re.search(r'name="checked" value="(\w+)"', body).group(1)
+            elif page == "release-check POST":  # her confirmation: released only while scoping is open
+                assert response.status_code == 302, cell
                 assert ScopingWomanRow.objects.filter(woman=extra).exists() == is_open, cell
                 if is_open:
                     ScopingWomanRow.objects.filter(woman=extra).delete()
@@ -165,8 +179,9 @@ def test_a_trust_lead_of_another_programme_cannot_release_its_women(programme, o
     _cohort, _women, extra = released_world(programme)
     outsider = member(other_programme, Role.TRUST_LEAD)
     client = sign_in_verified(Client(), outsider)
-    response = client.post(reverse("scoping:release"), {"women": [extra.pk]})
-    assert response.status_code == 200 and not ScopingWomanRow.objects.filter(woman=extra).exists()
+    for url in (reverse("scoping:release"), reverse("scoping:release-check")):
+        client.post(url, {"women": [extra.pk]})
+        assert not ScopingWomanRow.objects.filter(woman=extra).exists()
 
 
 def test_the_deadline_stops_scoping_data_with_frozen_time_and_no_worker(programme):
