@@ -137,6 +137,6 @@ class PhaseChangeForm(forms.Form):
     )
     no_final_report_kept = forms.BooleanField(
         label=NO_REPORT_CHOICE, required=False,
-        help_text="No final report is approved. Choose this only if scoping should end without one: the purge "
-                  "then deletes every draft and keeps no report of what scoping found",
+        help_text="Choose this only if scoping should end without an approved final report: the purge then "
+                  "deletes every draft and keeps no report of what scoping found",
     )
