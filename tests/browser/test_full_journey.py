@@ -149,9 +149,16 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     lead = j.page_of(trust_lead, "trust-lead")
     lead.get_by_role("link", name="Release women to Pause for scoping").click()
     expect(lead.locator("h1")).to_have_text("Scoping release")
-    expect(lead.locator(f"#woman-{flagged.pk}")).to_be_checked()
+    expect(lead.locator(f"#woman-{flagged.pk}")).not_to_be_checked()  # nobody is chosen for her
     j.check(lead, "scoping-release")
-    lead.get_by_role("button", name="Release to Pause").click()
+    lead.get_by_role("button", name="Continue with the women ticked").click()
+    expect(lead.locator(".govuk-error-summary")).to_contain_text("Choose at least one woman to release")
+    j.check(lead, "scoping-release-nobody")
+    lead.get_by_role("button", name="Select all that can be released").click()
+    expect(lead.locator("h1")).to_have_text("Check before you release to Pause")
+    assert not ScopingWomanRow.objects.exists()  # the check page writes nothing
+    j.check(lead, "scoping-release-check")
+    lead.get_by_role("button", name="Confirm and release to Pause").click()
     banner = lead.locator(".govuk-notification-banner")
     expect(banner).to_contain_text("women released to Pause")
     served = int(re.search(r"serves (\d+) of (\d+) rows", banner.inner_text()).group(1))
