@@ -250,11 +250,135 @@ def _greedy(values: dict[Cell, int], primary: frozenset[Cell], rows: int, column
     return frozenset(hidden - primary)
 
 
+# --- the interval audit: what a reader can narrow a hidden cell to --------------------------------
+def _max_flow(capacity: dict[int, dict[int, int]], source: int, sink: int) -> int:
+    """Edmonds-Karp on a small graph given as nested dicts (modified in place)."""
+    flow = 0
+    while True:
+        parent = {source: source}
+        queue = [source]
+        for here in queue:
+            for there, cap in capacity[here].items():
+                if cap > 0 and there not in parent:
+                    parent[there] = here
+                    queue.append(there)
+            if sink in parent:
+                break
+        if sink not in parent:
+            return flow
+        push, v = None, sink
+        while v != source:
+            u = parent[v]
+            push = capacity[u][v] if push is None else min(push, capacity[u][v])
+            v = u
+        v = sink
+        while v != source:
+            u = parent[v]
+            capacity[u][v] -= push
+            capacity[v].setdefault(u, 0)
+            capacity[v][u] += push
+            v = u
+        flow += push
+
+
+def _feasible(rows: int, row_need: dict[int, int], column_need: dict[int, int],
+              bounds: dict[Cell, tuple[int, int]]) -> bool:
+    """Is there a whole-number filling of the hidden cells within `bounds` whose row sums are
+    `row_need` and column sums `column_need`? (A transportation problem: a max flow decides it,
+    and its constraint matrix is totally unimodular, so whole numbers lose nothing.)"""
+    need_r, need_c = dict(row_need), dict(column_need)
+    for (r, c), (low, high) in bounds.items():
+        if low > high:
+            return False
+        need_r[r] = need_r.get(r, 0) - low
+        need_c[c] = need_c.get(c, 0) - low
+    if any(v < 0 for v in need_r.values()) or any(v < 0 for v in need_c.values()):
+        return False
+    if sum(need_r.values()) != sum(need_c.values()):
+        return False
+    source, sink = -1, -2
+    capacity: dict[int, dict[int, int]] = defaultdict(dict)
+    for r, v in need_r.items():
+        capacity[source][r] = v
+    for c, v in need_c.items():
+        capacity[rows + c][sink] = v
+    for (r, c), (low, high) in bounds.items():
+        capacity[r][rows + c] = capacity[r].get(rows + c, 0) + (high - low)
+    capacity[sink]  # noqa: B018 -- make the sink a vertex even with nothing to carry
+    return _max_flow(capacity, source, sink) == sum(need_r.values())
+
+
+def hidden_ranges(
+    table: Sequence[Sequence[int]],
+    primary: Iterable[Cell],
+    secondary: Iterable[Cell],
+    threshold: int = 5,
+) -> dict[Cell, tuple[int, int]]:
+    """For each hidden cell, the least and greatest whole number a reader can hold it to, from
+    everything the table publishes: the shown cells, the row and column totals, and the labels
+    ("<threshold" is 1 to threshold - 1; the secondary label is threshold or more, since every
+    count below the threshold is a primary cell and a hidden zero is never labelled so here).
+    Exact: the bounds of one cell over a transportation polytope, found by bisection on max-flow
+    feasibility. Pure Python; the tests check it against an integer solver."""
+    rows, columns = _validate(table)
+    primary, secondary = set(primary), set(secondary)
+    hidden = primary | secondary
+    row_need = {r: sum(table[r][c] for c in range(columns) if (r, c) in hidden) for r in range(rows)}
+    column_need = {c: sum(table[r][c] for r in range(rows) if (r, c) in hidden) for c in range(columns)}
+    bounds = {}
+    for r, c in hidden:
+        cap = min(row_need[r], column_need[c])
+        bounds[r, c] = (1, min(threshold - 1, cap)) if (r, c) in primary else (min(threshold, cap), cap)
+    out: dict[Cell, tuple[int, int]] = {}
+    for cell in sorted(hidden):
+        low, high = bounds[cell]
+
+        def possible(lo: int, hi: int, cell: Cell = cell) -> bool:
+            return _feasible(rows, row_need, column_need, {**bounds, cell: (lo, hi)})
+
+        top_lo, top_hi = low, high  # greatest: largest t with a filling where the cell >= t
+        while top_lo < top_hi:
+            mid = (top_lo + top_hi + 1) // 2
+            top_lo, top_hi = (mid, top_hi) if possible(mid, high) else (top_lo, mid - 1)
+        bottom_lo, bottom_hi = low, high  # least: smallest t with a filling where the cell <= t
+        while bottom_lo < bottom_hi:
+            mid = (bottom_lo + bottom_hi) // 2
+            bottom_lo, bottom_hi = (bottom_lo, mid) if possible(low, mid) else (mid + 1, bottom_hi)
+        out[cell] = (bottom_lo, top_lo)
+    return out
+
+
+def _widen(values: dict[Cell, int], table: Sequence[Sequence[int]], primary: frozenset[Cell],
+           secondary: frozenset[Cell], threshold: int, min_range: int) -> frozenset[Cell]:
+    """Hide more non-zero cells until every hidden cell keeps at least min_range + 1 possible
+    values; each step adds the cell that most widens the narrowest range (ties: the smallest
+    count, then the earliest cell). Raises ValueError when every non-zero cell is hidden and a
+    range is still too narrow."""
+    secondary = set(secondary)
+
+    def narrowest(extra: set[Cell]) -> int:
+        ranges = hidden_ranges(table, primary, extra, threshold)
+        return min(hi - lo for lo, hi in ranges.values())
+
+    current = narrowest(secondary)
+    while current < min_range:
+        options = [cell for cell, v in values.items() if v >= threshold and cell not in secondary]
+        if not options:
+            raise ValueError(
+                "no choice of hidden cells keeps every hidden count open to at least "
+                f"{min_range + 1} values from the published totals; merge categories")
+        scored = sorted(options, key=lambda cell: (-narrowest(secondary | {cell}), values[cell], cell))
+        secondary.add(scored[0])
+        current = narrowest(secondary)
+    return frozenset(secondary)
+
+
 def suppress(
     table: Sequence[Sequence[int]],
     threshold: int = 5,
     *,
     secondary_label: str = "*",
+    min_range: int | None = None,
 ) -> SuppressionResult:
     """Primary and secondary suppression of a table of counts whose totals are published.
 
@@ -265,6 +389,12 @@ def suppress(
     secondary suppression only when a small count has no other way to be protected (the result
     then says so in `notes`). Exact for tables up to 8 x 8 (within a search budget); bigger ones
     use a greedy choice and `minimal` is False.
+
+    With `min_range`, the bridge criterion (no hidden cell derivable exactly) is not enough:
+    bounds count too (a row total of 4 caps every cell of its row). Every hidden cell must then
+    keep at least `min_range` + 1 possible whole values under `hidden_ranges` (the labels, the
+    totals and non-negativity), more non-zero cells are hidden until it does, a hidden zero is
+    refused, and a table that cannot get there raises ValueError.
 
     Raises ValueError for a malformed table, and for a table with a single row or column that
     has small counts: there every cell equals a published total, so it cannot be protected.
@@ -298,6 +428,12 @@ def suppress(
                 "protected, but fewer cells might have sufficed."
             )
     zeros = frozenset(cell for cell in secondary if values[cell] == 0)
+    if min_range is not None and primary:
+        if zeros:
+            raise ValueError(
+                "the small counts can only be protected by hiding a zero, which a reader could then "
+                "tell apart; merge categories")
+        secondary = _widen(values, table, primary, secondary, threshold, min_range)
     if zeros:
         notes.append(
             f"{len(zeros)} zero cell(s) had to be hidden because some small counts have no "

@@ -84,13 +84,21 @@ def _may_see(membership: Membership | None) -> bool:
 
 
 # --- scoping (issue 6): the snapshot, served to the Pause lead only while scoping is open --------
+# What Pause is served of a scoping row, in the order pages show it. Every field but the token is
+# a quasi-identifier of the k-check (`sharing.scoping_release.served_columns` reads this tuple),
+# so a field added here is checked without anyone remembering to add it there (issue 16).
+SCOPING_WOMAN_SERVED = ("token", "age_band", "ethnic_group", "children_removed", "removal_years",
+                        "outcome_types", "age_at_first_removal")
+# A child is never listed: its year band and outcome only feed the children's summary table.
+SCOPING_CHILD_SERVED = ("year_band", "outcome")
+
+
 def _scoping_models() -> dict[type[models.Model], frozenset[str]]:
     from sharing.models_scoping import ScopingChildRow, ScopingNote, ScopingWomanRow
 
     return {
-        ScopingWomanRow: frozenset({"token", "age_band", "ethnic_group", "children_removed", "removal_years",
-                                    "outcome_types"}),
-        ScopingChildRow: frozenset({"token", "year_band", "outcome"}),
+        ScopingWomanRow: frozenset(SCOPING_WOMAN_SERVED),
+        ScopingChildRow: frozenset(SCOPING_CHILD_SERVED),
         ScopingNote: frozenset({"written_by", "written_at", "text"}),
     }
 

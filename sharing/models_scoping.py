@@ -169,7 +169,9 @@ class ScopingWomanRow(models.Model):
     ethnic_group_fine = models.CharField(max_length=20)
     children_removed_fine = models.PositiveSmallIntegerField()
     removal_years_fine = models.CharField(max_length=200)
+    outcome_types_fine = models.CharField(max_length=200, default="")  # the exact outcome types
     outcome_types = models.CharField(max_length=200)
+    age_at_first_removal = models.CharField(max_length=40, default="")
     age_band = models.CharField(max_length=20)
     ethnic_group = models.CharField(max_length=20)
     children_removed = models.CharField(max_length=20)
@@ -179,7 +181,8 @@ class ScopingWomanRow(models.Model):
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "release": D.SAFE, "woman": D.QUASI, "token": D.QUASI,
         "age_band_fine": D.QUASI, "age_at_first_removal_fine": D.QUASI, "ethnic_group_fine": D.SPECIAL, "children_removed_fine": D.QUASI,
-        "removal_years_fine": D.QUASI, "outcome_types": D.QUASI, "age_band": D.QUASI,
+        "removal_years_fine": D.QUASI, "outcome_types_fine": D.QUASI, "outcome_types": D.QUASI,
+        "age_at_first_removal": D.QUASI, "age_band": D.QUASI,
         "ethnic_group": D.SPECIAL, "children_removed": D.QUASI, "removal_years": D.QUASI, "withheld": D.SAFE,
     }
 
@@ -313,5 +316,8 @@ class DeletionCertificate(models.Model):
         return f"deletion certificate #{self.pk}"
 
 
+from sharing.models_scoping_checks import ScopingIncident, ScopingTableVersion  # noqa: E402,F401
+
 # Pause-side scoping data: what the purge deletes (FinalReport: all but the approved one).
-SCOPING_PURGED_MODELS = (ScopingChildRow, ScopingWomanRow, ScopingRelease, ScopingNote, ScopingExport)
+SCOPING_PURGED_MODELS = (ScopingChildRow, ScopingWomanRow, ScopingRelease, ScopingNote, ScopingExport,
+                         ScopingTableVersion)

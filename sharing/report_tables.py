@@ -12,7 +12,7 @@ from __future__ import annotations
 from pseudonymisation.generalise import NOT_KNOWN
 from sharing.models import Programme
 from sharing.models_scoping import ScopingWomanRow
-from sharing.scoping_tables import cross_table
+from sharing.scoping_tables import cross_table, keep_versions
 
 # name -> (title, row dimension, column dimension); a dimension is a served column of the snapshot
 TABLES = {
@@ -61,4 +61,6 @@ def make_tables(programme: Programme, names: list[str]) -> tuple[list[dict], lis
             tables.append(make_table(programme, name))
         except ValueError as exc:
             problems.append(f"{TABLES[name][0]}: cannot be published safely ({exc})")
+    if not problems:
+        keep_versions(programme, [t for t in tables if t["rows"]], via="final report")
     return tables, problems

@@ -45,6 +45,7 @@ STORE_LABELS = {
     "sharing.scopingrelease": "Scoping releases",
     "sharing.scopingnote": "Pause's scoping notes and analyses",
     "sharing.scopingexport": "Records of aggregate exports",
+    "sharing.scopingtableversion": "Versions of the aggregate tables Pause was shown",
     "sharing.finalreport": "Final report drafts not approved",
 }
 NOTHING_HELD = (

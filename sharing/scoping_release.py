@@ -62,6 +62,7 @@ from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing.models import Person, Phase, Programme
+from sharing.disclosure import SCOPING_WOMAN_SERVED
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
 from sharing.phases import current_agreement, scoping_is_open
 from sharing.release_checks import release_blockers
@@ -70,15 +71,18 @@ from sharing.selectors import membership_in
 
 K = 5
 SCOPING_KEY_PHASE = "scoping"
-QUASI_IDENTIFIERS = ("age_band", "ethnic_group", "children_removed", "removal_years")
 COLUMN_LABELS = {"age_band": "Age band", "ethnic_group": "Ethnic group", "children_removed": "Children removed",
                  "removal_years": "Removal years", "outcome_types": "Outcome types",
                  "age_at_first_removal": "Age at first removal"}
 
 
 def served_columns() -> tuple[str, ...]:
-    """Every attribute served beside a scoping token (the quasi-identifiers of the check)."""
-    return QUASI_IDENTIFIERS
+    """Every attribute the disclosure policy serves beside a scoping token, in page order: each is
+    a quasi-identifier of the check (derived, never a hand-kept list: issue 16, point 1)."""
+    return tuple(f for f in SCOPING_WOMAN_SERVED if f != "token")
+
+
+QUASI_IDENTIFIERS = served_columns()
 
 
 class ScopingReleaseRefused(Exception):
@@ -130,6 +134,40 @@ def _years_10(fine: str) -> str:
     return ", ".join(sorted({band(int(b.split("-")[0]), 10) for b in fine.split(", ") if b}))
 
 
+def _first_removal_10(fine: str) -> str:
+    return fine if fine == NOT_KNOWN else band(int(fine.split("-")[0]), 10)
+
+
+def _first_removal_25(fine: str) -> str:
+    return fine if fine == NOT_KNOWN else ("Under 25" if int(fine.split("-")[0]) < 25 else "25 and over")
+
+
+# A child's outcome in two broad groups: she left care for a permanent home, or an order kept her
+# in care (or placed her for adoption). Used by the women's outcome types and the children's table.
+OUTCOME_GROUP = {"Adopted": "Permanent home", "Special guardianship": "Permanent home",
+                 "Child arrangements order": "Permanent home", "Placement order": "Care or placement order",
+                 "Care order": "Care or placement order", "Other": "Care or placement order"}
+NO_OUTCOME = "None"
+
+
+def _types(fine: str) -> list[str]:
+    return [t for t in (fine or "").split("; ") if t]
+
+
+def _outcome_exact(fine: str) -> str:
+    return fine or NO_OUTCOME
+
+
+def _outcome_groups(fine: str) -> str:
+    groups = sorted({OUTCOME_GROUP.get(t, "Care or placement order") for t in _types(fine)})
+    return "; ".join(groups) or NO_OUTCOME
+
+
+def _outcome_count(fine: str) -> str:
+    n = len(_types(fine))
+    return NO_OUTCOME if n == 0 else "1 type" if n == 1 else "2 or more types"
+
+
 HIERARCHIES = {
     "age_band": [Level("5-year bands", lambda v: v), Level("10-year bands", _age_10),
                  Level("under 30 / 30 and over", _age_30), SUPPRESSED],
@@ -138,9 +176,29 @@ HIERARCHIES = {
     "children_removed": [Level("exact number", _removed_exact), Level("1, 2, 3-4, 5 or more", _removed_banded),
                          Level("1 / 2 or more", _removed_two), SUPPRESSED],
     "removal_years": [Level("5-year bands", _years_5), Level("10-year bands", _years_10), SUPPRESSED],
+    "outcome_types": [Level("outcome types", _outcome_exact), Level("permanent home / care or placement order",
+                                                                    _outcome_groups),
+                      Level("number of outcome types", _outcome_count), SUPPRESSED],
+    "age_at_first_removal": [Level("10-year bands", _first_removal_10),
+                             Level("under 25 / 25 and over", _first_removal_25), SUPPRESSED],
 }
 FINE_COLUMN = {"age_band": "age_band_fine", "ethnic_group": "ethnic_group_fine",
-               "children_removed": "children_removed_fine", "removal_years": "removal_years_fine"}
+               "children_removed": "children_removed_fine", "removal_years": "removal_years_fine",
+               "outcome_types": "outcome_types_fine", "age_at_first_removal": "age_at_first_removal_fine"}
+
+
+class UncheckedColumn(RuntimeError):
+    """A column is served beside a scoping token with no generalisation hierarchy: the release
+    refuses to serve anything rather than serve an unchecked column."""
+
+
+def check_hierarchies() -> dict[str, list]:
+    """The hierarchy of every served column; raises UncheckedColumn for a served column without
+    one (so a field added to the disclosure policy cannot be served unchecked)."""
+    missing = [c for c in served_columns() if c not in HIERARCHIES or c not in FINE_COLUMN]
+    if missing:
+        raise UncheckedColumn(f"served beside a scoping token with no generalisation hierarchy: {', '.join(missing)}")
+    return {c: HIERARCHIES[c] for c in served_columns()}
 
 
 def served_child_year_band(fine: str, removal_years_level: int | None) -> str:
@@ -243,10 +301,18 @@ def _make_rows(programme: Programme, women: list[Woman], on: date) -> list[_Made
 
 # --- the k-check over the whole snapshot --------------------------------------------------------
 def _fine_rows(rows: list[ScopingWomanRow]) -> list[dict]:
-    out = []
-    for r in rows:
-        out.append({"age_band": age_at_release(r), "ethnic_group": r.ethnic_group_fine,
-                    "children_removed": r.children_removed_fine, "removal_years": r.removal_years_fine})
+    return [{c: getattr(r, FINE_COLUMN[c]) for c in served_columns()} for r in rows]
+
+
+def _complete(levels: dict[str, int] | None) -> dict[str, int] | None:
+    """Levels of a check made before a column was served: a column then served as it was made
+    (outcome types) counts as level 0; one never served (age at first removal) as suppressed."""
+    if levels is None:
+        return None
+    out = dict(levels)
+    for c, h in check_hierarchies().items():
+        if c not in out:
+            out[c] = 0 if c == "outcome_types" else len(h) - 1
     return out
 
 
@@ -262,7 +328,7 @@ def _checks(programme_id: int) -> list[dict]:
 def served_levels(programme: Programme | int) -> dict[str, int] | None:
     """The levels the snapshot is served at now (None: nothing is served)."""
     checks = _checks(getattr(programme, "pk", programme))
-    return checks[-1].get("levels") if checks and checks[-1].get("served") else None
+    return _complete(checks[-1].get("levels")) if checks and checks[-1].get("served") else None
 
 
 def last_served_levels(programme: Programme | int) -> dict[str, int] | None:
@@ -270,60 +336,79 @@ def last_served_levels(programme: Programme | int) -> dict[str, int] | None:
     bounds the next check (comparable levels only)."""
     for report in reversed(_checks(getattr(programme, "pk", programme))):
         if report.get("served") and report.get("levels"):
-            return report["levels"]
+            return _complete(report["levels"])
     return None
 
 
 def _best(fine: list[dict], previous: dict[str, int] | None) -> tuple[KAnonymityResult, dict[str, int]]:
     """The least generalisation whose levels are comparable with those already served."""
+    hierarchies = check_hierarchies()
     if previous is None:
-        result = k_anonymise(fine, HIERARCHIES, k=K)
+        result = k_anonymise(fine, hierarchies, k=K)
         return result, result.levels
     candidates = []
-    finer = k_anonymise(fine, HIERARCHIES, k=K, max_levels=previous)
+    finer = k_anonymise(fine, hierarchies, k=K, max_levels=previous)
     candidates.append((finer, finer.levels))
-    coarser_h = {c: HIERARCHIES[c][previous[c]:] for c in HIERARCHIES}
+    coarser_h = {c: hierarchies[c][previous[c]:] for c in hierarchies}
     coarser = k_anonymise(fine, coarser_h, k=K)
     candidates.append((coarser, {c: lv + previous[c] for c, lv in coarser.levels.items()}))
 
     def rank(candidate):
         result, levels = candidate
-        return (not result.found, hierarchy_loss(HIERARCHIES, levels), len(result.withheld))
+        return (not result.found, hierarchy_loss(hierarchies, levels), len(result.withheld))
 
     return min(candidates, key=rank)
 
 
+def level_name(column: str, level: int | None) -> str:
+    if level is None:
+        return "all withheld"
+    chosen = HIERARCHIES[column][level]
+    return chosen.name if isinstance(chosen, Level) else "suppressed"
+
+
 def _apply_check(programme: Programme, *, refuse_if_unsolved: bool) -> dict:
     """Run the k-check over every snapshot row of the programme and store the served values.
-    Returns the report (counts and level names only)."""
+    Returns the report (counts, level names and class sizes only)."""
+    columns = served_columns()
+    check_hierarchies()
     rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))
     previous = last_served_levels(programme)
     result, levels = _best(_fine_rows(rows), previous) if rows else (None, None)
     if result is None or not result.found:
         if refuse_if_unsolved:
             raise ScopingReleaseRefused(
-                "Nothing was released: no generalisation gives every combination of age band, ethnic "
-                f"group, children removed and removal years at least {K} women within the withholding "
-                "limit. " + (result.summary if result else ""))
-        ScopingWomanRow.objects.filter(programme=programme).update(withheld=True)
+                "Nothing was released: no generalisation gives every combination of "
+                f"{', '.join(COLUMN_LABELS[c].lower() for c in columns)} at least {K} women within the "
+                "withholding limit. " + (result.summary if result else ""))
+        for row in rows:
+            for c in columns:
+                setattr(row, c, "")
+            row.withheld = True
+        ScopingWomanRow.objects.bulk_update(rows, [*columns, "withheld"], batch_size=500)
         return {"k": K, "rows": len(rows), "served": 0, "withheld": len(rows), "levels": None,
-                "level_names": None, "summary": "No generalisation works: every row is withheld."}
+                "level_names": None, "columns": list(columns),
+                "summary": "No generalisation works: every row is withheld."}
     kept = {r.index: r.row for r in result.rows}
+    served_sizes = Counter(tuple(kept[i][c] for c in columns) for i in kept)
     for index, row in enumerate(rows):
         if index in kept:
-            served = kept[index]
-            row.age_band, row.ethnic_group = served["age_band"], served["ethnic_group"]
-            row.children_removed, row.removal_years = served["children_removed"], served["removal_years"]
+            for c in columns:
+                setattr(row, c, kept[index][c])
             row.withheld = False
         else:
-            row.age_band = row.ethnic_group = row.children_removed = row.removal_years = ""
+            for c in columns:
+                setattr(row, c, "")
             row.withheld = True
-    ScopingWomanRow.objects.bulk_update(
-        rows, ["age_band", "ethnic_group", "children_removed", "removal_years", "withheld"], batch_size=500)
-    names = {c: (HIERARCHIES[c][lv].name if isinstance(HIERARCHIES[c][lv], Level) else "suppressed")
-             for c, lv in levels.items()}
+    ScopingWomanRow.objects.bulk_update(rows, [*columns, "withheld"], batch_size=500)
+    names = {c: level_name(c, lv) for c, lv in levels.items()}
     return {"k": K, "rows": len(rows), "served": len(kept), "withheld": len(rows) - len(kept), "levels": levels,
-            "level_names": names, "withheld_limit": str(Fraction(result.max_withheld_fraction))}
+            "level_names": names, "columns": list(columns),
+            "smallest_class": min(served_sizes.values()) if served_sizes else None,
+            "classes": len(served_sizes),
+            "withheld_why": (f"{len(rows) - len(kept)} row(s) would be in a combination shared by fewer than "
+                             f"{K} women even at these levels" if len(rows) > len(kept) else ""),
+            "withheld_limit": str(Fraction(result.max_withheld_fraction))}
 
 
 # --- the actions -------------------------------------------------------------------------------
@@ -368,8 +453,8 @@ def release_for_scoping(programme: Programme, women, *, by: Person) -> ScopingRe
                                                 released_by=by, released_at=now, women=len(women))
         for m in made:
             row = ScopingWomanRow.objects.create(
-                programme=programme, release=release, woman=m.woman, token=m.token, outcome_types=m.outcome_types,
-                withheld=True, **m.fine)
+                programme=programme, release=release, woman=m.woman, token=m.token,
+                outcome_types_fine=m.outcome_types, withheld=True, **m.fine)
             ScopingChildRow.objects.bulk_create(
                 ScopingChildRow(programme=programme, mother_row=row, token=t, year_band=b, outcome=o)
                 for t, b, o in m.children)

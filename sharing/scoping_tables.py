@@ -1,9 +1,14 @@
 """The Pause lead's summary tables in scoping, made only from rows the disclosure policy served,
-each checked by the small-number suppression helper before anyone sees it (issue 6, point 4).
+each checked by small-number suppression before anyone sees it (issue 6, point 4; issue 16, ADR 18).
 
-Aggregates only: a table never carries a token. A table whose categories collapse to a single row
-or column while it has small counts cannot be protected (each cell would equal a published total)
-and is not shown at all.
+Aggregates only: a table never carries a token. How no table can undo the row check:
+- the women's tables count women by columns the rows page serves beside each token, all of them
+  quasi-identifiers of the k-check, so every cell is a sum of whole classes: 0 or at least 5;
+- the children's table counts children by outcome and removal years, generalised together (both
+  coarser if need be, never finer than the women's rows) until every cell is 0 or at least 5;
+- every table then still passes primary and secondary suppression with the interval audit
+  (`suppress(..., min_range=MIN_RANGE)`), and a table that cannot be protected is not shown;
+- every version shown or exported is kept (`ScopingTableVersion`), for the cross-version check.
 """
 
 from __future__ import annotations
@@ -11,15 +16,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pseudonymisation.generalise import NOT_KNOWN, band
-from pseudonymisation.kanonymity import SUPPRESSED
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from pseudonymisation.generalise import NOT_KNOWN
+from pseudonymisation.kanonymity import SUPPRESSED, Level, k_anonymise
 from pseudonymisation.suppression import suppress
-from sharing.scoping_release import age_at_first_removal
+from sharing.scoping_release import NO_OUTCOME, OUTCOME_GROUP, _years_10
 
 THRESHOLD = 5
+# The narrowest range a hidden cell may be left with: at least MIN_RANGE + 1 possible whole values
+# (ADR 18). A range of 0-1 or 3-4 is nearly a disclosure.
+MIN_RANGE = 2
 
 
 @dataclass
@@ -65,11 +78,11 @@ def cross_table(name, title, row_label, column_label, pairs: list[tuple[str, str
     table.column_names = _order(c for _, c in pairs)
     grid = [[counts[(r, c)] for c in table.column_names] for r in table.row_names]
     try:
-        result = suppress(grid, THRESHOLD)
-    except ValueError:
+        result = suppress(grid, THRESHOLD, min_range=MIN_RANGE)
+    except ValueError as exc:
         table.shown = False
-        table.notes.append("This table has small numbers but only one row or column, so it cannot be shown "
-                           "without revealing them.")
+        table.notes.append(f"This table has small numbers that cannot be hidden safely ({exc}), so it is not "
+                           "shown.")
         table.row_names, table.column_names = [], []
         return table
     table.display, table.row_totals = result.display, result.row_totals
@@ -79,20 +92,44 @@ def cross_table(name, title, row_label, column_label, pairs: list[tuple[str, str
     return table
 
 
-def _ten_year(fine5: str) -> str:
-    return fine5 if fine5 == NOT_KNOWN else band(int(fine5.split("-")[0]), 10)
+CHILD_OUTCOME_LEVELS = [Level("outcome", lambda v: v),
+                        Level("permanent home / care or placement order", lambda v: OUTCOME_GROUP.get(v, v)),
+                        SUPPRESSED]
+CHILD_YEAR_LEVELS = [Level("as the women's removal years", lambda v: v), Level("10-year bands", _years_10),
+                     SUPPRESSED]
+
+
+def generalised_children(children: list) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The children's (outcome, removal years) pairs, generalised together by the least amount
+    that gives every combination at least THRESHOLD children (none withheld: the totals stay the
+    children's). The year band arrives at the level the women's removal years are served at, so the
+    table never says more about years than the rows do. Returns the pairs and the levels' names."""
+    rows = [{"outcome": c.outcome or NO_OUTCOME, "years": c.year_band} for c in children]
+    if not rows:
+        return [], {}
+    result = k_anonymise(rows, {"outcome": CHILD_OUTCOME_LEVELS, "years": CHILD_YEAR_LEVELS}, k=THRESHOLD,
+                         max_withheld=0)
+    if not result.found:  # fewer than THRESHOLD children in all: one cell, shown as not protectable
+        return [(SUPPRESSED, SUPPRESSED) for _ in rows], {"outcome": "suppressed", "years": "suppressed"}
+    return [(r.row["outcome"], r.row["years"]) for r in result.rows], result.level_names
 
 
 def summary_tables(women: list, children: list) -> dict[str, SummaryTable]:
     """The three tables, from served (disclosed) women's and children's rows."""
+    child_pairs, child_levels = generalised_children(children)
+    outcomes = cross_table("outcomes", "Children removed by outcome and removal years", "Outcome", "Removal years",
+                           child_pairs)
+    if child_levels:
+        outcomes.notes.insert(0, f"Children are counted by {child_levels['outcome']} and removal years "
+                                 f"({child_levels['years']}), so that every count shown is 0 or at least "
+                                 f"{THRESHOLD}.")
     tables = [
         cross_table("removals", "Women by number of children removed and age band", "Children removed", "Age band",
-               [(w.children_removed, w.age_band) for w in women]),
+                    [(w.children_removed, w.age_band) for w in women]),
         cross_table("first-removal-age", "Women by age band at first removal and number of children removed",
-               "Age at first removal", "Children removed",
-               [(_ten_year(age_at_first_removal(w)), w.children_removed) for w in women]),
-        cross_table("outcomes", "Children removed by outcome and removal years", "Outcome", "Removal years",
-               [(c.outcome, c.year_band) for c in children]),
+                    "Age at first removal", "Children removed",
+                    [(w.age_at_first_removal or NOT_KNOWN, w.children_removed) for w in women]),
+        outcomes,
     ]
     return {t.name: t for t in tables}
 
@@ -110,9 +147,47 @@ def as_csv(table: SummaryTable) -> bytes:
         writer.writerow([name, *cells, total])
     writer.writerow(["Total", *table.column_totals, table.grand_total])
     writer.writerow([f"Counts from 1 to {THRESHOLD - 1} are shown as <{THRESHOLD}; * marks cells hidden so that "
-                     "they cannot be worked out from the totals."])
+                     f"no hidden count can be narrowed to fewer than {MIN_RANGE + 1} possible values from the "
+                     "totals."])
     return out.getvalue().encode("utf-8")
 
 
 def digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def table_content(table: SummaryTable) -> dict:
+    """What a reader of the table holds: its labels, published cells and totals."""
+    return {"title": table.title, "rows": list(table.row_names), "columns": list(table.column_names),
+            "cells": [list(r) for r in table.display], "row_totals": list(table.row_totals),
+            "column_totals": list(table.column_totals), "total": table.grand_total}
+
+
+def keep_versions(programme, tables, *, via: str) -> None:
+    """Keep every version of every table Pause is shown or exported (issue 16, point 3): the same
+    content again only counts once more."""
+    from sharing.models_scoping_checks import ScopingTableVersion
+
+    now = timezone.now()
+    for table in tables:
+        if isinstance(table, SummaryTable):
+            if not table.shown:
+                continue
+            name, content, hidden = table.name, table_content(table), table.suppressed_cells
+        else:  # a final report's stored table
+            name = table["name"]
+            content = {k: table[k] for k in ("title", "rows", "columns", "cells", "row_totals", "column_totals",
+                                             "total")}
+            hidden = table.get("hidden", 0)
+        sha = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        updated = ScopingTableVersion.objects.filter(programme=programme, table=name, sha256=sha).update(
+            last_shown_at=now, times_shown=F("times_shown") + 1)
+        if not updated:
+            try:
+                with transaction.atomic():
+                    ScopingTableVersion.objects.create(programme=programme, table=name, via=via, content=content,
+                                                       sha256=sha, first_shown_at=now, last_shown_at=now,
+                                                       hidden_cells=hidden)
+            except IntegrityError:  # shown at the same moment by another request: count it there
+                ScopingTableVersion.objects.filter(programme=programme, table=name, sha256=sha).update(
+                    last_shown_at=now, times_shown=F("times_shown") + 1)

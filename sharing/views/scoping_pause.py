@@ -20,7 +20,8 @@ from sharing.models import Phase
 from sharing.models_scoping import ScopingChildRow, ScopingExport, ScopingNote, ScopingWomanRow
 from sharing.phases import scoping_deadline, scoping_is_open
 from sharing.roles import Role
-from sharing.scoping_tables import as_csv, digest, summary_tables
+from sharing.scoping_release import COLUMN_LABELS, served_columns
+from sharing.scoping_tables import as_csv, digest, keep_versions, summary_tables
 from sharing.selectors import current_membership
 
 
@@ -44,9 +45,17 @@ def _served(request, programme, reason: str) -> tuple[list, list]:
 
 @for_roles(Role.PAUSE_LEAD)
 def rows(request):
+    """The served women's rows only: children are never listed one by one (a list of children with
+    year band and outcome gave the exact counts the tables suppress); they are counted in the
+    children's summary table."""
     state = _state(request)
-    women, children = _served(request, state["programme"], "scoping release rows") if state["is_open"] else ([], [])
-    return render(request, "scoping/rows.html", {**state, "women": women, "children": children})
+    women = []
+    if state["is_open"]:
+        women = list(disclose(request.user, ScopingWomanRow.objects.filter(programme=state["programme"])
+                              .order_by("token"), page=request.path, reason="scoping release rows"))
+    columns = [(c, COLUMN_LABELS[c]) for c in served_columns()]
+    table = [[w.token, *(getattr(w, c) for c, _ in columns)] for w in women]
+    return render(request, "scoping/rows.html", {**state, "women": table, "columns": columns})
 
 
 @for_roles(Role.PAUSE_LEAD)
@@ -56,6 +65,7 @@ def tables(request):
     if state["is_open"]:
         women, children = _served(request, state["programme"], "scoping summary tables")
         summary = summary_tables(women, children)
+        keep_versions(state["programme"], summary.values(), via="page")
     return render(request, "scoping/tables.html", {**state, "tables": list(summary.values()),
                                                    "export_form": ExportForm()})
 
@@ -75,6 +85,7 @@ def export(request):
         if not table.shown:
             raise Http404("This table cannot be exported.")
         content = as_csv(table)
+        keep_versions(state["programme"], [table], via="export")
         record = ScopingExport.objects.create(programme=state["programme"], exported_by=request.user, table=name,
                                               sha256=digest(content), suppressed_cells=table.suppressed_cells)
         record_event(Event.CHANGE, actor=request.user, target=record, programme=state["programme"],

@@ -16,6 +16,7 @@ from eligibility.models import Woman
 from pseudonymisation import keys
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
+from sharing.models_scoping_checks import ScopingTableVersion
 from sharing.models_scoping import (
     SCOPING_PURGED_MODELS,
     Agreement,
@@ -61,13 +62,16 @@ def scoping_data(programme, trust_lead, pause_lead, caldicott, women: int = 3) -
         row = ScopingWomanRow.objects.create(
             programme=programme, release=release, woman=w, token=maker.make(TokenKind.WOMAN, f"W-{n}"),
             age_band_fine="30-34", ethnic_group_fine="White", children_removed_fine=2,
-            removal_years_fine="2015-2019", outcome_types="Placement order", age_band="30-39", ethnic_group="White",
+            removal_years_fine="2015-2019", outcome_types_fine="Placement order", outcome_types="Placement order",
+            age_at_first_removal_fine="25-29", age_at_first_removal="20-29", age_band="30-39", ethnic_group="White",
             children_removed="2", removal_years="2015-2019")
         for c in range(2):
             ScopingChildRow.objects.create(programme=programme, mother_row=row, year_band="2015-2019",
                                            outcome="Adopted", token=maker.make(TokenKind.CHILD, f"C-{n}-{c}"))
     ScopingNote.objects.create(programme=programme, written_by=pause_lead, text="Most removals 2015-2019.")
     ScopingExport.objects.create(programme=programme, exported_by=pause_lead, table="by_removals", sha256="0" * 64)
+    ScopingTableVersion.objects.create(programme=programme, table="removals", via="export", sha256="0" * 64,
+                                       content={"title": "Women by number of children removed and age band"})
     approved = FinalReport.objects.create(programme=programme, title="Scoping report", written_by=pause_lead,
                                           status=ReportStatus.APPROVED, decided_by=trust_lead,
                                           decided_at=timezone.now())
@@ -92,7 +96,7 @@ def test_the_purge_leaves_the_report_the_certificate_and_the_trusts_records(prog
     assert rows == {
         "Released children (scoping snapshot)": 6, "Released women (scoping snapshot)": 3, "Scoping releases": 1,
         "Pause's scoping notes and analyses": 1, "Records of aggregate exports": 1,
-        "Final report drafts not approved": 1, "Cached pages": 0, "Queued jobs": 0,
+        "Versions of the aggregate tables Pause was shown": 1, "Final report drafts not approved": 1, "Cached pages": 0, "Queued jobs": 0,
     }
     assert certificate.keys_destroyed == [{"scope": f"{programme.pk}/scoping/token", "versions": 1}]
     assert {"what": "Approved final report", "id": made["approved"].pk} in certificate.kept

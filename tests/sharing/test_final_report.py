@@ -32,27 +32,38 @@ FINDINGS = "Most removals happened in 2015-2019; the need for a practice is clea
 
 @pytest.fixture
 def snapshot(programme, trust_lead, pause_lead, caldicott):
-    """Twelve served rows (8 aged 30-39 with 2 removed in 2015-2019, 4 aged 20-29 with 3 removed in
-    2010-2014), all White with the same outcome, and one withheld row that no table may count."""
-    made = scoping_data(programme, trust_lead, pause_lead, caldicott, women=13)
+    """Thirteen served rows (8 aged 30-39 with 2 removed in 2015-2019, 5 aged 20-29 with 3 removed
+    in 2010-2014), all White with the same outcome: k = 5 over everything served, as the check
+    leaves it; and one withheld row that no table may count."""
+    made = scoping_data(programme, trust_lead, pause_lead, caldicott, women=14)
     FinalReport.objects.filter(programme=programme).delete()  # start with no report
     rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))
-    for row in rows[8:12]:
+    for row in rows[8:13]:
         row.age_band, row.children_removed, row.removal_years = "20-29", "3", "2010-2014"
         row.save()
-    rows[12].withheld, rows[12].age_band = True, "40-49"
-    rows[12].save()
+    rows[13].withheld, rows[13].age_band = True, "40-49"
+    rows[13].save()
     return made
 
 
-def test_a_table_counts_served_rows_only_and_hides_small_numbers(programme, snapshot):
+def _served_class_of_four(programme):
+    """A state the check never leaves (a served class of 4), made by hand to test the last gate."""
+    row = ScopingWomanRow.objects.filter(programme=programme, age_band="20-29").order_by("pk").first()
+    row.withheld = True
+    row.save()
+
+
+def test_a_table_counts_served_rows_only_and_never_shows_a_small_number(programme, snapshot):
     table = make_table(programme, "removals_by_age")
     assert table["rows"] == ["2", "3"] and table["columns"] == ["20-29", "30-39"]
-    assert table["cells"] == [["0", "8"], ["<5", "0"]] or table["hidden"] > 0
-    assert table["total"] == 12  # the withheld row is not counted
+    assert table["cells"] == [["0", "8"], ["5", "0"]] and table["hidden"] == 0  # whole classes: 0 or >= 5
+    assert table["total"] == 13  # the withheld row is not counted
     assert "40-49" not in table["columns"]
-    flat = [c for row in table["cells"] for c in row]
-    assert "4" not in flat  # the 4 women aged 20-29 with 3 removed are a small number
+    _served_class_of_four(programme)
+    # the 4 women aged 20-29 with 3 removed would be a small number that only a hidden zero could
+    # protect (and a reader would tell it apart): the table is refused, never shown with a 4
+    with pytest.raises(ValueError, match="cannot be hidden safely"):
+        make_table(programme, "removals_by_age")
 
 
 def test_the_pause_lead_writes_submits_and_a_trust_lead_approves(client, programme, pause_lead, trust_lead, snapshot):
@@ -173,10 +184,12 @@ def test_a_person_of_another_programme_sees_nothing_of_this_report(programme, ot
 
 
 def test_a_table_that_cannot_be_protected_is_refused_with_the_reason(client, programme, pause_lead, snapshot):
-    # one ethnic group only: the 4 women aged 20-29 would equal a published total
+    _served_class_of_four(programme)
+    # one ethnic group only: the 4 women aged 20-29 would equal a published total; in the other
+    # tables they could only be protected by hiding a zero
     tables, problems = final_report.make_tables(programme, list(TABLES))
-    assert [t["name"] for t in tables] == ["removals_by_age", "removals_by_period"]
-    assert len(problems) == 2 and all("cannot be published safely" in p for p in problems)
+    assert tables == []
+    assert len(problems) == 4 and all("cannot be published safely" in p for p in problems)
     sign_in_verified(client, pause_lead)
     response = client.post(REPORT, {"title": "T", "body": "B", "tables": ["age_by_ethnic_group"]})
     assert response.status_code == 400 and "Women by age band and broad ethnic group: cannot be published safely" \

@@ -146,7 +146,11 @@ def test_pause_pages_are_logged_as_disclosures_naming_the_rows(programme):
     client = sign_in_verified(Client(), lead)
     client.get(reverse("scoping:rows"))
     entries = AuditEntry.objects.filter(event=Event.DISCLOSURE, actor=lead, page=reverse("scoping:rows"))
-    assert sorted(e.subject_count for e in entries) == [6, 12]  # the women, the children
+    assert sorted(e.subject_count for e in entries) == [6]  # the women (children are never listed: issue 16)
+    assert all(e.role == Role.PAUSE_LEAD and e.phase == "scoping" for e in entries)
+    client.get(reverse("scoping:tables"))
+    entries = AuditEntry.objects.filter(event=Event.DISCLOSURE, actor=lead, page=reverse("scoping:tables"))
+    assert sorted(e.subject_count for e in entries) == [6, 12]  # the women, the children counted
     assert all(e.role == Role.PAUSE_LEAD and e.phase == "scoping" for e in entries)
     client.post(reverse("scoping:export"), {"table": "outcomes"})
     record = ScopingExport.objects.get()
