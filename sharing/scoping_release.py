@@ -61,8 +61,8 @@ from pseudonymisation.kanonymity import (
 from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
-from sharing.models import Person, Phase, Programme
 from sharing.disclosure import SCOPING_WOMAN_SERVED
+from sharing.models import Person, Phase, Programme
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
 from sharing.phases import current_agreement, scoping_is_open
 from sharing.release_checks import release_blockers
@@ -331,27 +331,29 @@ def served_levels(programme: Programme | int) -> dict[str, int] | None:
     return _complete(checks[-1].get("levels")) if checks and checks[-1].get("served") else None
 
 
-def last_served_levels(programme: Programme | int) -> dict[str, int] | None:
-    """The levels of the last check that served anything: what Pause may already have seen, which
-    bounds the next check (comparable levels only)."""
-    for report in reversed(_checks(getattr(programme, "pk", programme))):
-        if report.get("served") and report.get("levels"):
-            return _complete(report["levels"])
-    return None
+def served_level_history(programme: Programme | int) -> list[dict[str, int]]:
+    """The levels of every check that served anything, oldest first: everything Pause may hold."""
+    return [_complete(r["levels"]) for r in _checks(getattr(programme, "pk", programme))
+            if r.get("served") and r.get("levels")]
 
 
-def _best(fine: list[dict], previous: dict[str, int] | None) -> tuple[KAnonymityResult, dict[str, int]]:
-    """The least generalisation whose levels are comparable with those already served."""
+def _best(fine: list[dict], history: list[dict[str, int]]) -> tuple[KAnonymityResult, dict[str, int]]:
+    """The least generalisation whose levels are comparable with EVERY version already served:
+    finer-or-equal than the finest of them in every column, or coarser-or-equal than the coarsest.
+    (Comparable with the last version only is not enough: a version coarser than the last in one
+    column and finer in another may be incomparable with an older one, and Pause holds both.)"""
     hierarchies = check_hierarchies()
-    if previous is None:
+    if not history:
         result = k_anonymise(fine, hierarchies, k=K)
         return result, result.levels
+    finest = {c: min(h[c] for h in history) for c in hierarchies}
+    coarsest = {c: max(h[c] for h in history) for c in hierarchies}
     candidates = []
-    finer = k_anonymise(fine, hierarchies, k=K, max_levels=previous)
+    finer = k_anonymise(fine, hierarchies, k=K, max_levels=finest)
     candidates.append((finer, finer.levels))
-    coarser_h = {c: hierarchies[c][previous[c]:] for c in hierarchies}
+    coarser_h = {c: hierarchies[c][coarsest[c]:] for c in hierarchies}
     coarser = k_anonymise(fine, coarser_h, k=K)
-    candidates.append((coarser, {c: lv + previous[c] for c, lv in coarser.levels.items()}))
+    candidates.append((coarser, {c: lv + coarsest[c] for c, lv in coarser.levels.items()}))
 
     def rank(candidate):
         result, levels = candidate
@@ -373,8 +375,7 @@ def _apply_check(programme: Programme, *, refuse_if_unsolved: bool) -> dict:
     columns = served_columns()
     check_hierarchies()
     rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))
-    previous = last_served_levels(programme)
-    result, levels = _best(_fine_rows(rows), previous) if rows else (None, None)
+    result, levels = _best(_fine_rows(rows), served_level_history(programme)) if rows else (None, None)
     if result is None or not result.found:
         if refuse_if_unsolved:
             raise ScopingReleaseRefused(

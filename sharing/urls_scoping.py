@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sharing.views import scoping_pause, scoping_release
+from sharing.views import scoping_incidents, scoping_pause, scoping_release
 
 app_name = "scoping"
 
@@ -12,4 +12,5 @@ urlpatterns: list = [
     path("tables/", scoping_pause.tables, name="tables"),
     path("tables/export/", scoping_pause.export, name="export"),
     path("notes/", scoping_pause.notes, name="notes"),
+    path("incidents/", scoping_incidents.incidents, name="incidents"),
 ]

@@ -16,7 +16,6 @@ from eligibility.models import Woman
 from pseudonymisation import keys
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
-from sharing.models_scoping_checks import ScopingTableVersion
 from sharing.models_scoping import (
     SCOPING_PURGED_MODELS,
     Agreement,
@@ -29,6 +28,7 @@ from sharing.models_scoping import (
     ScopingRelease,
     ScopingWomanRow,
 )
+from sharing.models_scoping_checks import ScopingTableVersion
 from sharing.phases import scoping_deadline, scoping_is_open
 from sharing.scoping_purge import (
     certificate_digest,

@@ -42,6 +42,7 @@ from sharing.scoping_release import (
     release_for_scoping,
     remove_from_scoping,
     served_columns,
+    served_level_history,
 )
 from sharing.scoping_tables import MIN_RANGE, TABLE_NAMES, THRESHOLD
 from tests import factories as f
@@ -241,3 +242,9 @@ def test_k_of_five_over_every_served_column_and_no_hidden_cell_can_be_narrowed(d
         for value in cohort.identifiers:
             assert value not in page, value
     assert_tables_safe(programme, view)
+    # every version served is comparable with every other (ADR 13): per token, no two versions
+    # combine into something finer than a version the check passed
+    history = served_level_history(programme)
+    for a in history:
+        for b in history:
+            assert all(a[c] <= b[c] for c in a) or all(a[c] >= b[c] for c in a), (a, b)
