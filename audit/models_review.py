@@ -85,6 +85,8 @@ class FlagRule(models.TextChoices):
     OUTSIDE_CASELOAD = "outside_caseload", "Attempt outside a caseload or programme"
     REPEATED_REFUSALS = "repeated_refusals", "Repeated refusals"
     DECLARED_CONFLICT = "declared_conflict", "Access to someone on the declared-conflicts register"
+    NO_RECEIPT = "no_receipt", "Rights request opened with no recorded receipt"
+    RAPID_REQUESTS = "rapid_requests", "Rights requests opened faster than the threshold"
 
 
 class FlagStatus(models.TextChoices):

@@ -41,6 +41,30 @@ class ObjectionOutcome(models.TextChoices):
     NOT_UPHELD = "not_upheld", "Not upheld: compelling legitimate grounds override her objection"
 
 
+class ReceiptChannel(models.TextChoices):
+    LETTER = "letter", "By letter"
+    EMAIL = "email", "By email"
+    IN_PERSON = "in_person", "In person"
+    TRUST = "trust", "Through the Trust"
+
+
+class IdentityMethod(models.TextChoices):
+    IN_PERSON = "in_person", "Original documents seen in person"
+    COPIES = "copies", "Copies of documents sent to us, checked against the Trust's record"
+    VIDEO = "video", "Original documents shown on a video call"
+    TRUST_KNOWN = "trust_known", "Confirmed by her Trust worker, who knows her, against the Trust's record"
+
+
+class IdentityDocument(models.TextChoices):
+    PASSPORT = "passport", "Passport"
+    DRIVING_LICENCE = "driving_licence", "Driving licence"
+    BIRTH_CERTIFICATE = "birth_certificate", "Birth certificate"
+    RESIDENCE_PERMIT = "residence_permit", "Biometric residence permit or national identity card"
+    BENEFITS_LETTER = "benefits_letter", "Benefits or council tax letter"
+    BANK_STATEMENT = "bank_statement", "Bank statement or utility bill"
+    NONE = "none", "No document: her Trust worker confirmed who she is"
+
+
 class RightsRequest(ProtectedModel):
     """One request from a woman (or someone acting for her) to exercise a right, answered by the
     programme's DPO: due one calendar month after it was received, extendable with a reason."""
@@ -53,9 +77,17 @@ class RightsRequest(ProtectedModel):
     woman = models.ForeignKey("eligibility.Woman", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+")  # None only once she has been erased (then closed)
     person_id_index = models.CharField(max_length=48)  # her Trust person id's blind index
-    identity_check = EncryptedField()  # how the requester's identity was verified
+    identity_check = EncryptedField()  # a note on how the requester's identity was verified (optional)
+    # The structured evidence of the identity check (issue 17): the method, the type of document seen
+    # (never its number) and who checked. The disclosure gate opens only once these are recorded.
+    identity_method = models.CharField(max_length=12, choices=IdentityMethod.choices, blank=True)
+    identity_document = models.CharField(max_length=20, choices=IdentityDocument.choices, blank=True)
+    identity_checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                            related_name="+")
+    identity_recorded_at = models.DateTimeField(null=True, blank=True)
     details = EncryptedField()  # what she asks for, in her words or the DPO's
     received_on = models.DateField()
+    received_via = models.CharField(max_length=10, choices=ReceiptChannel.choices, blank=True)  # "" only before issue 17
     due_on = models.DateField()
     status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.OPEN)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -77,7 +109,8 @@ class RightsRequest(ProtectedModel):
         "id": D.SAFE, "row_uid": D.SAFE, "programme": D.SAFE, "reference": D.SAFE,
         "kind": D.SPECIAL,  # says she objected, asked for erasure...
         "woman": D.SAFE, "person_id_index": D.QUASI, "identity_check": D.DIRECT, "details": D.SPECIAL,
-        "received_on": D.SAFE, "due_on": D.SAFE, "status": D.SAFE, "owner": D.SAFE, "opened_by": D.SAFE,
+        "identity_method": D.SAFE, "identity_document": D.SAFE, "identity_checked_by": D.SAFE,
+        "identity_recorded_at": D.SAFE, "received_via": D.SAFE, "received_on": D.SAFE, "due_on": D.SAFE, "status": D.SAFE, "owner": D.SAFE, "opened_by": D.SAFE,
         "opened_at": D.SAFE, "restriction": D.SAFE, "objection_outcome": D.SPECIAL, "outcome_note": D.SPECIAL,
         "rectification_done_by": D.SAFE, "rectification_done_at": D.SAFE, "rectification_note": D.SPECIAL,
         "closed_by": D.SAFE, "closed_at": D.SAFE,
@@ -101,6 +134,13 @@ class RightsRequest(ProtectedModel):
                 | Q(kind="rectification", rectification_done_by__isnull=False, rectification_done_at__isnull=False),
                 name="rights_request_rectification_who_when",
             ),
+            models.CheckConstraint(
+                condition=Q(identity_method="", identity_document="", identity_checked_by__isnull=True,
+                            identity_recorded_at__isnull=True)
+                | (~Q(identity_method="") & ~Q(identity_document="")
+                   & Q(identity_checked_by__isnull=False, identity_recorded_at__isnull=False)),
+                name="rights_request_identity_evidence_whole",
+            ),
         ]
         indexes = [models.Index(fields=["programme", "status", "due_on"], name="rights_request_due")]
 
@@ -110,6 +150,12 @@ class RightsRequest(ProtectedModel):
     @property
     def is_open(self) -> bool:
         return self.status == RequestStatus.OPEN
+
+    @property
+    def identity_verified(self) -> bool:
+        """The structured evidence is recorded (method, document type, who checked): the gate to her
+        records opens only then."""
+        return bool(self.identity_method and self.identity_document and self.identity_checked_by_id)
 
 
 class RequestExtension(models.Model):
@@ -189,11 +235,93 @@ class RedactionDecision(models.Model):
 
 
 class ErasureGround(models.TextChoices):
+    """The grounds of Art. 17(1) that can apply here. Not 17(1)(b), consent withdrawn: nothing the
+    portal holds rests on her consent (ADR 0019); nor 17(1)(f), children's online services."""
+
     NO_LONGER_NECESSARY = "art17_1_a", "Art. 17(1)(a): no longer necessary for the purposes it was collected for"
-    CONSENT_WITHDRAWN = "art17_1_b", "Art. 17(1)(b): she withdrew the consent it rested on"
     OBJECTION_UPHELD = "art17_1_c", "Art. 17(1)(c): she objected and no overriding legitimate grounds exist"
     UNLAWFUL = "art17_1_d", "Art. 17(1)(d): it was processed unlawfully"
     LEGAL_OBLIGATION = "art17_1_e", "Art. 17(1)(e): erasure is a legal obligation"
+
+
+class ErasureExemption(models.TextChoices):
+    """Art. 17(3): where one applies, erasure is refused and the refusal names it."""
+
+    EXPRESSION = "art17_3_a", "Art. 17(3)(a): exercising the right of freedom of expression and information"
+    LEGAL_OBLIGATION = "art17_3_b", ("Art. 17(3)(b): complying with a legal obligation, or a task in the public "
+                                     "interest or in the exercise of official authority")
+    PUBLIC_HEALTH = "art17_3_c", "Art. 17(3)(c): reasons of public interest in the area of public health"
+    ARCHIVING = "art17_3_d", ("Art. 17(3)(d): archiving in the public interest, scientific or historical research, "
+                              "or statistics")
+    LEGAL_CLAIMS = "art17_3_e", "Art. 17(3)(e): establishing, exercising or defending legal claims"
+
+
+class ProposalKind(models.TextChoices):
+    ERASURE = "erasure", "Erasure of her records"
+    OBJECTION_UPHELD = "objection_upheld", "Objection upheld: processing ends for good"
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting the Caldicott Guardian's confirmation"
+    CONFIRMED = "confirmed", "Confirmed and carried out"
+    DECLINED = "declined", "Declined by the Caldicott Guardian"
+    WITHDRAWN = "withdrawn", "Withdrawn by the DPO"
+
+
+class RightsProposal(ProtectedModel):
+    """A DPO's proposal of an irreversible decision on a request (an erasure, or an upheld objection
+    that ends processing for good), which takes effect only when the programme's Caldicott Guardian
+    — never the proposer — confirms it (issue 17). Keeps the DPO's structured assessment of the Art.
+    17(3) exemptions (each one answered; none may apply) and, for an objection, the answer to give
+    her (encrypted: it may say something about her)."""
+
+    key_phase = "trust"
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
+    request = models.ForeignKey(RightsRequest, on_delete=models.PROTECT, related_name="proposals")
+    kind = models.CharField(max_length=20, choices=ProposalKind.choices)
+    ground = models.CharField(max_length=10, choices=ErasureGround.choices, blank=True)  # erasure only
+    exemptions = models.JSONField(default=dict)  # ErasureExemption value -> applies (bool); erasure only
+    counts = models.JSONField(default=dict)  # what would be erased when proposed: model label -> rows
+    note = EncryptedField()  # an objection's answer to her
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)  # why declined or withdrawn: no personal data
+
+    data_classification = {
+        "id": D.SAFE, "row_uid": D.SAFE, "programme": D.SAFE, "request": D.SAFE,
+        "kind": D.SPECIAL,  # says she asked for erasure, or objected
+        "ground": D.SPECIAL, "exemptions": D.SAFE, "counts": D.SAFE, "note": D.SPECIAL, "proposed_by": D.SAFE,
+        "proposed_at": D.SAFE, "status": D.SAFE, "decided_by": D.SAFE, "decided_at": D.SAFE,
+        "decision_note": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["request"], condition=Q(status="pending"),
+                                    name="rights_proposal_one_pending"),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="rights_proposal_decided_who_when",
+            ),
+            # Two people: whoever confirms or declines is never the DPO who proposed it.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by"))
+                | Q(status="withdrawn"),
+                name="rights_proposal_second_person",
+            ),
+            models.CheckConstraint(condition=Q(kind="erasure") & ~Q(ground="") | Q(kind="objection_upheld", ground=""),
+                                   name="rights_proposal_ground_of_erasure"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rights proposal #{self.pk} ({self.kind}, {self.status})"
 
 
 class ErasureRecord(models.Model):
@@ -205,13 +333,27 @@ class ErasureRecord(models.Model):
     ground = models.CharField(max_length=10, choices=ErasureGround.choices)
     tombstone = models.ForeignKey("eligibility.ErasedPerson", on_delete=models.PROTECT, related_name="+")
     erased = models.JSONField(default=dict)  # model label -> rows deleted
-    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # What stayed, and why (issue 17): a list of {"what", "count", "why"}; it names the Trust's own
+    # case system, which the portal's erasure does not reach.
+    kept = models.JSONField(default=list)
+    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")  # proposer
     erased_at = models.DateTimeField(default=timezone.now)
+    proposal = models.OneToOneField(RightsProposal, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="erasure")  # None only for erasures before issue 17
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")  # the Caldicott Guardian
 
     data_classification = {
         "id": D.SAFE, "request": D.SAFE, "programme": D.SAFE, "ground": D.SAFE, "tombstone": D.SAFE,
-        "erased": D.SAFE, "erased_by": D.SAFE, "erased_at": D.SAFE,
+        "erased": D.SAFE, "kept": D.SAFE, "erased_by": D.SAFE, "erased_at": D.SAFE, "proposal": D.SAFE,
+        "confirmed_by": D.SAFE,
     }
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(confirmed_by__isnull=True) | ~Q(confirmed_by=models.F("erased_by")),
+                                   name="erasure_record_second_person"),
+        ]
 
     def __str__(self) -> str:
         return f"erasure record #{self.pk}"
