@@ -1,6 +1,6 @@
 """Report differencing: no pair among all the progress reports sent (nor one report alone)
 reveals a hidden cell, for many random synthetic histories (a property test), checked by a
-solver written here independently of the portal's auditor; and, through the database, two
+integer solver shared with the scoping tables' tests (scipy's milp), independent of the portal's auditor; and, through the database, two
 reports sent a quarter apart restate the first quarter exactly."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 from itertools import combinations_with_replacement
-from math import ceil, floor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,9 +29,10 @@ from sharing.progress_suppression import (
     exposed_cells,
     protect,
 )
+from tests.oracles.integer_bounds import Model, ranges
 
 
-# --- an independent solver: linear inequalities over integer intervals ------------------------------
+# --- what a reader holds, for the shared integer solver ------------------------------------------------
 def interval(shown: str, released: int) -> tuple[int, int]:
     return {SMALL: (1, THRESHOLD - 1), SECONDARY: (THRESHOLD, released), WITHHELD: (0, released)}.get(
         shown, (int(shown) if shown.isdigit() else -1,) * 2)
@@ -67,53 +67,9 @@ def _least(terms, domains) -> int:
     return sum(min(c * domains[v][0], c * domains[v][1]) for v, c in terms.items())
 
 
-def propagate(domains: dict, constraints) -> dict | None:
-    """Bounds propagation to a fixed point (a work list of the constraints touching what changed);
-    None when some cell has no value left."""
-    domains = dict(domains)
-    touching: dict = {}
-    for i, (terms, _bound) in enumerate(constraints):
-        for v in terms:
-            touching.setdefault(v, []).append(i)
-    queue, queued = list(range(len(constraints))), set(range(len(constraints)))
-    while queue:
-        i = queue.pop()
-        queued.discard(i)
-        terms, bound = constraints[i]
-        least = {v: min(c * domains[v][0], c * domains[v][1]) for v, c in terms.items()}
-        total = sum(least.values())
-        for v, c in terms.items():
-            room = bound - (total - least[v])
-            lo, hi = domains[v]
-            lo, hi = (lo, min(hi, floor(room / c))) if c > 0 else (max(lo, ceil(room / c)), hi)
-            if lo > hi:
-                return None
-            if (lo, hi) != domains[v]:
-                domains[v] = (lo, hi)
-                for j in touching[v]:
-                    if j not in queued:
-                        queue.append(j)
-                        queued.add(j)
-    return domains
-
-
-def solve(domains: dict, constraints) -> dict | None:
-    """Some integer solution, or None (depth-first: a cell at its lowest value, else above it)."""
-    domains = propagate(domains, constraints)
-    if domains is None:
-        return None
-    for end in (0, 1):  # every cell at its lowest (or highest) value may already do
-        guess = {v: bounds[end] for v, bounds in domains.items()}
-        if all(sum(c * guess[v] for v, c in terms.items()) <= bound for terms, bound in constraints):
-            return guess
-    open_vars = [v for v, (lo, hi) in domains.items() if lo < hi]
-    v = min(open_vars, key=lambda x: domains[x][1] - domains[x][0])
-    lo, hi = domains[v]
-    return solve({**domains, v: (lo, lo)}, constraints) or solve({**domains, v: (lo + 1, hi)}, constraints)
-
-
 def determined_cells(reports: list[list[Quarter]]) -> list:
-    """Cells hidden in some report that a reader of all of them could pin to one value. Relations
+    """Cells hidden in some report that a reader of all of them could pin to one value, by the
+    integer solver the scoping tables' tests use too (`tests.oracles.integer_bounds`). Relations
     the shown values contradict on their own are dropped first (a reader learns only that they do
     not hold here); what remains must have a solution."""
     domains, constraints = reader_model(reports)
@@ -122,16 +78,12 @@ def determined_cells(reports: list[list[Quarter]]) -> list:
               if q.shown[m] in (SMALL, SECONDARY, WITHHELD)}
     if not hidden:
         return []
-    base = solve(domains, constraints)
-    assert base is not None, "the published figures and the relations have no common solution"
-    found = []
-    for cell in sorted(hidden):
-        lo, hi = domains[cell]
-        other = (lo <= base[cell] - 1 and solve({**domains, cell: (lo, base[cell] - 1)}, constraints)) or \
-                (base[cell] + 1 <= hi and solve({**domains, cell: (base[cell] + 1, hi)}, constraints))
-        if not other:
-            found.append(cell)
-    return found
+    model = Model()
+    for cell, (lo, hi) in domains.items():
+        model.variable(cell, lo, hi)
+    for terms, bound in constraints:
+        model.add(terms, "<=", bound)
+    return [cell for cell, (lo, hi) in ranges(model, sorted(hidden)).items() if lo == hi]
 
 
 def test_the_solver_finds_a_cell_worked_out_through_the_withdrawal_relation():
