@@ -21,8 +21,13 @@ from eligibility.models import Woman
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
 from sharing.models_scoping import Agreement, ChangeStatus, DeletionCertificate, ScopingRelease
 
-SCOPING_WHAT = ("Released for scoping: a pseudonymised row (a token, her age band, ethnic group, number of children "
-                "removed, removal years and outcomes, generalised until at least 5 women share every combination)")
+def scoping_what() -> str:
+    """What a scoping release served about her, from the columns the disclosure policy serves."""
+    from sharing.scoping_release import COLUMN_LABELS, served_columns
+
+    labels = [COLUMN_LABELS[c].lower() for c in served_columns()]
+    return (f"Released for scoping: a pseudonymised row (a token, her {', '.join(labels[:-1])} and {labels[-1]}, "
+            "generalised until at least 5 women share every combination of everything served)")
 DELIVERY_WHAT = ("Released for delivery: her name, date of birth and postcode (read from the Trust's record), the "
                  "address to contact her at and her Trust contact; her children as delivery tokens with year of "
                  "birth, removal year and outcome")
@@ -86,7 +91,7 @@ def release_events(woman: Woman, released: ReleasedWoman | None) -> list[Release
             release = ScopingRelease.objects.filter(pk=e.object_id).select_related("agreement").first()
             agreement = release.agreement if release else _in_force(woman.programme_id, e.timestamp)
             bases = agreement.lawful_bases if agreement else []
-            what = SCOPING_WHAT if e.action == 0 else "Removed from the scoping release: Pause no longer sees her row"
+            what = scoping_what() if e.action == 0 else "Removed from the scoping release: Pause no longer sees her row"
         events.append(ReleaseEvent(when=e.timestamp, phase=e.phase, what=what,
                                    agreement=f"Version {agreement.version}" if agreement else "",
                                    bases=_bases(bases), actor_id=e.actor_id, role=e.role))

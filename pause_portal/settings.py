@@ -19,6 +19,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from pause_portal.scoping_k import parse_scoping_k
 from pause_portal.secrets import MASTER_SECRETS, generated_secret, read_secret, require_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +60,10 @@ else:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 # Only these proxies' X-Forwarded-For is believed; anything else in that header is ignored.
+# Scoping: every combination served beside a token is shared by at least this many women, and
+# every table cell Pause sees is 0 or at least this many (ADR 18). It can be raised, never lowered.
+PORTAL_SCOPING_K = parse_scoping_k(os.environ.get("PORTAL_SCOPING_K", ""))
+
 PORTAL_TRUSTED_PROXIES = tuple(
     p.strip() for p in os.environ.get("PORTAL_TRUSTED_PROXIES", "").split(",") if p.strip()
 )
@@ -187,6 +192,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("PORTAL_LOCKOUT_FAILURES", "10"))
 AXES_COOLOFF_TIME = timedelta(hours=1)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
+# Failures are counted per person, not per typed string: the address normalised exactly as
+# sign-in matches it (lower-case, spaces stripped; ADR 19).
+AXES_USERNAME_CALLABLE = "sharing.identity.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "pause_portal.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -69,7 +70,7 @@ from sharing.release_checks import release_blockers
 from sharing.roles import Perm, role_has
 from sharing.selectors import membership_in
 
-K = 5
+K = settings.PORTAL_SCOPING_K  # 5 unless raised (ADR 18)
 SCOPING_KEY_PHASE = "scoping"
 COLUMN_LABELS = {"age_band": "Age band", "ethnic_group": "Ethnic group", "children_removed": "Children removed",
                  "removal_years": "Removal years", "outcome_types": "Outcome types",

@@ -27,9 +27,9 @@ from django.utils import timezone
 from pseudonymisation.generalise import NOT_KNOWN
 from pseudonymisation.kanonymity import SUPPRESSED, Level, k_anonymise
 from pseudonymisation.suppression import suppress
-from sharing.scoping_release import NO_OUTCOME, OUTCOME_GROUP, _years_10
+from sharing.scoping_release import K, NO_OUTCOME, OUTCOME_GROUP, _years_10
 
-THRESHOLD = 5
+THRESHOLD = K  # a table cell Pause sees is 0 or at least the scoping k
 # The narrowest range a hidden cell may be left with: at least MIN_RANGE + 1 possible whole values
 # (ADR 18). A range of 0-1 or 3-4 is nearly a disclosure.
 MIN_RANGE = 2

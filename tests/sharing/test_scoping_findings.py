@@ -217,3 +217,32 @@ def test_a_column_served_without_a_hierarchy_is_refused_not_served(programme, mo
     with pytest.raises((UncheckedColumn, ScopingReleaseRefused), match="no generalisation hierarchy: token_extra"):
         release_for_scoping(programme, women, by=lead)
     assert not ScopingWomanRow.objects.exists()
+
+
+@pytest.mark.parametrize(("given", "expected"), [("", 5), ("5", 5), ("7", 7), (" 10 ", 10)])
+def test_the_scoping_k_is_5_or_raised(given, expected):
+    from pause_portal.scoping_k import parse_scoping_k
+
+    assert parse_scoping_k(given) == expected
+
+
+@pytest.mark.parametrize("given", ["4", "0", "-5", "five", "5.5"])
+def test_the_scoping_k_can_never_be_lowered_or_malformed(given):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from pause_portal.scoping_k import parse_scoping_k
+
+    with pytest.raises(ImproperlyConfigured, match="PORTAL_SCOPING_K"):
+        parse_scoping_k(given)
+
+
+def test_the_portal_refuses_to_start_with_a_lower_scoping_k():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PORTAL_ENV": "test", "PORTAL_SCOPING_K": "3"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
+                          text=True, timeout=60, check=False, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert done.returncode != 0 and "PORTAL_SCOPING_K may be raised but never set below 5" in done.stderr
