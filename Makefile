@@ -50,6 +50,7 @@ bench: $(VENV)/.dev
 	cd bench && PORTAL_ENV=test ../$(BIN)/python pseudonymisation_throughput.py
 	cd bench && PORTAL_ENV=test ../$(BIN)/python import_throughput.py
 	cd bench && PORTAL_ENV=test ../$(BIN)/python eligibility_throughput.py
+	cd bench && PORTAL_ENV=test ../$(BIN)/python scoping_release.py
 
 ## bench-services: the benchmarks that need PostgreSQL and Redis on 127.0.0.1 (load, mixed load, audit trail at 5M entries)
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
