@@ -13,8 +13,12 @@ from django.utils import timezone
 from audit.due_dates import MAX_EXTENSION_MONTHS
 from audit.models_rights import (
     BreachRisk,
+    ErasureExemption,
     ErasureGround,
+    IdentityDocument,
+    IdentityMethod,
     ObjectionOutcome,
+    ReceiptChannel,
     RedactionBasis,
     RequestKind,
 )
@@ -73,7 +77,35 @@ class DatePartsForm(forms.Form):
         return timezone.make_aware(datetime.combine(day, clock))
 
 
-class OpenRequestForm(DatePartsForm):
+IDENTITY_NOTE_HINT = ("Optional. Never a document's number: only its type is recorded. Kept encrypted.")
+
+
+class IdentityForm(forms.Form):
+    """The structured evidence of the identity check: the method, the type of document seen (never
+    its number) and who checked (a Trust member of the programme), with an optional note."""
+
+    identity_method = forms.ChoiceField(choices=IdentityMethod.choices,
+                                        error_messages=_required("Select how her identity was verified"))
+    identity_document = forms.ChoiceField(choices=IdentityDocument.choices,
+                                          error_messages=_required("Select the type of document seen"))
+    identity_checked_by = forms.TypedChoiceField(coerce=int, choices=(),
+                                                 error_messages=_required("Select who checked her identity"))
+    identity_check = _text("Anything else about the check (optional)", None, 1000)
+
+    def __init__(self, *args, checkers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["identity_checked_by"].choices = list(checkers)
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("identity_document") == IdentityDocument.NONE
+                and data.get("identity_method") not in (None, IdentityMethod.TRUST_KNOWN)):
+            self.add_error("identity_document", "Select the document seen: only her Trust worker's confirmation "
+                                                "needs none")
+        return data
+
+
+class OpenRequestForm(DatePartsForm, IdentityForm):
     kind = forms.ChoiceField(choices=RequestKind.choices, error_messages=_required("Select which right she is using"))
     find_by = forms.ChoiceField(choices=FIND_KINDS, error_messages=_required("Select what to find her by"))
     identifier = forms.CharField(max_length=100, strip=True,
@@ -81,9 +113,13 @@ class OpenRequestForm(DatePartsForm):
                                                  "max_length": "The Trust person ID or NHS number must be 100 "
                                                                "characters or fewer"})
     received_day, received_month, received_year = _part(), _part(), _part()
-    identity_check = _text("How the requester's identity was verified",
-                           "Enter how the requester's identity was verified")
+    received_via = forms.ChoiceField(choices=ReceiptChannel.choices,
+                                     error_messages=_required("Select how the request was received"))
     details = _text("What she is asking for", None)
+
+    field_order = ["kind", "find_by", "identifier", "received_day", "received_month", "received_year",
+                   "received_via", "identity_method", "identity_document", "identity_checked_by", "identity_check",
+                   "details"]
 
     def clean(self):
         data = super().clean()
@@ -121,10 +157,35 @@ class ObjectionForm(forms.Form):
                  "Enter the answer given to her, and the compelling grounds if it is not upheld")
 
 
-class EraseForm(forms.Form):
+EXEMPTION_FIELDS = [(e.value, e) for e in ErasureExemption]
+
+
+class ProposeErasureForm(forms.Form):
+    """The DPO's proposal: the ground (Art. 17(1) as it can apply here) and an answer for each Art.
+    17(3) exemption. The Caldicott Guardian confirms it."""
+
     ground = forms.ChoiceField(choices=ErasureGround.choices,
-                               error_messages=_required("Select the ground on which her records are erased"))
-    confirm = forms.BooleanField(error_messages={"required": "Confirm that her records are to be erased"})
+                               error_messages=_required("Select the ground on which her records are to be erased"))
+    confirm = forms.BooleanField(error_messages={"required": "Confirm that you propose erasing her records"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, exemption in EXEMPTION_FIELDS:
+            short = exemption.label.split(":")[0]
+            self.fields[name] = forms.ChoiceField(choices=YES_NO, label=exemption.label,
+                                                  error_messages=_required(f"Select whether {short} applies"))
+
+    def exemption_fields(self):
+        return [self[name] for name, _ in EXEMPTION_FIELDS]
+
+    def clean(self):
+        data = super().clean()
+        data["exemptions"] = {name: data.get(name) == "yes" for name, _ in EXEMPTION_FIELDS}
+        return data
+
+
+class WithdrawForm(forms.Form):
+    reason = _text("Why it is withdrawn", "Enter why the proposal is withdrawn", 1000)
 
 
 class RedactionForm(forms.Form):

@@ -9,7 +9,10 @@
   "not found" for a record that is not yours — by a signed-in person;
 - repeated refusals: K refused requests or failed two-step codes by one person within M minutes;
 - declared conflict: an access by someone to a person they declared a conflict with (the register
-  holds only blind indexes; the match is made through them, never through plaintext).
+  holds only blind indexes; the match is made through them, never through plaintext);
+- rights request with no recorded receipt (issue 17): a request opened whose date and channel of
+  receipt (letter, email, in person, through the Trust) are not recorded;
+- rights requests opened fast (issue 17): more than N requests opened by one person within H hours.
 
 Thresholds come from settings.PORTAL_MONITORING. The rules read new entries incrementally: the
 cursor is a link of the seal chain, not an entry id — seals are made in commit order, so an entry
@@ -58,6 +61,8 @@ class Thresholds:
     refusals: int = 5
     refusal_minutes: int = 10
     case_pages: tuple[str, ...] = ("/records/", "/scoping/", "/delivery/", "/casework/", "/progress/")
+    rights_requests: int = 5  # more than this many requests opened by one person within ...
+    rights_request_hours: int = 24  # ... this many hours raises a flag
 
     @classmethod
     def from_settings(cls) -> Thresholds:
@@ -204,7 +209,57 @@ def _references_declared(declaration: ConflictDeclaration) -> list[str]:
     return out
 
 
-RULES = (out_of_hours, bulk_access, outside_caseload, repeated_refusals, declared_conflict)
+REQUEST_REF = "audit.rightsrequest:"
+
+
+def _request_openings(queryset):
+    return queryset.filter(event=Event.CHANGE, action=0, object_repr__startswith=REQUEST_REF)
+
+
+def _is_request_opening(e: AuditEntry) -> bool:
+    return e.event == Event.CHANGE and e.action == 0 and (e.object_repr or "").startswith(REQUEST_REF)
+
+
+def request_without_receipt(entries: list[AuditEntry], t: Thresholds, raised: _Raised) -> None:
+    from audit.models_rights import RightsRequest
+
+    opened = {int(e.object_repr.split(":")[1]): e for e in entries if _is_request_opening(e)}
+    if not opened:
+        return
+    recorded = dict(RightsRequest.objects.filter(pk__in=opened).values_list("pk", "received_via"))
+    for pk, e in opened.items():
+        if not recorded.get(pk):
+            raised.add(FlagRule.NO_RECEIPT, e, f"Rights request #{pk} opened at {_when(e.timestamp)} with no recorded "
+                                               "receipt (how the request was received)")
+
+
+def requests_opened_fast(entries: list[AuditEntry], t: Thresholds, raised: _Raised) -> None:
+    window = timedelta(hours=t.rights_request_hours)
+    mine: dict[int, list[AuditEntry]] = {}
+    for e in entries:
+        if e.actor_id and _is_request_opening(e):
+            mine.setdefault(e.actor_id, []).append(e)
+    for actor_id, batch in mine.items():
+        lo, hi = min(e.timestamp for e in batch), max(e.timestamp for e in batch)
+        rows = list(_request_openings(AuditEntry.objects.filter(actor_id=actor_id, timestamp__gt=lo - window,
+                                                                timestamp__lte=hi))
+                    .order_by("timestamp", "id").values_list("id", "timestamp"))
+        wanted = {e.pk: e for e in batch}
+        start = 0
+        for i, (entry_id, at) in enumerate(rows):
+            while rows[start][1] <= at - window:
+                start += 1
+            count = i - start + 1
+            entry = wanted.get(entry_id)
+            if entry is not None and count > t.rights_requests and not raised.recent(
+                    FlagRule.RAPID_REQUESTS, actor_id, at - window, at):
+                raised.add(FlagRule.RAPID_REQUESTS, entry,
+                           f"{count} rights requests opened within {t.rights_request_hours} hours up to "
+                           f"{_when(at)} (more than {t.rights_requests})")
+
+
+RULES = (out_of_hours, bulk_access, outside_caseload, repeated_refusals, declared_conflict, request_without_receipt,
+         requests_opened_fast)
 
 
 # --- the run ---------------------------------------------------------------------------------

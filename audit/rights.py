@@ -1,5 +1,6 @@
-"""Rights requests (issue 9, point 1): the DPO opens one for a woman, recording how the requester's
-identity was checked; it is due one calendar month after it was received (`audit.due_dates`),
+"""Rights requests (issue 9, point 1): the DPO opens one for a woman, recording how and when it was
+received and the structured evidence of the identity check (method, type of document, who checked:
+issue 17 — the disclosure gate to her records opens only on it); it is due one calendar month after it was received (`audit.due_dates`),
 may be extended with a reason, has an owner (a DPO of the programme) and a status.
 
 Every write here is an action: keyword-only, an explicit `by=`, one transaction, its audit entry
@@ -15,6 +16,7 @@ at once. Objections are in `audit.objections`, erasure in `audit.erasure`.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -24,11 +26,20 @@ from django.utils import timezone
 from audit.due_dates import MAX_EXTENSION_MONTHS, due_on
 from audit.log import record_event
 from audit.models import Event
-from audit.models_rights import RequestExtension, RequestKind, RequestStatus, RightsRequest
+from audit.models_rights import (
+    IdentityDocument,
+    IdentityMethod,
+    ProposalStatus,
+    ReceiptChannel,
+    RequestExtension,
+    RequestKind,
+    RequestStatus,
+    RightsRequest,
+)
 from eligibility.models import Child, Restriction, RestrictionReason, Woman
 from pseudonymisation.fields import Protector
 from sharing.models import Membership, Person, Programme
-from sharing.roles import Perm, Role, role_has
+from sharing.roles import TRUST_ROLES, Perm, Role, role_has
 from sharing.selectors import membership_in
 
 TEXT_MAX = 5000
@@ -81,10 +92,41 @@ def reveal(request: RightsRequest, field: str, protector: Protector | None = Non
 
 
 # --- opening, extending, owning, closing -------------------------------------------------------
-def open_request(*, programme: Programme, kind: RequestKind | str, woman: Woman, identity_check: str, details: str,
-                 received_on: date, by: Person, owner: Person | None = None) -> RightsRequest:
-    """Open a request about `woman` received on `received_on`, due one calendar month later. An
-    objection restricts her at once, while it is considered (`audit.objections`)."""
+_DOCUMENT_NUMBER = re.compile(r"\d(?:[\s-]?\d){5,}")  # six or more digits, however spaced: a number
+
+
+def _identity_evidence(programme: Programme, *, method: str, document: str, checked_by: Person | None,
+                       note: str) -> tuple[IdentityMethod, IdentityDocument, Person, str]:
+    """The structured evidence of an identity check (issue 17): the method, the type of document
+    seen (never its number) and who checked — a Trust member of the programme. The note is optional
+    and may not hold a document's number."""
+    try:
+        method = IdentityMethod(method)
+    except ValueError:
+        raise RightsRefused("Choose how the requester's identity was verified.") from None
+    try:
+        document = IdentityDocument(document)
+    except ValueError:
+        raise RightsRefused("Choose the type of document seen.") from None
+    if document == IdentityDocument.NONE and method != IdentityMethod.TRUST_KNOWN:
+        raise RightsRefused("A check without a document is only one made by her Trust worker, who knows her.")
+    checker = membership_in(checked_by, programme.pk) if checked_by is not None else None
+    if checker is None or Role(checker.role) not in TRUST_ROLES:
+        raise RightsRefused("Choose who checked her identity: a member of the Trust's staff in this programme.")
+    note = _text(note, "the note on the identity check", required=False)
+    if _DOCUMENT_NUMBER.search(note):
+        raise RightsRefused("Do not record a document's number: record only the type of document seen.")
+    return method, document, checked_by, note
+
+
+def open_request(*, programme: Programme, kind: RequestKind | str, woman: Woman, received_on: date,
+                 received_via: ReceiptChannel | str, identity_method: IdentityMethod | str,
+                 identity_document: IdentityDocument | str, identity_checked_by: Person | None, by: Person,
+                 identity_check: str = "", details: str = "", owner: Person | None = None) -> RightsRequest:
+    """Open a request about `woman` received on `received_on` through `received_via`, due one
+    calendar month later, with the structured evidence of the identity check (the disclosure gate
+    opens only on it). An objection restricts her at once, while it is considered
+    (`audit.objections`)."""
     membership = dpo_membership(by, programme.pk)
     try:
         kind = RequestKind(kind)
@@ -92,7 +134,13 @@ def open_request(*, programme: Programme, kind: RequestKind | str, woman: Woman,
         raise RightsRefused("Choose which right she is asking to exercise.") from None
     if woman is None or woman.programme_id != programme.pk:
         raise RightsRefused("Find the woman the request is about: no woman of this programme has that identifier.")
-    identity_check = _text(identity_check, "how the requester's identity was verified")
+    try:
+        received_via = ReceiptChannel(received_via)
+    except ValueError:
+        raise RightsRefused("Choose how the request was received.") from None
+    method, document, checker, identity_check = _identity_evidence(
+        programme, method=identity_method, document=identity_document, checked_by=identity_checked_by,
+        note=identity_check)
     details = _text(details, "what she is asking for", required=False)
     if received_on > timezone.localdate():
         raise RightsRefused("The date received must be today or in the past.")
@@ -103,7 +151,9 @@ def open_request(*, programme: Programme, kind: RequestKind | str, woman: Woman,
             with transaction.atomic():
                 request = RightsRequest(programme=programme, reference=_next_reference(received_on), kind=kind,
                                         woman=woman, person_id_index=woman.person_id_index, received_on=received_on,
-                                        due_on=due_on(received_on), owner=owner, opened_by=by)
+                                        received_via=received_via, due_on=due_on(received_on), owner=owner,
+                                        opened_by=by, identity_method=method, identity_document=document,
+                                        identity_checked_by=checker, identity_recorded_at=timezone.now())
                 request.protect(Protector.load(programme.pk, RightsRequest.key_phase),
                                 identity_check=identity_check, details=details)
                 request.save()
@@ -118,6 +168,36 @@ def open_request(*, programme: Programme, kind: RequestKind | str, woman: Woman,
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def record_identity(request: RightsRequest, *, identity_method: IdentityMethod | str,
+                    identity_document: IdentityDocument | str, identity_checked_by: Person | None, by: Person,
+                    identity_check: str = "") -> RightsRequest:
+    """Record the structured evidence of the identity check on an open request that has none (one
+    opened before issue 17, with free text only): until then the gate to her records stays shut."""
+    membership = dpo_membership(by, request.programme_id)
+    method, document, checker, note = _identity_evidence(
+        membership.programme, method=identity_method, document=identity_document,
+        checked_by=identity_checked_by, note=identity_check)
+    with transaction.atomic():
+        locked = _locked(request)
+        if locked.identity_verified:
+            raise RightsRefused(f"The identity check of request {locked.reference} is already recorded.")
+        locked.identity_method, locked.identity_document, locked.identity_checked_by = method, document, checker
+        locked.identity_recorded_at = timezone.now()
+        fields = ["identity_method", "identity_document", "identity_checked_by", "identity_recorded_at"]
+        if note:
+            locked.protect(protector_for(locked), identity_check=note)
+            fields.append("identity_check")
+        locked.save(update_fields=fields)
+        record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
+                     action=1, reason=f"rights request {locked.reference}: identity check recorded "
+                                      f"({method.value}, {document.value}, checked by person #{checker.pk})")
+    return locked
+
+
+def pending_proposal(request: RightsRequest):
+    return request.proposals.filter(status=ProposalStatus.PENDING).first()
 
 
 def extension_months(request: RightsRequest) -> int:
@@ -165,8 +245,9 @@ def reassign(request: RightsRequest, *, owner: Person, by: Person) -> RightsRequ
 
 def close(request: RightsRequest, *, status: RequestStatus | str, note: str, by: Person) -> RightsRequest:
     """Complete or refuse a request, with the answer or the refusal's reason (kept encrypted). An
-    objection is closed by its outcome (`audit.objections.decide_objection`), an erasure by the
-    erasure itself (`audit.erasure.erase`), and a rectification once the caseworker's step is done."""
+    objection is closed by its outcome (`audit.objections`), an erasure by the erasure itself once
+    the Caldicott Guardian confirms it (`audit.proposals`), and a rectification once the
+    caseworker's step is done. Refused while a decision awaits the Caldicott Guardian."""
     membership = dpo_membership(by, request.programme_id)
     status = RequestStatus(status)
     if status == RequestStatus.OPEN:
@@ -174,6 +255,8 @@ def close(request: RightsRequest, *, status: RequestStatus | str, note: str, by:
     note = _text(note, "the answer given" if status == RequestStatus.COMPLETED else "why it was refused")
     with transaction.atomic():
         locked = _locked(request)
+        if pending_proposal(locked) is not None:
+            raise RightsRefused("A decision on this request awaits the Caldicott Guardian: withdraw it first.")
         if status == RequestStatus.COMPLETED:
             if locked.kind == RequestKind.OBJECTION:
                 raise RightsRefused("An objection ends upheld or not upheld: record its outcome.")

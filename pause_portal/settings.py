@@ -292,6 +292,9 @@ PORTAL_MONITORING = {
     "refusals": int(os.environ.get("PORTAL_MONITORING_REFUSALS", "5")),
     "refusal_minutes": int(os.environ.get("PORTAL_MONITORING_REFUSAL_MINUTES", "10")),
     "case_pages": ("/records/", "/scoping/", "/delivery/", "/casework/", "/progress/"),
+    # More than this many rights requests opened by one person within the hours below is flagged.
+    "rights_requests": int(os.environ.get("PORTAL_MONITORING_RIGHTS_REQUESTS", "5")),
+    "rights_request_hours": int(os.environ.get("PORTAL_MONITORING_RIGHTS_REQUEST_HOURS", "24")),
 }
 
 # --- Celery --------------------------------------------------------------------------------

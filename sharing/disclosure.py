@@ -7,8 +7,10 @@ writes the access entry in the same call — one entry naming every subject show
 What each role may see (this grows with each phase as later work lands):
 - Trust caseworker and Trust lead: their own programme's records.
 - DPO (issue 9): a woman's records (hers, her children's, and what hangs off her release) only
-  while an open rights request about her exists in that programme, and only when the request's
-  reference is the disclosure's reason — so every such view's audit entry names the request.
+  while an open rights request about her exists in that programme whose requester's identity is
+  verified by structured evidence (method, type of document, who checked: issue 17), and only when
+  the request's reference is the disclosure's reason — so every such view's audit entry names the
+  request.
 - Caldicott Guardian: nothing here (confirms, but does not read casework).
 - Pause lead in scoping (issue 6): while `scoping_is_open`, the scoping snapshot's rows that are
   not withheld (`ScopingWomanRow`, and `ScopingChildRow` of served women) with their served values
@@ -180,8 +182,12 @@ def _dpo_request_women(memberships: dict[int, Membership], reason: str) -> dict[
         return {}
     from audit.models_rights import RequestStatus, RightsRequest
 
+    # Only once the requester's identity is verified by structured evidence (issue 17): the method,
+    # the type of document seen and who checked. Free text alone does not open the gate.
     return dict(RightsRequest.objects.filter(programme_id__in=dpo_in, reference=reason.strip(),
-                                             status=RequestStatus.OPEN, woman__isnull=False)
+                                             status=RequestStatus.OPEN, woman__isnull=False,
+                                             identity_checked_by__isnull=False)
+                .exclude(identity_method="").exclude(identity_document="")
                 .values_list("programme_id", "woman_id"))
 
 

@@ -1,5 +1,7 @@
-"""The Caldicott Guardian's report of the DPO's own activity: every search, report and export of
-the audit trail made in the programme, when, by whom, of what kind, and the reason given."""
+"""The Caldicott Guardian's report of the DPO's own activity: every rights request a DPO opened,
+every view of records under a request, every access pack downloaded, every erasure and objection
+decision (`audit.dpo_activity`), and every search, report and export of the audit trail made in
+the programme — when, by whom, of what kind, and the reason given. Never whom it was about."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import render
 
+from audit.dpo_activity import people_of, rights_activity
 from audit.log import record_staff_view
 from audit.models_review import ReviewSearch
 from audit.views.review import describe_criteria
@@ -25,5 +28,10 @@ def dpo_activity(request):
     rows = ReviewSearch.objects.filter(programme=membership.programme).select_related("by", "rights_request")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     items = [(s, describe_criteria(s)) for s in page]
-    record_staff_view(request, {s.by_id: s.by for s in page}.values(), membership=membership)
-    return render(request, "dpo/activity.html", {"page": page, "items": items, "programme": membership.programme})
+    rights_page = Paginator(rights_activity(membership.programme_id), PER_PAGE).get_page(
+        request.GET.get("rights_page"))
+    people = people_of(list(rights_page))
+    rights_items = [(a, people.get(a.by_id)) for a in rights_page]
+    record_staff_view(request, {**{s.by_id: s.by for s in page}, **people}.values(), membership=membership)
+    return render(request, "dpo/activity.html", {"page": page, "items": items, "programme": membership.programme,
+                                                 "rights_page": rights_page, "rights_items": rights_items})
