@@ -193,7 +193,7 @@ AXES_COOLOFF_TIME = timedelta(hours=1)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
 # Failures are counted per person, not per typed string: the address normalised exactly as
-# sign-in matches it (lower-case, spaces stripped; ADR 19).
+# sign-in matches it (lower-case, spaces stripped; ADR 21).
 AXES_USERNAME_CALLABLE = "sharing.identity.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "pause_portal.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = False

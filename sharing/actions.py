@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.log import record_event
 from audit.models import Event
+from sharing.identity import require_plain_email
 from sharing.models import (
     AccountLink,
     AccountLinkPurpose,
@@ -26,7 +28,11 @@ from sharing.models import (
     Programme,
     SignedInSession,
 )
+from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission
 from sharing.roles import ROLE_SPECS, SECOND_PERSON_ROLES, OrganisationKind, Perm, Role, role_has
+
+# How long after redeeming a one-time link its session may set up two-step sign-in.
+ENROLMENT_WINDOW = timedelta(minutes=30)
 
 
 def _require_system_admin(by: Person | None, what: str) -> None:
@@ -35,13 +41,14 @@ def _require_system_admin(by: Person | None, what: str) -> None:
 
 
 def add_person(*, email: str, full_name: str, organisation: Organisation, by: Person | None) -> Person:
-    """Add a member of staff. `by` may be None only to create the very first system administrator."""
-    email = email.strip().lower()
+    """Add a member of staff. `by` may be None only to create the very first system administrator.
+    The address is stored in its one form (lower-case, plain ASCII: ADR 21)."""
+    email = require_plain_email(email)
     if by is None and Person.objects.filter(is_system_admin=True, is_active=True).exists():
         raise PermissionDenied("People are added by a system administrator (name one with --by).")
     if by is not None:
         _require_system_admin(by, "add people")
-    if Person.objects.filter(email__iexact=email).exists():
+    if Person.objects.by_email(email).exists():
         raise ValidationError(f"Someone with the email address {email} already has an account.")
     with transaction.atomic():
         person = Person(email=email, full_name=full_name.strip(), organisation=organisation)
@@ -68,9 +75,14 @@ def make_system_admin(*, person: Person, by: Person | None) -> Person:
 
 def request_role(*, person: Person, programme: Programme, role: Role, by: Person) -> Membership:
     """Grant a role in a programme. Lead, DPO and Caldicott grants stay pending until a second
-    person confirms them (`confirm_role`)."""
+    person confirms them (`confirm_role`). Nobody grants a role to themselves: another system
+    administrator must (ADR 21), and for a lead, DPO or Caldicott role a third person confirms."""
     role = Role(role)
     _require_system_admin(by, "grant roles")
+    if by.pk == person.pk:
+        raise PermissionDenied(
+            "Nobody can grant themselves a role: another system administrator must grant it."
+        )
     spec = ROLE_SPECS[role]
     if not spec.per_programme:
         raise ValidationError(f"{role.label} is not a programme role.")
@@ -145,21 +157,58 @@ def confirm_role(*, membership: Membership, by: Person) -> Membership:
     return membership
 
 
-def revoke_role(*, membership: Membership, by: Person) -> Membership:
+@dataclass(frozen=True)
+class Revocation:
+    membership: Membership
+    sessions_ended: int
+    assignments_ended: int
+    permissions_removed: int
+
+
+def revoke_role(*, membership: Membership, by: Person) -> Revocation:
+    """End a role (or withdraw a pending grant) at once: the membership is revoked, every session
+    of the person ends (they sign in again under the roles they still hold), and their caseload in
+    that programme ends — its assignments closed and its object permissions removed — all in one
+    transaction with the audit entries inside it. Revoking a revoked role changes nothing."""
     _require_system_admin(by, "revoke roles")
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = Membership.objects.select_for_update().select_related("programme").get(pk=membership.pk)
         if membership.status == MembershipStatus.REVOKED:
-            return membership
+            return Revocation(membership, 0, 0, 0)
+        now = timezone.now()
         membership.status = MembershipStatus.REVOKED
         membership.revoked_by = by
-        membership.revoked_at = timezone.now()
+        membership.revoked_at = now
         membership.save(update_fields=["status", "revoked_by", "revoked_at"])
+        person = membership.person
+        assignments, removed, women = _end_caseload(person=person, programme=membership.programme, by=by, now=now)
+        sessions = end_sessions(person)
         record_event(
             Event.ROLE_REVOKED, actor=by, target=membership, programme=membership.programme,
             role=membership.role, action=1,
+            reason=f"{sessions} session(s) ended; {assignments} caseload assignment(s) ended, "
+                   f"{removed} caseload permission(s) removed",
         )
-    return membership
+        if assignments or removed:
+            record_event(
+                Event.CHANGE, actor=by, target=membership, subjects=women, programme=membership.programme,
+                action=1, reason=f"caseload: taken out of person #{person.pk}'s caseload (role revoked)",
+            )
+    return Revocation(membership, sessions, assignments, removed)
+
+
+def _end_caseload(*, person: Person, programme: Programme, by: Person, now) -> tuple[int, int, list]:
+    """Close the person's caseload assignments in the programme and remove every caseload object
+    permission they hold there (django-guardian rows: the one gate for who sees whom)."""
+    current = CaseloadAssignment.objects.select_for_update().filter(
+        programme=programme, practitioner=person, ended_at__isnull=True
+    )
+    perms = CaseloadUserObjectPermission.objects.filter(user=person, content_object__programme=programme)
+    women = {a.released_woman for a in current.select_related("released_woman")}
+    women |= {p.content_object for p in perms.select_related("content_object")}
+    ended = current.update(ended_at=now, ended_by=by)
+    removed, _ = perms.delete()
+    return ended, removed, sorted(women, key=lambda w: w.pk)
 
 
 def end_sessions(person: Person) -> int:
@@ -253,12 +302,39 @@ def redeem_account_link(*, link: AccountLink, new_password: str | None) -> Perso
     return person
 
 
-def enrol_totp_device(*, person: Person, device: TOTPDevice) -> TOTPDevice:
+def enrolment_open(link: AccountLink | None, person: Person) -> bool:
+    """Whether `link`, redeemed in the caller's session, still lets `person` set up two-step
+    sign-in: theirs, redeemed less than ENROLMENT_WINDOW ago, the last link they redeemed, and no
+    device confirmed since. A password alone never opens enrolment (ADR 21)."""
+    if link is None or link.person_id != person.pk or link.used_at is None or not person.is_active:
+        return False
+    if link.used_at <= timezone.now() - ENROLMENT_WINDOW:
+        return False
+    if AccountLink.objects.filter(person=person, used_at__gt=link.used_at).exists():
+        return False
+    return not TOTPDevice.objects.filter(user=person, confirmed=True).exists()
+
+
+def enrol_totp_device(*, person: Person, device: TOTPDevice, link: AccountLink) -> TOTPDevice:
+    """Confirm the person's new authenticator, only inside the enrolment a redeemed one-time link
+    opened (`enrolment_open`), and email the person after commit that it happened."""
+    from sharing.tasks import tell_person_of_enrolment
+
     with transaction.atomic():
+        Person.objects.select_for_update().filter(pk=person.pk).first()  # one enrolment at a time
+        link = AccountLink.objects.filter(pk=link.pk).first()
+        device = TOTPDevice.objects.filter(pk=device.pk, user=person, confirmed=False).first()
+        if device is None or not enrolment_open(link, person):
+            raise PermissionDenied(
+                "Two-step sign-in is set up only from a one-time link, in the browser that opened it, "
+                f"within {int(ENROLMENT_WINDOW.total_seconds() // 60)} minutes."
+            )
         TOTPDevice.objects.filter(user=person).exclude(pk=device.pk).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        record_event(Event.MFA_ENROLLED, actor=person, target=person, action=1)
+        now = timezone.now()
+        record_event(Event.MFA_ENROLLED, actor=person, target=person, action=1, reason=f"from link #{link.pk}")
+        tell_person_of_enrolment.delay_on_commit(person.pk, now.isoformat())
     return device
 
 

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from sharing.identity import normalise_email
+
 
 class SignInForm(AuthenticationForm):
     username = forms.EmailField(label="Email address", max_length=254)
@@ -12,6 +14,10 @@ class SignInForm(AuthenticationForm):
         "invalid_login": "Enter a correct email address and password.",
         "inactive": "Enter a correct email address and password.",
     }
+
+    def clean_username(self) -> str:
+        # The one form of the address (ADR 21): authentication and the lockout count both see it.
+        return normalise_email(self.cleaned_data["username"])
 
 
 class OtpTokenForm(forms.Form):

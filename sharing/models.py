@@ -10,9 +10,11 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from pause_portal.classification import DataClass as D
+from sharing.identity import normalise_email
 from sharing.roles import OrganisationKind, Role
 
 
@@ -74,11 +76,17 @@ class PersonManager(BaseUserManager.from_queryset(PersonQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> Person:
-        return self.get(email__iexact=username or "")
+        # An exact match on the normalised address, never `iexact` (ADR 21): the string that signs
+        # a person in is then their stored address, the name django-axes counts failures under.
+        return self.get(email=normalise_email(username))
+
+    def by_email(self, value: str | None) -> PersonQuerySet:
+        """The person with this address, however it was typed (at most one)."""
+        return self.filter(email=normalise_email(value))
 
     def create_user(self, email: str, password: str | None = None, **extra) -> Person:
         # Used by Django's own machinery only; people are added through sharing.actions.add_person.
-        person = self.model(email=self.normalize_email(email).lower(), **extra)
+        person = self.model(email=normalise_email(email), **extra)
         person.set_password(password) if password else person.set_unusable_password()
         person.save(using=self._db)
         return person
@@ -127,6 +135,8 @@ class Person(AbstractBaseUser, PermissionsMixin):
                 | Q(is_active=False, deactivated_at__isnull=False),
                 name="person_deactivation_recorded",
             ),
+            # One identity per address whatever its letter case: stored lower-case only (ADR 21).
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="person_email_lower_case"),
         ]
 
     def __str__(self) -> str:

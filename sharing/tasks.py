@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import smtplib
+
 from celery import shared_task
 
 from sharing import notices
+from sharing.account_emails import tell_person_of_enrolment as tell_enrolment
 from sharing.models import Membership, MembershipStatus, Person
 
 
@@ -27,3 +30,11 @@ def end_scoping_at_deadlines() -> int:
     from sharing.scoping_purge import end_scoping_at_deadlines as purge
 
     return len(purge())
+
+
+@shared_task(name="sharing.tell_person_of_enrolment", ignore_result=True,
+             autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=True, max_retries=8)
+def tell_person_of_enrolment(person_id: int, enrolled_at: str) -> int:
+    """Email the person that two-step sign-in was set up on their account (enqueued on commit by
+    `sharing.actions.enrol_totp_device`; retried when the mail server fails)."""
+    return tell_enrolment(person_id=person_id, enrolled_at=enrolled_at)

@@ -8,6 +8,7 @@ import segno
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,9 +23,11 @@ from pause_portal.access import mfa_step, public, signed_in
 from pause_portal.middleware import SIGNED_IN_AT
 from sharing import actions
 from sharing.forms import ConfirmPasswordForm, OtpTokenForm, SetPasswordForm, SignInForm
-from sharing.models import AccountLinkPurpose, SignedInSession
+from sharing.models import AccountLink, AccountLinkPurpose, SignedInSession
 
 ENROL_DEVICE_KEY = "portal_enrol_device_id"
+# The one-time link this session redeemed: set-up of two-step sign-in is open only to it (ADR 21).
+ENROL_LINK_KEY = "portal_enrol_link_id"
 
 
 def _start_session(request, person) -> None:
@@ -49,11 +52,15 @@ class SignInView(LoginView):
 
     def form_valid(self, form):
         person = form.get_user()
+        if not TOTPDevice.objects.filter(user=person, confirmed=True).exists():
+            # A password alone never reaches set-up: only a redeemed one-time link opens it.
+            record_event(Event.REFUSED, actor=person, target=person, status_code=403,
+                         reason="password accepted, but two-step sign-in is not set up: set-up needs a one-time link")
+            return _needs_link(self.request)
         _start_session(self.request, person)
         record_event(Event.SIGN_IN, actor=person, target=person, reason="password accepted")
         self.request.session["portal_next"] = _safe_next(self.request)
-        has_device = TOTPDevice.objects.filter(user=person, confirmed=True).exists()
-        return redirect("accounts:mfa-verify" if has_device else "accounts:mfa-enrol")
+        return redirect("accounts:mfa-verify")
 
 
 sign_in = public(SignInView.as_view())
@@ -94,11 +101,32 @@ def mfa_verify(request):
     return render(request, "accounts/mfa_verify.html", {"form": form}, status=400 if form.errors else 200)
 
 
+WINDOW_MINUTES = int(actions.ENROLMENT_WINDOW.total_seconds() // 60)
+
+
+def _needs_link(request) -> HttpResponse:
+    return render(request, "accounts/enrol_needs_link.html", {"window_minutes": WINDOW_MINUTES}, status=403)
+
+
+def _refuse_enrolment(request, person) -> HttpResponse:
+    """No one-time link redeemed in this session, or its time is up: recorded, and the session ends."""
+    record_event(Event.REFUSED, actor=person, target=person, status_code=403,
+                 reason=f"set-up of two-step sign-in refused: no one-time link redeemed in this session "
+                        f"in the last {WINDOW_MINUTES} minutes")
+    SignedInSession.objects.filter(session_key=request.session.session_key).delete()
+    request.portal_logout_recorded = True  # recorded above as a refusal, not as a sign-out
+    auth.logout(request)
+    return _needs_link(request)
+
+
 @mfa_step
 def mfa_enrol(request):
     person = request.user
     if TOTPDevice.objects.filter(user=person, confirmed=True).exists():
         return redirect("accounts:mfa-verify")
+    link = AccountLink.objects.filter(pk=request.session.get(ENROL_LINK_KEY) or 0, person=person).first()
+    if not actions.enrolment_open(link, person):
+        return _refuse_enrolment(request, person)
     device = TOTPDevice.objects.filter(user=person, confirmed=False, pk=request.session.get(ENROL_DEVICE_KEY)).first()
     if device is None:
         device = TOTPDevice.objects.create(user=person, name="Authenticator app", confirmed=False)
@@ -107,8 +135,12 @@ def mfa_enrol(request):
     if request.method == "POST" and form.is_valid():
         allowed, _ = device.verify_is_allowed()
         if allowed and device.verify_token(form.cleaned_data["otp_token"]):
-            actions.enrol_totp_device(person=person, device=device)
+            try:
+                actions.enrol_totp_device(person=person, device=device, link=link)
+            except PermissionDenied:
+                return _refuse_enrolment(request, person)
             request.session.pop(ENROL_DEVICE_KEY, None)
+            request.session.pop(ENROL_LINK_KEY, None)
             return _finish_mfa(request, device)
         form.add_error("otp_token", "The security code is wrong. Enter the current code from your app.")
     secret = _base32(device.bin_key)
@@ -186,6 +218,7 @@ def account_link(request, token: str):
                 link=link, new_password=form.cleaned_data["new_password"] if first_password else None
             )
             _start_session(request, person)
+            request.session[ENROL_LINK_KEY] = link.pk  # set-up is open to this session only
             return redirect("accounts:mfa-enrol")
     return render(
         request,

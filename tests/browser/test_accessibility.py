@@ -63,10 +63,22 @@ def test_mfa_verify_page_with_error(page, live_server, caseworker):
     check_axe(page, "mfa-verify-error")
 
 
-def test_mfa_enrolment_page(page, live_server, programme):
+def test_mfa_enrolment_page(page, live_server, programme, system_admin):
+    """Set-up is reached only from a redeemed one-time link (ADR 21); a password alone gets the
+    page that says so."""
+    from sharing import actions
+    from sharing.models import AccountLinkPurpose
+
     newcomer = f.person(programme.trust, with_device=False)
     f.membership(newcomer, programme, Role.TRUST_CASEWORKER)
     password_step(page, live_server, newcomer)
+    expect(page.locator("h1")).to_have_text("Use your one-time link to set up two-step sign-in")
+    check_axe(page, "mfa-enrol-needs-link")
+    token = actions.issue_account_link(person=newcomer, purpose=AccountLinkPurpose.MFA_RESET, by=system_admin)
+    page.goto(live_server.url + reverse("accounts:account-link", args=[token]))
+    page.fill("#id_password", f.PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
     assert page.url == live_server.url + ENROL
     expect(page.locator("h1")).to_have_text("Set up two-step sign-in")
     expect(page.locator("img.portal-qr")).to_be_visible()

@@ -5,7 +5,11 @@ set up two-step sign-in.
 
 Lead, DPO and Caldicott Guardian roles stay pending until a second person confirms them: run the
 same command again for that person, programme and role with `--by` naming a different system
-administrator (or confirm in the admin, or on the portal's grants page).
+administrator (or confirm in the admin, or on the portal's grants page). Nobody grants a role to
+themselves: `--by` naming the person receiving it is refused.
+
+The email address is matched and stored in one form (lower-case, plain ASCII), so
+`Jo@Example.org` and `jo@example.org` are one person.
 """
 
 from __future__ import annotations
@@ -49,13 +53,14 @@ class Command(BaseCommand):
     def _handle(self, **opts):
         by = None
         if opts["by"]:
-            by = Person.objects.filter(email__iexact=opts["by"], is_active=True).first()
+            by = Person.objects.by_email(opts["by"]).filter(is_active=True).first()
             if by is None:
                 raise CommandError(f"No active person with the email address {opts['by']}.")
         organisation = Organisation.objects.filter(name=opts["organisation"]).first()
         if organisation is None:
             raise CommandError(f"No organisation called {opts['organisation']!r}. Create it in the admin first.")
-        person = Person.objects.filter(email__iexact=opts["email"]).first()
+        # The one form of the address (ADR 21): however it is typed, one person.
+        person = Person.objects.by_email(opts["email"]).first()
         new = person is None
         if new:
             if not opts["name"]:
