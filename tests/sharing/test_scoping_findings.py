@@ -246,3 +246,19 @@ def test_the_portal_refuses_to_start_with_a_lower_scoping_k():
     done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
                           text=True, timeout=60, check=False, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert done.returncode != 0 and "PORTAL_SCOPING_K may be raised but never set below 5" in done.stderr
+
+
+def test_the_release_page_says_the_levels_how_many_were_withheld_and_why(programme):
+    lead = _programme_with_lead(programme)
+    # five alike and one apart: the one cannot be placed within the 10% limit at some levels
+    women = _alike_but_outcomes(Cohort(programme, lead), ["C2"] * 10)
+    today = timezone.localdate()
+    women.append(Cohort(programme, lead).woman(born=date(1980, 1, 1), ethnicity="BCRB",
+                                               removals=[today - timedelta(days=3000)] * 5, codes=["E41"] * 5))
+    release = release_for_scoping(programme, women, by=lead)
+    assert release.report["withheld"] == 1
+    page = sign_in_verified(Client(), lead).get(reverse("scoping:release")).content.decode()
+    assert "1 withheld" in page and "Why withheld: 1 row(s) would be in a combination shared by fewer than 5" in page
+    assert f"the smallest by {release.report['smallest_class']}" in page
+    for label in ("Outcome types", "Age at first removal", "Age band"):
+        assert label in page
