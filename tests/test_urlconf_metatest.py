@@ -249,6 +249,14 @@ def a_rights_request(programme, kind="access"):
                                         opened_by=dpo)
 
 
+def a_rights_proposal(programme):
+    from audit.models_rights import RightsProposal
+
+    request = a_rights_request(programme, "objection")
+    return RightsProposal.objects.create(programme=programme, request=request, kind="objection_upheld",
+                                         proposed_by=request.opened_by)
+
+
 def a_breach(programme):
     from audit.models_rights import Breach
 
@@ -287,6 +295,7 @@ OBJECT_URLS = {
     "rights:pack-download": (a_rights_request, Role.DPO),
     "rights:rectification": (lambda prog: a_rights_request(prog, "rectification"), Role.TRUST_CASEWORKER),
     "rights:breach": (a_breach, Role.DPO),
+    "rights:confirmation": (a_rights_proposal, Role.CALDICOTT_GUARDIAN),
 }
 
 

@@ -1,6 +1,8 @@
 """Erasure: her personal data leaves every portal record (Trust records, corrections, decisions,
 restrictions, scoping and delivery rows), the audit entries stay and the chain still verifies,
-the tombstone keeps her out of later extracts, and the erasure says what was erased and why.
+the tombstone keeps her out of later extracts, and the erasure says what was erased, what was
+kept and why. Since issue 17 it takes two people: the DPO proposes, the Caldicott Guardian
+confirms (`w.erase`); the two-person rules themselves are in test_rights_oversight.py.
 All data is synthetic."""
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from eligibility.models import (
     Woman,
 )
 from pseudonymisation.fields import Protector
+from sharing.concerns import close_concern
 from sharing.disclosure import disclose
 from sharing.models_delivery import (
     CaseloadAssignment,
@@ -67,8 +70,11 @@ def _her_everything(w, released):
     ContactAttempt.objects.create(programme=w.programme, released_woman=released,
                                   recorded_by=w.delivery.practitioners[0], contacted_on="2026-01-05", method="phone",
                                   outcome="not_reached")
-    SafeguardingConcern.objects.create(programme=w.programme, released_woman=released, kind="safeguarding",
-                                       lawful_basis="sch1_p2_18", raised_by=w.delivery.practitioners[0])
+    concern = SafeguardingConcern.objects.create(programme=w.programme, released_woman=released,
+                                                 kind="safeguarding", lawful_basis="sch1_p2_18",
+                                                 raised_by=w.delivery.practitioners[0])
+    # Closed by a Trust lead: the Trust has its copy, so the portal's may be erased.
+    close_concern(concern, by=w.delivery.trust_lead, closing_note="Taken into the Trust's case system (synthetic)")
     disclose(w.delivery.pause_lead, [released], page="/delivery/women/")  # an access entry about her
 
 
@@ -109,12 +115,17 @@ def test_erasure_removes_her_data_keeps_the_trail_verifiable_and_records_what_an
                                                                                                      flat=True))
 
     rr = w.request("erasure")
-    record = erasure.erase(rr, ground="art17_1_b", by=w.dpo)
+    record = w.erase(rr, ground="art17_1_d")
 
     assert set(_counts(woman_id, released_id).values()) == {0}
     assert _counts(second.woman_id, second.pk) == other_before
     record.refresh_from_db()
-    assert record.ground == "art17_1_b" and record.erased_by == w.dpo
+    assert record.ground == "art17_1_d" and record.erased_by == w.dpo and record.confirmed_by == w.caldicott
+    assert record.erased["sharing.SafeguardingConcern"] == 1  # closed: the Trust has its copy
+    kept = {k["what"]: k for k in record.kept}
+    assert kept["Closed safeguarding concerns about her: the Trust's copy"]["count"] == 1
+    assert "outside the portal" in kept["The Trust's own case system"]["why"]
+    assert kept["Entries of the audit trail naming her"]["count"] >= len(about_her)
     assert record.erased["eligibility.Woman"] == 1 and record.erased["eligibility.Child"] == before["children"]
     assert record.erased["sharing.ReleasedWoman"] == 1 and record.erased["eligibility.Decision"] == before["decisions"]
     rr = RightsRequest.objects.get(pk=rr.pk)
@@ -122,7 +133,7 @@ def test_erasure_removes_her_data_keeps_the_trail_verifiable_and_records_what_an
     assert not RightsRequest.objects.filter(woman_id=woman_id).exists()  # her earlier requests keep the index
     assert RightsRequest.objects.filter(person_id_index=rr.person_id_index).count() == 3
     # the tombstone keeps her out of the next extract
-    assert ErasedPerson.objects.get(pk=record.tombstone_id).reason == f"art17_1_b {rr.reference}"
+    assert ErasedPerson.objects.get(pk=record.tombstone_id).reason == f"art17_1_d {rr.reference}"
     assert is_erased(trust_id, erased_terms(w.programme), protector.indexer)
     # the trail keeps every entry (references only), gains the erasure's, and still verifies
     assert AuditEntry.objects.count() > entries_before
@@ -139,30 +150,41 @@ def test_erasure_removes_her_data_keeps_the_trail_verifiable_and_records_what_an
             assert cur.fetchone()[0] == 0
 
 
-def test_erasure_is_refused_while_another_request_is_open_and_to_anyone_but_the_dpo():
+def test_erasure_is_refused_while_another_request_is_open_and_proposed_by_no_one_but_the_dpo():
+    from audit import proposals
+    from tests.audit.test_rights_world import NO_EXEMPTION
+
     w = rights_world(women=1)
     rr = w.request("erasure")
     other = w.request("access")
     with pytest.raises(rights.RightsRefused, match=other.reference):
-        erasure.erase(rr, ground="art17_1_a", by=w.dpo)
+        proposals.propose_erasure(rr, ground="art17_1_a", exemptions=NO_EXEMPTION, by=w.dpo)
     with pytest.raises(rights.RightsRefused, match="not an erasure"):
-        erasure.erase(other, ground="art17_1_a", by=w.dpo)
+        proposals.propose_erasure(other, ground="art17_1_a", exemptions=NO_EXEMPTION, by=w.dpo)
     rights.close(other, status="completed", note="sent", by=w.dpo)
-    for person in (w.caseworker, w.delivery.trust_lead, w.delivery.pause_lead):
+    for person in (w.caseworker, w.delivery.trust_lead, w.delivery.pause_lead, w.caldicott):
         with pytest.raises(rights.RightsRefused):
-            erasure.erase(rr, ground="art17_1_a", by=person)
-    with pytest.raises(rights.RightsRefused, match="ground"):
-        erasure.erase(rr, ground="because", by=w.dpo)
+            proposals.propose_erasure(rr, ground="art17_1_a", exemptions=NO_EXEMPTION, by=person)
+    for ground in ("because", "art17_1_b"):  # 17(1)(b), consent withdrawn, cannot apply: nothing rests on consent
+        with pytest.raises(rights.RightsRefused, match="ground"):
+            proposals.propose_erasure(rr, ground=ground, exemptions=NO_EXEMPTION, by=w.dpo)
     assert Woman.objects.filter(pk=rr.woman_id).exists() and not ErasureRecord.objects.exists()
-    erasure.erase(rr, ground="art17_1_a", by=w.dpo)
+    w.erase(rr)
     assert not Woman.objects.filter(pk=w.delivery.released[0].woman_id).exists()
 
 
 def test_a_failed_erasure_changes_nothing(monkeypatch):
+    from audit import proposals
+    from audit.models_rights import ProposalStatus
+    from tests.audit.test_rights_world import NO_EXEMPTION
+
     w = rights_world(women=1)
     rr = w.request("erasure")
+    proposal = proposals.propose_erasure(rr, ground="art17_1_a", exemptions=NO_EXEMPTION, by=w.dpo)
     monkeypatch.setattr(erasure, "record_event", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("audit down")))
     with pytest.raises(RuntimeError):
-        erasure.erase(rr, ground="art17_1_a", by=w.dpo)
+        proposals.confirm(proposal, by=w.caldicott)
     assert Woman.objects.filter(pk=rr.woman_id).exists() and not ErasedPerson.objects.exists()
     assert RightsRequest.objects.get(pk=rr.pk).status == RequestStatus.OPEN
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.PENDING and proposal.decided_by is None

@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 
 from audit import rights
-from audit.erasure import erase
 from audit.models import AuditEntry, Event
 from audit.models_review import ReviewKind, ReviewSearch
 from audit.models_rights import RequestStatus
@@ -206,7 +205,7 @@ def test_erasure_keeps_the_search_and_its_request(w):
     client = sign_in_verified(Client(), w.dpo)
     client.post(reverse("dpo:request-search", args=[rr.pk]))
     search = ReviewSearch.objects.get()
-    erase(rr, ground="art17_1_a", by=w.dpo)
+    w.erase(rr)
     search.refresh_from_db()
     assert search.rights_request_id == rr.pk and search.rights_request.woman_id is None
     activity = sign_in_verified(Client(), w.delivery.caldicott).get(reverse("dpo:activity")).content.decode()

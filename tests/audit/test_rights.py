@@ -67,26 +67,53 @@ def test_a_request_opened_on_31_january_is_due_on_28_february_and_extends_with_r
         rights.extend(rr, months=1, reason=" ", by=w.dpo)
 
 
+def _open(w, *, by, woman=None, **changes):
+    values = {"programme": w.programme, "kind": "access", "woman": woman or w.delivery.released[0].woman,
+              "received_on": date(2026, 5, 1), "received_via": "email", "identity_method": "in_person",
+              "identity_document": "passport", "identity_checked_by": w.dpo, "identity_check": "", "details": ""}
+    return rights.open_request(**{**values, **changes}, by=by)
+
+
 @time_machine.travel("2026-05-10 09:00:00+00:00", tick=False)
 def test_opening_is_refused_to_everyone_but_the_dpo_and_for_a_future_date():
     w = rights_world(women=1)
-    woman = w.delivery.released[0].woman
     for person in (w.caseworker, w.delivery.trust_lead, w.delivery.caldicott, w.delivery.pause_lead,
                    w.delivery.practitioners[0]):
         with pytest.raises(rights.RightsRefused):
-            rights.open_request(programme=w.programme, kind="access", woman=woman, identity_check="x", details="",
-                                received_on=date(2026, 5, 1), by=person)
+            _open(w, by=person)
     with pytest.raises(rights.RightsRefused, match="today or in the past"):
-        rights.open_request(programme=w.programme, kind="access", woman=woman, identity_check="x", details="",
-                            received_on=date(2026, 5, 11), by=w.dpo)
-    with pytest.raises(rights.RightsRefused, match="identity"):
-        rights.open_request(programme=w.programme, kind="access", woman=woman, identity_check="", details="",
-                            received_on=date(2026, 5, 1), by=w.dpo)
+        _open(w, by=w.dpo, received_on=date(2026, 5, 11))
     other = rights_world(women=1)
     with pytest.raises(rights.RightsRefused):  # a woman of another programme
-        rights.open_request(programme=w.programme, kind="access", woman=other.delivery.released[0].woman,
-                            identity_check="x", details="", received_on=date(2026, 5, 1), by=w.dpo)
+        _open(w, by=w.dpo, woman=other.delivery.released[0].woman)
     assert not RightsRequest.objects.exists()
+
+
+@time_machine.travel("2026-05-10 09:00:00+00:00", tick=False)
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"received_via": ""}, "how the request was received"),
+    ({"received_via": "pigeon"}, "how the request was received"),
+    ({"identity_method": ""}, "how the requester's identity was verified"),
+    ({"identity_document": ""}, "type of document"),
+    ({"identity_document": "none"}, "only one made by her Trust worker"),
+    ({"identity_checked_by": None}, "who checked"),
+    ({"identity_check": "Passport 123 456 789 seen"}, "document's number"),
+])
+def test_opening_needs_the_receipt_and_structured_identity_evidence(changes, message):
+    w = rights_world(women=1)
+    with pytest.raises(rights.RightsRefused, match=message):
+        _open(w, by=w.dpo, **changes)
+    assert not RightsRequest.objects.exists()
+
+
+@time_machine.travel("2026-05-10 09:00:00+00:00", tick=False)
+def test_the_checker_is_trust_staff_of_the_programme():
+    w = rights_world(women=1)
+    for person in (w.delivery.pause_lead, w.delivery.practitioners[0], rights_world(women=1).dpo):
+        with pytest.raises(rights.RightsRefused, match="who checked"):
+            _open(w, by=w.dpo, identity_checked_by=person)
+    rr = _open(w, by=w.dpo, identity_checked_by=w.caseworker, identity_method="trust_known", identity_document="none")
+    assert rr.identity_verified and rr.identity_checked_by == w.caseworker and rr.received_via == "email"
 
 
 def test_the_audit_entry_names_the_request_by_reference_and_says_nothing_about_her():
@@ -218,7 +245,9 @@ def test_a_later_extract_shows_the_difference_instead_of_undoing_the_caseworkers
     import_extract(programme=programme, files=Ssd().files(), by=caseworker, today=TODAY)
     woman = Woman.objects.get()
     rr = rights.open_request(programme=programme, kind="rectification", woman=woman, identity_check="Seen in person",
-                             details="Her surname is misspelt", received_on=TODAY, by=dpo)
+                             details="Her surname is misspelt", received_on=TODAY, received_via="in_person",
+                             identity_method="in_person", identity_document="driving_licence",
+                             identity_checked_by=dpo, by=dpo)
     rights.rectify(rr, woman, "surname", "Smyth", reason="Checked the case system", by=caseworker)
     later = Ssd().set("ssd_person", 0, pers_forename="Anne")  # a new file; the surname still the old one
     extract = import_extract(programme=programme, files=later.files(), by=caseworker, today=TODAY)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audit import rights
 from audit.models import AuditEntry, Event
-from audit.models_rights import Breach, RequestStatus, RightsRequest
+from audit.models_rights import Breach, ProposalStatus, RequestStatus, RightsProposal, RightsRequest
 from eligibility.models import Woman
 from pseudonymisation.fields import Protector
 from sharing.roles import OrganisationKind, Role
@@ -36,6 +36,8 @@ PAGES = {
     "rights:breaches": (None, Role.DPO), "rights:breach-new": (None, Role.DPO), "rights:breach": ("breach", Role.DPO),
     "rights:rectifications": (None, Role.TRUST_CASEWORKER),
     "rights:rectification": ("rectification", Role.TRUST_CASEWORKER),
+    "rights:confirmations": (None, Role.CALDICOTT_GUARDIAN),
+    "rights:confirmation": ("proposal", Role.CALDICOTT_GUARDIAN),
 }
 
 
@@ -46,9 +48,13 @@ def _person(programme, role):
 
 
 def _objects(w):
-    return {"request": w.request("access"), "rectification": w.request("rectification", 1),
+    access = w.request("access")
+    return {"request": access, "rectification": w.request("rectification", 1),
             "breach": Breach.objects.create(programme=w.programme, reference="BR-2026-900",
-                                            found_at=timezone.now(), risk="risk", recorded_by=w.dpo)}
+                                            found_at=timezone.now(), risk="risk", recorded_by=w.dpo),
+            # a pending proposal to decide on (made directly: only its page's access is tested here)
+            "proposal": RightsProposal.objects.create(programme=w.programme, request=access, kind="objection_upheld",
+                                                      proposed_by=w.dpo)}
 
 
 def _url(name, objects):
@@ -77,7 +83,8 @@ def test_every_rights_page_is_refused_to_every_other_role_get_and_post(role):
                 name, {"action": "extend", "months": "9", "reason": ""})
             response = getattr(client, method)(url, data)
             if role == owner:
-                expected = 405 if (name == "rights:pack-download" and method == "get") else None
+                expected = 405 if (name, method) in {("rights:pack-download", "get"),
+                                                     ("rights:confirmations", "post")} else None
                 if expected:
                     assert response.status_code == expected, (name, method)
                 else:
@@ -87,6 +94,7 @@ def test_every_rights_page_is_refused_to_every_other_role_get_and_post(role):
                 assert AuditEntry.objects.filter(event=Event.REFUSED, actor=person).count() == before + 1
     assert RightsRequest.objects.filter(status=RequestStatus.OPEN).count() == 2
     assert not RightsRequest.objects.filter(extensions__isnull=False).exists()
+    assert RightsProposal.objects.get().status == ProposalStatus.PENDING
 
 
 @pytest.mark.parametrize("name", [n for n, (kind, _) in PAGES.items() if kind])
@@ -94,7 +102,7 @@ def test_another_programmes_objects_are_404(name):
     w = rights_world(women=2, name="This programme")
     objects = _objects(w)
     other = rights_world(women=0, name="Another programme")
-    outsider = other.dpo if PAGES[name][1] == Role.DPO else other.caseworker
+    outsider = {Role.DPO: other.dpo, Role.CALDICOTT_GUARDIAN: other.caldicott}.get(PAGES[name][1], other.caseworker)
     client = sign_in_verified(Client(), outsider)
     for method in ("get", "post"):
         assert getattr(client, method)(_url(name, objects)).status_code == 404
@@ -112,7 +120,9 @@ def test_the_dpo_opens_a_request_through_the_page_and_sees_her_under_its_referen
     client = _dpo_client(w)
     today = timezone.localdate()
     data = {"kind": "access", "find_by": "person_id", "identifier": "NOPE-1", "received_day": today.day,
-            "received_month": today.month, "received_year": today.year, "identity_check": "Passport seen"}
+            "received_month": today.month, "received_year": today.year, "received_via": "letter",
+            "identity_method": "in_person", "identity_document": "passport", "identity_checked_by": w.caseworker.pk,
+            "identity_check": "Seen at the Trust's office"}
     response = client.post(reverse("rights:open"), data)
     assert response.status_code == 400 and b"No woman in this programme has that Trust person ID" in response.content
     response = client.post(reverse("rights:open"), {**data, "received_year": today.year + 1, "identifier": trust_id})
@@ -162,14 +172,28 @@ def test_objection_and_erasure_through_the_request_page():
     assert response.status_code == 302 and RightsRequest.objects.get(pk=objection.pk).objection_outcome
     erasure = w.request("erasure", 1)
     url = reverse("rights:request", args=[erasure.pk])
-    response = client.post(url, {"action": "erase", "ground": "art17_1_a"})
-    assert response.status_code == 400 and b"Confirm that her records are to be erased" in response.content
-    assert Woman.objects.filter(pk=erasure.woman_id).exists()
+    no = {f"art17_3_{x}": "no" for x in "abcde"}
+    response = client.post(url, {"action": "propose_erasure", "ground": "art17_1_a", **no})
+    assert response.status_code == 400 and b"Confirm that you propose erasing her records" in response.content
+    response = client.post(url, {"action": "propose_erasure", "ground": "art17_1_a", "confirm": "on"})
+    assert response.status_code == 400 and b"Select whether Art. 17(3)(a) applies" in response.content
+    response = client.post(url, {"action": "propose_erasure", "ground": "art17_1_a", "confirm": "on",
+                                 **no, "art17_3_e": "yes"})
+    assert response.status_code == 400 and b"Art. 17(3)(e): establishing, exercising or defending legal claims" \
+        in response.content
+    assert not RightsProposal.objects.filter(request=erasure).exists()
     woman_id = erasure.woman_id
-    response = client.post(url, {"action": "erase", "ground": "art17_1_a", "confirm": "on"})
+    response = client.post(url, {"action": "propose_erasure", "ground": "art17_1_a", "confirm": "on", **no})
+    assert response.status_code == 302 and Woman.objects.filter(pk=woman_id).exists()  # proposed, not erased
+    page = client.get(url)
+    assert b"Nothing happens until the Caldicott Guardian confirms it" in page.content
+    proposal = RightsProposal.objects.get(request=erasure)
+    guardian = sign_in_verified(Client(), w.caldicott)
+    decide = reverse("rights:confirmation", args=[proposal.pk])
+    response = guardian.post(decide, {"proposal": proposal.pk, "decision": "confirm"})
     assert response.status_code == 302 and not Woman.objects.filter(pk=woman_id).exists()
     page = client.get(url)
-    assert page.status_code == 200 and b"Her records were erased" in page.content
+    assert page.status_code == 200 and b"confirmed by" in page.content and b"outside the portal" in page.content
     assert client.post(url, {"action": "nonsense"}).status_code == 404
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from django.utils import timezone
 
 from audit import rights
-from audit.models_rights import RightsRequest
+from audit.models_rights import ErasureExemption, RightsRequest
 from sharing.models import Person
 from sharing.roles import Role
 from tests.delivery.world import DeliveryWorld, delivery_world
@@ -30,9 +30,33 @@ class RightsWorld:
     def request(self, kind: str, released_index: int = 0, *, received_on: date | None = None) -> RightsRequest:
         woman = self.delivery.released[released_index].woman
         return rights.open_request(programme=self.programme, kind=kind, woman=woman,
+                                   received_on=received_on or timezone.localdate(), received_via="letter",
+                                   identity_method="in_person", identity_document="passport",
+                                   identity_checked_by=self.dpo,
                                    identity_check="Passport and a council tax bill seen in person",
-                                   details="Synthetic request", received_on=received_on or timezone.localdate(),
-                                   by=self.dpo)
+                                   details="Synthetic request", by=self.dpo)
+
+    @property
+    def caldicott(self) -> Person:
+        return self.delivery.caldicott
+
+    def erase(self, request: RightsRequest, ground: str = "art17_1_a"):
+        """Erase through both people: the DPO proposes (no exemption applies), the Caldicott
+        Guardian confirms. Returns the ErasureRecord."""
+        from audit import proposals
+
+        proposal = proposals.propose_erasure(request, ground=ground, exemptions=NO_EXEMPTION, by=self.dpo)
+        return proposals.confirm(proposal, by=self.caldicott)
+
+    def uphold(self, request: RightsRequest, note: str = "Upheld: we will not share her data with Pause"):
+        """Uphold an objection through both people. Returns the completed request."""
+        from audit import proposals
+
+        proposal = proposals.propose_objection_upheld(request, note=note, by=self.dpo)
+        return proposals.confirm(proposal, by=self.caldicott)
+
+
+NO_EXEMPTION = {e.value: False for e in ErasureExemption}
 
 
 def rights_world(*, women: int = 2, name: str | None = None) -> RightsWorld:
