@@ -93,23 +93,23 @@ def _reverse_links(model: type[models.Model]):
             yield rel
 
 
-def _count_tree(model: type[models.Model], pks: list[int], counts: Counter) -> None:
-    """What `_delete_tree` would delete, counted without deleting."""
+def _find_tree(model: type[models.Model], pks: list[int], found: dict[str, set[int]]) -> None:
+    """What `_delete_tree` would delete, found without deleting (a row reached twice counts once)."""
     for rel in _reverse_links(model):
         related, field = rel.related_model, rel.field
         if rel.on_delete is models.SET_NULL or related._meta.app_label == "audit":
             continue
         ids = list(models.QuerySet(model=related).filter(**{f"{field.name}__in": pks}).values_list("pk", flat=True))
         if ids:
-            _count_tree(related, ids, counts)
-    counts[model._meta.label] += len(pks)
+            _find_tree(related, ids, found)
+    found.setdefault(model._meta.label, set()).update(pks)
 
 
 def would_erase(woman_id: int) -> dict[str, int]:
     """Rows per kind of record (model label) an erasure of her would delete now."""
-    counts: Counter = Counter()
-    _count_tree(Woman, [woman_id], counts)
-    return dict(sorted((label, n) for label, n in counts.items() if n))
+    found: dict[str, set[int]] = {}
+    _find_tree(Woman, [woman_id], found)
+    return dict(sorted((label, len(ids)) for label, ids in found.items() if ids))
 
 
 def would_keep(request: RightsRequest, *, woman_id: int | None = None) -> list[dict]:

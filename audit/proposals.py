@@ -201,7 +201,16 @@ def pending_in(programme_id: int) -> QuerySet[RightsProposal]:
             .select_related("request", "proposed_by").order_by("proposed_at", "pk"))
 
 
+STORE_NAMES = {
+    "eligibility.Woman": "Her Trust record", "eligibility.Child": "Her children's records",
+    "eligibility.LegalStatus": "Her children's legal statuses", "eligibility.CareEpisode": "Her children's care episodes",
+    "sharing.ReleasedWoman": "Her delivery release to Pause", "sharing.ReleasedChild": "Her children in that release",
+}
+
+
 def _store_name(label: str) -> str:
+    if label in STORE_NAMES:
+        return STORE_NAMES[label]
     try:
         return str(apps.get_model(label)._meta.verbose_name_plural).capitalize()
     except LookupError:
@@ -220,7 +229,8 @@ def proposal_summary(proposal: RightsProposal) -> dict:
                if proposal.kind == ProposalKind.ERASURE else [],
                "erased": [], "kept": [], "refusal": ""}
     if proposal.kind == ProposalKind.ERASURE and request.woman_id:
-        summary["erased"] = [(_store_name(label), n) for label, n in erasure.would_erase(request.woman_id).items()]
+        summary["erased"] = [(f"{_store_name(label)} ({label})", n)
+                             for label, n in erasure.would_erase(request.woman_id).items()]
         summary["kept"] = erasure.would_keep(request)
         summary["refusal"] = erasure.refusal(request, exemptions=proposal.exemptions)
     return summary
