@@ -14,8 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from eligibility.extract.codes import CODE_LISTS, CodeList
 from eligibility.extract.files import TableFile
 from eligibility.extract.problems import Code, FileUnreadable, ProblemLog
+from eligibility.extract.quoting import kept_as, unrecognised_message
 from eligibility.extract.sources import iter_rows
 from eligibility.extract.values import (
     MAX_ID_LENGTH,
@@ -30,6 +32,16 @@ DATE_EXAMPLE = "like 2019-03-04 or 04/03/2019"
 
 def _key(header: str) -> str:
     return header.strip().casefold()
+
+
+def column_letter(index: int) -> str:
+    """A spreadsheet's name for the column at ``index`` (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def resolve_header(
@@ -48,6 +60,8 @@ def resolve_header(
     of the two a reader picks would be an accident. Blank headers (the empty trailing columns a
     spreadsheet leaves) are ignored."""
     seen: dict[str, int] = {}
+    first: dict[str, int] = {}
+    readable = {_key(c) for c in columns} | {_key(h) for h in mapping.values()}
     ok = True
     for i, h in enumerate(header):
         k = _key(h)
@@ -55,17 +69,19 @@ def resolve_header(
             continue
         if k in seen:
             if seen[k] >= 0:  # report each duplicated header once
-                log.add(
-                    Code.DUPLICATE_COLUMN,
-                    f"{file} has more than one column called {h.strip()}",
-                    file,
-                    1,
-                    h.strip(),
-                )
+                # A header the portal does not read is not quoted: a file with no header row has
+                # a row of someone's details where its header should be.
+                if k in readable:
+                    message, column = f"{file} has more than one column called {h.strip()}", h.strip()
+                else:
+                    column = column_letter(i)
+                    message = (f"{file} has more than one column with the same name (columns "
+                               f"{column_letter(first[k])} and {column})")
+                log.add(Code.DUPLICATE_COLUMN, message, file, 1, column)
                 seen[k] = -1
             ok = False
         else:
-            seen[k] = i
+            seen[k] = first[k] = i
     positions: dict[str, int] = {}
     for column in columns:
         theirs = mapping.get(column, column)
@@ -196,36 +212,32 @@ class RowReader:
         self,
         pos: int,
         column: str,
-        known: Mapping[str, str],
+        code_list: CodeList,
         *,
-        gender: bool = False,
         expected: bool = False,
     ) -> str | None:
-        """A code, trimmed and upper-cased; an unrecognised one (``??`` included) is kept as
-        given, with a warning, and will be treated as "for review". ``expected``: the row means
-        nothing without a code (a legal status), so an empty one is flagged the same way."""
+        """A code, trimmed and upper-cased. An unrecognised one (``??`` included) is kept, with a
+        warning, and will be treated as "for review": as given if it has the shape of the list's
+        codes, else as ``quoting.NOT_SHOWN`` (what may not be quoted is not stored either).
+        ``expected``: the row means nothing without a code (a legal status), so an empty one is
+        flagged the same way."""
         value = self.text(pos)
         if value is None:
             if expected:
-                self.unrecognised(column, "")
+                self.unrecognised(column, code_list, "")
             return None
         code = value.upper()  # already trimmed: values.normalise_code, inlined
-        if gender and len(code) == 1 and code.isdigit():
+        if code_list is CodeList.GENDER and len(code) == 1 and code.isdigit():
             code = "0" + code  # a spreadsheet drops the leading zero of 02
-        if code not in known:
-            self.unrecognised(column, code)
+        if code not in CODE_LISTS[code_list]:
+            self.unrecognised(column, code_list, code)
+            return kept_as(code_list, code)
         return code
 
-    def unrecognised(self, column: str, code: str) -> None:
-        """Warn about an unrecognised code; an empty ``code`` means the code is missing."""
-        name = self.name(column)
-        if not code:
-            what = f"{name} is empty"
-        else:
-            what = f"{name} has a code that is not recognised ({code if len(code) <= 12 else code[:12] + '…'})"
-        self.problem(
-            Code.UNRECOGNISED_CODE, column, f"{what}. The row is kept and will be shown for review"
-        )
+    def unrecognised(self, column: str, code_list: CodeList | str, value: str) -> None:
+        """Warn about an unrecognised value (quoted only if ``quoting`` allows); an empty
+        ``value`` means the code is missing."""
+        self.problem(Code.UNRECOGNISED_CODE, column, unrecognised_message(self.name(column), code_list, value))
 
     def nhs(self, positions: Sequence[tuple[int, str]]) -> tuple[str | None, bool]:
         """The NHS number from the first of ``positions`` that has a value, normalised, and

@@ -30,6 +30,7 @@ from datetime import date
 
 from eligibility.extract import codes
 from eligibility.extract.cells import ReadContext, open_table
+from eligibility.extract.codes import CodeList
 from eligibility.extract.files import TableFile
 from eligibility.extract.problems import Code
 from eligibility.extract.records import (
@@ -123,15 +124,15 @@ def read_flat(tf: TableFile, ctx: ReadContext) -> Iterator[FlatRow]:
         number, valid = r.nhs(((nhs, "mother_nhs_number"),))
         postcode = r.text(post)
         if kind == LEGAL_STATUS:
-            code = r.code(code_at, "code", codes.LEGAL_STATUS, expected=True)
+            code = r.code(code_at, "code", CodeList.LEGAL_STATUS, expected=True)
             began = r.date(start, "start_date", rule=True, required=True)
             ended = r.date(end, "end_date", rule=True)
         else:
-            code = r.code(code_at, "code", codes.EPISODE_CEASED) if kind else None
+            code = r.code(code_at, "code", CodeList.EPISODE_CEASED) if kind else None
             began = r.date(start, "start_date", rule=False)
             ended = r.date(end, "end_date", rule=True, required=code is not None)
             if ended is not None and code is None and kind:
-                r.unrecognised("code", "")
+                r.unrecognised("code", CodeList.EPISODE_CEASED, "")
         row = FlatRow(
             mother_id or "",
             r.text(fore),
@@ -139,11 +140,11 @@ def read_flat(tf: TableFile, ctx: ReadContext) -> Iterator[FlatRow]:
             r.date(mdob, "mother_dob", rule=True),
             number,
             normalise_postcode(postcode) if postcode else None,
-            r.code(eth, "mother_ethnicity", codes.ETHNICITY),
+            r.code(eth, "mother_ethnicity", CodeList.ETHNICITY),
             r.date(due, "mother_expected_child_dob", rule=True, expected=True),
             child_id or "",
             r.date(cdob, "child_dob", rule=True),
-            r.code(sex, "child_sex", codes.SEX),
+            r.code(sex, "child_sex", CodeList.SEX),
             kind or "",
             code,
             began,

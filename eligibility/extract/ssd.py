@@ -17,7 +17,9 @@ from collections.abc import Iterator
 
 from eligibility.extract import codes
 from eligibility.extract.cells import ReadContext, open_table
+from eligibility.extract.codes import CodeList
 from eligibility.extract.files import TableFile
+from eligibility.extract.quoting import FLAG
 from eligibility.extract.records import AddressRow, EpisodeRow, LegalStatusRow, MotherRow, PersonRow
 from eligibility.extract.values import normalise_postcode
 
@@ -88,14 +90,14 @@ def read_persons(tf: TableFile, ctx: ReadContext) -> Iterator[PersonRow]:
             flag = flag.upper()
             is_mother = True if flag in YES else False if flag in NO else None
             if is_mother is None:
-                r.unrecognised("pers_is_mother", flag)
+                r.unrecognised("pers_is_mother", FLAG, flag)
         row = PersonRow(
             person_id or "",
             r.text(fore),
             r.text(sur),
-            r.code(sex, "pers_sex", codes.SEX),
-            r.code(gender, "pers_gender", codes.GENDER, gender=True),
-            r.code(eth, "pers_ethnicity", codes.ETHNICITY),
+            r.code(sex, "pers_sex", CodeList.SEX),
+            r.code(gender, "pers_gender", CodeList.GENDER),
+            r.code(eth, "pers_ethnicity", CodeList.ETHNICITY),
             born,
             due,
             died,
@@ -140,7 +142,7 @@ def read_legal_statuses(tf: TableFile, ctx: ReadContext) -> Iterator[LegalStatus
             continue
         status_id = r.ident(lid, "lega_legal_status_id")
         person_id = r.ident(pid, "lega_person_id")
-        code = r.code(code_at, "lega_legal_status", codes.LEGAL_STATUS, expected=True)
+        code = r.code(code_at, "lega_legal_status", CodeList.LEGAL_STATUS, expected=True)
         began = r.date(start, "lega_legal_status_start_date", rule=True, required=True)
         ended = r.date(end, "lega_legal_status_end_date", rule=True)
         if not r.bad:
@@ -163,12 +165,12 @@ def read_episodes(tf: TableFile, ctx: ReadContext) -> Iterator[EpisodeRow]:
         episode_id = r.ident(eid, "clae_cla_episode_id")
         person_id = r.ident(pid, "clae_person_id")
         began = r.date(start, "clae_cla_episode_start_date", rule=False)
-        reason = r.code(reason_at, "clae_cla_episode_ceased_reason", codes.EPISODE_CEASED)
+        reason = r.code(reason_at, "clae_cla_episode_ceased_reason", CodeList.EPISODE_CEASED)
         ended = r.date(
             ceased, "clae_cla_episode_ceased_date", rule=True, required=reason is not None
         )
         if ended is not None and reason is None:
-            r.unrecognised("clae_cla_episode_ceased_reason", "")  # ceased, but no reason given
+            r.unrecognised("clae_cla_episode_ceased_reason", CodeList.EPISODE_CEASED, "")  # ceased, but no reason given
         if not r.bad:
             yield EpisodeRow(episode_id, person_id, began, ended, reason, r.file, r.row)  # type: ignore[arg-type]
 
