@@ -3,6 +3,25 @@ from django import forms
 from eligibility.extract.validate import KNOWN_COLUMNS as READ_COLUMNS
 
 
+class MappingChoiceForm(forms.Form):
+    """The upload's optional column mapping: one of the programme's own, by id. Anything else
+    (not a number, no such mapping, another programme's) is the same clear error."""
+
+    CHOOSE = "Select a saved column mapping from the list"
+    mapping = forms.ModelChoiceField(queryset=None, required=False, error_messages={"invalid_choice": CHOOSE})
+
+    def __init__(self, *args, programme, **kwargs):
+        from eligibility.models import ColumnMapping
+
+        super().__init__(*args, **kwargs)
+        self.fields["mapping"].queryset = ColumnMapping.objects.filter(programme=programme)
+
+    def clean_mapping(self):
+        if len(self.data.getlist("mapping")) > 1:
+            raise forms.ValidationError(self.CHOOSE)
+        return self.cleaned_data["mapping"]
+
+
 class ColumnMappingForm(forms.Form):
     name = forms.CharField(label="Name of the mapping", max_length=100)
     lines = forms.CharField(

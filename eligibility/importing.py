@@ -27,6 +27,7 @@ from audit.log import record_event
 from audit.models import Event
 from eligibility.duplicates import propose_duplicates
 from eligibility.extract import Code, ExtractFormat, Level, PersonRow, Problem, Table, scan_extract
+from eligibility.extract.validate import check_mapping
 from eligibility.import_plan import Plan
 from eligibility.import_writer import (
     PeopleWriter,
@@ -168,6 +169,14 @@ def run_import(
     progress = _Progress(extract)
     progress.save(stage=ImportStage.CHECKING)
     try:
+        mapping = check_mapping(mapping)
+    except ValueError as exc:  # a saved mapping the reader no longer accepts: the caseworker's to fix
+        name = f"‘{extract.column_mapping.name}’ " if extract.column_mapping_id else ""
+        bad = Problem(Level.ERROR, Code.BAD_MAPPING,
+                      f"The column mapping {name}cannot be used. {exc}. Choose another mapping or save a new one")
+        extract.problems = [_problem_dict(bad)]
+        return _refuse(extract, [bad], {Code.BAD_MAPPING: 1}, by, role)
+    try:
         with staging_tables() as staging:
             scan = scan_extract(progress.wrap(files), mapping=mapping, today=today)
             plan = Plan(events=partial(stage_event, staging), addresses_after_links=lambda: scan.format is not FLAT)
@@ -178,7 +187,7 @@ def run_import(
             extract.format = str(reading.format or "")
             extract.problems = [_problem_dict(p) for p in reading.problems]
             if not reading.ok:
-                return _refuse(extract, reading, by, role)
+                return _refuse(extract, reading.problems, reading.problem_counts, by, role)
             plan.finish()
             progress.save(stage=ImportStage.SAVING)
             with transaction.atomic():
@@ -202,15 +211,18 @@ def run_import(
     return extract
 
 
-def _refuse(extract: Extract, reading, by: Person, role: str) -> Extract:
+def _refuse(extract: Extract, problems: list[Problem], counts: dict, by: Person, role: str) -> Extract:
+    """Record the refusal (outcome, report, audit entry: one transaction). The caller deletes
+    the upload after, as for an import that succeeded: its hash, size and report stay."""
     extract.status = ExtractStatus.REFUSED
-    extract.summary = {"errors": sum(1 for p in reading.problems if p.level == "error"),
-                       "problem_counts": {str(k): v for k, v in reading.problem_counts.items()}}
+    extract.summary = {"errors": sum(1 for p in problems if p.level == "error"),
+                       "problem_counts": {str(k): v for k, v in counts.items()}}
     extract.finished_at = timezone.now()
     extract.stage, extract.progress_done = ImportStage.DONE, extract.progress_total
-    extract.save()
-    record_event(Event.CHANGE, actor=by, target=extract, programme=extract.programme, role=role,
-                 reason="extract refused: it has errors; no record changed", action=1)
+    with transaction.atomic():
+        extract.save()
+        record_event(Event.CHANGE, actor=by, target=extract, programme=extract.programme, role=role,
+                     reason="extract refused: it has errors; no record changed", action=1)
     return extract
 
 

@@ -1,6 +1,7 @@
 """Thin tasks: ids in, the actor's right re-checked, the work run. A successful import is
 followed by a recompute of the proposals (its own task, through `recompute_jobs`: the import's
-transaction is not held open for it, and a failed recompute never undoes an import)."""
+transaction is not held open for it, and a failed recompute never undoes an import). The upload
+sweep runs hourly from beat (`CELERY_BEAT_SCHEDULE`; `manage.py sweep_uploads` does the same)."""
 
 from __future__ import annotations
 
@@ -39,8 +40,10 @@ def run_import(extract_id: int, actor_id: int) -> str:
         files = uploads.open_files(extract, stack)
         extract = importing.run_import(extract, files, by=actor, mapping=mapping)
     if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED):
-        uploads.discard(extract.upload_id)
-        Extract.objects.filter(pk=extract.pk).update(upload_id="", stored_files=[])
+        # The outcome, hash and report are recorded: now the upload goes. The record stops
+        # pointing at it only once it is gone; if it could not be deleted, the sweep tries again.
+        if uploads.discard(extract.upload_id):
+            Extract.objects.filter(pk=extract.pk).update(upload_id="", stored_files=[])
     if extract.status == ExtractStatus.SUCCEEDED:
         recompute_jobs.request_recompute(extract.programme, by=actor, why=f"extract #{extract.pk} imported")
     return extract.status
@@ -50,3 +53,10 @@ def run_import(extract_id: int, actor_id: int) -> str:
 def recompute_proposals(job_id: int, actor_id: int) -> str:
     """Run the current rule set over the job's programme; decisions are never touched."""
     return recompute_jobs.run_job(job_id, actor_id)
+
+
+@shared_task(name="eligibility.sweep_kept_uploads", ignore_result=True)
+def sweep_kept_uploads() -> int:
+    """Delete kept uploads that no extract needs any more (`uploads.sweep_kept_uploads`, which
+    logs the counts). Returns how many were deleted."""
+    return uploads.sweep_kept_uploads().deleted

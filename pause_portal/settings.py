@@ -315,6 +315,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.write_checkpoint", "schedule": crontab(minute=0)},
     "audit-monitoring": {"task": "audit.run_monitoring", "schedule": 300.0},
     "delivery-retention": {"task": "sharing.apply_retention_schedules", "schedule": crontab(hour=2, minute=30)},
+    "eligibility-upload-sweep": {"task": "eligibility.sweep_kept_uploads", "schedule": crontab(minute=20)},
 }
 # The audit chain's head is checkpointed outside the main database (audit.checkpoint_stores), in
 # exactly one store: a write-once folder (PORTAL_AUDIT_CHECKPOINT_DIR) or a database of its own

@@ -41,6 +41,7 @@ class Code(StrEnum):
     NESTED_ARCHIVE = "nested_archive"
     UNSAFE_NAME = "unsafe_name"
     MIXED_FORMATS = "mixed_formats"
+    BAD_MAPPING = "bad_mapping"  # the chosen column mapping names a column the portal does not read
     UNKNOWN_TABLE = "unknown_table"
     MISSING_TABLE = "missing_table"
     # Headers.

@@ -191,7 +191,10 @@ class ExtractScan:
         )
 
 
-def _check_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
+def check_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
+    """The mapping as a dict; ValueError, in words for the caseworker, if it cannot be used."""
+    if mapping is not None and not isinstance(mapping, Mapping):
+        raise ValueError("The column mapping is not a list of column names")
     mapping = dict(mapping or {})
     for ours, theirs in mapping.items():
         if ours not in KNOWN_COLUMNS:
@@ -209,7 +212,7 @@ def scan_extract(
     limits: Limits | None = None,
 ) -> ExtractScan:
     """Records while validating, in one pass (see the module docstring)."""
-    return ExtractScan(files, _check_mapping(mapping), today or date.today(), limits or Limits())
+    return ExtractScan(files, check_mapping(mapping), today or date.today(), limits or Limits())
 
 
 def read_extract(

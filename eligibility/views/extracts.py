@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from audit.log import record_event
 from audit.models import Event
 from eligibility import importing, uploads
-from eligibility.forms import ColumnMappingForm
+from eligibility.forms import ColumnMappingForm, MappingChoiceForm
 from eligibility.models import ColumnMapping, Extract, ExtractStatus
 from eligibility.tasks import run_import
 from pause_portal.access import for_roles
@@ -43,14 +43,21 @@ def upload(request):
     if request.method == "POST":
         handler = uploads.EncryptingUploadHandler(request, programme.pk)
         request.upload_handlers = [handler]
-        return _receive(request, handler)
+        try:
+            return _receive(request, handler)
+        finally:
+            # Whatever the answer (refused, a bad token, an error), bytes that no extract records
+            # are deleted now: only an upload that became an extract is kept, until its import ends.
+            uploads.discard_unless_recorded(handler.upload_id)
     return _upload_page(request, programme)
 
 
-def _upload_page(request, programme, *, error: str = "", status: int = 200):
+def _upload_page(request, programme, *, error: str = "", error_field: str = "files", status: int = 200):
+    mappings = ColumnMapping.objects.filter(programme=programme)
     context = {
         "error": error,
-        "mappings": ColumnMapping.objects.filter(programme=programme),
+        "error_field": error_field if error_field == "files" or mappings else "files",
+        "mappings": mappings,
         "extracts": Extract.objects.filter(programme=programme).select_related("uploaded_by")[:20],
         "max_mb": uploads.settings.PORTAL_UPLOAD_MAX_BYTES // (1024 * 1024),
     }
@@ -65,23 +72,18 @@ def _receive(request, handler: uploads.EncryptingUploadHandler):
         return _upload_page(request, programme, status=400,
                             error=f"The selected files must be smaller than {uploads.settings.PORTAL_UPLOAD_MAX_BYTES // (1024 * 1024)} MB in total")
     if not files:
-        uploads.discard(handler.upload_id)
         return _upload_page(request, programme, status=400, error="Select the extract files to upload")
     names = [f.name for f in files]
     if any(not n.lower().endswith(ACCEPTED) for n in names):
-        uploads.discard(handler.upload_id)
         return _upload_page(request, programme, status=400, error="The selected files must be CSV, XLSX or ZIP files")
-    mapping = None
-    if request.POST.get("mapping"):
-        mapping = ColumnMapping.objects.filter(programme=programme, pk=request.POST["mapping"]).first()
-        if mapping is None:
-            uploads.discard(handler.upload_id)
-            return _upload_page(request, programme, status=400, error="Select a saved column mapping from the list")
+    choice = MappingChoiceForm(request.POST, programme=programme)
+    if not choice.is_valid():
+        return _upload_page(request, programme, status=400, error=choice.errors["mapping"][0], error_field="mapping")
+    mapping = choice.cleaned_data["mapping"]
     sha = handler.sha256.hexdigest()
     try:
         importing.refuse_if_imported(programme, sha)
     except importing.AlreadyImported as exc:
-        uploads.discard(handler.upload_id)
         return _upload_page(request, programme, status=409, error=str(exc))
     with transaction.atomic():
         extract = Extract.objects.create(
