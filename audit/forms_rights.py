@@ -185,7 +185,7 @@ class ProposeErasureForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    reason = _text("Why it is withdrawn", "Enter why the proposal is withdrawn", 1000)
+    withdraw_reason = _text("Why it is withdrawn", "Enter why the proposal is withdrawn", 1000)
 
 
 class RedactionForm(forms.Form):

@@ -151,7 +151,7 @@ def _act(action: str, form, rr: RightsRequest, request) -> str:
         pending = rights.pending_proposal(rr)
         if pending is None:
             raise rights.RightsRefused("No decision on this request awaits the Caldicott Guardian.")
-        proposals.withdraw(pending, reason=data["reason"], by=by)
+        proposals.withdraw(pending, reason=data["withdraw_reason"], by=by)
         return "The proposal is withdrawn. The request stays open."
     if action == "identity":
         rights.record_identity(rr, identity_method=data["identity_method"],
