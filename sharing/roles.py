@@ -95,8 +95,9 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
         RoleSpec(
             Role.CALDICOTT_GUARDIAN,
             OrganisationKind.TRUST,
-            "The second signature on phase changes, on lead, DPO and Caldicott role grants and on "
-            "agreement changes; sees the report of the DPO's own activity. Sees no case records.",
+            "The second signature on phase changes, on lead, DPO and Caldicott role grants, on "
+            "agreement changes and on the DPO's erasures and upheld objections; sees the report of the "
+            "DPO's own activity. Sees no case records.",
             frozenset(
                 {P.CONFIRM_PHASE_CHANGE, P.CONFIRM_ROLE_GRANT, P.VIEW_PROGRAMME_MEMBERS, P.REVIEW_DPO_ACTIVITY}
             ),
@@ -106,7 +107,9 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
             Role.DPO,
             OrganisationKind.TRUST,
             "Reviews every access in the audit trail, answers subject access and rights requests and "
-            "keeps the breach register. Sees a person's records only through an open request.",
+            "keeps the breach register. Sees a person's records only through an open request whose "
+            "requester's identity check is recorded; proposes erasures and upheld objections, which the "
+            "Caldicott Guardian confirms.",
             frozenset({P.REVIEW_AUDIT_TRAIL, P.ANSWER_RIGHTS_REQUESTS, P.KEEP_BREACH_REGISTER, P.VIEW_PROGRAMME_MEMBERS}),
             needs_second_person=True,
         ),

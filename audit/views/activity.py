@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 from audit.dpo_activity import people_of, rights_activity
 from audit.log import record_staff_view
-from audit.models_review import ReviewSearch
+from audit.models_review import FlagRule, MonitoringFlag, ReviewSearch
 from audit.views.review import describe_criteria
 from pause_portal.access import for_roles
 from sharing.roles import Role
@@ -32,6 +32,13 @@ def dpo_activity(request):
         request.GET.get("rights_page"))
     people = people_of(list(rights_page))
     rights_items = [(a, people.get(a.by_id)) for a in rights_page]
-    record_staff_view(request, {**{s.by_id: s.by for s in page}, **people}.values(), membership=membership)
+    # The flags the rules raise about the DPO's own requests: shown here too, since the DPO does not
+    # close a flag about themselves.
+    flags = list(MonitoringFlag.objects.filter(programme=membership.programme,
+                                               rule__in=[FlagRule.NO_RECEIPT, FlagRule.RAPID_REQUESTS])
+                 .select_related("actor")[:PER_PAGE])
+    record_staff_view(request, {**{s.by_id: s.by for s in page}, **people,
+                                **{f.actor_id: f.actor for f in flags if f.actor_id}}.values(), membership=membership)
     return render(request, "dpo/activity.html", {"page": page, "items": items, "programme": membership.programme,
-                                                 "rights_page": rights_page, "rights_items": rights_items})
+                                                 "rights_page": rights_page, "rights_items": rights_items,
+                                                 "flags": flags})

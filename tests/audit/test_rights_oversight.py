@@ -301,6 +301,9 @@ def test_monitoring_flags_a_request_opened_with_no_recorded_receipt():
     monitoring.run_monitoring()
     flags = MonitoringFlag.objects.filter(rule=FlagRule.NO_RECEIPT)
     assert flags.count() == 1 and f"#{rr.pk}" in flags.get().detail and flags.get().actor_id == w.dpo.pk
+    # the Caldicott Guardian sees it in her report of the DPO (the DPO does not close a flag about themselves)
+    body = sign_in_verified(Client(), w.caldicott).get(reverse("dpo:activity")).content.decode()
+    assert 'id="rights-flags"' in body and flags.get().detail in body
 
 
 def test_monitoring_flags_a_dpo_opening_requests_faster_than_the_threshold(settings):
