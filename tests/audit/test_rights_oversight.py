@@ -44,6 +44,7 @@ from eligibility.models import Child, Woman
 from pseudonymisation.fields import Protector
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
 from sharing.disclosure import disclose
+from sharing.models_delivery import SafeguardingConcern
 from tests.audit.test_rights_world import NO_EXEMPTION, rights_world
 from tests.conftest import sign_in_verified
 
@@ -101,7 +102,8 @@ def test_finding_1_one_dpo_can_no_longer_erase_her_alone_with_her_concerns(djang
     for message in mail.outbox:
         text = f"{message.subject}\n{message.body}"
         assert "erasure" in text.lower() and w.programme.name in text
-        assert not [s for s in [*_secrets(released.woman), rr.reference] if s.lower() in text.lower()]
+        forbidden = [*_secrets(released.woman), rr.reference, "art17", "17(1)", proposal.get_ground_display()]
+        assert not [s for s in forbidden if s.lower() in text.lower()]
     lead_mail = next(m for m in mail.outbox if m.to[0] == w.delivery.trust_lead.email)
     assert re.findall(r"https?://\S+", lead_mail.body) == [] and "outside the portal" in lead_mail.body
     # The second person confirms; both are on the record, with what was kept and why.
@@ -326,3 +328,15 @@ def test_the_threshold_is_a_setting_with_a_default():
     assert settings.PORTAL_MONITORING["rights_requests"] == 5
     assert settings.PORTAL_MONITORING["rights_request_hours"] == 24
     assert monitoring.Thresholds().rights_requests == 5
+
+
+def test_the_erasure_walk_itself_stops_at_a_concern_the_trust_has_not_closed():
+    from audit import erasure
+
+    w = rights_world(women=1)
+    released = w.delivery.released[0]
+    concern = _concern(w, released)
+    with pytest.raises(rights.RightsRefused, match="not closed by the Trust"), transaction.atomic():
+        erasure._delete_tree(Woman, [released.woman_id], __import__("collections").Counter())
+    assert Woman.objects.filter(pk=released.woman_id).exists()
+    assert SafeguardingConcern.objects.filter(pk=concern.pk).exists()
