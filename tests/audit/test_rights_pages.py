@@ -265,3 +265,34 @@ def test_a_breach_through_the_pages():
                             "ico-reference": "ICO-1"})
     assert response.status_code == 302 and Breach.objects.get().ico_reference == "ICO-1"
     assert b"BR-" in client.get(reverse("rights:breaches")).content
+
+
+def test_withdrawing_a_proposal_and_recording_an_identity_check_through_the_request_page():
+    from audit import proposals
+    from tests.audit.test_rights_world import NO_EXEMPTION
+
+    w = rights_world(women=2)
+    client = _dpo_client(w)
+    rr = w.request("erasure")
+    proposal = proposals.propose_erasure(rr, ground="art17_1_a", exemptions=NO_EXEMPTION, by=w.dpo)
+    url = reverse("rights:request", args=[rr.pk])
+    response = client.post(url, {"action": "withdraw", "withdraw_reason": ""})
+    assert response.status_code == 400 and b"Enter why the proposal is withdrawn" in response.content
+    response = client.post(url, {"action": "withdraw", "withdraw_reason": "She withdrew her request"})
+    assert response.status_code == 302 and RightsProposal.objects.get(pk=proposal.pk).status == ProposalStatus.WITHDRAWN
+    # a request from before issue 17: free text only, so the gate is shut until the check is recorded
+    woman = w.delivery.released[1].woman
+    old = RightsRequest(programme=w.programme, reference="DPO-2026-950", kind="access", woman=woman,
+                        person_id_index=woman.person_id_index, received_on=timezone.localdate(),
+                        due_on=timezone.localdate() + timedelta(days=30), owner=w.dpo, opened_by=w.dpo)
+    old.protect(rights.protector_for(old), identity_check="Seen")
+    old.save()
+    url = reverse("rights:request", args=[old.pk])
+    surname = woman.reveal(Protector.load(w.programme.pk, Woman.key_phase), "surname").encode()
+    assert surname not in client.get(url).content
+    response = client.post(url, {"action": "identity", "identity_method": "copies", "identity_document": "passport",
+                                 "identity_checked_by": w.caseworker.pk, "identity_check": "No. 12345678"})
+    assert response.status_code == 400 and b"Do not record a document&#x27;s number" in response.content
+    response = client.post(url, {"action": "identity", "identity_method": "copies", "identity_document": "passport",
+                                 "identity_checked_by": w.caseworker.pk})
+    assert response.status_code == 302 and surname in client.get(url).content
