@@ -37,6 +37,7 @@ RUN set -eu; \
     export SECRET_KEY="$(rand)"; \
     export PORTAL_TOKEN_SECRET="$(rand)" PORTAL_ENCRYPTION_SECRET="$(rand)"; \
     export PORTAL_BLIND_INDEX_SECRET="$(rand)" PORTAL_AUDIT_CHAIN_SECRET="$(rand)"; \
+    export PORTAL_KEY_STORE_DIR=/nonexistent/key-store; \
     python manage.py collectstatic --no-input -v 1; \
     test -f /app/var/staticfiles/staticfiles.json; \
     test ! -e /app/var/keys; \
@@ -58,6 +59,10 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 portal \
  && useradd --system --uid 10001 --gid portal --home-dir /app --no-create-home \
             --shell /usr/sbin/nologin portal
+
+# The key store's mount point (docker-compose's `key-store` volume): a named volume starts with
+# this folder's owner and mode, so only the portal's user can read or write the scope secrets.
+RUN install -d -o 10001 -g 10001 -m 700 /var/lib/portal-key-store
 
 COPY --from=build /opt/venv /opt/venv
 # Owned by root and not writable by the portal user; the app writes nothing to disk in production.

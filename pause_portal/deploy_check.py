@@ -1,6 +1,7 @@
 """Run `manage.py check --deploy --fail-level WARNING` under production settings, with throwaway
 secrets made for this run only (no real secret is needed or read). The audit checkpoint store is
-the one the environment names, if any (so its rules are checked too), else a throwaway folder."""
+the one the environment names, if any (so its rules are checked too), else a throwaway folder; so
+is the key store (PORTAL_KEY_STORE_DIR: a throwaway folder of mode 700 unless one is named)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 
 from pause_portal.secrets import MASTER_SECRETS
 
@@ -23,6 +25,11 @@ def _checkpoint_store() -> dict[str, str]:
 
 
 def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="portal-key-store-") as throwaway:  # made mode 700
+        return _check(os.environ.get("PORTAL_KEY_STORE_DIR") or throwaway)
+
+
+def _check(key_store: str) -> int:
     env = {
         **os.environ,
         "PORTAL_ENV": "production",
@@ -31,6 +38,7 @@ def main() -> int:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "PORTAL_ALLOWED_HOSTS": "portal.example.org",
         **_checkpoint_store(),
+        "PORTAL_KEY_STORE_DIR": key_store,
         **{name: secrets.token_urlsafe(48) for name in MASTER_SECRETS},
     }
     cmd = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]

@@ -6,8 +6,10 @@ A secret NAME is read from the environment variable NAME, or from the file named
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets as _random
+import shutil
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -60,3 +62,19 @@ def generated_secret(folder: Path, name: str) -> str:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(_random.token_urlsafe(48))
     return path.read_text(encoding="utf-8").strip()
+
+
+def folder_for_this_run(parent: Path, name: str) -> str:
+    """Test mode: a folder of this run's own under `parent` (mode 700, removed when the process
+    that made it exits), so that test runs side by side never share one. It is put in the
+    environment variable `name`, so a server the run starts (a gunicorn for a benchmark) uses the
+    same folder."""
+    chosen = os.environ.get(name)
+    if chosen:
+        return chosen
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = parent / f"run-{os.getpid()}-{_random.token_hex(4)}"
+    folder.mkdir(mode=0o700)
+    os.environ[name] = str(folder)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return str(folder)

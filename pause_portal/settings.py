@@ -20,7 +20,13 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from pause_portal.scoping_k import parse_scoping_k
-from pause_portal.secrets import MASTER_SECRETS, generated_secret, read_secret, require_secret
+from pause_portal.secrets import (
+    MASTER_SECRETS,
+    folder_for_this_run,
+    generated_secret,
+    read_secret,
+    require_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MODES = ("demo", "test", "production")
@@ -342,6 +348,34 @@ if PRODUCTION and PORTAL_AUDIT_CHECKPOINT_DATABASE_URL:
             == (_main.get("HOST") or "", int(_main.get("PORT") or 5432), _main.get("NAME"))):
         raise ImproperlyConfigured("PORTAL_AUDIT_CHECKPOINT_DATABASE_URL names the main database: the audit "
                                    "trail's checkpoints must be kept outside it.")
+# --- the key store (pseudonymisation.key_store, ADR 19) ---------------------------------------
+# Each key scope's secret, outside the main database: deleting it when a scope is destroyed makes
+# every copy of its wrapped keys (dead rows, WAL, backups) useless. A writable folder of its own:
+# never the audit checkpoint store (insert-only) nor the read-only secrets mount. Production
+# refuses to start without it; the demo keeps it in var/keys/demo/; each test run has its own.
+PORTAL_KEY_STORE_DIR = os.environ.get("PORTAL_KEY_STORE_DIR", "").strip()
+if not PORTAL_KEY_STORE_DIR:
+    if PRODUCTION:
+        raise ImproperlyConfigured("Production needs PORTAL_KEY_STORE_DIR: a writable folder of its own, outside "
+                                   "the database, for each key scope's secret (docs/deployment.md).")
+    PORTAL_KEY_STORE_DIR = (str(VAR_DIR / "keys" / "demo" / "key-store") if DEMO
+                            else folder_for_this_run(VAR_DIR / "keys" / "test-key-stores", "PORTAL_KEY_STORE_DIR"))
+_key_store = Path(PORTAL_KEY_STORE_DIR).resolve()
+for _other, _what in ((PORTAL_AUDIT_CHECKPOINT_DIR, "the audit checkpoint store (insert-only)"),
+                      ("/run/secrets", "the read-only secrets mount")):
+    if _other and (_key_store == Path(_other).resolve() or Path(_other).resolve() in _key_store.parents
+                   or _key_store in Path(_other).resolve().parents):
+        raise ImproperlyConfigured(f"PORTAL_KEY_STORE_DIR ({PORTAL_KEY_STORE_DIR}) overlaps {_what}: the key store "
+                                   "must be a writable folder of its own.")
+# How long backups are kept, as the deletion certificate states them: the key store's (a deleted
+# scope secret survives in them that long) and the main database's with its WAL archive (wrapped
+# key bytes survive there that long, useless once the scope's secret is gone). Set both to what
+# your backups really keep.
+PORTAL_KEY_STORE_BACKUP_DAYS = int(os.environ.get("PORTAL_KEY_STORE_BACKUP_DAYS", "35"))
+PORTAL_DATABASE_BACKUP_DAYS = int(os.environ.get("PORTAL_DATABASE_BACKUP_DAYS", "35"))
+if PORTAL_KEY_STORE_BACKUP_DAYS < 0 or PORTAL_DATABASE_BACKUP_DAYS < 0:
+    raise ImproperlyConfigured("PORTAL_KEY_STORE_BACKUP_DAYS and PORTAL_DATABASE_BACKUP_DAYS are numbers of days (0 or more).")
+
 if PRODUCTION:
     REDIS_URL = read_secret("REDIS_URL") or ""
     if not REDIS_URL:

@@ -1,11 +1,17 @@
 """The data classification drives protection at rest: on every protected model, each field
 classified "direct identifier" must be encrypted, each encrypted field must be classified
-identifying, and each blind index must read encrypted fields of its own model."""
+identifying, and each blind index must read encrypted fields of its own model. And, in the
+deployment checks, the key store is a folder this process can write and nobody else can read."""
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
 from django.apps import apps
-from django.core.checks import Error, register
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
 
 from pseudonymisation.fields import (
     BlindIndexField,
@@ -48,3 +54,18 @@ def check_protected_models(app_configs=None, **kwargs):
             for problem in protection_problems(model):
                 errors.append(Error(f"{model._meta.label}: {problem}.", obj=model, id="pseudonymisation.E001"))
     return errors
+
+
+@register(Tags.security, deploy=True)
+def check_key_store(app_configs=None, **kwargs):
+    folder = Path(getattr(settings, "PORTAL_KEY_STORE_DIR", "") or "")
+    hint = "Mount a writable volume of its own there, owned by the portal's user, mode 700 (docs/deployment.md)."
+    if not folder.is_dir():
+        return [Warning(f"The key store folder {folder} does not exist.", hint=hint, id="pseudonymisation.W001")]
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return [Warning(f"The key store folder {folder} is not writable by this process: scope secrets can be "
+                        "neither made nor deleted.", hint=hint, id="pseudonymisation.W002")]
+    if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+        return [Warning(f"The key store folder {folder} is open to other users (mode "
+                        f"{stat.S_IMODE(folder.stat().st_mode):o}).", hint=hint, id="pseudonymisation.W003")]
+    return []

@@ -23,3 +23,16 @@ class DecryptionFailed(PseudonymisationError):
 
 class InvalidToken(PseudonymisationError, ValueError):
     """A token that is malformed or fails its check character (a mistyped token)."""
+
+
+class KeyStoreMissing(PseudonymisationError):
+    """No key store is configured (settings.PORTAL_KEY_STORE_DIR)."""
+
+
+class KeyStoreError(PseudonymisationError):
+    """The key store cannot be read or written, or holds something that is not a secret."""
+
+
+class ScopeSecretMissing(KeyUnavailable):
+    """The key store holds no secret for the scope: deleted when the scope's keys were destroyed,
+    or this is not the key store the keys were made with. Its wrapped keys cannot be unwrapped."""

@@ -32,6 +32,7 @@ def production_env(**overrides):
         "SECRET_KEY": secrets.token_urlsafe(50),
         "PORTAL_ALLOWED_HOSTS": "portal.example.org",
         "PORTAL_AUDIT_CHECKPOINT_DIR": "/var/lib/portal-audit-checkpoints",
+        "PORTAL_KEY_STORE_DIR": "/var/lib/portal-key-store",
         **{name: secrets.token_urlsafe(40) for name in MASTER_SECRETS},
     }
     env.update(overrides)
@@ -64,11 +65,19 @@ def test_production_starts_with_every_secret(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["SECRET_KEY", *MASTER_SECRETS, "DATABASE_URL", "REDIS_URL", "PORTAL_ALLOWED_HOSTS",
-                                  "PORTAL_AUDIT_CHECKPOINT_DIR"])
+                                  "PORTAL_AUDIT_CHECKPOINT_DIR", "PORTAL_KEY_STORE_DIR"])
 def test_production_refuses_to_start_without_each_secret_and_names_it(name, tmp_path):
     result = start(production_env(**{name: None}), tmp_path)
     assert result.returncode != 0
     assert name in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("folder", ["/var/lib/portal-audit-checkpoints", "/var/lib/portal-audit-checkpoints/keys",
+                                    "/run/secrets", "/run/secrets/key-store"])
+def test_production_refuses_a_key_store_in_the_checkpoint_store_or_the_secrets_mount(folder, tmp_path):
+    result = start(production_env(PORTAL_KEY_STORE_DIR=folder), tmp_path)
+    assert result.returncode != 0
+    assert "PORTAL_KEY_STORE_DIR" in result.stderr.splitlines()[-1] and "a writable folder of its own" in result.stderr
 
 
 def test_secrets_can_come_from_mounted_files(tmp_path):
