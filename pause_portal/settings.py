@@ -348,7 +348,7 @@ if PRODUCTION and PORTAL_AUDIT_CHECKPOINT_DATABASE_URL:
             == (_main.get("HOST") or "", int(_main.get("PORT") or 5432), _main.get("NAME"))):
         raise ImproperlyConfigured("PORTAL_AUDIT_CHECKPOINT_DATABASE_URL names the main database: the audit "
                                    "trail's checkpoints must be kept outside it.")
-# --- the key store (pseudonymisation.key_store, ADR 19) ---------------------------------------
+# --- the key store (pseudonymisation.key_store, ADR 22) ---------------------------------------
 # Each key scope's secret, outside the main database: deleting it when a scope is destroyed makes
 # every copy of its wrapped keys (dead rows, WAL, backups) useless. A writable folder of its own:
 # never the audit checkpoint store (insert-only) nor the read-only secrets mount. Production

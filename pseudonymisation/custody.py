@@ -1,10 +1,10 @@
-"""Key custody beyond ordinary use (ADR 19): rotating the master secrets, vacuuming destroyed
+"""Key custody beyond ordinary use (ADR 22): rotating the master secrets, vacuuming destroyed
 keys' dead row versions out of the key table's file, and the facts a deletion certificate states
 about a destroyed scope.
 
 Why a master rotation: a copy of a wrapped key that the database cannot forget (a dead row
 version, the WAL, a backup) unwraps for as long as every secret it was wrapped under exists.
-Keys wrapped under the master secret alone (before ADR 19), including those of scopes already
+Keys wrapped under the master secret alone (before ADR 22), including those of scopes already
 destroyed then, stay recoverable until the master secret is replaced and the old one destroyed.
 `rotate_master_secrets` re-wraps every live key under new master secrets, so the old ones can go.
 """
@@ -148,7 +148,7 @@ def destruction_facts(scope: keys.KeyScope) -> dict:
     records = KeyCustodyRecord.objects.filter(scope=scope.label())
     deleted = records.filter(event=CustodyEvent.SCOPE_SECRET_DELETED).order_by("at").first()
     master_only_until = None
-    if destroyed.filter(wrapping=Wrapping.MASTER_ONLY).exists():  # destroyed before ADR 19
+    if destroyed.filter(wrapping=Wrapping.MASTER_ONLY).exists():  # destroyed before ADR 22
         master_only_until = destroyed.aggregate(at=Max("destroyed_at"))["at"]
     rewrapped = records.filter(event=CustodyEvent.LEGACY_REWRAPPED).aggregate(at=Max("at"))["at"]
     if rewrapped and (master_only_until is None or rewrapped > master_only_until):

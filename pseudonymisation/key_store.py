@@ -1,4 +1,4 @@
-"""The key store: one random secret per key scope, kept outside the main database (ADR 19).
+"""The key store: one random secret per key scope, kept outside the main database (ADR 22).
 
 A scope's data keys are wrapped under a key-encryption key derived from the purpose's master
 secret *and* the scope's secret here (`pseudonymisation.keys`). Deleting the scope's secret makes

@@ -1,4 +1,4 @@
-"""Key custody: envelope keys (ADR 6, ADR 19).
+"""Key custody: envelope keys (ADR 6, ADR 22).
 
 Master secrets (one per purpose) come only from settings.PORTAL_SECRETS, which reads the
 environment or mounted files. Each programme x phase x purpose (a key scope) has random 256-bit
@@ -13,7 +13,7 @@ forget (dead row versions in the table's file, WAL, backups) stops unwrapping, e
 master secret. Deleting the secret before the commit would kill the keys of a purge that then
 rolls back; a crash between the two is mended by `forget_destroyed_scope_secrets`.
 
-Keys made before ADR 19 were wrapped under the master secret alone (`Wrapping.MASTER_ONLY`):
+Keys made before ADR 22 were wrapped under the master secret alone (`Wrapping.MASTER_ONLY`):
 migration 0003 re-wraps them, and `Keyring.load` re-wraps any it still meets, both recorded in
 `KeyCustodyRecord`.
 
@@ -100,7 +100,7 @@ def scope_secret(scope: KeyScope, *, create: bool = False) -> bytes:
 
 
 def _legacy_kek(purpose: Purpose, master: bytes) -> bytes:
-    """Before ADR 19: the master secret alone."""
+    """Before ADR 22: the master secret alone."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"pause-portal kek {purpose}".encode()).derive(
         master)
 
@@ -208,7 +208,7 @@ def scope_is_destroyed(scope: KeyScope) -> bool:
 def forget_scope_secret(scope: KeyScope) -> datetime | None:
     """Delete a destroyed scope's secret from the key store (idempotent) and record when. Returns
     when it was deleted, or None if the scope is not destroyed or never had a secret (its keys
-    were destroyed before ADR 19). A live scope's secret is never touched."""
+    were destroyed before ADR 22). A live scope's secret is never touched."""
     if not scope_is_destroyed(scope):
         return None
     label = scope.label()
@@ -234,7 +234,7 @@ def forget_destroyed_scope_secrets() -> list[str]:
 
 def rewrap_legacy_keys(*, scope: KeyScope | None = None, data_key_model=DataKey,
                        record_model=KeyCustodyRecord) -> int:
-    """Re-wrap live keys still wrapped under the master secret alone (made before ADR 19) under
+    """Re-wrap live keys still wrapped under the master secret alone (made before ADR 22) under
     the master secret and their scope's secret, each checked to unwrap to the same key, in one
     transaction, and record it per scope. (Migration 0003 passes its historical models.) Copies
     of the old wrapped bytes (dead rows, WAL, backups) unwrap with the master secret until it is
@@ -273,7 +273,7 @@ class Keyring:
         version = current_version(scope, create=create)
         rows = list(_rows(scope).filter(destroyed_at__isnull=True))
         if any(row.wrapping == Wrapping.MASTER_ONLY for row in rows):
-            rewrap_legacy_keys(scope=scope)  # made before ADR 19 and missed by migration 0003
+            rewrap_legacy_keys(scope=scope)  # made before ADR 22 and missed by migration 0003
             rows = list(_rows(scope).filter(destroyed_at__isnull=True))
         kek = _scope_kek(scope, master_secret(scope.purpose), scope_secret(scope))
         keys = {row.version: _open(kek, scope, row.version, bytes(row.wrapped_key)) for row in rows}

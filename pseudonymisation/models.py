@@ -2,7 +2,7 @@
 re-encryption runs.
 
 A data key exists only wrapped, under a key derived from its purpose's master secret and its
-scope's secret in the key store (both outside the database; ADR 19). Destroying a key deletes its
+scope's secret in the key store (both outside the database; ADR 22). Destroying a key deletes its
 wrapped copy and keeps a tombstone, so that anything protected by that version fails loudly
 ("destroyed"), not mysteriously ("missing"); once the destruction commits, the scope's secret is
 deleted from the key store, so the copies the database cannot forget (dead row versions, WAL,
@@ -27,7 +27,7 @@ class Purpose(models.TextChoices):
 
 
 class Wrapping(models.IntegerChoices):
-    # Before ADR 19: under the purpose's master secret alone. Re-wrapped by migration 0003 (or on
+    # Before ADR 22: under the purpose's master secret alone. Re-wrapped by migration 0003 (or on
     # first use); old copies of such bytes unwrap with the master secret until it is rotated.
     MASTER_ONLY = 1, "Master secret alone"
     MASTER_AND_SCOPE_SECRET = 2, "Master secret and the scope's secret in the key store"

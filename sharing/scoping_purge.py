@@ -9,7 +9,7 @@ programme (tokens can then be neither made nor resolved); and it writes a `Delet
 listing each store with its row count, the keys destroyed, what was kept, when, by whom, and a
 SHA-256 digest of the certificate's canonical text. The Trust's own records are not touched.
 
-Keys (ADR 19): once the purge commits, each destroyed scope's secret is deleted from the key store
+Keys (ADR 22): once the purge commits, each destroyed scope's secret is deleted from the key store
 (so the wrapped key bytes the database cannot forget, in dead rows, WAL and backups, no longer
 unwrap) and the key table is vacuumed (`VACUUM FULL`, which cannot run inside the purge's
 transaction and needs the table's owner). `finish_key_destruction` then completes the
@@ -211,7 +211,7 @@ def finish_key_destruction(certificate_id: int, *, vacuum: bool = False,
 def finish_pending_key_destruction(*, outcome: custody.VacuumOutcome | None = None) -> list[int]:
     """Finish every certificate whose keys are not yet fully stated: a scope secret still to be
     deleted (a crash after a purge's commit), or, given a vacuum's `outcome`, dead rows still to be
-    vacuumed. Returns the certificates rewritten. (Certificates written before ADR 19 are left as
+    vacuumed. Returns the certificates rewritten. (Certificates written before ADR 22 are left as
     they were: their scopes had no secret to delete.)"""
     keys.forget_destroyed_scope_secrets()
     finished = []

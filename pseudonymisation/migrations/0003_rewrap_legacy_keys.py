@@ -1,4 +1,4 @@
-"""Re-wrap every live data key made before ADR 19 (under its master secret alone) under the master
+"""Re-wrap every live data key made before ADR 22 (under its master secret alone) under the master
 secret and its scope's secret in the key store, each checked to unwrap to the same key, and
 record it per scope (KeyCustodyRecord). Needs the master secrets and a writable key store
 (PORTAL_KEY_STORE_DIR) when there are such keys; with none it touches neither.
@@ -26,6 +26,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # Irreversible: code before ADR 19 would read the new wrapping as the old one.
+        # Irreversible: code before ADR 22 would read the new wrapping as the old one.
         migrations.RunPython(rewrap),
     ]

@@ -1,4 +1,4 @@
-"""Destroying a key scope holds (issue 17, finding 5; ADR 19): once the destruction commits, the
+"""Destroying a key scope holds (issue 17, finding 5; ADR 22): once the destruction commits, the
 scope's secret leaves the key store, so wrapped bytes copied before (as a dead row, the WAL or a
 backup keeps them) no longer unwrap, even with every master secret. Keys wrapped before per-scope
 secrets keep working and are re-wrapped, recorded; rotating the master secrets leaves every live
@@ -39,7 +39,7 @@ def wrapped_bytes(scope: KeyScope, version: int = 1) -> bytes:
     return bytes(stored(scope, version).wrapped_key)
 
 
-def wrapped_before_adr_19(scope: KeyScope, version: int, key: bytes, master: str) -> bytes:
+def wrapped_before_adr_22(scope: KeyScope, version: int, key: bytes, master: str) -> bytes:
     """A data key wrapped as the portal did before per-scope secrets (the code at 4cc204a):
     AES-GCM under HKDF-SHA256(master secret, info "pause-portal kek <purpose>") alone."""
     kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
@@ -48,12 +48,12 @@ def wrapped_before_adr_19(scope: KeyScope, version: int, key: bytes, master: str
     return nonce + AESGCM(kek).encrypt(nonce, key, f"data-key|{scope.label()}|v{version}".encode())
 
 
-def make_key_before_adr_19(scope: KeyScope, version: int = 1, **fields) -> bytes:
+def make_key_before_adr_22(scope: KeyScope, version: int = 1, **fields) -> bytes:
     key = os.urandom(32)
     master = settings.PORTAL_SECRETS[keys.MASTER_SECRET_OF[scope.purpose]]
     DataKey.objects.create(programme_id=scope.programme_id, phase=scope.phase, purpose=scope.purpose,
                            version=version, wrapping=Wrapping.MASTER_ONLY,
-                           wrapped_key=wrapped_before_adr_19(scope, version, key, master), **fields)
+                           wrapped_key=wrapped_before_adr_22(scope, version, key, master), **fields)
     return key
 
 
@@ -115,7 +115,7 @@ def test_a_destroyed_scope_is_never_given_a_new_key_or_secret():
 
 # --- keys made before per-scope secrets ------------------------------------------------------
 def test_a_key_wrapped_before_per_scope_secrets_keeps_working_and_is_rewrapped_on_first_use():
-    key = make_key_before_adr_19(SCOPING)
+    key = make_key_before_adr_22(SCOPING)
     old_copy = wrapped_bytes(SCOPING)
     keyring = Keyring.load(SCOPING)
     assert keyring.key() == key
@@ -134,9 +134,9 @@ def test_the_data_migration_rewraps_every_live_key_made_before_per_scope_secrets
     from django.apps import apps
 
     migration = import_module("pseudonymisation.migrations.0003_rewrap_legacy_keys")
-    made = {scope: make_key_before_adr_19(scope) for scope in (SCOPING, DELIVERY)}
-    made[TRUST] = make_key_before_adr_19(TRUST, retired_at="2026-01-01T00:00:00Z")
-    made[(TRUST, 2)] = make_key_before_adr_19(TRUST, version=2)
+    made = {scope: make_key_before_adr_22(scope) for scope in (SCOPING, DELIVERY)}
+    made[TRUST] = make_key_before_adr_22(TRUST, retired_at="2026-01-01T00:00:00Z")
+    made[(TRUST, 2)] = make_key_before_adr_22(TRUST, version=2)
     DataKey.objects.create(programme_id=52, phase="scoping", purpose="token", version=1, wrapping=Wrapping.MASTER_ONLY,
                            wrapped_key=None, destroyed_at="2026-01-01T00:00:00Z", retired_at="2026-01-01T00:00:00Z")
     migration.rewrap(apps, None)
@@ -160,7 +160,7 @@ def test_a_master_rotation_keeps_live_keys_working_and_old_copies_useless():
     token = maker.make(TokenKind.WOMAN, "P0003")
     cipher_key = Keyring.load(TRUST).key()
     before = wrapped_bytes(DELIVERY)  # a copy under the old master secret, as a backup keeps it
-    legacy_key = make_key_before_adr_19(SCOPING)
+    legacy_key = make_key_before_adr_22(SCOPING)
     legacy_copy = wrapped_bytes(SCOPING)
 
     assert custody.rotate_master_secrets({Purpose.TOKEN: NEW_TOKEN_SECRET}) == {Purpose.TOKEN: 2}

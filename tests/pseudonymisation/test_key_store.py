@@ -1,4 +1,4 @@
-"""The key store (ADR 19): one secret per key scope in a folder of its own, written atomically and
+"""The key store (ADR 22): one secret per key scope in a folder of its own, written atomically and
 durably, mode 600; a scope's wrapped keys need its secret there as well as the master secret."""
 
 from __future__ import annotations

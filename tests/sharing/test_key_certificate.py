@@ -1,4 +1,4 @@
-"""What the deletion certificate says about the scoping keys (issue 17, finding 5; ADR 19): what was
+"""What the deletion certificate says about the scoping keys (issue 17, finding 5; ADR 22): what was
 destroyed and when, what still remains where and until when, and why it cannot be unwrapped; the
 key store's secret deleted only once the purge commits; the key table vacuumed after it, or the
 reason it was not; and the commands that destroy keys, vacuum the table and rotate the master
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test import Client, override_settings
@@ -215,3 +216,34 @@ def test_rotate_master_secrets_reads_the_new_secrets_from_files_and_rewraps(monk
     assert keys.Keyring.load(scope).key() == key
     assert AuditEntry.objects.filter(reason="master secrets rotated: PORTAL_TOKEN_SECRET: 1 live key version(s) "
                                             "re-wrapped").exists()
+
+
+# --- keys wrapped before per-scope secrets ---------------------------------------------------
+def test_copies_wrapped_under_the_master_secret_alone_are_admitted_until_it_is_rotated(
+        programme, other_programme, trust_lead, pause_lead, caldicott, django_capture_on_commit_callbacks):
+    from pseudonymisation import custody
+    from tests.conftest import _member
+    from tests.pseudonymisation.test_key_destruction import make_key_before_adr_22
+
+    make_key_before_adr_22(token_scope(programme))  # the scoping key as the portal made it before ADR 22
+    scoping_data(programme, trust_lead, pause_lead, caldicott, women=1)  # its first use re-wraps it
+    with django_capture_on_commit_callbacks(execute=True):
+        end_scoping(programme, by=caldicott, trigger="phase change #8")
+    [entry] = DeletionCertificate.objects.get(programme=programme).keys_destroyed
+    assert entry["master_only_copies_until"] is not None and entry["scope_secret_deleted_at"] is not None
+    assert (f"Copies wrapped before {entry['master_only_copies_until']} under the master secret PORTAL_TOKEN_SECRET "
+            "alone may remain there too: they unwrap with PORTAL_TOKEN_SECRET until it is rotated (manage.py "
+            "rotate_master_secrets) and the old secret destroyed.") in entry["remains"]
+
+    make_key_before_adr_22(token_scope(other_programme))
+    lead, their_pause, their_caldicott = (_member(other_programme, r) for r in
+                                          ("trust_lead", "pause_lead", "caldicott_guardian"))
+    keys.Keyring.load(token_scope(other_programme))  # re-wrapped on first use
+    custody.rotate_master_secrets({Purpose.TOKEN: "q" * 48})
+    rotated = {**django_settings.PORTAL_SECRETS, "PORTAL_TOKEN_SECRET": "q" * 48}
+    with override_settings(PORTAL_SECRETS=rotated), django_capture_on_commit_callbacks(execute=True):
+        scoping_data(other_programme, lead, their_pause, their_caldicott, women=1)
+        end_scoping(other_programme, by=their_caldicott, trigger="phase change #9")
+    [entry] = DeletionCertificate.objects.get(programme=other_programme).keys_destroyed
+    assert "PORTAL_TOKEN_SECRET was replaced at " in entry["remains"]
+    assert "so they unwrap only with the old secret, which must be destroyed with its backups." in entry["remains"]

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         scope = keys.KeyScope(opts["programme"], opts["phase"], Purpose(opts["purpose"]))
         after_commit = {}
 
-        def finish():  # after the commit: never inside the transaction (ADR 19)
+        def finish():  # after the commit: never inside the transaction (ADR 22)
             after_commit["deleted_at"] = keys.forget_scope_secret(scope)
             after_commit["vacuum"] = custody.vacuum_key_table()
 
