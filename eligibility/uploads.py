@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import re
 import shutil
 import uuid
@@ -166,9 +167,21 @@ class SweepReport:
         return ", ".join(f"{f.name.replace('_', ' ')} {getattr(self, f.name)}" for f in fields(self))
 
 
-def _newest_change(path: Path) -> datetime:
-    stamps = [path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir()]
+def _newest_change(path: Path) -> datetime | None:
+    """When the folder or a file in it last changed; None if it is gone meanwhile."""
+    try:
+        stamps = [path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir()]
+    except FileNotFoundError:
+        return None
     return datetime.fromtimestamp(max(stamps), tz=timezone.get_current_timezone())
+
+
+def mark_queued(upload_id: str) -> None:
+    """A retry queues the import again: the sweep's clock for an unfinished import restarts."""
+    try:
+        os.utime(folder(upload_id))
+    except OSError:
+        pass  # the retry's task reports a missing upload itself
 
 
 def _why_remove(extract, now: datetime) -> tuple[str, str] | None:
@@ -177,7 +190,8 @@ def _why_remove(extract, now: datetime) -> tuple[str, str] | None:
         return "finished", "its import has finished"
     if extract.status == ExtractStatus.FAILED and (extract.finished_at or extract.uploaded_at) < now - FAILED_KEPT_FOR:
         return "failed_not_retried", f"the failed import was not tried again within {FAILED_KEPT_FOR.days} days"
-    if extract.status in (ExtractStatus.RECEIVED, ExtractStatus.RUNNING) and extract.uploaded_at < now - UNFINISHED_BOUND:
+    queued = max(extract.uploaded_at, _newest_change(folder(extract.upload_id)) or extract.uploaded_at)
+    if extract.status in (ExtractStatus.RECEIVED, ExtractStatus.RUNNING) and queued < now - UNFINISHED_BOUND:
         return "never_imported", f"not imported within {UNFINISHED_BOUND.days} days; the import is marked failed"
     if extract.status == ExtractStatus.FAILED and not folder(extract.upload_id).exists():
         return "records_cleared", "the kept upload is gone, so the import cannot be tried again"
@@ -221,7 +235,9 @@ def sweep_kept_uploads(*, now: datetime | None = None, dry_run: bool = False) ->
                 report.left_alone += 1
             elif path.name in recorded:
                 continue
-            elif _newest_change(path) > now - NO_RECORD_GRACE:
+            elif (changed := _newest_change(path)) is None:
+                continue  # deleted meanwhile
+            elif changed > now - NO_RECORD_GRACE:
                 report.waiting += 1
             elif dry_run or discard(path.name):
                 report.no_record += 1

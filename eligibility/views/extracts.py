@@ -151,6 +151,7 @@ def extract_retry(request, pk: int):
         return HttpResponseNotAllowed(["POST"])
     if extract.status != ExtractStatus.FAILED or not extract.upload_id:
         raise Http404("Only a failed import whose upload is still kept can be retried.")
+    uploads.mark_queued(extract.upload_id)
     with transaction.atomic():
         Extract.objects.filter(pk=extract.pk).update(status=ExtractStatus.RECEIVED, finished_at=None, failure="")
         run_import.delay_on_commit(extract.pk, request.user.pk)

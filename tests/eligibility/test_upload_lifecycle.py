@@ -136,7 +136,7 @@ def test_the_sweep_deletes_finished_failed_long_ago_and_stuck_uploads(caseworker
     old_failure = extract_for(programme, caseworker, kept(upload_dir, hours_old=1), ExtractStatus.FAILED,
                               finished_at=timezone.now() - timedelta(days=8))
     new_failure = extract_for(programme, caseworker, kept(upload_dir, hours_old=1), ExtractStatus.FAILED)
-    stuck = extract_for(programme, caseworker, kept(upload_dir, hours_old=1), ExtractStatus.RECEIVED,
+    stuck = extract_for(programme, caseworker, kept(upload_dir, hours_old=72), ExtractStatus.RECEIVED,
                         uploaded_at=timezone.now() - timedelta(days=3))
     queued = extract_for(programme, caseworker, kept(upload_dir, hours_old=1), ExtractStatus.RECEIVED)
 
@@ -215,3 +215,19 @@ def test_the_command_and_the_beat_task_sweep_and_log_counts_never_names(casework
         assert name not in logged
     beat = {entry["task"]: entry for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
     assert "eligibility.sweep_kept_uploads" in beat
+
+
+def test_a_retry_restarts_the_sweeps_clock_for_an_import_uploaded_days_ago(client, caseworker, programme, upload_dir):
+    folder = kept(upload_dir, hours_old=72)
+    failed = extract_for(programme, caseworker, folder, ExtractStatus.FAILED,
+                         uploaded_at=timezone.now() - timedelta(days=3), failure="RuntimeError")
+    sign_in_verified(client, caseworker)
+    client.post(reverse("eligibility:extract-retry", args=[failed.pk]))  # queued: on-commit not run here
+    failed.refresh_from_db()
+    assert failed.status == ExtractStatus.RECEIVED
+    uploads.sweep_kept_uploads()
+    failed.refresh_from_db()
+    assert failed.status == ExtractStatus.RECEIVED and folder.exists()  # queued again today: left alone
+    uploads.sweep_kept_uploads(now=timezone.now() + timedelta(days=3))
+    failed.refresh_from_db()
+    assert failed.status == ExtractStatus.FAILED and not folder.exists()
