@@ -1,8 +1,10 @@
 """The one, logged way past the audit trigger: the test suite's flush and the retention purge.
 
-It runs under the owner role (the application role has no DELETE or TRUNCATE on audit tables
-whatever this says), sets `portal.audit_bypass` for the current transaction only, and logs that
-it did.
+It sets `portal.audit_bypass` for the current transaction only, and logs that it did. It works
+only under the owner role: the trigger honours the setting only when the role running the
+statement owns the table (migration audit 0010) — any role may set the setting itself — and the
+application role has no UPDATE, DELETE or TRUNCATE on the append-only tables anyway
+(`audit.db_roles`). Under any other role, statements in the block are refused as outside it.
 """
 
 from __future__ import annotations

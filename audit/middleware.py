@@ -1,4 +1,5 @@
-"""Every refused request on a protected page (403 or 404) writes an entry."""
+"""Every refused request on a protected page (403 or 404) writes an entry — a signed-in person's
+each one; refusals without sign-in rate-limited per client address (`audit.refusals`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.conf import settings
 
 from audit.log import record_event
 from audit.models import Event
+from audit.refusals import record_refusal_without_sign_in
 
 
 class RefusalAuditMiddleware:
@@ -15,13 +17,15 @@ class RefusalAuditMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if response.status_code in (403, 404) and not request.path.startswith(settings.STATIC_URL):
-            user = request.user if request.user.is_authenticated else None
+            if not request.user.is_authenticated:
+                record_refusal_without_sign_in(request, response.status_code)
+                return response
             from sharing.selectors import current_membership
 
-            membership = current_membership(request) if user else None
+            membership = current_membership(request)
             record_event(
                 Event.REFUSED,
-                actor=user,
+                actor=request.user,
                 programme=membership.programme if membership else None,
                 role=membership.role if membership else "",
                 status_code=response.status_code,

@@ -184,7 +184,9 @@ class AuditChainAnchor(models.Model):
         return f"audit chain anchor: links {self.from_seq}-{self.first_seq - 1} purged"
 
 
-# The access review and monitoring models live in their own module (issue 8, points 2 and 3).
+# The access review and monitoring models live in their own module (issue 8, points 2 and 3);
+# the tally of refusals without sign-in in its own (issue 17).
+from audit.models_refusals import RefusalTally  # noqa: E402,F401
 from audit.models_review import (  # noqa: E402, F401
     ConflictDeclaration,
     MonitoringCursor,

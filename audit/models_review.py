@@ -78,6 +78,10 @@ class ReviewSearch(models.Model):
             raise PermissionDenied("Review records are append-only.")
         super().save(*args, **kwargs)
 
+    def delete(self, *args, **kwargs):
+        # Model.delete() deletes through a collector, not the queryset: refused here as well.
+        raise PermissionDenied("Review records are append-only: they cannot be deleted.")
+
 
 class FlagRule(models.TextChoices):
     OUT_OF_HOURS = "out_of_hours", "Access out of hours"

@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from audit.checkpoint_stores import checkpoint_dir, checkpoint_store  # noqa: F401  (checkpoint_dir re-exported)
+from audit.checkpoint_stores import Summary, checkpoint_dir, checkpoint_store  # noqa: F401  (re-exported)
 from audit.models import AuditEntry, AuditSeal
 
 GENESIS = "0" * 64
@@ -27,6 +27,9 @@ GENESIS = "0" * 64
 # transaction we expect: it is stamped when written, sealed once committed); more than that and
 # it was inserted afterwards, not committed late.
 LATE_TOLERANCE = timedelta(minutes=15)
+# pg_(try_)advisory_xact_lock key: the sealer holds it while it seals a batch and checkpoints it;
+# verification takes it to read the checkpoints, so it never reads one whose links are uncommitted.
+ADVISORY_LOCK = 0x5EA1
 
 
 def chain_key() -> bytes:
@@ -60,15 +63,41 @@ def unsealed_entries() -> QuerySet:
 
 
 # --- checkpoints (audit.checkpoint_stores: a write-once folder or a database of their own) ---
-def write_checkpoint() -> dict | None:
-    """Write the chain head (seq, link, time) to the configured checkpoint store, never over an
-    earlier checkpoint (at the same head the one already there is returned); None when nothing is
-    sealed yet."""
+def checkpoint_record(seq: int, chain: str, written_at) -> dict:
+    return {"seq": seq, "chain": chain, "written_at": written_at.isoformat()}
+
+
+class CheckpointStoreEmpty(RuntimeError):
+    """The store holds no checkpoint although the chain already has links: it was emptied,
+    replaced, or never written (links sealed before checkpoints were written per run). Nothing
+    starts it again on its own: that would hide whatever was cut before."""
+
+    def __init__(self, head_seq: int):
+        self.head_seq = head_seq
+        super().__init__(
+            f"The audit checkpoint store holds no checkpoint, yet the chain has links up to {head_seq}: it was "
+            "emptied, replaced or never written. Run `manage.py verify_audit_trail`, find out why, then start the "
+            "store again with `manage.py seal_audit_trail --checkpoint`.")
+
+
+def write_checkpoint(*, start_empty_store: bool = False) -> dict | None:
+    """Write the chain head (seq, link, time) to the configured checkpoint store unless the
+    store's newest checkpoint is already at it (that one is returned); None when nothing is
+    sealed yet. The sealer checkpoints every run itself (`audit.sealing.seal_pending`): this is
+    the hourly catch-up after a run whose checkpoint could not be written, and how an operator
+    starts an emptied or new store again (`seal_audit_trail --checkpoint`, the only caller
+    passing `start_empty_store`); otherwise an empty store beside a chain raises
+    CheckpointStoreEmpty."""
     head = AuditSeal.objects.order_by("-seq").values_list("seq", "chain").first()
     if head is None:
         return None
-    record = {"seq": head[0], "chain": head[1], "written_at": timezone.now().isoformat()}
-    return checkpoint_store().write(record)
+    store = checkpoint_store()
+    newest = store.latest()
+    if newest is None and not start_empty_store:
+        raise CheckpointStoreEmpty(head[0])
+    if newest is not None and newest["seq"] == head[0]:
+        return newest
+    return store.write(checkpoint_record(head[0], head[1], timezone.now()))
 
 
 def read_checkpoints() -> list[dict]:

@@ -28,12 +28,14 @@ from django.db import connection, transaction
 
 from audit.models import AuditChainAnchor, AuditEntry, AuditSeal
 from audit.sealing_chain import (
+    ADVISORY_LOCK,
     GENESIS,
     LATE_TOLERANCE,
+    Summary,
     anchor_mac,
     chain_key,
+    checkpoint_store,
     hmac_pads,
-    read_checkpoints,
     unsealed_entries,
 )
 from audit.sealing_digest import (
@@ -70,7 +72,8 @@ class Verification:
     links: int = 0
     first_seq: int = 1
     last_seq: int = 0
-    checkpoints: int = 0
+    checkpoints: int = 0  # in the store
+    compared: int = 0  # each UTC day's newest, compared with the chain
     unsealed: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -281,9 +284,28 @@ def _walk_all(walk: _Walk) -> None:
             walk.problem = f"link {walk.expected} is missing (a link was deleted, or links were reordered)"
 
 
+def _checkpoints() -> Summary:
+    """The store's checkpoints (how many, and each day's newest), read while no sealer is
+    between writing a checkpoint and committing its links (the sealer's advisory lock), so every
+    checkpoint read has its links committed before the walk's snapshot is taken."""
+    store = checkpoint_store()
+    if connection.vendor != "postgresql":
+        return store.summary()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+        return store.summary()
+
+
 def verify() -> Verification:
     """Recompute the chain from its anchor and check the checkpoints. Stops at the first broken
-    link (everything after it is suspect) and says what it found there."""
+    link (everything after it is suspect) and says what it found there.
+
+    The sealer checkpoints every batch it seals, the first included, so the store holds a
+    checkpoint at or past every committed link: an empty store beside links (or purge anchors)
+    fails, as does a checkpoint past the chain's end (entries cut, or the trail emptied). Each UTC
+    day's newest checkpoint is compared with the chain: a link depends on every link before it,
+    so a day's newest vouches for that day's others, and the comparison costs one checkpoint a
+    day however often the sealer runs."""
     key, result = chain_key(), Verification()
     gaps = _anchors(key, result)
     if gaps is None:
@@ -292,7 +314,12 @@ def verify() -> Verification:
     while expected in gaps:
         expected, previous = gaps[expected]
     result.first_seq = expected
-    checkpoints = read_checkpoints()
+    summary = _checkpoints()
+    result.checkpoints, checkpoints = summary.count, summary.daily
+    if not summary.count and (gaps or AuditSeal.objects.exists()):
+        result.problems.append("the checkpoint store holds no checkpoint, yet the chain has links: the sealer "
+                               "checkpoints from the first seal on, so the store was emptied, replaced or never "
+                               "written, and entries cut from the end would not show")
     walk = _Walk(key, gaps, {c["seq"] for c in checkpoints}, expected, previous)
     _walk_all(walk)
     result.links, result.last_seq = walk.links, walk.last_seq
@@ -302,10 +329,14 @@ def verify() -> Verification:
         return result
     result.unsealed = walk.unsealed
     for checkpoint in checkpoints:
-        result.checkpoints += 1
         seq = checkpoint["seq"]
         if any(start <= seq < after for start, (after, _) in gaps.items()):
             continue  # in a run a retention purge removed
+        result.compared += 1
+        if seq > walk.last_seq and not walk.links:
+            result.problems.append(f"checkpoint at link {seq} ({checkpoint['written_at']}) but the trail has no "
+                                   "links left: it was emptied")
+            break
         if seq > walk.last_seq:
             result.problems.append(f"checkpoint at link {seq} ({checkpoint['written_at']}) but the chain ends "
                                    f"at {walk.last_seq}: entries were cut")

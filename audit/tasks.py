@@ -1,4 +1,5 @@
-"""The sealer's periodic tasks (Celery beat): seal every minute, checkpoint hourly."""
+"""The sealer's periodic tasks (Celery beat): seal every minute (each run that seals something
+writes its checkpoint), and an hourly catch-up checkpoint of the head."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from audit import sealing
 
 @shared_task(name="audit.seal_pending", ignore_result=True)
 def seal_pending() -> int:
+    from audit.refusals import flush_refusal_tallies
+
+    flush_refusal_tallies()  # the past minutes' refusals without sign-in, sealed in this run
     return sealing.seal_pending()
 
 

@@ -1,5 +1,8 @@
-"""Seal the committed audit entries not yet in the hash chain (the beat task does this every
-minute); with --checkpoint, also write the chain head to the checkpoint store.
+"""Seal the committed audit entries not yet in the hash chain, checkpointing each batch (the beat
+task does this every minute), after turning the past minutes' tallies of refusals without sign-in
+into entries; with --checkpoint, also write the chain head to the checkpoint store when its
+newest checkpoint is not at it — which is also how an operator starts an emptied or new store
+again (the sealer never does that on its own: ADR 14).
 
     manage.py seal_audit_trail [--checkpoint]
 """
@@ -8,18 +11,32 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from audit.sealing import seal_pending, write_checkpoint
+from audit.refusals import flush_refusal_tallies
+from audit.sealing import checkpoint_store, seal_pending, write_checkpoint
 
 
 class Command(BaseCommand):
     help = "Seal pending audit entries into the hash chain (and optionally checkpoint its head)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--checkpoint", action="store_true", help="Also write the chain head outside the database.")
+        parser.add_argument("--checkpoint", action="store_true",
+                            help="Also write the chain head outside the database (and start an empty store again).")
 
     def handle(self, *args, **opts):
+        tallied = flush_refusal_tallies()
+        if tallied:
+            self.stdout.write(f"Wrote {tallied} entries for refusals past the per-address limit.")
         sealed = seal_pending()
         self.stdout.write(f"Sealed {sealed} entries.")
         if opts["checkpoint"]:
-            head = write_checkpoint()
-            self.stdout.write(f"Checkpoint at link {head['seq']}." if head else "Nothing sealed yet: no checkpoint.")
+            was_empty = checkpoint_store().latest() is None
+            head = write_checkpoint(start_empty_store=True)
+            if head is None:
+                self.stdout.write("Nothing sealed yet: no checkpoint.")
+                return
+            self.stdout.write(f"Checkpoint at link {head['seq']}.")
+            if was_empty:  # (a first seal has checkpointed itself by now)
+                self.stderr.write(
+                    f"The checkpoint store was empty although the chain already had links: it starts again at link "
+                    f"{head['seq']}. Entries cut from the end before now cannot be found any more; "
+                    "verify_audit_trail compares the chain with this checkpoint and those after it.")

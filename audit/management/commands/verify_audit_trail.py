@@ -1,4 +1,5 @@
-"""Verify the audit trail's hash chain and its checkpoints; exit 1 at the first broken link.
+"""Verify the audit trail's hash chain and its checkpoints; exit 1 at the first broken link, when
+the checkpoint store is empty beside a chain, or when a checkpoint is past the chain's end.
 
     manage.py verify_audit_trail
 """
@@ -20,9 +21,9 @@ class Command(BaseCommand):
         result = verify()
         seconds = time.perf_counter() - start
         rate = f" ({result.links / seconds:,.0f} links/s)" if seconds and result.links else ""
-        self.stdout.write(f"Checked links {result.first_seq}-{result.last_seq} ({result.links} links) and "
-                          f"{result.checkpoints} checkpoints in {seconds:.1f}s{rate}; {result.unsealed} entries not yet "
-                          "sealed.")
+        self.stdout.write(f"Checked links {result.first_seq}-{result.last_seq} ({result.links} links) against "
+                          f"{result.checkpoints} checkpoints (each day's newest compared: {result.compared}) in "
+                          f"{seconds:.1f}s{rate}; {result.unsealed} entries not yet sealed.")
         if not result.ok:
             raise CommandError("The audit trail does not verify: " + "; ".join(result.problems))
         self.stdout.write("The audit trail verifies.")
