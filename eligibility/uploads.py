@@ -225,8 +225,9 @@ def sweep_kept_uploads(*, now: datetime | None = None, dry_run: bool = False) ->
                 continue
             record_event(Event.CHANGE, target=extract, programme=extract.programme, action=1,
                          reason=f"kept upload deleted by the upload sweep: {reason}")
-        setattr(report, field, getattr(report, field) + 1)
-        if not discard(extract.upload_id):
+        if discard(extract.upload_id):
+            setattr(report, field, getattr(report, field) + 1)
+        else:
             report.not_deleted += 1  # no record points at it now: the next sweep's no-record rule
     if base.is_dir():
         recorded = set(Extract.objects.exclude(upload_id="").values_list("upload_id", flat=True))
