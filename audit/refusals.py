@@ -26,8 +26,6 @@ from audit.models import AuditEntry, Event
 from pause_portal import request_context
 from pause_portal.client_ip import client_ip
 
-LIMIT_SETTING = "PORTAL_ANONYMOUS_REFUSALS_PER_MINUTE"
-DEFAULT_LIMIT = 10
 # One statement for both databases (PostgreSQL, SQLite >= 3.35): the row is locked (PostgreSQL)
 # or the database is (SQLite) from here to the commit, so the count read back is this request's.
 _COUNT = ("INSERT INTO audit_refusaltally (address, minute, count, logged) VALUES (%s, %s, 1, 0) "
@@ -37,7 +35,7 @@ _TAKE = "DELETE FROM audit_refusaltally WHERE minute < %s RETURNING address, min
 
 
 def per_minute_limit() -> int:
-    return max(0, int(getattr(settings, LIMIT_SETTING, DEFAULT_LIMIT)))
+    return max(0, int(settings.PORTAL_ANONYMOUS_REFUSALS_PER_MINUTE))
 
 
 def _minute(moment: datetime) -> int:

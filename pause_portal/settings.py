@@ -287,6 +287,9 @@ AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
 PORTAL_AUDIT_RETENTION_DAYS = int(os.environ.get("PORTAL_AUDIT_RETENTION_DAYS", str(6 * 366)))
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_STORE_JSON_CHANGES = True
+# Requests refused without sign-in: an entry each for the first this many a minute from one
+# client address, then one entry with the number of the rest of that minute's (audit.refusals).
+PORTAL_ANONYMOUS_REFUSALS_PER_MINUTE = int(os.environ.get("PORTAL_ANONYMOUS_REFUSALS_PER_MINUTE", "10"))
 # The monitoring rules' thresholds (audit.monitoring): working hours in Europe/London time, bulk
 # access (more than N records in M minutes), repeated refusals (K in M minutes), case pages.
 PORTAL_MONITORING = {
