@@ -205,6 +205,9 @@ def test_every_append_only_table_has_the_refusing_triggers():
     for table, kinds in found.items():
         assert ROW | BEFORE | DELETE | UPDATE in kinds, table  # before each row's UPDATE or DELETE
         assert BEFORE | TRUNCATE in kinds, table  # before a TRUNCATE statement
+    with connection.cursor() as cur:  # no role can put a look-alike name in its way
+        cur.execute("SELECT proconfig FROM pg_proc WHERE oid = 'portal_audit_append_only'::regproc")
+        assert cur.fetchone()[0] == ["search_path=pg_catalog, pg_temp"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -233,3 +233,29 @@ def test_the_database_store_answers_latest_and_each_days_newest(backend, tmp_pat
 
         with psycopg.connect(store.url, autocommit=True) as conn:
             conn.execute("DROP TABLE audit_checkpoint")
+
+
+def test_the_hourly_catch_up_writes_a_head_a_run_could_not_checkpoint(programme, store_dir):
+    entries(2, programme)
+    sealing.seal_pending()
+    first = files(store_dir)
+    entries(1, programme)
+    sealing.seal_pending()
+    missed = sorted(set(files(store_dir)) - set(first))[0]
+    (store_dir / missed).chmod(0o644)
+    (store_dir / missed).unlink()  # as if that run's checkpoint had never been written
+    head = sealing.write_checkpoint()
+    assert head["seq"] == AuditSeal.objects.count() and files(store_dir) == sorted(first + [missed])
+
+
+def test_with_a_days_newest_checkpoints_removed_the_newest_left_is_compared(programme, store_dir):
+    entries(2, programme)
+    sealing.seal_pending()
+    middle = AuditSeal.objects.count()
+    entries(2, programme)
+    sealing.seal_pending()
+    for name in files(store_dir)[1:]:  # the store's newest gone (a store that was not write-once)
+        (store_dir / name).chmod(0o644)
+        (store_dir / name).unlink()
+    cut_links_after(middle - 1)
+    assert f"checkpoint at link {middle}" in verify_fails()
