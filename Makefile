@@ -65,4 +65,4 @@ lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock
 
 clean-demo:
-	rm -rf var/demo.sqlite3* var/broker var/outbox var/keys/demo
+	rm -rf var/demo.sqlite3* var/broker var/outbox var/keys/demo var/audit-checkpoints
