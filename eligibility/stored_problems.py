@@ -25,6 +25,7 @@ from eligibility.extract.quoting import (
     unrecognised_message,
 )
 from eligibility.models import Extract
+from sharing.models import Programme
 
 _OLD_UNRECOGNISED = re.compile(
     r"(?P<name>.*) has a code that is not recognised \((?P<value>.*)\)\. The row is kept and will be shown for review",
@@ -71,7 +72,9 @@ def rewrite_stored_problems() -> tuple[int, int]:
     rows = Extract.objects.order_by("pk").values_list("pk", "column_mapping__columns")
     for pk, mapping in rows.iterator():
         with transaction.atomic():
-            extract = Extract.objects.select_for_update().select_related("programme").get(pk=pk)
+            # Only the columns it needs: a migration runs this on a database whose later
+            # migrations (new fields elsewhere) may not have been applied yet.
+            extract = Extract.objects.select_for_update().only("pk", "problems", "programme_id").get(pk=pk)
             new, changed = [], 0
             for problem in extract.problems:
                 fixed = rewritten(problem, mapping) if isinstance(problem, dict) else None
@@ -80,7 +83,8 @@ def rewrite_stored_problems() -> tuple[int, int]:
             if not changed:
                 continue
             Extract.objects.filter(pk=pk).update(problems=new)
-            record_event(Event.CHANGE, target=extract, programme=extract.programme, action=1,
+            programme = Programme.objects.only("pk", "phase").get(pk=extract.programme_id)
+            record_event(Event.CHANGE, target=extract, programme=programme, action=1,
                          reason=f"stored import problems rewritten so that none quotes a value from the file: {changed}")
         extracts, problems = extracts + 1, problems + changed
     return extracts, problems
