@@ -52,6 +52,8 @@ def rotate_master_secrets(new: dict[Purpose, str]) -> dict[Purpose, int]:
             raise RotationRefused(f"The current {name} is not configured: the live keys cannot be read.") from exc
         new_secrets[name] = secret
     done = dict.fromkeys(new, 0)
+    master_only: set[keys.KeyScope] = set()
+    now = timezone.now()
     with transaction.atomic():
         rows = list(DataKey.objects.select_for_update().filter(destroyed_at__isnull=True, purpose__in=list(new))
                     .order_by("pk"))
@@ -62,6 +64,7 @@ def rotate_master_secrets(new: dict[Purpose, str]) -> dict[Purpose, int]:
                 key = keys.unwrap(scope, row.version, bytes(row.wrapped_key), wrapping=row.wrapping)
                 if row.wrapping == Wrapping.MASTER_ONLY:
                     keys.scope_secret(scope, create=True)
+                    master_only.add(scope)
                 rewrapped = keys.wrap(scope, row.version, key, secrets=new_secrets)
             except PseudonymisationError as exc:
                 raise RotationRefused(f"{scope.label()} v{row.version}: {exc} Nothing was changed.") from exc
@@ -78,9 +81,16 @@ def rotate_master_secrets(new: dict[Purpose, str]) -> dict[Purpose, int]:
             if unwrapped != held[row.pk]:
                 raise RotationRefused(f"{scope.label()} v{row.version} unwraps to another key under the new "
                                       "secret. Nothing was changed.")
+        for scope in sorted(master_only, key=keys.KeyScope.label):  # copies under the old master alone exist
+            KeyCustodyRecord.objects.create(at=now, event=CustodyEvent.LEGACY_REWRAPPED, scope=scope.label(),
+                                            purpose=scope.purpose, keys=_rows_of(scope, held))
         for purpose, count in done.items():
-            KeyCustodyRecord.objects.create(event=CustodyEvent.MASTER_ROTATED, purpose=purpose, keys=count)
+            KeyCustodyRecord.objects.create(at=now, event=CustodyEvent.MASTER_ROTATED, purpose=purpose, keys=count)
     return done
+
+
+def _rows_of(scope: keys.KeyScope, pks) -> int:
+    return keys._rows(scope).filter(pk__in=list(pks)).count()
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,7 @@ def destruction_facts(scope: keys.KeyScope) -> dict:
     rotated = None
     if master_only_until is not None:
         rotated = (KeyCustodyRecord.objects.filter(event=CustodyEvent.MASTER_ROTATED, purpose=scope.purpose,
-                                                   at__gt=master_only_until).aggregate(at=Max("at"))["at"])
+                                                   at__gte=master_only_until).aggregate(at=Max("at"))["at"])
     return {
         "scope": scope.label(),
         "versions": destroyed.count(),

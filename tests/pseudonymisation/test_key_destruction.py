@@ -216,3 +216,14 @@ def test_the_vacuum_runs_outside_a_transaction():
     keys.destroy(SCOPING)
     outcome = custody.vacuum_key_table()
     assert outcome.done and outcome.why_not == "", outcome
+
+
+def test_a_rotation_that_meets_a_key_wrapped_under_the_master_alone_records_it_for_the_certificate():
+    key = make_key_before_adr_22(SCOPING)
+    custody.rotate_master_secrets({Purpose.TOKEN: NEW_TOKEN_SECRET})
+    with override_settings(PORTAL_SECRETS={**settings.PORTAL_SECRETS, "PORTAL_TOKEN_SECRET": NEW_TOKEN_SECRET}):
+        assert Keyring.load(SCOPING).key() == key
+    keys.destroy(SCOPING)
+    facts = custody.destruction_facts(SCOPING)
+    assert facts["master_only_copies_until"] is not None
+    assert facts["master_rotated_since"] == facts["master_only_copies_until"]  # the same rotation
