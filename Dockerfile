@@ -63,6 +63,9 @@ RUN groupadd --system --gid 10001 portal \
 # The key store's mount point (docker-compose's `key-store` volume): a named volume starts with
 # this folder's owner and mode, so only the portal's user can read or write the scope secrets.
 RUN install -d -o 10001 -g 10001 -m 700 /var/lib/portal-key-store
+# Uploads in flight (encrypted as they arrive): written by web, read by the worker, on one shared
+# volume (docker-compose `uploads`); the root filesystem is read-only.
+RUN install -d -o 10001 -g 10001 -m 700 /var/lib/portal-uploads
 
 COPY --from=build /opt/venv /opt/venv
 # Owned by root and not writable by the portal user; the app writes nothing to disk in production.
