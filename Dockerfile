@@ -66,6 +66,9 @@ RUN install -d -o 10001 -g 10001 -m 700 /var/lib/portal-key-store
 # Uploads in flight (encrypted as they arrive): written by web, read by the worker, on one shared
 # volume (docker-compose `uploads`); the root filesystem is read-only.
 RUN install -d -o 10001 -g 10001 -m 700 /var/lib/portal-uploads
+# The audit checkpoints' folder store (docker-compose `audit-checkpoints`): a named volume starts
+# with this folder's owner, so the sealer (uid 10001) can write its write-once files there.
+RUN install -d -o 10001 -g 10001 -m 700 /var/lib/portal-audit-checkpoints
 
 COPY --from=build /opt/venv /opt/venv
 # Owned by root and not writable by the portal user; the app writes nothing to disk in production.
