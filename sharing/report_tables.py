@@ -12,7 +12,7 @@ from __future__ import annotations
 from pseudonymisation.generalise import NOT_KNOWN
 from sharing.models import Programme
 from sharing.models_scoping import ScopingWomanRow
-from sharing.scoping_tables import cross_table, keep_versions
+from sharing.scoping_tables import cross_table, hold_back_changed_versions, keep_versions
 
 # name -> (title, row dimension, column dimension); a dimension is a served column of the snapshot
 TABLES = {
@@ -42,7 +42,8 @@ def make_table(programme: Programme, name: str) -> dict:
         (r or NOT_KNOWN, c or NOT_KNOWN)
         for r, c in ScopingWomanRow.objects.filter(programme=programme, withheld=False).values_list(row_dim, col_dim)
     ]
-    table = cross_table(name, title, DIMENSION_LABELS[row_dim], DIMENSION_LABELS[col_dim], pairs)
+    table = hold_back_changed_versions(
+        programme, cross_table(name, title, DIMENSION_LABELS[row_dim], DIMENSION_LABELS[col_dim], pairs))
     if pairs and not table.shown:
         raise ValueError(" ".join(table.notes))
     return {

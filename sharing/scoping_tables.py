@@ -27,7 +27,7 @@ from django.utils import timezone
 from pseudonymisation.generalise import NOT_KNOWN
 from pseudonymisation.kanonymity import SUPPRESSED, Level, k_anonymise
 from pseudonymisation.suppression import suppress
-from sharing.scoping_release import K, NO_OUTCOME, OUTCOME_GROUP, _years_10
+from sharing.scoping_release import NO_OUTCOME, OUTCOME_GROUP, K, _years_10
 
 THRESHOLD = K  # a table cell Pause sees is 0 or at least the scoping k
 # The narrowest range a hidden cell may be left with: at least MIN_RANGE + 1 possible whole values
@@ -163,6 +163,32 @@ def table_content(table: SummaryTable) -> dict:
             "column_totals": list(table.column_totals), "total": table.grand_total}
 
 
+def _sha(content: dict) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+HELD_BACK = ("This table has changed since a version of it with hidden counts was shown. Showing the new "
+             "version beside the old one could let those counts be worked out, so it is not shown.")
+
+
+def hold_back_changed_versions(programme, table: SummaryTable) -> SummaryTable:
+    """The cross-version gate (ADR 18): once a version of a table with hidden cells has been shown,
+    no different version of it is shown again (nor a first version with hidden cells beside an
+    earlier different one), since the two together could pin what either hides. The same version
+    again is fine. Scoping tables are built with no hidden cell, so this holds back nothing today."""
+    from sharing.models_scoping_checks import ScopingTableVersion
+
+    if not table.shown:
+        return table
+    kept = ScopingTableVersion.objects.filter(programme=programme, table=table.name)
+    if not kept.exists() or kept.filter(sha256=_sha(table_content(table))).exists():
+        return table
+    if table.suppressed_cells or kept.filter(hidden_cells__gt=0).exists():
+        table.shown = False
+        table.notes.append(HELD_BACK)
+    return table
+
+
 def keep_versions(programme, tables, *, via: str) -> None:
     """Keep every version of every table Pause is shown or exported (issue 16, point 3): the same
     content again only counts once more."""
@@ -179,7 +205,7 @@ def keep_versions(programme, tables, *, via: str) -> None:
             content = {k: table[k] for k in ("title", "rows", "columns", "cells", "row_totals", "column_totals",
                                              "total")}
             hidden = table.get("hidden", 0)
-        sha = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        sha = _sha(content)
         updated = ScopingTableVersion.objects.filter(programme=programme, table=name, sha256=sha).update(
             last_shown_at=now, times_shown=F("times_shown") + 1)
         if not updated:

@@ -21,7 +21,13 @@ from sharing.models_scoping import ScopingChildRow, ScopingExport, ScopingNote, 
 from sharing.phases import scoping_deadline, scoping_is_open
 from sharing.roles import Role
 from sharing.scoping_release import COLUMN_LABELS, served_columns
-from sharing.scoping_tables import as_csv, digest, keep_versions, summary_tables
+from sharing.scoping_tables import (
+    as_csv,
+    digest,
+    hold_back_changed_versions,
+    keep_versions,
+    summary_tables,
+)
 from sharing.selectors import current_membership
 
 
@@ -64,7 +70,8 @@ def tables(request):
     summary = {}
     if state["is_open"]:
         women, children = _served(request, state["programme"], "scoping summary tables")
-        summary = summary_tables(women, children)
+        summary = {name: hold_back_changed_versions(state["programme"], t)
+                   for name, t in summary_tables(women, children).items()}
         keep_versions(state["programme"], summary.values(), via="page")
     return render(request, "scoping/tables.html", {**state, "tables": list(summary.values()),
                                                    "export_form": ExportForm()})
@@ -81,7 +88,7 @@ def export(request):
     name = form.cleaned_data["table"]
     with transaction.atomic():
         women, children = _served(request, state["programme"], f"scoping aggregate export: {name}")
-        table = summary_tables(women, children)[name]
+        table = hold_back_changed_versions(state["programme"], summary_tables(women, children)[name])
         if not table.shown:
             raise Http404("This table cannot be exported.")
         content = as_csv(table)

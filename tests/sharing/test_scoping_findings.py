@@ -262,3 +262,34 @@ def test_the_release_page_says_the_levels_how_many_were_withheld_and_why(program
     assert f"the smallest by {release.report['smallest_class']}" in page
     for label in ("Outcome types", "Age at first removal", "Age band"):
         assert label in page
+
+
+def test_once_a_version_with_hidden_counts_was_shown_no_different_version_is_shown(programme):
+    """The cross-version gate: two versions of one table, one hiding counts, could pin them
+    together; the solver shows it, and the gate holds the second version back."""
+    from sharing.scoping_tables import HELD_BACK, hold_back_changed_versions, keep_versions
+
+    first_grid = [[1, 6, 7, 9], [8, 3, 9, 6], [7, 8, 2, 10], [9, 7, 8, 6]]
+    second_grid = [[0, 6, 7, 9], [8, 3, 9, 6], [7, 8, 2, 10], [9, 7, 8, 6]]  # the woman in the first cell left
+
+    def table(grid):
+        return cross_table("t", "T", "row", "column",
+                           [(f"r{r}", f"c{c}") for r, row in enumerate(grid) for c, n in enumerate(row) for _ in range(n)])
+
+    first = hold_back_changed_versions(programme, table(first_grid))
+    assert first.shown and first.suppressed_cells
+    keep_versions(programme, [first], via="page")
+    second = table(second_grid)
+    # what the gate prevents: the second version shown in full beside the first pins a hidden count
+    model = Model()
+    hidden = add_table(model, "first", first.display, first.row_totals, first.column_totals)
+    add_table(model, "second", [[str(v) for v in row] for row in second_grid], [sum(r) for r in second_grid],
+              [sum(c) for c in zip(*second_grid, strict=True)])
+    for rc in hidden:  # between the versions at most one woman left
+        model.add({("first", *rc): 1, ("second", *rc): -1}, "<=", 1)
+        model.add({("first", *rc): -1, ("second", *rc): 1}, "<=", 0)
+    assert any(hi - lo < MIN_RANGE for lo, hi in ranges(model, hidden.values()).values())
+    held = hold_back_changed_versions(programme, second)
+    assert not held.shown and HELD_BACK in held.notes
+    again = hold_back_changed_versions(programme, table(first_grid))  # the same version again is fine
+    assert again.shown
