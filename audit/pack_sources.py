@@ -21,6 +21,7 @@ from eligibility.models import Woman
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
 from sharing.models_scoping import Agreement, ChangeStatus, DeletionCertificate, ScopingRelease
 
+
 def scoping_what() -> str:
     """What a scoping release served about her, from the columns the disclosure policy serves."""
     from sharing.scoping_release import COLUMN_LABELS, served_columns
