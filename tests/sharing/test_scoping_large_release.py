@@ -14,7 +14,11 @@ from sharing.roles import Role
 from sharing.scoping_release import release_for_scoping, remove_from_scoping
 from tests.conftest import sign_in_verified
 from tests.sharing.scoping_cohort import real_shaped_women
-from tests.sharing.test_scoping_property import PauseView, assert_k_anonymous_by_pycanon, assert_tables_safe
+from tests.sharing.test_scoping_property import (
+    PauseView,
+    assert_k_anonymous_by_pycanon,
+    assert_tables_safe,
+)
 from tests.sharing.test_scoping_world import Cohort, agreement, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
