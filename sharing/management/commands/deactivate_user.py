@@ -13,8 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--by", required=True, help="Email of the system administrator doing this.")
 
     def handle(self, *args, **opts):
-        person = Person.objects.filter(email__iexact=opts["email"]).first()
-        by = Person.objects.filter(email__iexact=opts["by"], is_active=True).first()
+        person = Person.objects.by_email(opts["email"]).first()
+        by = Person.objects.by_email(opts["by"]).filter(is_active=True).first()
         if person is None or by is None:
             raise CommandError("No such person (check both email addresses).")
         try:

@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from sharing.identity import normalise_email
+
 
 class Command(BaseCommand):
     help = "Print the current 6-digit code of a demo account's authenticator (PORTAL_ENV=demo only)."
@@ -19,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if not settings.DEMO:
             raise CommandError("demo_code works only in the demo (PORTAL_ENV=demo).")
-        device = TOTPDevice.objects.filter(user__email__iexact=opts["email"], confirmed=True).first()
+        device = TOTPDevice.objects.filter(user__email=normalise_email(opts["email"]), confirmed=True).first()
         if device is None:
             raise CommandError(f"No demo authenticator for {opts['email']}.")
         if opts["key"]:
