@@ -236,7 +236,7 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
     result = Disclosure(records=shown, withheld=len(records) - len(shown))
     if not shown:
         return result
-    _serve_child_year_bands(shown)
+    serve_child_year_bands(shown)
     programmes = {r.programme_id for r in shown}
     # One programme per disclosure keeps the entry's context exact; a page spanning several
     # programmes gets one entry for each.
@@ -275,7 +275,9 @@ def _people_behind(subjects: list) -> list[str]:
     return [f"eligibility.woman:{r.woman_id}" for r in subjects if isinstance(r, ScopingWomanRow)]
 
 
-def _serve_child_year_bands(shown: list) -> None:
+def serve_child_year_bands(shown: list) -> None:
+    """Set each scoping child row's year band (on the instance, never saved) to the level the
+    women's removal years are served at now."""
     from sharing.models_scoping import ScopingChildRow
     from sharing.scoping_release import served_child_year_band, served_levels
 

@@ -25,7 +25,7 @@ from audit.models import AuditSubject, Event
 from sharing.models import Programme
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
 from sharing.models_scoping_checks import ScopingIncident
-from sharing.scoping_release import K, _apply_check, served_columns
+from sharing.scoping_release import K, apply_check, served_columns
 
 FOUND_BY = "re-check over every served column (issue 16)"
 REASON = "re-checked over every served column"
@@ -65,7 +65,7 @@ def recheck_programme(programme: Programme) -> dict | None:
         columns = served_columns()
         unsafe = [r for r in served if sizes[tuple(getattr(r, c) for c in columns)] < K]
         before = {r.pk: (r.withheld, *(getattr(r, c) for c in columns)) for r in rows}
-        report = _apply_check(programme, refuse_if_unsolved=False)
+        report = apply_check(programme, refuse_if_unsolved=False)
         after = {r.pk: (r.withheld, *(getattr(r, c) for c in columns))
                  for r in ScopingWomanRow.objects.filter(programme=programme)}
         changed = before != after

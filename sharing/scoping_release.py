@@ -62,7 +62,7 @@ from pseudonymisation.kanonymity import (
 from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
-from sharing.disclosure import SCOPING_WOMAN_SERVED
+from sharing.disclosure import SCOPING_WOMAN_SERVED, serve_child_year_bands
 from sharing.models import Person, Phase, Programme
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
 from sharing.phases import current_agreement, scoping_is_open
@@ -209,15 +209,6 @@ def served_child_year_band(fine: str, removal_years_level: int | None) -> str:
         return SUPPRESSED
     level = HIERARCHIES["removal_years"][removal_years_level]
     return SUPPRESSED if level == SUPPRESSED else level.apply(fine)
-
-
-def age_at_release(row: ScopingWomanRow) -> str:
-    return row.age_band_fine
-
-
-def age_at_first_removal(row: ScopingWomanRow) -> str:
-    """Her 5-year age band at her first removal (for suppressed aggregate tables only)."""
-    return row.age_at_first_removal_fine or NOT_KNOWN
 
 
 # --- outcomes ----------------------------------------------------------------------------------
@@ -370,42 +361,33 @@ def level_name(column: str, level: int | None) -> str:
     return chosen.name if isinstance(chosen, Level) else "suppressed"
 
 
-def _apply_check(programme: Programme, *, refuse_if_unsolved: bool) -> dict:
-    """Run the k-check over every snapshot row of the programme and store the served values.
-    Returns the report (counts, level names and class sizes only)."""
+def apply_check(programme: Programme, *, refuse_if_unsolved: bool) -> dict:
+    """Run the k-check over every snapshot row of the programme and store the served values
+    (with no solution, every row is withheld, or the release is refused). Returns the report
+    (counts, level names and class sizes only)."""
     columns = served_columns()
-    check_hierarchies()
+    check_hierarchies()  # before any fine value is read: an unchecked served column refuses here
     rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))
     result, levels = _best(_fine_rows(rows), served_level_history(programme)) if rows else (None, None)
-    if result is None or not result.found:
-        if refuse_if_unsolved:
-            raise ScopingReleaseRefused(
-                "Nothing was released: no generalisation gives every combination of "
-                f"{', '.join(COLUMN_LABELS[c].lower() for c in columns)} at least {K} women within the "
-                "withholding limit. " + (result.summary if result else ""))
-        for row in rows:
-            for c in columns:
-                setattr(row, c, "")
-            row.withheld = True
-        ScopingWomanRow.objects.bulk_update(rows, [*columns, "withheld"], batch_size=500)
+    solved = result is not None and result.found
+    if not solved and refuse_if_unsolved:
+        raise ScopingReleaseRefused(
+            "Nothing was released: no generalisation gives every combination of "
+            f"{', '.join(COLUMN_LABELS[c].lower() for c in columns)} at least {K} women within the "
+            "withholding limit. " + (result.summary if result else ""))
+    kept = {r.index: r.row for r in result.rows} if solved else {}
+    for index, row in enumerate(rows):
+        for c in columns:
+            setattr(row, c, kept[index][c] if index in kept else "")
+        row.withheld = index not in kept
+    ScopingWomanRow.objects.bulk_update(rows, [*columns, "withheld"], batch_size=500)
+    if not solved:
         return {"k": K, "rows": len(rows), "served": 0, "withheld": len(rows), "levels": None,
                 "level_names": None, "columns": list(columns),
                 "summary": "No generalisation works: every row is withheld."}
-    kept = {r.index: r.row for r in result.rows}
     served_sizes = Counter(tuple(kept[i][c] for c in columns) for i in kept)
-    for index, row in enumerate(rows):
-        if index in kept:
-            for c in columns:
-                setattr(row, c, kept[index][c])
-            row.withheld = False
-        else:
-            for c in columns:
-                setattr(row, c, "")
-            row.withheld = True
-    ScopingWomanRow.objects.bulk_update(rows, [*columns, "withheld"], batch_size=500)
-    names = {c: level_name(c, lv) for c, lv in levels.items()}
     return {"k": K, "rows": len(rows), "served": len(kept), "withheld": len(rows) - len(kept), "levels": levels,
-            "level_names": names, "columns": list(columns),
+            "level_names": {c: level_name(c, lv) for c, lv in levels.items()}, "columns": list(columns),
             "smallest_class": min(served_sizes.values()) if served_sizes else None,
             "classes": len(served_sizes),
             "withheld_why": (f"{len(rows) - len(kept)} row(s) would be in a combination shared by fewer than "
@@ -460,7 +442,7 @@ def release_for_scoping(programme: Programme, women, *, by: Person) -> ScopingRe
             ScopingChildRow.objects.bulk_create(
                 ScopingChildRow(programme=programme, mother_row=row, token=t, year_band=b, outcome=o)
                 for t, b, o in m.children)
-        report = _apply_check(programme, refuse_if_unsolved=True)
+        report = apply_check(programme, refuse_if_unsolved=True)
         report["released_now"] = len(women)
         report["withheld_now"] = ScopingWomanRow.objects.filter(release=release, withheld=True).count()
         release.report = report
@@ -487,7 +469,7 @@ def remove_from_scoping(woman: Woman, why: str, *, by: Person | None = None) -> 
         programme = Programme.objects.select_for_update().get(pk=woman.programme_id)
         ScopingChildRow.objects.filter(mother_row=row).delete()
         rows.delete()
-        report = _apply_check(programme, refuse_if_unsolved=False)
+        report = apply_check(programme, refuse_if_unsolved=False)
         report.update({"at": timezone.now().isoformat(), "why": why})
         latest = ScopingRelease.objects.filter(programme=programme).order_by("-pk").first()
         latest.report = {**latest.report, "rechecks": [*(latest.report.get("rechecks") or []), report]}
@@ -557,9 +539,7 @@ def preview_release(programme: Programme, women, *, by: Person) -> ReleasePrevie
             children = list(ScopingChildRow.objects.filter(programme=programme, mother_row__withheld=False)
                             .select_related("mother_row"))
             columns = [(c, COLUMN_LABELS.get(c, c)) for c in served_columns()]
-            levels = served_levels(programme)
-            for child in children:
-                child.year_band = served_child_year_band(child.year_band, (levels or {}).get("removal_years"))
+            serve_child_year_bands(children)  # as the disclosure policy serves them to Pause
             combos = Counter(tuple(str(getattr(r, c)) for c, _ in columns) for r in served)
             out["preview"] = ReleasePreview(
                 report=dict(release.report), combinations=sorted(combos.items()), columns=columns,

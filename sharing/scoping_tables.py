@@ -164,7 +164,7 @@ def table_content(table: SummaryTable) -> dict:
 
 
 def _sha(content: dict) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return digest(json.dumps(content, sort_keys=True).encode())
 
 
 HELD_BACK = ("This table has changed since a version of it with hidden counts was shown. Showing the new "
