@@ -6,7 +6,7 @@ DEMO_ENV := PORTAL_ENV=demo
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: demo test lint check-migrations check-deploy demo-code lock clean-demo bench bench-services
+.PHONY: demo test lint lint-imports check-migrations check-deploy demo-code lock clean-demo bench bench-services
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+
+## lint-imports: the layers contract (pyproject.toml, ADR 23): each layer imports only those below it
+lint-imports: $(VENV)/.dev
+	$(BIN)/lint-imports --no-cache
 
 check-migrations: $(VENV)/.dev
 	PORTAL_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run

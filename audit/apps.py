@@ -7,9 +7,9 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from audit import receivers  # noqa: F401
-        from audit.db_roles import grant_application_role
-        from audit.registration import register_audited_models
+        from audit.core import receivers  # noqa: F401
+        from audit.core.db_roles import grant_application_role
+        from audit.core.registration import register_audited_models
 
         register_audited_models()
         post_migrate.connect(grant_application_role, sender=self, dispatch_uid="audit_grant_app_role")

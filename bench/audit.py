@@ -5,13 +5,13 @@ Loads `--entries` synthetic entries (default 5,000,000) and their subjects with 
 naming 1-10 subjects, changes acting on a record, sign-ins, refusals of case pages — spread over
 six years, about `--women` people (default entries / 250). Then:
 
-1. Per-person search, first page: `audit.review.person_entries(references)` (the product's query
+1. Per-person search, first page: `audit.oversight.review.person_entries(references)` (the product's query
    function: count and first 50 entries, newest first, with actor, organisation and programme)
    beside the same two SQL statements run raw through psycopg, interleaved, for `--people` people.
    Median latency of each and the ratio. Targets: within 2x of raw, under 200 ms median.
 2. Verification: the entries are sealed (`seal_all`: the chain computed with the product's own
    digest and `link`, written with COPY — `seal_pending` one batch at a time would take hours
-   here), then `audit.sealing.verify()` is timed, beside a bare stream of the same rows (`COPY ...
+   here), then `audit.core.sealing.verify()` is timed, beside a bare stream of the same rows (`COPY ...
    TO STDOUT` of the entries, subjects and seals, hashed with SHA-256), after one untimed stream,
    `--rounds` times each, alternately; the best of each compared. Target: at least 50% of the
    stream's rate.
@@ -137,8 +137,8 @@ def seal_all() -> None:
     here). Each entry is sealed a second after it was written, as by a sealer running all along."""
     from django.db import transaction
 
-    from audit.sealing_chain import GENESIS, chain_key, link
-    from audit.sealing_digest import ENTRY_FIELDS, SUBJECTS_OF, copy_digest, fix_session
+    from audit.core.sealing_chain import GENESIS, chain_key, link
+    from audit.core.sealing_digest import ENTRY_FIELDS, SUBJECTS_OF, copy_digest, fix_session
 
     key, previous, seq = chain_key(), GENESIS, 0
     with connection.cursor() as cur:
@@ -181,9 +181,9 @@ def bare_stream() -> tuple[int, float]:
 
 
 def verify_benchmark(entries: int, rounds: int) -> None:
-    """`audit.sealing.verify()` beside the bare stream, after one untimed stream (so neither reads
+    """`audit.core.sealing.verify()` beside the bare stream, after one untimed stream (so neither reads
     a cold cache the other warmed), `rounds` times each, alternately; the best of each is compared."""
-    from audit import sealing
+    from audit.core import sealing
 
     bare_stream()
     stream_s, verify_s, size = [], [], 0
@@ -196,7 +196,7 @@ def verify_benchmark(entries: int, rounds: int) -> None:
         assert result.ok and result.links == entries, result.problems
     stream_rate, verify_rate = entries / min(stream_s), entries / min(verify_s)
     print(f"Verification (best of {rounds}, alternately, after a warm-up stream):")
-    print(f"  audit.sealing.verify(): {verify_rate:,.0f} entries/s ({min(verify_s):.1f} s; runs "
+    print(f"  audit.core.sealing.verify(): {verify_rate:,.0f} entries/s ({min(verify_s):.1f} s; runs "
           f"{', '.join(f'{s:.1f}' for s in verify_s)} s; {entries:,} links)")
     print(f"  bare stream (COPY TO STDOUT + sha256, {size / 1e6:,.0f} MB): {stream_rate:,.0f} entries/s "
           f"({min(stream_s):.1f} s; runs {', '.join(f'{s:.1f}' for s in stream_s)} s)")
@@ -207,7 +207,7 @@ def search_benchmark(women: int, people: int) -> dict:
     """Median latency of the product's per-person first page and of its SQL run raw, interleaved."""
     import psycopg
 
-    from audit.review import PER_PAGE, person_entries, person_entries_queryset
+    from audit.oversight.review import PER_PAGE, person_entries, person_entries_queryset
 
     rng = random.Random(3)
     chosen = [rng.randrange(1, women + 1) for _ in range(people)]
@@ -261,7 +261,7 @@ def main() -> int:
     try:
         from django.contrib.contenttypes.models import ContentType
 
-        from sharing.roles import Role
+        from pause_portal.tenancy.roles import Role
         from tests import factories as f
 
         programme = f.programme(phase="delivery")
@@ -271,7 +271,7 @@ def main() -> int:
         world = {"programme": programme.pk, "org": programme.trust_id, "people": [p.pk for p in people],
                  "ct": {label: ContentType.objects.get_by_natural_key(*label.split(".")).pk
                         for label in ("eligibility.woman", "eligibility.decision", "sharing.person")}}
-        from audit.bypass import audit_bypass
+        from audit.core.bypass import audit_bypass
 
         # The fixtures' own entries go: the trail's ids are the bench's.
         with audit_bypass("bench: empty the trail before loading"), connection.cursor() as cur:
@@ -286,7 +286,7 @@ def main() -> int:
         ratio = search["product_ms"] / search["raw_ms"]
         print(f"Per-person search, first page ({search['people']} people, median {search['entries_per_person']:.0f} "
               f"entries each):")
-        print(f"  product (audit.review.person_entries): {search['product_ms']:.1f} ms median")
+        print(f"  product (audit.oversight.review.person_entries): {search['product_ms']:.1f} ms median")
         print(f"  raw SQL through psycopg (baseline):    {search['raw_ms']:.1f} ms median")
         print(f"  ratio {ratio:.2f}x (target <= {SEARCH_TARGET_RATIO}x), "
               f"{'meets' if search['product_ms'] < SEARCH_TARGET_MS else 'MISSES'} the {SEARCH_TARGET_MS:.0f} ms target")
@@ -299,7 +299,7 @@ def main() -> int:
 
         from django.conf import settings
 
-        from audit import sealing
+        from audit.core import sealing
 
         settings.PORTAL_AUDIT_CHECKPOINT_DIR = tempfile.mkdtemp(prefix="bench-audit-checkpoints-")
         settings.PORTAL_AUDIT_CHECKPOINT_DATABASE_URL = ""

@@ -52,8 +52,8 @@ def audited(request):
 
 @signed_in
 def per_row(request):
-    from audit.log import record_event
-    from audit.models import Event
+    from audit.core.log import record_event
+    from audit.core.models import Event
 
     rows = list(_rows(request))
     with transaction.atomic():
@@ -71,7 +71,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     with test_database():
-        from sharing.roles import Role
+        from pause_portal.tenancy.roles import Role
         from tests import factories as f
         from tests.conftest import sign_in_verified
         from tests.testapp.models import CaseRecord

@@ -71,7 +71,7 @@ def main() -> int:
         from eligibility.recompute import recompute
         from eligibility.rules import current_rule_set
         from eligibility.synthetic import write_ssd
-        from sharing.roles import Role
+        from pause_portal.tenancy.roles import Role
         from tests import factories as f
 
         write_ssd(folder, children=args.children, seed=1, today=TODAY)

@@ -167,7 +167,7 @@ def _bare(folder: Path) -> dict:
 def _import(folder: Path, programme_id: int, person_id: int, *, profile: bool, profile_out: str = "") -> dict:
     from eligibility.importing import import_extract
     from eligibility.models import ExtractStatus
-    from sharing.models import Person, Programme
+    from pause_portal.tenancy.models import Person, Programme
 
     programme, by = Programme.objects.get(pk=programme_id), Person.objects.get(pk=person_id)
     handles = [(f"{t}.csv", open(folder / f"{t}.csv", "rb")) for t in ORDER]  # closed below
@@ -222,7 +222,7 @@ def run_child(mode: str, db_name: str, folder: Path, programme_id: int = 0, pers
 
 
 def fresh_programme() -> tuple[int, int]:
-    from sharing.roles import Role
+    from pause_portal.tenancy.roles import Role
     from tests import factories as f
 
     programme = f.programme()

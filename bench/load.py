@@ -109,8 +109,8 @@ def load(port: int, path: str, cookies: list[str], seconds: float, into: Sample)
 
 def seed(practitioners: int, women: int):
     """A delivery programme: `practitioners` practitioners, each with `women` women in their caseload."""
-    from sharing.roles import Role
-    from tests.delivery.world import delivery_world
+    from pause_portal.tenancy.roles import Role
+    from tests.sharing.delivery.world import delivery_world
     from tests.sharing.test_scoping_world import member
 
     world = delivery_world(women=0, name="Bench delivery")
@@ -149,7 +149,7 @@ def _database_url() -> str:
 
 
 def audit_counts(since: int, women: int) -> dict:
-    from audit.models import AuditEntry, AuditSubject, Event
+    from audit.core.models import AuditEntry, AuditSubject, Event
 
     logged = AuditEntry.objects.filter(pk__gt=since, event=Event.DISCLOSURE, page=LOGGED)
     return {
@@ -198,7 +198,7 @@ def main() -> int:
         load(port, LOGGED, cookies, args.warmup, Sample())
         load(port, BASELINE, cookies, args.warmup, Sample())
 
-        from audit.models import AuditEntry
+        from audit.core.models import AuditEntry
 
         since = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         samples = {LOGGED: Sample(), BASELINE: Sample()}

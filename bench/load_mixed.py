@@ -95,11 +95,11 @@ class Answer:
 def seed(clients: int, caseload: int) -> World:
     from eligibility.models import Woman
     from eligibility.recompute import recompute
+    from pause_portal.tenancy.roles import Role
     from pseudonymisation.fields import Protector
     from sharing.concerns import raise_concern
     from sharing.models_delivery import ConcernBasis, ConcernKind, ReleasedChild
-    from sharing.roles import Role
-    from tests.delivery.world import delivery_world
+    from tests.sharing.delivery.world import delivery_world
     from tests.sharing.test_scoping_world import member
 
     world = delivery_world(women=0, name="Bench mixed load")
@@ -287,7 +287,7 @@ def run_baseline(clients: list[RoleClient], seconds: float) -> tuple[Sample, int
 
 # --- nothing lost --------------------------------------------------------------------------------
 def check_trail(answers: list[Answer], since: int) -> dict:
-    from audit.models import AuditEntry, AuditSubject
+    from audit.core.models import AuditEntry, AuditSubject
 
     entries = dict(AuditEntry.objects.filter(pk__gt=since).values_list("pk", "request_id"))
     by_request: dict[str, set[str]] = defaultdict(set)
@@ -369,7 +369,7 @@ def main() -> int:
               f"{len(world.women)} women, {len(world.concerns)} concerns; {len(clients)} clients signed in "
               f"({', '.join(f'{len(p)} {r}' for r, p in world.people.items())}) in {time.perf_counter() - began:.0f}s")
 
-        from audit.models import AuditEntry, AuditSeal
+        from audit.core.models import AuditEntry, AuditSeal
 
         since = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         last_seal = [0.0]

@@ -7,10 +7,10 @@ from django.shortcuts import render
 from django.urls import include, path
 
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import Phase
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from sharing.disclosure import _delivery_models, _delivery_visible, _memberships_by_programme
-from sharing.models import Phase
-from sharing.roles import Role
-from sharing.selectors import current_membership
 from sharing.views.delivery_rows import as_shown, in_view
 
 

@@ -26,9 +26,9 @@ def main() -> None:
         import pandas as pd
         from pycanon import anonymity
 
+        from pause_portal.tenancy.roles import Role
         from pseudonymisation.kanonymity import k_anonymise
         from sharing.models_scoping import ScopingWomanRow
-        from sharing.roles import Role
         from sharing.scoping_release import (
             FINE_COLUMN,
             HIERARCHIES,

@@ -23,7 +23,7 @@ an extract row matches one under an older version, the only moment the id is see
 
 Only the programme's data protection officer (who answers rights requests) may erase. A correction
 is made by the DPO, or by a Trust caseworker of the programme from an open rectification request
-about that woman (`audit.models_rights.RightsRequest`, issue 9): the caseworker checks the case
+about that woman (`audit.core.models_rights.RightsRequest`, issue 9): the caseworker checks the case
 system and corrects the record; the request's reference goes into the audit entry.
 """
 
@@ -38,8 +38,8 @@ from auditlog.models import AbstractLogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.extract import codes
 from eligibility.extract.values import (
     canonical_id,
@@ -50,11 +50,11 @@ from eligibility.extract.values import (
     parse_date,
 )
 from eligibility.models import Child, Correction, ErasedPerson, Woman
+from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.blind_index import BlindIndexer, IndexKind
 from pseudonymisation.fields import EncryptedField, Protector
-from sharing.models import Person, Programme
-from sharing.roles import Perm, Role, role_has
-from sharing.selectors import membership_in
 
 REASON_MAX = ErasedPerson._meta.get_field("reason").max_length
 _POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}", re.ASCII)
@@ -145,7 +145,7 @@ def _rights_role(person: Person, programme_id: int, rights_request=None, woman_i
 
 
 def _open_rectification(rights_request, woman_id: int | None) -> bool:
-    from audit.models_rights import RequestKind, RequestStatus, RightsRequest
+    from audit.core.models_rights import RequestKind, RequestStatus, RightsRequest
 
     return RightsRequest.objects.filter(pk=rights_request.pk, kind=RequestKind.RECTIFICATION,
                                         status=RequestStatus.OPEN, woman_id=woman_id).exists()

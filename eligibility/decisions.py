@@ -14,15 +14,15 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.engine import evaluate
 from eligibility.models import Decision, DecisionOutcome, Evaluation, ReReview, Woman
 from eligibility.rules import current_rule_set
+from pause_portal.tenancy.models import Person
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
-from sharing.models import Person
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
 
 REASON_MAX = 5000
 

@@ -28,14 +28,14 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.models import DuplicateProposal, DuplicateReason, DuplicateStatus, Woman
+from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.blind_index import IndexKind
 from pseudonymisation.fields import Protector
-from sharing.models import Person, Programme
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
 
 # Index field, the kind of value it indexes, and the reason a match on it gives. The NHS number
 # comes first: a pair matching on both is proposed for its NHS number.

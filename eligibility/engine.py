@@ -30,9 +30,9 @@ from eligibility.extract import codes
 from eligibility.extract.codes import CodeList, Position
 from eligibility.models import Proposal, RuleSet, Woman
 from eligibility.rules import Signal
+from pause_portal.tenancy.models import Programme
 from pseudonymisation.encryption import binding
 from pseudonymisation.fields import Protector
-from sharing.models import Programme
 
 LS, REC = str(CodeList.LEGAL_STATUS), str(CodeList.EPISODE_CEASED)
 COUNTED, REVIEW, NOT_COUNTED = str(Position.COUNTED), str(Position.REVIEW), str(Position.NOT_COUNTED)

@@ -23,8 +23,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.duplicates import propose_duplicates
 from eligibility.extract import Code, ExtractFormat, Level, PersonRow, Problem, Table, scan_extract
 from eligibility.extract.validate import check_mapping
@@ -37,10 +37,10 @@ from eligibility.import_writer import (
     upsert_events,
 )
 from eligibility.models import Extract, ExtractStatus, ImportStage, Woman
+from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
-from sharing.models import Person, Programme
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
 
 Files = list[tuple[str, BinaryIO]]
 FLAT = ExtractFormat.FLAT

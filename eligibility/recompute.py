@@ -17,14 +17,14 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.engine import evaluate
 from eligibility.models import Decision, Evaluation, EvaluationRun, Proposal, ReReview
 from eligibility.rules import current_rule_set
-from sharing.models import Person, Programme
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
+from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 
 BATCH = 2000
 NOT_PROPOSED = str(Proposal.NOT_PROPOSED)

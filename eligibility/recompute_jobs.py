@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from eligibility.models import RecomputeJob, RecomputeStatus
 from eligibility.recompute import may_recompute, recompute
-from sharing.models import Person, Programme
+from pause_portal.tenancy.models import Person, Programme
 
 FAILURE_MAX = 200
 

@@ -16,14 +16,14 @@ from enum import StrEnum
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.extract import codes
 from eligibility.extract.codes import CodeList, Position
 from eligibility.models import RuleSet
-from sharing.models import Person, Programme
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
+from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 
 CODE_LISTS = (CodeList.LEGAL_STATUS, CodeList.EPISODE_CEASED)
 # Criminal-offence data no rule uses: never imported, always "not counted", not offered for editing.

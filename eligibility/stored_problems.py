@@ -14,8 +14,8 @@ import re
 
 from django.db import transaction
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.extract.quoting import (
     COLUMN_CODE_LISTS,
     COLUMN_KINDS,
@@ -25,7 +25,7 @@ from eligibility.extract.quoting import (
     unrecognised_message,
 )
 from eligibility.models import Extract
-from sharing.models import Programme
+from pause_portal.tenancy.models import Programme
 
 _OLD_UNRECOGNISED = re.compile(
     r"(?P<name>.*) has a code that is not recognised \((?P<value>.*)\)\. The row is kept and will be shown for review",

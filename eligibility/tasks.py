@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from eligibility import importing, recompute_jobs, uploads
 from eligibility.models import Extract, ExtractStatus
-from sharing.models import Person
+from pause_portal.tenancy.models import Person
 
 
 @shared_task(name="eligibility.run_import", ignore_result=True, acks_late=True, reject_on_worker_lost=True)

@@ -29,8 +29,8 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.models import Extract, ExtractStatus
 from pseudonymisation.encrypted_files import EncryptedFileReader, EncryptedFileWriter
 from pseudonymisation.keys import Keyring, KeyScope

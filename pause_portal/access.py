@@ -14,8 +14,8 @@ from functools import wraps
 
 from django.http import Http404
 
-from sharing.roles import Role
-from sharing.selectors import current_role
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_role
 
 PUBLIC = "public"
 MFA_STEP = "mfa_step"

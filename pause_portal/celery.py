@@ -10,3 +10,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pause_portal.settings")
 app = Celery("pause_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The audit app's tasks live in its two layers' sub-packages, not in audit/tasks.py.
+app.autodiscover_tasks(["audit.core", "audit.oversight"])

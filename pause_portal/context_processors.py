@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 
 from pause_portal.middleware import SIGNED_IN_AT
-from sharing.selectors import active_memberships, current_membership, current_role
+from pause_portal.tenancy.selectors import active_memberships, current_membership, current_role
 
 
 def portal(request):

@@ -67,9 +67,9 @@ class SessionLifetimeMiddleware:
         if request.user.is_authenticated and not _is_static(request.path):
             started = request.session.get(SIGNED_IN_AT)
             if started is None or time.time() - started > settings.PORTAL_SESSION_ABSOLUTE_SECONDS:
-                from audit.log import record_event
-                from audit.models import Event
-                from sharing.models import SignedInSession
+                from audit.core.log import record_event
+                from audit.core.models import Event
+                from pause_portal.tenancy.models import SignedInSession
 
                 record_event(Event.SESSION_EXPIRED, actor=request.user, reason="absolute session limit reached")
                 SignedInSession.objects.filter(session_key=request.session.session_key).delete()

@@ -109,7 +109,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "pause_portal.middleware.SessionLifetimeMiddleware",
     "pause_portal.middleware.VerifiedSessionRequiredMiddleware",
-    "audit.middleware.RefusalAuditMiddleware",
+    "audit.core.middleware.RefusalAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -133,6 +133,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "pause_portal.context_processors.portal",
             ],
+            # Template tag libraries that live in a layer's sub-package rather than in an app's
+            # own templatetags/ (the DPO's oversight is a sub-package of the audit app).
+            "libraries": {"rights_due": "audit.oversight.templatetags.rights_due"},
         },
     }
 ]
@@ -170,7 +173,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The database role the application connects as in production: INSERT and SELECT only on the
-# audit tables (granted after every migrate by audit.db_roles). The owner role runs migrations.
+# audit tables (granted after every migrate by audit.core.db_roles). The owner role runs migrations.
 PORTAL_APP_DB_ROLE = os.environ.get("PORTAL_APP_DB_ROLE", "")
 
 # --- authentication, MFA, lockout ----------------------------------------------------------
@@ -200,7 +203,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
 # Failures are counted per person, not per typed string: the address normalised exactly as
 # sign-in matches it (lower-case, spaces stripped; ADR 21).
-AXES_USERNAME_CALLABLE = "sharing.identity.lockout_username"
+AXES_USERNAME_CALLABLE = "pause_portal.tenancy.identity.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "pause_portal.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
@@ -288,9 +291,9 @@ PORTAL_AUDIT_RETENTION_DAYS = int(os.environ.get("PORTAL_AUDIT_RETENTION_DAYS", 
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_STORE_JSON_CHANGES = True
 # Requests refused without sign-in: an entry each for the first this many a minute from one
-# client address, then one entry with the number of the rest of that minute's (audit.refusals).
+# client address, then one entry with the number of the rest of that minute's (audit.core.refusals).
 PORTAL_ANONYMOUS_REFUSALS_PER_MINUTE = int(os.environ.get("PORTAL_ANONYMOUS_REFUSALS_PER_MINUTE", "10"))
-# The monitoring rules' thresholds (audit.monitoring): working hours in Europe/London time, bulk
+# The monitoring rules' thresholds (audit.oversight.monitoring): working hours in Europe/London time, bulk
 # access (more than N records in M minutes), repeated refusals (K in M minutes), case pages.
 PORTAL_MONITORING = {
     "day_starts": int(os.environ.get("PORTAL_MONITORING_DAY_STARTS", "7")),
@@ -326,7 +329,7 @@ CELERY_BEAT_SCHEDULE = {
     "delivery-retention": {"task": "sharing.apply_retention_schedules", "schedule": crontab(hour=2, minute=30)},
     "eligibility-upload-sweep": {"task": "eligibility.sweep_kept_uploads", "schedule": crontab(minute=20)},
 }
-# The audit chain's head is checkpointed outside the main database (audit.checkpoint_stores), in
+# The audit chain's head is checkpointed outside the main database (audit.core.checkpoint_stores), in
 # exactly one store: a write-once folder (PORTAL_AUDIT_CHECKPOINT_DIR) or a database of its own
 # (PORTAL_AUDIT_CHECKPOINT_DATABASE_URL, or its _FILE: the URL carries a password). Both set is
 # refused; production needs one (its checkpoint database PostgreSQL, not the main one); elsewhere

@@ -17,9 +17,9 @@ urlpatterns = [
     path("delivery/", include("sharing.urls_delivery")),
     path("casework/", include("sharing.urls_casework")),
     path("progress/", include("sharing.urls_progress")),
-    path("dpo/", include("audit.urls_review")),
-    path("rights/", include("audit.urls_rights")),
-    path("conflicts/", include("audit.urls_conflicts")),
+    path("dpo/", include("audit.oversight.urls_review")),
+    path("rights/", include("audit.oversight.urls_rights")),
+    path("conflicts/", include("audit.oversight.urls_conflicts")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

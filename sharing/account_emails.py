@@ -15,9 +15,9 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
-from sharing.models import Person
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Person
 
 SUBJECT, BODY = "emails/mfa_enrolled_subject.txt", "emails/mfa_enrolled_body.txt"
 

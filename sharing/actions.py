@@ -15,10 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.log import record_event
-from audit.models import Event
-from sharing.identity import require_plain_email
-from sharing.models import (
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.identity import require_plain_email
+from pause_portal.tenancy.models import (
     AccountLink,
     AccountLinkPurpose,
     Membership,
@@ -28,8 +28,15 @@ from sharing.models import (
     Programme,
     SignedInSession,
 )
+from pause_portal.tenancy.roles import (
+    ROLE_SPECS,
+    SECOND_PERSON_ROLES,
+    OrganisationKind,
+    Perm,
+    Role,
+    role_has,
+)
 from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission
-from sharing.roles import ROLE_SPECS, SECOND_PERSON_ROLES, OrganisationKind, Perm, Role, role_has
 
 # How long after redeeming a one-time link its session may set up two-step sign-in.
 ENROLMENT_WINDOW = timedelta(minutes=30)

@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from pause_portal.tenancy.models import Membership, Organisation, Programme
 from sharing import actions
-from sharing.models import Membership, Organisation, Programme
 
 
 class SystemAdminOnly(admin.ModelAdmin):

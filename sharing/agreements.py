@@ -20,13 +20,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
-from sharing.models import Person, Phase, Programme
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Person, Phase, Programme
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import membership_in
 from sharing.models_scoping import Agreement, ChangeStatus
 from sharing.phases import current_agreement
-from sharing.roles import Role
-from sharing.selectors import membership_in
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from django.db.models import F
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
 from sharing.delivery_access import PERMISSION, in_pause_view
-from sharing.models import Person, Programme
 from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission, ReleasedWoman
-from sharing.roles import Perm, Role, role_has
-from sharing.selectors import membership_in
 
 TARGET_REASON_MAX = 1000
 

@@ -20,11 +20,13 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import MembershipStatus, Person, Programme
+from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
 from sharing.delivery_access import visible_released_women
-from sharing.models import MembershipStatus, Person, Programme
 from sharing.models_delivery import (
     OPEN_CONCERN_STATUSES,
     ConcernBasis,
@@ -33,8 +35,6 @@ from sharing.models_delivery import (
     ReleasedWoman,
     SafeguardingConcern,
 )
-from sharing.roles import Perm, Role, role_has
-from sharing.selectors import membership_in
 
 logger = logging.getLogger(__name__)
 

@@ -18,11 +18,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Person
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
 from sharing.delivery_access import visible_released_women
-from sharing.models import Person
 from sharing.models_delivery import (
     ENDED_PARTICIPATION,
     ContactAttempt,
@@ -30,8 +32,6 @@ from sharing.models_delivery import (
     Participation,
     ReleasedWoman,
 )
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
 
 NOTE_MAX = 2000
 OUTCOMES = (Participation.AGREED, Participation.DECLINED, Participation.NOT_REACHED, Participation.WITHDREW)

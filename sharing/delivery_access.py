@@ -21,7 +21,8 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from eligibility.models import Restriction
-from sharing.models import Membership, Phase
+from pause_portal.tenancy.models import Membership, Phase
+from pause_portal.tenancy.roles import Role
 from sharing.models_delivery import (
     LEAVES_VIEW_AFTER_DAYS,
     OPEN_CONCERN_STATUSES,
@@ -29,7 +30,6 @@ from sharing.models_delivery import (
     ReleasedWoman,
     SafeguardingConcern,
 )
-from sharing.roles import Role
 
 PAUSE_DELIVERY_ROLES = (Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
 PERMISSION = f"sharing.{WORK_WITH_WOMAN}"

@@ -16,23 +16,23 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.engine import CHILD, DATE, IN_WINDOW, POSITION
 from eligibility.models import Child, Decision, Woman
 from eligibility.release import can_be_released
+from pause_portal.tenancy.models import Person, Phase, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
 from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing.caseloads import end_for
-from sharing.models import Person, Phase, Programme
 from sharing.models_delivery import DeliveryRelease, ReleasedChild, ReleasedWoman
 from sharing.phases import current_agreement
 from sharing.release_checks import release_blockers
-from sharing.roles import Perm, role_has
 from sharing.scoping_release import _outcome, why_not_releasable
-from sharing.selectors import membership_in
 
 DELIVERY_KEY_PHASE = "delivery"
 MAX_ADDRESS_LENGTH = 300

@@ -10,12 +10,12 @@ from datetime import date, timedelta
 
 from eligibility.decisions import decide
 from eligibility.models import Evaluation, EvaluationRun, Proposal, Woman
+from pause_portal.tenancy.models import Person, Programme
 from sharing import caseloads
 from sharing.agreements import RETENTION_STORES, confirm_agreement, propose_agreement
 from sharing.concerns import raise_concern
 from sharing.contact import record_contact
 from sharing.delivery_release import ToRelease, release_for_delivery
-from sharing.models import Person, Programme
 from sharing.models_delivery import (
     ConcernBasis,
     ConcernKind,

@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 
 from django.db import models, transaction
 
-from audit.log import record_event
-from audit.models import AuditEntry, Event
+from audit.core.log import record_event
+from audit.core.models import AuditEntry, Event
 from pause_portal.classification import DataClass, classification_of
-from sharing.models import Membership, MembershipStatus
-from sharing.roles import Perm, Role, role_has
+from pause_portal.tenancy.models import Membership, MembershipStatus
+from pause_portal.tenancy.roles import Perm, Role, role_has
 
 # Which classes of field each role may see, by the model's data classification. Roles not
 # listed see no record at all (later phases add Pause's rules here).
@@ -180,7 +180,7 @@ def _dpo_request_women(memberships: dict[int, Membership], reason: str) -> dict[
     dpo_in = [pid for pid, m in memberships.items() if Role(m.role) == Role.DPO]
     if not dpo_in or not reason:
         return {}
-    from audit.models_rights import RequestStatus, RightsRequest
+    from audit.core.models_rights import RequestStatus, RightsRequest
 
     # Only once the requester's identity is verified by structured evidence (issue 17): the method,
     # the type of document seen and who checked. Free text alone does not open the gate.

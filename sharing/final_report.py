@@ -15,15 +15,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 from sharing.final_report_warnings import ReportWarning, warnings_for
-from sharing.models import Person, Programme
 from sharing.models_scoping import FinalReport, ReportStatus, ScopingChildRow, ScopingWomanRow
 from sharing.phases import scoping_is_open
 from sharing.report_tables import TABLES, make_tables
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
 
 TITLE_MAX = 200
 BODY_MAX = 20_000

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from sharing.identity import normalise_email
+from pause_portal.tenancy.identity import normalise_email
 
 
 class SignInForm(AuthenticationForm):

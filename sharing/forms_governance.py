@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 
+from pause_portal.tenancy.models import Phase
 from sharing.agreements import (
     DATA_ITEMS,
     LAWFUL_BASES,
@@ -15,7 +16,6 @@ from sharing.agreements import (
     values_of,
 )
 from sharing.leaving_scoping import NO_REPORT_CHOICE
-from sharing.models import Phase
 from sharing.models_scoping import Agreement
 
 

@@ -16,15 +16,15 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.template.loader import render_to_string
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import MembershipStatus, Person, Phase, Programme
+from pause_portal.tenancy.roles import Perm, Role, roles_with
+from pause_portal.tenancy.selectors import membership_in
 from sharing import agreements
 from sharing.leaving_scoping import keeps_in_words, leaving_scoping
-from sharing.models import MembershipStatus, Person, Phase, Programme
 from sharing.models_scoping import Agreement, ChangeStatus, PhaseChange
 from sharing.phases import may_decide_phase_change
-from sharing.roles import Perm, Role, roles_with
-from sharing.selectors import membership_in
 
 logger = logging.getLogger(__name__)
 

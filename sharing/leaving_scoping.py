@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sharing.models import Programme
+from pause_portal.tenancy.models import Programme
 from sharing.models_scoping import DeletionCertificate, FinalReport, PhaseChange, ReportStatus
 
 NO_REPORT_CHOICE = "End scoping with no final report kept"

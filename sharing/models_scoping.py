@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from pause_portal.classification import DataClass as D
-from sharing.models import Phase
+from pause_portal.tenancy.models import Phase
 
 
 class ChangeStatus(models.TextChoices):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.mail import send_mass_mail
 from django.db.models import Q
 
-from sharing.models import Membership, MembershipStatus, Person
-from sharing.roles import Role
+from pause_portal.tenancy.models import Membership, MembershipStatus, Person
+from pause_portal.tenancy.roles import Role
 
 
 def confirmers_of(membership: Membership) -> list[Person]:

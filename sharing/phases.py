@@ -23,10 +23,12 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import MembershipStatus, Person, Phase, Programme
+from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.tenancy.selectors import membership_in
 from sharing.leaving_scoping import NO_REPORT_CHOICE, leaving_scoping, report_state
-from sharing.models import MembershipStatus, Person, Phase, Programme
 from sharing.models_scoping import (
     Agreement,
     ChangeStatus,
@@ -34,8 +36,6 @@ from sharing.models_scoping import (
     PhaseChange,
     ScopingReminder,
 )
-from sharing.roles import Perm, Role, role_has
-from sharing.selectors import membership_in
 
 SCOPING_MONTHS = 3
 

@@ -29,9 +29,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
-from sharing.models import Person, Phase, Programme
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Person, Phase, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 from sharing.models_delivery import (
     ContactAttempt,
     DeliveryRelease,
@@ -52,8 +54,6 @@ from sharing.progress_suppression import (
     Quarter,
     protect,
 )
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
 
 COMMENTARY_MAX = 5000
 MEASURE_LABELS = {

@@ -4,7 +4,7 @@ para 18 needs one), the DPIA sign-off, and UK-only processing."""
 
 from __future__ import annotations
 
-from sharing.models import Programme
+from pause_portal.tenancy.models import Programme
 from sharing.phases import current_agreement
 
 

@@ -9,8 +9,8 @@ A table is stored in the report as JSON: title, row and column labels, the publi
 
 from __future__ import annotations
 
+from pause_portal.tenancy.models import Programme
 from pseudonymisation.generalise import NOT_KNOWN
-from sharing.models import Programme
 from sharing.models_scoping import ScopingWomanRow
 from sharing.scoping_tables import cross_table, hold_back_changed_versions, keep_versions
 

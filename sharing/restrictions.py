@@ -14,16 +14,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.models import Restriction, RestrictionReason, Woman
+from pause_portal.tenancy.models import Membership, Person, Programme
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.blind_index import IndexKind
 from pseudonymisation.fields import Protector
 from pseudonymisation.keys import KeyDestroyed, KeyUnavailable
-from sharing.models import Membership, Person, Programme
-from sharing.roles import Role
 from sharing.scoping_release import open_restriction
-from sharing.selectors import membership_in
 
 RESTRICTING_ROLES = (Role.TRUST_LEAD, Role.DPO)
 FINDABLE_BY = {IndexKind.PERSON_ID: "person_id_index", IndexKind.NHS_NUMBER: "nhs_number_index"}
@@ -74,7 +74,7 @@ def restrict(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Re
 def _held_by_request(restriction: Restriction):
     """The rights request that holds this restriction: one still open (it ends with the request's
     outcome), or an upheld objection (processing has stopped for good). None if neither."""
-    from audit.models_rights import ObjectionOutcome, RequestStatus, RightsRequest
+    from audit.core.models_rights import ObjectionOutcome, RequestStatus, RightsRequest
 
     return (RightsRequest.objects.filter(restriction=restriction)
             .filter(Q(status=RequestStatus.OPEN) | Q(objection_outcome=ObjectionOutcome.UPHELD)).first())

@@ -26,10 +26,10 @@ from django.db import models, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Person, Phase, Programme
 from sharing.delivery_access import in_pause_view
-from sharing.models import Person, Phase, Programme
 from sharing.models_delivery import (
     LEAVES_VIEW_AFTER_DAYS,
     OPEN_CONCERN_STATUSES,

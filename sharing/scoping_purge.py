@@ -36,11 +36,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Person, Phase, Programme
 from pseudonymisation import custody, keys
 from pseudonymisation.models import Purpose
-from sharing.models import Person, Phase, Programme
 from sharing.models_scoping import (
     SCOPING_PURGED_MODELS,
     DeletionCertificate,

@@ -20,9 +20,9 @@ from collections import Counter, defaultdict
 from django.db import transaction
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import AuditSubject, Event
-from sharing.models import Programme
+from audit.core.log import record_event
+from audit.core.models import AuditSubject, Event
+from pause_portal.tenancy.models import Programme
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
 from sharing.models_scoping_checks import ScopingIncident
 from sharing.scoping_release import K, apply_check, served_columns

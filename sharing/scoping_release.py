@@ -36,8 +36,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility.engine import CHILD, CODE, DATE, IN_WINDOW, LIST, LS, POSITION, REC
 from eligibility.models import (
     Child,
@@ -49,6 +49,9 @@ from eligibility.models import (
     Woman,
 )
 from eligibility.release import RELEASABLE_OUTCOMES, can_be_released
+from pause_portal.tenancy.models import Person, Phase, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.errors import KeyUnavailable
 from pseudonymisation.fields import Protector
 from pseudonymisation.generalise import NOT_KNOWN, age_band, band, ethnic_group
@@ -63,12 +66,9 @@ from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing.disclosure import SCOPING_WOMAN_SERVED, serve_child_year_bands
-from sharing.models import Person, Phase, Programme
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
 from sharing.phases import current_agreement, scoping_is_open
 from sharing.release_checks import release_blockers
-from sharing.roles import Perm, role_has
-from sharing.selectors import membership_in
 
 K = settings.PORTAL_SCOPING_K  # 5 unless raised (ADR 18)
 SCOPING_KEY_PHASE = "scoping"

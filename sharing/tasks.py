@@ -6,9 +6,9 @@ import smtplib
 
 from celery import shared_task
 
+from pause_portal.tenancy.models import Membership, MembershipStatus, Person
 from sharing import notices
 from sharing.account_emails import tell_person_of_enrolment as tell_enrolment
-from sharing.models import Membership, MembershipStatus, Person
 
 
 @shared_task(name="sharing.notify_grant_awaiting_confirmation", ignore_result=True)

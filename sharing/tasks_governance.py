@@ -14,8 +14,8 @@ import smtplib
 
 from celery import shared_task
 
+from pause_portal.tenancy.models import Phase, Programme
 from sharing.governance_emails import tell_agreement_deciders, tell_phase_change_deciders
-from sharing.models import Phase, Programme
 from sharing.phases import send_scoping_reminder
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ import logging
 
 from celery import shared_task
 
-from audit.log import record_event
-from audit.models import Event
-from sharing.models import Phase, Programme
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Phase, Programme
 from sharing.retention import RetentionScheduleError, apply_retention
 
 logger = logging.getLogger(__name__)

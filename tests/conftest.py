@@ -16,8 +16,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from pause_portal.middleware import SIGNED_IN_AT
-from sharing.models import SignedInSession
-from sharing.roles import TRUST_ROLES, OrganisationKind, Role
+from pause_portal.tenancy.models import SignedInSession
+from pause_portal.tenancy.roles import TRUST_ROLES, OrganisationKind, Role
 from tests import factories as f
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

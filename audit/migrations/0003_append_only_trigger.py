@@ -1,6 +1,6 @@
 """A trigger refuses UPDATE, DELETE and TRUNCATE on the audit tables (PostgreSQL), unless the
-transaction set `portal.audit_bypass` (only audit.bypass does, and logs it). The application
-role's lack of those privileges is the first layer (audit.db_roles); this is the second."""
+transaction set `portal.audit_bypass` (only audit.core.bypass does, and logs it). The application
+role's lack of those privileges is the first layer (audit.core.db_roles); this is the second."""
 
 from django.db import migrations
 

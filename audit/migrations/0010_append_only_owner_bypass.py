@@ -8,9 +8,9 @@ covers the erasure records too; and finding 8's working table of refusals withou
   else is refused with or without it. Every name in the function is schema-qualified and its
   search_path fixed, so no role can put a look-alike in its way.
 - `audit_erasurerecord` gets the two triggers the other append-only tables have (entries,
-  subjects, seals, anchors: 0003-0004; review searches: 0006). `audit.db_roles` revokes the
+  subjects, seals, anchors: 0003-0004; review searches: 0006). `audit.core.db_roles` revokes the
   application role's UPDATE, DELETE and TRUNCATE on all six after every migrate.
-- `RefusalTally`: a working table (no trigger), `audit.refusals`.
+- `RefusalTally`: a working table (no trigger), `audit.core.refusals`.
 """
 
 from django.db import migrations, models

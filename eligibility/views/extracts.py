@@ -10,15 +10,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from eligibility import importing, uploads
 from eligibility.forms import ColumnMappingForm, MappingChoiceForm
 from eligibility.models import ColumnMapping, Extract, ExtractStatus
 from eligibility.tasks import run_import
 from pause_portal.access import for_roles
-from sharing.roles import Role
-from sharing.selectors import current_membership
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 
 TRUST_IMPORTERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 ACCEPTED = (".csv", ".zip", ".xlsx")

@@ -21,7 +21,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
-from audit.log import record_staff_view
+from audit.core.log import record_staff_view
 from eligibility.decisions import (
     decide,
     decision_history,
@@ -52,10 +52,10 @@ from eligibility.models import (
 from eligibility.recompute_jobs import request_recompute, unfinished_job
 from eligibility.rules import POSITION_LABELS
 from pause_portal.access import for_roles
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.disclosure import disclose
-from sharing.roles import Role
-from sharing.selectors import current_membership
 
 DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 PER_PAGE = 50

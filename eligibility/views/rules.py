@@ -27,8 +27,8 @@ from eligibility.rules import (
     rule_set_difference,
 )
 from pause_portal.access import for_roles
-from sharing.roles import Perm, Role, role_has
-from sharing.selectors import current_membership
+from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.tenancy.selectors import current_membership
 
 READERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 EDITORS = (Role.TRUST_LEAD,)

@@ -12,7 +12,9 @@ from datetime import timedelta
 
 from django import template
 
-from audit.log import record_staff_view
+from audit.core.log import record_staff_view
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.contact import prompts_for
 from sharing.delivery_access import PAUSE_DELIVERY_ROLES
@@ -23,8 +25,6 @@ from sharing.models_delivery import (
     ContactAttempt,
     SafeguardingConcern,
 )
-from sharing.roles import Role
-from sharing.selectors import current_membership
 
 register = template.Library()
 

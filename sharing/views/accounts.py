@@ -17,13 +17,13 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from pause_portal.access import mfa_step, public, signed_in
 from pause_portal.middleware import SIGNED_IN_AT
+from pause_portal.tenancy.models import AccountLink, AccountLinkPurpose, SignedInSession
 from sharing import actions
 from sharing.forms import ConfirmPasswordForm, OtpTokenForm, SetPasswordForm, SignInForm
-from sharing.models import AccountLink, AccountLinkPurpose, SignedInSession
 
 ENROL_DEVICE_KEY = "portal_enrol_device_id"
 # The one-time link this session redeemed: set-up of two-step sign-in is open only to it (ADR 21).

@@ -10,9 +10,9 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from pause_portal.access import for_roles
+from pause_portal.tenancy.roles import Role
 from sharing.contact import privacy_question_required, prompts_for, record_contact
 from sharing.forms_casework import ContactForm
-from sharing.roles import Role
 from sharing.views.casework_common import served_woman, visible_woman_or_404
 
 

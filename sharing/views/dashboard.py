@@ -9,14 +9,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.log import record_staff_view
-from audit.models import AuditEntry, Event
+from audit.core.log import record_staff_view
+from audit.core.models import AuditEntry, Event
 from pause_portal.access import signed_in
-from sharing import agreements, phases
-from sharing.forms import ProgrammeChoiceForm
-from sharing.models import Person, Programme
-from sharing.roles import ROLE_SPECS, Perm, Role, role_has
-from sharing.selectors import (
+from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.roles import ROLE_SPECS, Perm, Role, role_has
+from pause_portal.tenancy.selectors import (
     SESSION_PROGRAMME_KEY,
     active_memberships,
     current_membership,
@@ -24,6 +22,8 @@ from sharing.selectors import (
     pending_grants_for,
     programme_members,
 )
+from sharing import agreements, phases
+from sharing.forms import ProgrammeChoiceForm
 
 TEMPLATES = {
     Role.TRUST_CASEWORKER: "dashboards/trust_caseworker.html",

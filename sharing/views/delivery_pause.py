@@ -14,10 +14,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import Membership, MembershipStatus, Phase, Programme
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from sharing.forms_delivery import AssignForm
-from sharing.models import Membership, MembershipStatus, Phase, Programme
-from sharing.roles import Role
-from sharing.selectors import current_membership
 from sharing.views.delivery_rows import in_view, shown_women
 
 PER_PAGE = 50

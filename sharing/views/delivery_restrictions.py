@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from eligibility.models import Restriction, RestrictionReason
 from pause_portal.access import for_roles
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.blind_index import IndexKind
 from sharing.forms_delivery import EndRestrictionForm, RestrictForm
 from sharing.restrictions import (
@@ -23,8 +25,6 @@ from sharing.restrictions import (
     find_woman,
     restrict,
 )
-from sharing.roles import Role
-from sharing.selectors import current_membership
 from sharing.views.delivery_trust import named_women
 
 NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust person ID",

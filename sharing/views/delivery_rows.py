@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from eligibility.models import Woman
+from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.contact import prompts_for
 from sharing.delivery_access import visible_released_women
@@ -26,7 +27,6 @@ from sharing.models_delivery import (
     Participation,
     ReleasedWoman,
 )
-from sharing.selectors import current_membership
 
 
 @dataclass

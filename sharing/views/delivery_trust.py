@@ -17,6 +17,9 @@ from django.views.decorators.http import require_POST
 from eligibility.models import Decision, Woman
 from eligibility.release import releasable
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Phase, Programme
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.delivery_release import (
     DeliveryReleaseRefused,
@@ -26,11 +29,8 @@ from sharing.delivery_release import (
 )
 from sharing.disclosure import disclose
 from sharing.forms_delivery import DeliveryReleaseForm, ReleasedWomanForm, address_field
-from sharing.models import Membership, MembershipStatus, Person, Phase, Programme
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
 from sharing.release_checks import release_blockers
-from sharing.roles import Role
-from sharing.selectors import current_membership
 from sharing.views.delivery_rows import day
 
 CONTACT_ROLES = (Role.TRUST_LEAD, Role.TRUST_CASEWORKER)

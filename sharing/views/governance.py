@@ -19,15 +19,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.log import record_staff_view
+from audit.core.log import record_staff_view
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import Phase, Programme
+from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.tenancy.selectors import current_membership
 from sharing import agreements, phases
 from sharing.forms_governance import AgreementForm, DecisionForm, PhaseChangeForm, ProposalForm
 from sharing.leaving_scoping import leaving_scoping
-from sharing.models import Phase, Programme
 from sharing.models_scoping import Agreement, PhaseChange
-from sharing.roles import Perm, Role, role_has
-from sharing.selectors import current_membership
 from sharing.tasks_governance import tell_deciders_of_agreement
 
 READERS = (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO, Role.PAUSE_LEAD)

@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.log import record_staff_view
+from audit.core.log import record_staff_view
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import AccountLinkPurpose, Membership, MembershipStatus, Person
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership, pending_grants_for
 from sharing import actions
-from sharing.models import AccountLinkPurpose, Membership, MembershipStatus, Person
-from sharing.roles import Role
-from sharing.selectors import current_membership, pending_grants_for
 
 
 @for_roles(Role.SYSTEM_ADMIN)

@@ -12,17 +12,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import Phase
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from sharing import progress_reports
 from sharing.forms_progress import DraftForm
-from sharing.models import Phase
 from sharing.models_delivery import QuarterlyReport, QuarterlyReportStatus
 from sharing.progress_reports import MEASURE_LABELS, QuarterOf, reportable_quarters
 from sharing.progress_suppression import MEASURES
-from sharing.roles import Role
-from sharing.selectors import current_membership
 
 TRUST_READERS = (Role.TRUST_LEAD, Role.TRUST_CASEWORKER, Role.CALDICOTT_GUARDIAN)
 READERS = (Role.PAUSE_LEAD, *TRUST_READERS)

@@ -11,13 +11,13 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from pause_portal.access import for_roles
-from sharing.models import Person
+from pause_portal.tenancy.models import Person
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from sharing.models_scoping_checks import IncidentStatus, ScopingIncident
-from sharing.roles import Role
-from sharing.selectors import current_membership
 
 NOTE_MAX = 2000
 

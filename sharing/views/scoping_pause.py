@@ -11,15 +11,16 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import Phase
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from sharing.disclosure import disclose
 from sharing.forms_scoping import ExportForm, NoteForm
-from sharing.models import Phase
 from sharing.models_scoping import ScopingChildRow, ScopingExport, ScopingNote, ScopingWomanRow
 from sharing.phases import scoping_deadline, scoping_is_open
-from sharing.roles import Role
 from sharing.scoping_release import COLUMN_LABELS, served_columns
 from sharing.scoping_tables import (
     as_csv,
@@ -28,7 +29,6 @@ from sharing.scoping_tables import (
     keep_versions,
     summary_tables,
 )
-from sharing.selectors import current_membership
 
 
 def _state(request) -> dict:

@@ -29,14 +29,15 @@ from django.urls import reverse
 
 from eligibility.models import Decision, Woman
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import Phase, Programme
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.disclosure import disclose
 from sharing.forms_scoping import ConfirmReleaseForm, ReleaseForm
-from sharing.models import Phase, Programme
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
 from sharing.phases import scoping_deadline, scoping_is_open
 from sharing.release_checks import release_blockers
-from sharing.roles import Role
 from sharing.scoping_release import (
     COLUMN_LABELS,
     HIERARCHIES,
@@ -50,7 +51,6 @@ from sharing.scoping_release import (
     snapshot_counts,
     why_not_releasable,
 )
-from sharing.selectors import current_membership
 
 CHOICE = "scoping_release_choice"  # session: {"programme": pk, "women": [pk, ...], "all": bool}
 # session, read once: {"message": str, "problems": [str, ...], "stale": [[pk, why], ...]} (no names:

@@ -15,16 +15,16 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from pause_portal.access import for_roles
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
 from sharing import final_report
 from sharing.forms_report import ReportForm, ReturnForm
 from sharing.models_scoping import DeletionCertificate, FinalReport, ReportStatus
 from sharing.phases import scoping_deadline, scoping_is_open
-from sharing.roles import Role
 from sharing.scoping_purge import certificate_digest, certificate_text
-from sharing.selectors import current_membership
 
 REPORT_ROLES = (Role.PAUSE_LEAD, Role.TRUST_LEAD)
 

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
 from eligibility import corrections
 from eligibility.corrections import (
     active_corrections,

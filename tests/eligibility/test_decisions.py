@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
 from eligibility.decisions import (
     current_decision,
     decide,

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.models import AuditEntry, AuditSubject, Event
+from audit.core.models import AuditEntry, AuditSubject, Event
 from eligibility.duplicates import confirm_duplicate, propose_duplicates, reject_duplicate
 from eligibility.importing import import_extract
 from eligibility.models import DuplicateProposal, DuplicateReason, DuplicateStatus, Extract, Woman

@@ -4,7 +4,7 @@ rotation does not duplicate anyone, and a re-import rewrites no event."""
 
 import pytest
 
-from audit.models import AuditEntry
+from audit.core.models import AuditEntry
 from eligibility.corrections import correct, erase_tombstone
 from eligibility.importing import import_extract
 from eligibility.models import CareEpisode, Child, LegalStatus, Woman

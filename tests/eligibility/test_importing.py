@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
 from eligibility import importing
 from eligibility.importing import AlreadyImported, import_extract
 from eligibility.models import CareEpisode, Child, Extract, ExtractStatus, LegalStatus, Woman

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
 from eligibility.extract import Code, read_extract
 from eligibility.extract.codes import CodeList
 from eligibility.extract.quoting import (

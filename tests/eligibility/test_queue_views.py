@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
 from eligibility.decisions import decide
 from eligibility.models import Decision, EvaluationRun, RecomputeJob, ReReview, Woman
 from eligibility.recompute import recompute

@@ -4,7 +4,7 @@ difference between two versions, who may edit, and the form's messages."""
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
 from eligibility.extract import codes
 from eligibility.extract.codes import CodeList
 from eligibility.forms_rules import RuleSetForm

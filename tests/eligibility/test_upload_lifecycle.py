@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
 from eligibility import uploads
 from eligibility.models import Extract, ExtractStatus
 from tests.conftest import sign_in_verified

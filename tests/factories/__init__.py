@@ -6,8 +6,14 @@ import itertools
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from sharing.models import Membership, MembershipStatus, Organisation, Person, Programme
-from sharing.roles import OrganisationKind, Role
+from pause_portal.tenancy.models import (
+    Membership,
+    MembershipStatus,
+    Organisation,
+    Person,
+    Programme,
+)
+from pause_portal.tenancy.roles import OrganisationKind, Role
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery-staple"

@@ -183,7 +183,7 @@ def test_the_reencrypt_command_reports_progress(programme, cases, capsys):
 def test_destroying_keys_needs_confirmation_and_is_recorded(programme, cases):
     from django.core.management.base import CommandError
 
-    from audit.models import AuditEntry
+    from audit.core.models import AuditEntry
 
     with pytest.raises(CommandError, match="--yes-destroy"):
         call_command("destroy_data_keys", "--programme", str(programme.pk), "--phase", "trust", "--purpose", "encryption")

@@ -63,7 +63,7 @@ def test_the_dead_row_in_the_table_file_does_not_unwrap_and_vacuum_full_removes_
 @pytest.fixture
 def app_role():
     """The application's database role: its privileges on the portal's tables, not their ownership."""
-    from audit.db_roles import apply_grants
+    from audit.core.db_roles import apply_grants
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])

@@ -22,10 +22,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import get_objects_for_user
 
-from audit.models import AuditEntry, Event
-from sharing import actions
-from sharing.delivery_access import PERMISSION
-from sharing.models import (
+from audit.core.models import AuditEntry, Event
+from pause_portal.tenancy.models import (
     AccountLink,
     AccountLinkPurpose,
     Membership,
@@ -33,11 +31,13 @@ from sharing.models import (
     Person,
     SignedInSession,
 )
+from pause_portal.tenancy.roles import ROLE_SPECS, OrganisationKind, Role
+from sharing import actions
+from sharing.delivery_access import PERMISSION
 from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission, ReleasedWoman
-from sharing.roles import ROLE_SPECS, OrganisationKind, Role
 from tests import factories as f
 from tests.conftest import sign_in_password_only, sign_in_verified
-from tests.delivery.world import delivery_world
+from tests.sharing.delivery.world import delivery_world
 from tests.totp import code_for
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from sharing.roles import OrganisationKind
+from pause_portal.tenancy.roles import OrganisationKind
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

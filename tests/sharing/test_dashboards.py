@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from sharing.roles import Role
+from pause_portal.tenancy.roles import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_programme_switcher_offers_only_own_programmes(as_person, pause_lead, pr
 
 
 def test_pages_showing_staff_details_record_whom_they_showed(as_person, trust_lead, caseworker, programme):
-    from audit.models import AuditEntry, AuditSubject, Event
+    from audit.core.models import AuditEntry, AuditSubject, Event
 
     as_person(trust_lead).get(reverse("dashboard"))
     entry = AuditEntry.objects.filter(event=Event.DISCLOSURE, actor=trust_lead).latest("id")
@@ -56,7 +56,7 @@ def test_pages_showing_staff_details_record_whom_they_showed(as_person, trust_le
 def test_people_are_never_deleted(caseworker):
     from django.core.exceptions import PermissionDenied
 
-    from sharing.models import Person
+    from pause_portal.tenancy.models import Person
 
     with pytest.raises(PermissionDenied):
         caseworker.delete()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from audit.models import AuditEntry, AuditSubject, Event
+from audit.core.models import AuditEntry, AuditSubject, Event
 from sharing.disclosure import disclose
 from tests.testapp.models import CaseRecord
 
@@ -60,7 +60,7 @@ def test_a_revoked_or_pending_role_or_deactivated_person_sees_nothing(caseworker
 
 
 def test_the_disclosure_and_its_entry_are_one_transaction(caseworker, records, monkeypatch):
-    from audit import log
+    from audit.core import log
 
     def broken_bulk_create(*args, **kwargs):
         raise RuntimeError("audit store unavailable")
@@ -81,8 +81,8 @@ def test_no_identifying_value_reaches_the_audit_tables(caseworker, records, prog
 
 
 def test_what_each_field_shows_comes_from_the_data_classification(caseworker, records, programme):
+    from pause_portal.tenancy.roles import Role
     from sharing.disclosure import visible_fields
-    from sharing.roles import Role
 
     result = disclose(caseworker, records, page="/records/")
     assert result.fields[programme.pk] == {"id", "programme", "trust_person_id", "surname", "ethnicity", "age_band"}

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from audit.models import AuditEntry
+from audit.core.models import AuditEntry
 from eligibility.models import Woman
 from pseudonymisation import keys
 from pseudonymisation.models import Purpose
@@ -170,7 +170,7 @@ def test_the_periodic_task_ends_scoping_past_the_deadline(programme, other_progr
 def test_who_saw_her_scoping_row_stays_findable_after_the_purge(programme, trust_lead, pause_lead, caldicott):
     """The Pause lead's view of the snapshot names the Trust's reference of each woman a served row
     was made from, so her access log still shows it once the rows and their key are gone."""
-    from audit.models import AuditSubject
+    from audit.core.models import AuditSubject
     from sharing.disclosure import disclose
 
     scoping_data(programme, trust_lead, pause_lead, caldicott)

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from audit.models import AuditEntry
+from audit.core.models import AuditEntry
 from sharing import final_report
 from sharing.models_scoping import FinalReport, ReportStatus, ScopingWomanRow
 from sharing.phases import scoping_deadline

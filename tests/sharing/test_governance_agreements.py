@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
+from pause_portal.tenancy.roles import Role
 from sharing import agreements
 from sharing.agreements import (
     agreement_difference,
@@ -23,7 +24,6 @@ from sharing.agreements import (
 from sharing.models_scoping import Agreement, ChangeStatus
 from sharing.phases import current_agreement
 from sharing.release_checks import release_blockers
-from sharing.roles import Role
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

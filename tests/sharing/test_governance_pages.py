@@ -11,15 +11,15 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from pause_portal.tenancy.models import Phase, Programme
+from pause_portal.tenancy.roles import Role
 from sharing.agreements import confirm_agreement, propose_agreement
-from sharing.models import Phase, Programme
 from sharing.models_scoping import Agreement, ChangeStatus, PhaseChange
 from sharing.phases import propose_phase_change
-from sharing.roles import Role
 from tests import factories as f
 from tests.conftest import sign_in_verified
+from tests.root.test_urlconf_metatest import ROLE_OF
 from tests.sharing.test_governance_agreements import valid_values
-from tests.test_urlconf_metatest import ROLE_OF
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ ALLOWED = {
 
 
 def test_every_governance_url_is_in_this_table():
-    from tests.test_urlconf_metatest import portal_urls
+    from tests.root.test_urlconf_metatest import portal_urls
 
     assert {name for name, *_ in portal_urls() if name.startswith("governance:")} == set(ALLOWED)
 

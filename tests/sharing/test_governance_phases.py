@@ -12,10 +12,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
+from pause_portal.tenancy.models import Phase, Programme
+from pause_portal.tenancy.roles import Role
 from sharing import phases
 from sharing.agreements import confirm_agreement, propose_agreement
-from sharing.models import Phase, Programme
 from sharing.models_scoping import ChangeStatus, DeletionCertificate, PhaseChange, ScopingReminder
 from sharing.phases import (
     add_months,
@@ -29,7 +30,6 @@ from sharing.phases import (
     send_scoping_reminder,
     withdraw_phase_change,
 )
-from sharing.roles import Role
 from sharing.tasks_governance import send_scoping_reminders
 from tests import factories as f
 from tests.sharing.test_governance_agreements import valid_values

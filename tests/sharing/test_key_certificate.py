@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from audit.models import AuditEntry
+from audit.core.models import AuditEntry
 from pseudonymisation import keys
 from pseudonymisation.errors import ScopeSecretMissing
 from pseudonymisation.key_store import key_store
@@ -141,7 +141,7 @@ def test_after_a_real_commit_the_key_table_is_vacuumed_and_the_certificate_says_
 @pytest.mark.django_db(transaction=True)
 def test_when_the_application_role_purges_the_owner_vacuums_later_and_the_certificate_is_completed(
         programme, trust_lead, pause_lead, caldicott):
-    from audit.db_roles import apply_grants
+    from audit.core.db_roles import apply_grants
     from tests.pseudonymisation.test_key_table_file import APP_ROLE, table_file
 
     scoping_data(programme, trust_lead, pause_lead, caldicott, women=1)

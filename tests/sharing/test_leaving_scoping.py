@@ -22,14 +22,15 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from audit.models import AuditEntry
+from audit.core.models import AuditEntry
+from pause_portal.tenancy.models import Phase, Programme
+from pause_portal.tenancy.roles import Role
 from pseudonymisation import keys
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing import final_report
 from sharing.agreements import propose_agreement
 from sharing.leaving_scoping import leaving_scoping
-from sharing.models import Phase, Programme
 from sharing.models_scoping import (
     ChangeStatus,
     DeletionCertificate,
@@ -41,7 +42,6 @@ from sharing.models_scoping import (
     ScopingWomanRow,
 )
 from sharing.phases import confirm_phase_change, propose_phase_change, send_scoping_reminder
-from sharing.roles import Role
 from sharing.scoping_purge import end_scoping
 from tests.conftest import sign_in_verified
 from tests.sharing.test_governance_agreements import valid_values

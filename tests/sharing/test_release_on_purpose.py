@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
+from pause_portal.tenancy.roles import Role
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
-from sharing.roles import Role
 from sharing.scoping_release import (
     COLUMN_LABELS,
     open_restriction,

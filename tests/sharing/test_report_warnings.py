@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from audit.models import AuditEntry
+from audit.core.models import AuditEntry
 from pseudonymisation.tokens import TokenKind, encode
 from sharing import final_report
 from sharing.final_report_warnings import warnings_for

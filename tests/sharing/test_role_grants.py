@@ -9,10 +9,10 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
+from pause_portal.tenancy.models import AccountLink, Membership, MembershipStatus, Person
+from pause_portal.tenancy.roles import Role
 from sharing import actions
-from sharing.models import AccountLink, Membership, MembershipStatus, Person
-from sharing.roles import Role
 from tests import factories as f
 from tests.conftest import sign_in_verified
 
@@ -168,7 +168,7 @@ def test_organisations_and_programmes_are_added_by_command(capsys):
     call_command("add_organisation", "Synthetic Trust", "--kind", "trust")
     call_command("add_organisation", "Synthetic Pause", "--kind", "pause")
     call_command("add_programme", "Synthetic programme", "--trust", "Synthetic Trust", "--pause-practice", "Synthetic Pause")
-    from sharing.models import Programme
+    from pause_portal.tenancy.models import Programme
 
     assert Programme.objects.get(name="Synthetic programme").phase == "scoping"
     with pytest.raises(CommandError, match="No Pause practice"):

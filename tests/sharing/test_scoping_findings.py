@@ -21,11 +21,11 @@ from django.urls import reverse
 from django.utils import timezone
 from pycanon import anonymity
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
+from pause_portal.tenancy.roles import Role
 from pseudonymisation.suppression import suppress
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
 from sharing.models_scoping_checks import IncidentStatus, ScopingIncident
-from sharing.roles import Role
 from sharing.scoping_recheck import FOUND_BY
 from sharing.scoping_release import K, release_for_scoping, served_columns
 from sharing.scoping_tables import MIN_RANGE, THRESHOLD, cross_table

@@ -9,8 +9,8 @@ import random
 import pytest
 from django.test import Client
 
+from pause_portal.tenancy.roles import Role
 from sharing.models_scoping import ScopingWomanRow
-from sharing.roles import Role
 from sharing.scoping_release import release_for_scoping, remove_from_scoping
 from tests.conftest import sign_in_verified
 from tests.sharing.scoping_cohort import real_shaped_women

@@ -15,10 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
+from pause_portal.tenancy.roles import Role
 from sharing.models_scoping import ScopingExport, ScopingNote, ScopingWomanRow
 from sharing.phases import scoping_deadline
-from sharing.roles import Role
 from sharing.scoping_release import release_for_scoping
 from tests.conftest import sign_in_verified
 from tests.sharing.test_scoping_world import Cohort, agreement, member
@@ -53,7 +53,7 @@ def released_world(programme):
 
 def person_in(programme, role):
     if role == Role.SYSTEM_ADMIN:
-        from sharing.roles import OrganisationKind
+        from pause_portal.tenancy.roles import OrganisationKind
         from tests import factories as f
 
         return f.person(f.organisation(OrganisationKind.TRUST), system_admin=True)

@@ -31,10 +31,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycanon import anonymity
 
+from pause_portal.tenancy.roles import Role
 from sharing import final_report
 from sharing.models_scoping_checks import ScopingTableVersion
 from sharing.report_tables import TABLES
-from sharing.roles import Role
 from sharing.scoping_release import (
     COLUMN_LABELS,
     K,

@@ -11,15 +11,15 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
 from eligibility.decisions import decide
 from eligibility.models import RestrictionReason
+from pause_portal.tenancy.roles import Role
 from pseudonymisation import keys
 from pseudonymisation.errors import KeyDestroyed
 from pseudonymisation.keys import Keyring
 from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
-from sharing.roles import Role
 from sharing.scoping_release import (
     QUASI_IDENTIFIERS,
     K,

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from eligibility.decisions import decide
 from eligibility.models import Woman
+from pause_portal.tenancy.roles import Role
 from sharing.models_scoping import Agreement, ChangeStatus
-from sharing.roles import Role
 from tests import factories as f
 from tests.eligibility.casebook import Casebook
 

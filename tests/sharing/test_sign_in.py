@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.models import AuditEntry, Event
+from audit.core.models import AuditEntry, Event
+from pause_portal.tenancy.models import AccountLink, AccountLinkPurpose
 from sharing import actions
-from sharing.models import AccountLink, AccountLinkPurpose
 from tests import factories as f
 from tests.totp import code_for
 

@@ -6,7 +6,7 @@ which references content types, so PostgreSQL refuses a TRUNCATE without it.
 
 from django.core.management.commands.flush import Command as DjangoFlush
 
-from audit.bypass import audit_bypass
+from audit.core.bypass import audit_bypass
 
 
 class Command(DjangoFlush):

@@ -18,11 +18,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from audit.bypass import audit_bypass
-from audit.log import record_event
-from audit.models import AuditEntry, AuditSeal, Event
-from audit.sealing import make_anchor, seal_pending
-from sharing.models import Person
+from audit.core.bypass import audit_bypass
+from audit.core.log import record_event
+from audit.core.models import AuditEntry, AuditSeal, Event
+from audit.core.sealing import make_anchor, seal_pending
+from pause_portal.tenancy.models import Person
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from audit.models_review import MonitoringCursor
-from audit.monitoring import CURSOR, run_monitoring
+from audit.core.models_review import MonitoringCursor
+from audit.oversight.monitoring import CURSOR, run_monitoring
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from audit.refusals import flush_refusal_tallies
-from audit.sealing import checkpoint_store, seal_pending, write_checkpoint
+from audit.core.refusals import flush_refusal_tallies
+from audit.core.sealing import checkpoint_store, seal_pending, write_checkpoint
 
 
 class Command(BaseCommand):

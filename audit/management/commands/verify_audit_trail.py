@@ -10,7 +10,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.sealing import verify
+from audit.core.sealing import verify
 
 
 class Command(BaseCommand):

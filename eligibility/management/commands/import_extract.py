@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from eligibility.importing import AlreadyImported, import_extract
 from eligibility.models import ExtractStatus
 from eligibility.recompute import recompute
-from sharing.models import Person, Programme
+from pause_portal.tenancy.models import Person, Programme
 
 
 def _counted(summary: dict) -> str:

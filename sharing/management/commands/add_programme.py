@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from audit.log import record_event
-from audit.models import Event
-from sharing.models import Organisation, Programme
-from sharing.roles import OrganisationKind
+from audit.core.log import record_event
+from audit.core.models import Event
+from pause_portal.tenancy.models import Organisation, Programme
+from pause_portal.tenancy.roles import OrganisationKind
 
 
 class Command(BaseCommand):

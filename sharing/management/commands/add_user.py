@@ -19,8 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
-from sharing import actions
-from sharing.models import (
+from pause_portal.tenancy.models import (
     AccountLinkPurpose,
     Membership,
     MembershipStatus,
@@ -28,7 +27,8 @@ from sharing.models import (
     Person,
     Programme,
 )
-from sharing.roles import Role
+from pause_portal.tenancy.roles import Role
+from sharing import actions
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sharing.models import Phase, Programme
+from pause_portal.tenancy.models import Phase, Programme
 from sharing.retention import BY_KEY, RetentionScheduleError, apply_retention
 
 

@@ -1,8 +1,8 @@
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
+from pause_portal.tenancy.models import Person
 from sharing import actions
-from sharing.models import Person
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from sharing.identity import normalise_email
+from pause_portal.tenancy.identity import normalise_email
 
 
 class Command(BaseCommand):

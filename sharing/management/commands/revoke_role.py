@@ -12,8 +12,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Programme
 from sharing import actions
-from sharing.models import Membership, MembershipStatus, Person, Programme
 
 
 class Command(BaseCommand):

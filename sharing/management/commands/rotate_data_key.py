@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from pseudonymisation import keys
 from pseudonymisation.errors import PseudonymisationError
 from pseudonymisation.models import Purpose

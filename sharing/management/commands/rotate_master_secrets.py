@@ -1,8 +1,8 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.log import record_event
-from audit.models import Event
+from audit.core.log import record_event
+from audit.core.models import Event
 from pause_portal.secrets import read_secret
 from pseudonymisation import custody, keys
 from pseudonymisation.models import Purpose

@@ -1,0 +1,187 @@
+"""The breach register (issue 9, point 6; UK GDPR Art. 33(5)): every personal data breach, whether
+or not it is reported — what happened, when it was found, who is affected, the risk, whether and
+when the ICO was told (within 72 hours of when it was found, `audit.oversight.due_dates.ico_clock`) and
+whether the people affected were told (Art. 34). Kept by the programme's DPO.
+
+The descriptions may say who was affected: they are encrypted. Audit reasons carry only the
+breach's reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audit.core.log import record_event
+from audit.core.models import Event
+from audit.core.models_rights import Breach, BreachRisk, BreachStatus
+from audit.oversight.due_dates import IcoClock, ico_clock
+from pause_portal.tenancy.models import Membership, Person, Programme
+from pause_portal.tenancy.roles import Perm, role_has
+from pause_portal.tenancy.selectors import membership_in
+from pseudonymisation.fields import Protector
+
+TEXT_MAX = 5000
+REASON_MAX = 1000
+
+
+class BreachRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _keeper(by: Person, programme_id: int) -> Membership:
+    membership = membership_in(by, programme_id)
+    if membership is None or not role_has(membership.role, Perm.KEEP_BREACH_REGISTER):
+        raise BreachRefused("Only the programme's data protection officer keeps the breach register.")
+    return membership
+
+
+def _text(value: str, what: str, *, required: bool = True, limit: int = TEXT_MAX) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise BreachRefused(f"Enter {what}.")
+    if len(value) > limit:
+        raise BreachRefused(f"{what[0].upper()}{what[1:]} must be {limit} characters or fewer.")
+    return value
+
+
+def _not_future(moment: datetime | None, what: str) -> None:
+    if moment is not None and moment > timezone.now():
+        raise BreachRefused(f"{what} must be now or in the past.")
+
+
+def protector_for(breach_or_programme_id) -> Protector:
+    programme_id = getattr(breach_or_programme_id, "programme_id", breach_or_programme_id)
+    return Protector.load(programme_id, Breach.key_phase)
+
+
+@dataclass(frozen=True)
+class BreachView:
+    """A breach with its descriptions decrypted and its clock, for the DPO's pages."""
+
+    breach: Breach
+    what_happened: str
+    people_affected: str
+    actions_taken: str
+    clock: IcoClock
+
+    @property
+    def ico_needed(self) -> bool:
+        return self.breach.risk != BreachRisk.UNLIKELY
+
+
+def view_of(breach: Breach) -> BreachView:
+    p = protector_for(breach)
+    return BreachView(breach=breach, what_happened=breach.reveal(p, "what_happened") or "",
+                      people_affected=breach.reveal(p, "people_affected") or "",
+                      actions_taken=breach.reveal(p, "actions_taken") or "",
+                      clock=ico_clock(breach.found_at, breach.ico_told_at))
+
+
+def register_of(programme_id: int) -> QuerySet[Breach]:
+    return Breach.objects.filter(programme_id=programme_id)
+
+
+def record_breach(*, programme: Programme, what_happened: str, found_at: datetime, people_affected: str,
+                  risk: BreachRisk | str, by: Person, happened_at: datetime | None = None,
+                  affected_count: int | None = None, actions_taken: str = "") -> Breach:
+    membership = _keeper(by, programme.pk)
+    what_happened = _text(what_happened, "what happened")
+    people_affected = _text(people_affected, "who is affected")
+    actions_taken = _text(actions_taken, "what has been done", required=False)
+    try:
+        risk = BreachRisk(risk)
+    except ValueError:
+        raise BreachRefused("Choose the risk to the people affected.") from None
+    if found_at is None:
+        raise BreachRefused("Enter when the breach was found.")
+    _not_future(found_at, "When it was found")
+    _not_future(happened_at, "When it happened")
+    if happened_at is not None and happened_at > found_at:
+        raise BreachRefused("It cannot have happened after it was found.")
+    if affected_count is not None and affected_count < 0:
+        raise BreachRefused("The number of people affected cannot be negative.")
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                year = timezone.localdate(found_at).year
+                taken = Breach.objects.filter(reference__startswith=f"BR-{year}-").count()
+                breach = Breach(programme=programme, reference=f"BR-{year}-{taken + 1:03d}", found_at=found_at,
+                                happened_at=happened_at, affected_count=affected_count, risk=risk, recorded_by=by)
+                breach.protect(protector_for(programme.pk), what_happened=what_happened,
+                               people_affected=people_affected, actions_taken=actions_taken)
+                breach.save()
+                record_event(Event.CHANGE, actor=by, target=breach, programme=programme, role=membership.role,
+                             action=0, reason=f"breach {breach.reference} recorded")
+            return breach
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _locked(breach: Breach) -> Breach:
+    locked = Breach.objects.select_for_update().get(pk=breach.pk)
+    if locked.status != BreachStatus.OPEN:
+        raise BreachRefused(f"Breach {locked.reference} is closed.")
+    return locked
+
+
+def record_ico(breach: Breach, *, told_at: datetime | None, reference: str = "", not_told_reason: str = "",
+               by: Person) -> Breach:
+    """Record that the ICO was told (when, and its reference), or why it was not."""
+    membership = _keeper(by, breach.programme_id)
+    reference = _text(reference, "the ICO's reference", required=False, limit=40)
+    not_told_reason = _text(not_told_reason, "why the ICO was not told", required=told_at is None, limit=REASON_MAX)
+    if told_at is not None and not_told_reason:
+        raise BreachRefused("Say when the ICO was told, or why it was not: not both.")
+    _not_future(told_at, "When the ICO was told")
+    with transaction.atomic():
+        locked = _locked(breach)
+        if told_at is not None and told_at < locked.found_at:
+            raise BreachRefused("The ICO cannot have been told before the breach was found.")
+        locked.ico_told_at, locked.ico_reference, locked.ico_not_told_reason = told_at, reference, not_told_reason
+        locked.save(update_fields=["ico_told_at", "ico_reference", "ico_not_told_reason"])
+        record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
+                     action=1, reason=f"breach {locked.reference}: ICO notification recorded")
+    return locked
+
+
+def record_people_told(breach: Breach, *, told_at: datetime | None, not_told_reason: str = "",
+                       by: Person) -> Breach:
+    """Record that the people affected were told (when), or why they were not."""
+    membership = _keeper(by, breach.programme_id)
+    not_told_reason = _text(not_told_reason, "why the people affected were not told", required=told_at is None,
+                            limit=REASON_MAX)
+    if told_at is not None and not_told_reason:
+        raise BreachRefused("Say when the people were told, or why they were not: not both.")
+    _not_future(told_at, "When the people were told")
+    with transaction.atomic():
+        locked = _locked(breach)
+        locked.people_told_at, locked.people_not_told_reason = told_at, not_told_reason
+        locked.save(update_fields=["people_told_at", "people_not_told_reason"])
+        record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
+                     action=1, reason=f"breach {locked.reference}: telling the people affected recorded")
+    return locked
+
+
+def close_breach(breach: Breach, *, by: Person) -> Breach:
+    """Close a breach once the ICO and the people affected are dealt with (told, or why not)."""
+    membership = _keeper(by, breach.programme_id)
+    with transaction.atomic():
+        locked = _locked(breach)
+        if locked.ico_told_at is None and not locked.ico_not_told_reason:
+            raise BreachRefused("Record whether the ICO was told before closing it.")
+        if locked.people_told_at is None and not locked.people_not_told_reason:
+            raise BreachRefused("Record whether the people affected were told before closing it.")
+        locked.status, locked.closed_by, locked.closed_at = BreachStatus.CLOSED, by, timezone.now()
+        locked.save(update_fields=["status", "closed_by", "closed_at"])
+        record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
+                     action=1, reason=f"breach {locked.reference} closed")
+    return locked

@@ -1,0 +1,26 @@
+"""The DPO's oversight tasks: the monitoring rules' periodic run, and telling the confirmers of a
+rights proposal. Task names are fixed (`name=`): they are the queue's contract, not the module's
+path."""
+
+from __future__ import annotations
+
+import smtplib
+
+from celery import shared_task
+
+
+@shared_task(name="audit.run_monitoring", ignore_result=True)
+def run_monitoring() -> int:
+    from audit.oversight.monitoring import run_monitoring as run
+
+    return run()
+
+
+@shared_task(name="audit.tell_of_rights_proposal", ignore_result=True,
+             autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=True, max_retries=8)
+def tell_of_rights_proposal(proposal_id: int, portal_url: str = "") -> int:
+    """Email the Caldicott Guardian (and, for an erasure, the Trust leads) that a decision awaits
+    confirmation. Enqueued on commit with the proposal's id and the list's address only."""
+    from audit.oversight.proposals import tell_of_proposal
+
+    return tell_of_proposal(proposal_id=proposal_id, portal_url=portal_url)

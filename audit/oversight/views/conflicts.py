@@ -1,0 +1,49 @@
+"""The declared-conflicts register, for any member of staff with a programme role: declare
+someone you know (by Trust person ID or NHS number, kept only as blind indexes), see and withdraw
+your own declarations. Accessing a declared person's records raises a flag for the DPO."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from audit.core.models_review import ConflictDeclaration, ConflictKind, Relationship
+from audit.oversight.forms_review import ConflictForm
+from audit.oversight.review_actions import declare_conflict, withdraw_conflict
+from pause_portal.access import for_roles
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
+
+STAFF_ROLES = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO, Role.PAUSE_LEAD,
+               Role.PAUSE_PRACTITIONER)
+
+
+@for_roles(*STAFF_ROLES)
+def declare(request):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    programme = current_membership(request).programme
+    form = ConflictForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        declare_conflict(by=request.user, programme=programme, kind=ConflictKind(data["kind"]), value=data["value"],
+                         relationship=Relationship(data["relationship"]))
+        messages.success(request, "Your declaration has been recorded. Only its scrambled form is kept.")
+        return redirect("conflicts:declare")
+    own = ConflictDeclaration.objects.filter(programme=programme, declared_by=request.user)
+    return render(request, "dpo/conflict_declare.html", {"form": form, "own": own, "programme": programme},
+                  status=400 if form.errors else 200)
+
+
+@for_roles(*STAFF_ROLES)
+def withdraw(request, pk: int):
+    programme = current_membership(request).programme
+    declaration = ConflictDeclaration.objects.filter(pk=pk, programme=programme, declared_by=request.user).first()
+    if declaration is None:  # first: not yours is 404 whatever the method
+        raise Http404("No such declaration.")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    withdraw_conflict(declaration, by=request.user)
+    messages.success(request, "Your declaration has been withdrawn.")
+    return redirect("conflicts:declare")

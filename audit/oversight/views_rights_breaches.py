@@ -1,0 +1,96 @@
+"""The breach register's pages, for the DPO: the register with each breach's 72-hour clock,
+recording a breach, and one breach's page (whether and when the ICO and the people affected were
+told; closing it). Forms post back to the breach's page with an `action`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from audit.core.models_rights import Breach
+from audit.oversight import breaches
+from audit.oversight.forms_rights import BreachForm, ToldForm
+from pause_portal.access import for_roles
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
+
+
+def _breach_or_404(request, pk: int) -> Breach:
+    membership = current_membership(request)
+    found = Breach.objects.filter(pk=pk, programme_id=membership.programme_id).first() if membership else None
+    if found is None:
+        raise Http404("No such breach.")
+    return found
+
+
+@for_roles(Role.DPO)
+def register(request):
+    programme = current_membership(request).programme
+    return render(request, "rights/breaches.html", {
+        "programme": programme, "breaches": [breaches.view_of(b) for b in breaches.register_of(programme.pk)]})
+
+
+@for_roles(Role.DPO)
+def record(request):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    programme = current_membership(request).programme
+    form, refusal = BreachForm(request.POST if request.method == "POST" else None), ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            breach = breaches.record_breach(
+                programme=programme, what_happened=data["what_happened"], found_at=data["found_at"],
+                happened_at=data["happened_at"], people_affected=data["people_affected"],
+                affected_count=data["affected_count"], risk=data["risk"], actions_taken=data["actions_taken"],
+                by=request.user)
+        except breaches.BreachRefused as exc:
+            refusal = exc.message
+        else:
+            messages.success(request, f"Breach {breach.reference} recorded.")
+            return redirect("rights:breach", breach.pk)
+    return render(request, "rights/breach_new.html", {"programme": programme, "form": form, "refusal": refusal},
+                  status=400 if form.errors or refusal else 200)
+
+
+@for_roles(Role.DPO)
+def breach(request, pk: int):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    found = _breach_or_404(request, pk)
+    forms = {"ico": ToldForm(prefix="ico"), "people": ToldForm(prefix="people")}
+    refusal, failed = "", None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action not in ("ico", "people", "close"):
+            raise Http404("No such action.")
+        if action != "close":
+            failed = forms[action] = ToldForm(request.POST, prefix=action)
+        if failed is None or failed.is_valid():
+            try:
+                message = _act(found, action, failed.cleaned_data if failed else {}, request.user)
+            except breaches.BreachRefused as exc:
+                refusal = exc.message
+            else:
+                messages.success(request, message)
+                return redirect("rights:breach", found.pk)
+        found = _breach_or_404(request, pk)
+    return render(request, "rights/breach.html", {"b": breaches.view_of(found), "forms": forms, "refusal": refusal,
+                                                   "failed": failed},
+                  status=400 if refusal or (failed is not None and failed.errors) else 200)
+
+
+def _act(found: Breach, action: str, data: dict, by) -> str:
+    if action == "ico":
+        breaches.record_ico(found, told_at=data["told_at"], reference=data.get("reference", ""),
+                            not_told_reason=data.get("not_told_reason", "") if data["told_at"] is None else "",
+                            by=by)
+        return "What was done about telling the ICO is recorded."
+    if action == "people":
+        breaches.record_people_told(found, told_at=data["told_at"],
+                                    not_told_reason=data.get("not_told_reason", "") if data["told_at"] is None else "",
+                                    by=by)
+        return "What was done about telling the people affected is recorded."
+    breaches.close_breach(found, by=by)
+    return f"Breach {found.reference} closed."

@@ -1,0 +1,106 @@
+"""The caseworker's step of a rectification request: the open requests waiting for a caseworker,
+and one request's page — what she asks, her record's current values (read through the disclosure
+policy, with the request's reference as the reason), a correction form (each correction kept with
+its history, encrypted) and the form that finishes the step."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from audit.core.models_rights import RequestKind, RequestStatus, RightsRequest
+from audit.oversight import rights
+from audit.oversight.forms_rights import FinishRectificationForm, RectifyForm
+from eligibility.models import CORRECTABLE_FIELDS, Child, Correction, Woman
+from pause_portal.access import for_roles
+from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.selectors import current_membership
+from pseudonymisation.fields import Protector
+from sharing.disclosure import disclose
+
+FIELD_LABELS = {"forename": "Forename", "surname": "Surname", "date_of_birth": "Date of birth",
+                "nhs_number": "NHS number", "postcode": "Postcode", "ethnicity": "Ethnicity code",
+                "expected_child_due": "Expected child due", "died_on": "Date of death", "sex": "Sex"}
+
+
+def _open_rectification_or_404(request, pk: int) -> RightsRequest:
+    membership = current_membership(request)
+    found = RightsRequest.objects.filter(pk=pk, programme_id=membership.programme_id, kind=RequestKind.RECTIFICATION,
+                                         status=RequestStatus.OPEN).select_related("woman").first()
+    if found is None:
+        raise Http404("No such request.")
+    return found
+
+
+@for_roles(Role.TRUST_CASEWORKER)
+def rectifications(request):
+    programme = current_membership(request).programme
+    return render(request, "rights/rectifications.html", {
+        "programme": programme, "waiting": list(rights.rectifications_for_caseworkers(programme.pk))})
+
+
+def _values(record, protector: Protector, fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for name in fields:
+        value = record.reveal(protector, name) if name in {"forename", "surname", "date_of_birth", "nhs_number",
+                                                            "postcode"} else getattr(record, name)
+        out.append((FIELD_LABELS[name], "" if value in (None, "") else str(value)))
+    return out
+
+
+@for_roles(Role.TRUST_CASEWORKER)
+def rectification(request, pk: int):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    rr = _open_rectification_or_404(request, pk)
+    woman = rr.woman
+    children = list(Child.objects.filter(mother=woman).order_by("pk"))
+    shown = disclose(request.user, [woman, *children], page=request.path, reason=rr.reference)
+    if woman not in shown.records:
+        raise Http404("No such request.")
+    records = [("woman", "Her record")] + [(f"child:{c.pk}", f"Child {n} (born {c.birth_year or 'year not known'})")
+                                          for n, c in enumerate(children, start=1)]
+    fields = sorted({*CORRECTABLE_FIELDS["woman"], *CORRECTABLE_FIELDS["child"]}, key=list(FIELD_LABELS).index)
+    correct_form = RectifyForm(records=records, fields=[(f, FIELD_LABELS[f]) for f in fields])
+    finish_form, refusal, failed = FinishRectificationForm(), "", None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action not in ("correct", "finish"):
+            raise Http404("No such action.")
+        if action == "correct":
+            failed = correct_form = RectifyForm(request.POST, records=records,
+                                                fields=[(f, FIELD_LABELS[f]) for f in fields])
+        else:
+            failed = finish_form = FinishRectificationForm(request.POST)
+        if failed.is_valid():
+            try:
+                message = _act(rr, action, failed.cleaned_data, woman, children, request.user)
+            except rights.RightsRefused as exc:
+                refusal = exc.message
+            else:
+                messages.success(request, message)
+                return redirect("rights:rectifications") if action == "finish" else redirect(
+                    "rights:rectification", rr.pk)
+    protector = Protector.load(rr.programme_id, Woman.key_phase)
+    return render(request, "rights/rectification.html", {
+        "rr": rr, "details": rights.reveal(rr, "details"), "refusal": refusal, "failed": failed,
+        "correct_form": correct_form, "finish_form": finish_form,
+        "her_values": _values(woman, protector, CORRECTABLE_FIELDS["woman"]),
+        "children": [(label, _values(c, protector, CORRECTABLE_FIELDS["child"]))
+                     for (_, label), c in zip(records[1:], children, strict=True)],
+        "corrections": list(Correction.objects.filter(woman=woman, recorded_at__gte=rr.opened_at).order_by("pk"))
+        + list(Correction.objects.filter(child__in=children, recorded_at__gte=rr.opened_at).order_by("pk")),
+    }, status=400 if refusal or (failed is not None and failed.errors) else 200)
+
+
+def _act(rr: RightsRequest, action: str, data: dict, woman: Woman, children: list[Child], by) -> str:
+    if action == "finish":
+        rights.finish_rectification(rr, note=data["note"], by=by)
+        return f"Request {rr.reference}: your step is finished. The DPO will answer her."
+    record = woman if data["record"] == "woman" else next(
+        (c for c in children if f"child:{c.pk}" == data["record"]), None)
+    if record is None:
+        raise rights.RightsRefused("Select whose record to correct.")
+    rights.rectify(rr, record, data["field"], data["value"], reason=data["reason"], by=by)
+    return f"{FIELD_LABELS[data['field']]} corrected. The previous value is kept in the record's history."

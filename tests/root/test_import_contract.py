@@ -1,0 +1,189 @@
+"""The layers (ADR 23), proved: the import contract holds, every module of the kernel's and the audit
+app's packages is named in a layer (so a new one is not silently unchecked), and no model changed
+its label or table in the move (labels are sealed into audit entries and stored in redaction
+decisions; the list below is the one taken before the redesign)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from django.apps import apps
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+
+# Every model of ours, label and table, as they were before the redesign (commit 0bcd2dd).
+SEALED_LABELS = [
+    ("audit.AuditChainAnchor", "audit_auditchainanchor"),
+    ("audit.AuditEntry", "audit_auditentry"),
+    ("audit.AuditSeal", "audit_auditseal"),
+    ("audit.AuditSubject", "audit_auditsubject"),
+    ("audit.Breach", "audit_breach"),
+    ("audit.ConflictDeclaration", "audit_conflictdeclaration"),
+    ("audit.ErasureRecord", "audit_erasurerecord"),
+    ("audit.MonitoringCursor", "audit_monitoringcursor"),
+    ("audit.MonitoringFlag", "audit_monitoringflag"),
+    ("audit.RedactionDecision", "audit_redactiondecision"),
+    ("audit.RefusalTally", "audit_refusaltally"),
+    ("audit.RequestExtension", "audit_requestextension"),
+    ("audit.ReviewSearch", "audit_reviewsearch"),
+    ("audit.RightsProposal", "audit_rightsproposal"),
+    ("audit.RightsRequest", "audit_rightsrequest"),
+    ("eligibility.CareEpisode", "eligibility_careepisode"),
+    ("eligibility.Child", "eligibility_child"),
+    ("eligibility.ColumnMapping", "eligibility_columnmapping"),
+    ("eligibility.Correction", "eligibility_correction"),
+    ("eligibility.Decision", "eligibility_decision"),
+    ("eligibility.DuplicateProposal", "eligibility_duplicateproposal"),
+    ("eligibility.ErasedPerson", "eligibility_erasedperson"),
+    ("eligibility.Evaluation", "eligibility_evaluation"),
+    ("eligibility.EvaluationRun", "eligibility_evaluationrun"),
+    ("eligibility.Extract", "eligibility_extract"),
+    ("eligibility.LegalStatus", "eligibility_legalstatus"),
+    ("eligibility.ReReview", "eligibility_rereview"),
+    ("eligibility.RecomputeJob", "eligibility_recomputejob"),
+    ("eligibility.Restriction", "eligibility_restriction"),
+    ("eligibility.RuleSet", "eligibility_ruleset"),
+    ("eligibility.Woman", "eligibility_woman"),
+    ("pseudonymisation.DataKey", "pseudonymisation_datakey"),
+    ("pseudonymisation.KeyCustodyRecord", "pseudonymisation_keycustodyrecord"),
+    ("pseudonymisation.ReencryptionRun", "pseudonymisation_reencryptionrun"),
+    ("sharing.AccountLink", "sharing_accountlink"),
+    ("sharing.Agreement", "sharing_agreement"),
+    ("sharing.CaseloadAssignment", "sharing_caseloadassignment"),
+    ("sharing.CaseloadGroupObjectPermission", "sharing_caseloadgroupobjectpermission"),
+    ("sharing.CaseloadUserObjectPermission", "sharing_caseloaduserobjectpermission"),
+    ("sharing.ContactAttempt", "sharing_contactattempt"),
+    ("sharing.DeletionCertificate", "sharing_deletioncertificate"),
+    ("sharing.DeliveryRelease", "sharing_deliveryrelease"),
+    ("sharing.FinalReport", "sharing_finalreport"),
+    ("sharing.Membership", "sharing_membership"),
+    ("sharing.Organisation", "sharing_organisation"),
+    ("sharing.Person", "sharing_person"),
+    ("sharing.Person_groups", "sharing_person_groups"),
+    ("sharing.Person_user_permissions", "sharing_person_user_permissions"),
+    ("sharing.PhaseChange", "sharing_phasechange"),
+    ("sharing.Programme", "sharing_programme"),
+    ("sharing.QuarterlyReport", "sharing_quarterlyreport"),
+    ("sharing.ReleasedChild", "sharing_releasedchild"),
+    ("sharing.ReleasedWoman", "sharing_releasedwoman"),
+    ("sharing.RetentionRun", "sharing_retentionrun"),
+    ("sharing.SafeguardingConcern", "sharing_safeguardingconcern"),
+    ("sharing.ScopingChildRow", "sharing_scopingchildrow"),
+    ("sharing.ScopingExport", "sharing_scopingexport"),
+    ("sharing.ScopingIncident", "sharing_scopingincident"),
+    ("sharing.ScopingNote", "sharing_scopingnote"),
+    ("sharing.ScopingRelease", "sharing_scopingrelease"),
+    ("sharing.ScopingReminder", "sharing_scopingreminder"),
+    ("sharing.ScopingTableVersion", "sharing_scopingtableversion"),
+    ("sharing.ScopingWomanRow", "sharing_scopingwomanrow"),
+    ("sharing.SignedInSession", "sharing_signedinsession"),
+]
+
+
+def _named_in_layers() -> set[str]:
+    named = set()
+    for layer in CONTRACT["layers"]:
+        for sep in ("|", ":"):
+            layer = layer.replace(sep, " ")
+        named.update(layer.split())
+    return named
+
+
+def test_the_layers_contract_is_kept():
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Each layer imports only those below it KEPT" in result.stdout
+
+
+def test_the_layers_run_from_the_wiring_down_to_pseudonymisation():
+    layers = CONTRACT["layers"]
+    assert CONTRACT["type"] == "layers"
+    assert "pause_portal.urls" in layers[0] and "pause_portal.settings" in layers[0]
+    assert "pause_portal.celery" in layers[0] and "pause_portal.management" in layers[0]
+    assert [layer for layer in layers[1:4]] == ["audit.oversight", "sharing", "eligibility"]
+    assert layers[4].split(" : ")[0] == "audit.core"
+    assert layers[5].split(" : ")[0] == "pause_portal.tenancy"
+    assert layers[6] == "pseudonymisation"
+
+
+def test_every_module_of_pause_portal_and_audit_is_in_a_layer():
+    named = _named_in_layers()
+    for package in ("pause_portal", "audit"):
+        module = importlib.import_module(package)
+        for info in pkgutil.iter_modules(module.__path__):
+            name = f"{package}.{info.name}"
+            if name in {"audit.migrations"}:  # schema history: imports nothing of ours but fields
+                continue
+            assert name in named, f"{name} is in no layer of the import contract (pyproject.toml)"
+
+
+def test_every_ignored_import_names_the_part_that_removes_it():
+    text = (ROOT / "pyproject.toml").read_text()
+    block = text[text.index("ignore_imports = ["):]
+    block = block[: block.index("]")]
+    comment = ""
+    for line in block.splitlines()[1:]:
+        line = line.strip()
+        if line.startswith("#"):
+            comment = line if "Part " in line else comment
+        elif line:
+            assert comment, f"ignored import without a comment naming the part that removes it: {line}"
+
+
+def test_no_model_changed_its_label_or_table():
+    ours = {"audit", "sharing", "eligibility", "pseudonymisation", "pause_portal"}
+    now = sorted(
+        (m._meta.label, m._meta.db_table)
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.app_label in ours
+    )
+    assert now == sorted(SEALED_LABELS)
+
+
+def test_the_tenancy_models_live_in_the_kernel_under_the_sharing_label():
+    from pause_portal.tenancy import models as tenancy
+    from sharing import models as sharing_models
+
+    for name in ("Organisation", "Programme", "Person", "Membership", "AccountLink", "SignedInSession"):
+        model = getattr(tenancy, name)
+        assert model.__module__ == "pause_portal.tenancy.models"
+        assert model._meta.app_label == "sharing"
+        assert getattr(sharing_models, name) is model  # re-exported for Django
+
+
+def test_every_audit_model_is_defined_in_the_audit_core():
+    for model in apps.get_app_config("audit").get_models():
+        assert model.__module__.startswith("audit.core."), model
+
+
+def test_the_queue_knows_every_task_by_its_name_from_before_the_move():
+    """Task names are the queue's contract: a message enqueued before a deploy must still find its
+    task after. The worker discovers the audit app's tasks in its two sub-packages."""
+    from pause_portal.celery import app
+
+    app.loader.import_default_modules()
+    assert sorted(name for name in app.tasks if not name.startswith("celery.")) == [
+        "audit.run_monitoring",
+        "audit.seal_pending",
+        "audit.tell_of_rights_proposal",
+        "audit.write_checkpoint",
+        "eligibility.recompute",
+        "eligibility.run_import",
+        "eligibility.sweep_kept_uploads",
+        "sharing.apply_retention_schedules",
+        "sharing.end_scoping_at_deadlines",
+        "sharing.notify_grant_awaiting_confirmation",
+        "sharing.send_scoping_reminders",
+        "sharing.tell_deciders_of_agreement",
+        "sharing.tell_deciders_of_phase_change",
+        "sharing.tell_person_of_enrolment",
+        "sharing.tell_trust_leads_of_concern",
+    ]
