@@ -9,7 +9,11 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from audit.core import receivers  # noqa: F401
         from audit.core.db_roles import grant_application_role
+        from audit.core.log import session_expired
         from audit.core.registration import register_audited_models
+        from pause_portal import hooks
 
         register_audited_models()
+        # The audit core writes the entries the kernel's hooks announce (ADR 24).
+        hooks.register(hooks.SESSION_EXPIRED, session_expired)
         post_migrate.connect(grant_application_role, sender=self, dispatch_uid="audit_grant_app_role")

@@ -19,6 +19,7 @@ from audit.core.models import Event
 from eligibility.engine import evaluate
 from eligibility.models import Decision, DecisionOutcome, Evaluation, ReReview, Woman
 from eligibility.rules import current_rule_set
+from pause_portal import hooks
 from pause_portal.tenancy.models import Person
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -74,10 +75,9 @@ def decide(*, woman: Woman, by: Person, outcome: DecisionOutcome | str, reason: 
                    f"rule set version {rule_set.version})",
         )
         if outcome not in (DecisionOutcome.ELIGIBLE, DecisionOutcome.AT_RISK):
-            # A withdrawn flag takes her out of the scoping release at once (no-op if not in it).
-            from sharing.scoping_release import remove_from_scoping
-
-            remove_from_scoping(woman, "decision withdrawn", by=by)
+            # A withdrawn flag takes her out of the scoping release at once (no-op if not in it):
+            # sharing's handler of the hook, in this transaction (ADR 24).
+            hooks.call(hooks.WOMAN_NO_LONGER_RELEASABLE, woman=woman, why="decision withdrawn", by=by)
     return decision
 
 

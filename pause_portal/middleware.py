@@ -12,9 +12,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 
-from pause_portal import request_context
+from pause_portal import hooks, request_context
 from pause_portal.access import MFA_STEP, PUBLIC, access_of
 from pause_portal.client_ip import client_ip
+from pause_portal.tenancy.models import SignedInSession
 
 SIGNED_IN_AT = "portal_signed_in_at"
 
@@ -67,11 +68,8 @@ class SessionLifetimeMiddleware:
         if request.user.is_authenticated and not _is_static(request.path):
             started = request.session.get(SIGNED_IN_AT)
             if started is None or time.time() - started > settings.PORTAL_SESSION_ABSOLUTE_SECONDS:
-                from audit.core.log import record_event
-                from audit.core.models import Event
-                from pause_portal.tenancy.models import SignedInSession
-
-                record_event(Event.SESSION_EXPIRED, actor=request.user, reason="absolute session limit reached")
+                # The audit core writes the entry: its handler of the kernel's hook (ADR 24).
+                hooks.call(hooks.SESSION_EXPIRED, by=request.user, reason="absolute session limit reached")
                 SignedInSession.objects.filter(session_key=request.session.session_key).delete()
                 logout(request)
                 bind_actor(request)

@@ -483,6 +483,13 @@ def remove_from_scoping(woman: Woman, why: str, *, by: Person | None = None) -> 
     return report
 
 
+def no_longer_releasable(*, woman: Woman, why: str, by: Person | None) -> dict | None:
+    """The handler of the kernel's `woman_no_longer_releasable` hook (registered by SharingConfig):
+    she leaves the scoping release at once. Delivery needs nothing: `sharing.delivery_access` leaves
+    out a woman with an open restriction or a withdrawn decision by its own query."""
+    return remove_from_scoping(woman, why, by=by)
+
+
 def open_restriction(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Restriction:
     """Open a restriction on a woman's records (she can no longer be released) and take her out of
     the scoping release at once."""

@@ -90,6 +90,12 @@ def record_event(
     return entry
 
 
+def session_expired(*, by, reason: str) -> AuditEntry:
+    """The handler of the kernel's `session_expired` hook (registered by AuditConfig): the entry
+    for a session ended at the absolute limit."""
+    return record_event(Event.SESSION_EXPIRED, actor=by, reason=reason)
+
+
 def _model_of(reference: str) -> type[models.Model]:
     return apps.get_model(reference.split(":", 1)[0])
 
