@@ -10,11 +10,11 @@ running when a second request comes gets a successor, so the latest rules always
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.utils import timezone
 
 from eligibility.models import RecomputeJob, RecomputeStatus
 from eligibility.recompute import may_recompute, recompute
+from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Person, Programme
 
 FAILURE_MAX = 200
@@ -29,9 +29,7 @@ def request_recompute(programme: Programme, *, by: Person, why: str) -> Recomput
     if waiting is not None:
         return waiting
     job = RecomputeJob.objects.create(programme=programme, requested_by=by, why=why[:200])
-    from eligibility.tasks import recompute_proposals
-
-    transaction.on_commit(lambda: recompute_proposals.delay(job.pk, by.pk))
+    send_on_commit("eligibility.recompute", job.pk, by.pk)
     return job
 
 

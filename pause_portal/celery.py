@@ -1,5 +1,6 @@
-"""The Celery app. JSON only; tasks take ids, are enqueued on commit (`delay_on_commit`),
-re-check the actor's role, and call an action."""
+"""The Celery app. JSON only; tasks take ids, are enqueued by name once the transaction commits
+(`pause_portal.queue.send_on_commit`, ADR 25: no module imports another's tasks), re-check the
+actor's role, and call an action."""
 
 import os
 

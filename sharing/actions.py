@@ -17,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.identity import require_plain_email
 from pause_portal.tenancy.models import (
     AccountLink,
@@ -125,9 +126,7 @@ def request_role(*, person: Person, programme: Programme, role: Role, by: Person
             action=0,
         )
         if pending:
-            from sharing.tasks import notify_grant_awaiting_confirmation
-
-            notify_grant_awaiting_confirmation.delay_on_commit(membership.pk, by.pk)
+            send_on_commit("sharing.notify_grant_awaiting_confirmation", membership.pk, by.pk)
     return membership
 
 
@@ -325,8 +324,6 @@ def enrolment_open(link: AccountLink | None, person: Person) -> bool:
 def enrol_totp_device(*, person: Person, device: TOTPDevice, link: AccountLink) -> TOTPDevice:
     """Confirm the person's new authenticator, only inside the enrolment a redeemed one-time link
     opened (`enrolment_open`), and email the person after commit that it happened."""
-    from sharing.tasks import tell_person_of_enrolment
-
     with transaction.atomic():
         Person.objects.select_for_update().filter(pk=person.pk).first()  # one enrolment at a time
         link = AccountLink.objects.filter(pk=link.pk).first()
@@ -341,7 +338,7 @@ def enrol_totp_device(*, person: Person, device: TOTPDevice, link: AccountLink) 
         device.save(update_fields=["confirmed"])
         now = timezone.now()
         record_event(Event.MFA_ENROLLED, actor=person, target=person, action=1, reason=f"from link #{link.pk}")
-        tell_person_of_enrolment.delay_on_commit(person.pk, now.isoformat())
+        send_on_commit("sharing.tell_person_of_enrolment", person.pk, now.isoformat())
     return device
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import MembershipStatus, Person, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -95,9 +96,7 @@ def raise_concern(released: ReleasedWoman, *, by: Person, kind: str, lawful_basi
         record_event(Event.CHANGE, actor=by, target=concern, subjects=[released], programme=membership.programme,
                      role=membership.role, action=0,
                      reason=f"{kind} #{concern.pk} raised with the Trust under {lawful_basis}")
-        from sharing.tasks_casework import tell_trust_leads_of_concern
-
-        tell_trust_leads_of_concern.delay_on_commit(concern.pk, portal_url)
+        send_on_commit("sharing.tell_trust_leads_of_concern", concern.pk, portal_url)
     return concern
 
 

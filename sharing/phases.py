@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import MembershipStatus, Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -222,9 +223,7 @@ def propose_phase_change(*, programme: Programme, by: Person, reason: str,
         choice = f" ({NO_REPORT_CHOICE.lower()})" if no_final_report_kept else ""
         record_event(Event.CHANGE, actor=by, target=change, programme=programme, role=role, action=0,
                      reason=f"phase change {change.from_phase} -> {change.to_phase} proposed{choice}: {change.reason}")
-        from sharing.tasks_governance import tell_deciders_of_phase_change  # it imports this module
-
-        tell_deciders_of_phase_change.delay_on_commit(change.pk, portal_url)
+        send_on_commit("sharing.tell_deciders_of_phase_change", change.pk, portal_url)
     return change
 
 

@@ -49,6 +49,7 @@ from audit.oversight.rights import (
     pending_proposal,
     protector_for,
 )
+from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Programme
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import membership_in
@@ -238,9 +239,7 @@ def proposal_summary(proposal: RightsProposal) -> dict:
 
 # --- telling people -----------------------------------------------------------------------------------
 def _tell_on_commit(proposal: RightsProposal, portal_url: str) -> None:
-    from audit.oversight.tasks import tell_of_rights_proposal
-
-    tell_of_rights_proposal.delay_on_commit(proposal.pk, portal_url)
+    send_on_commit("audit.tell_of_rights_proposal", proposal.pk, portal_url)
 
 
 def _people(programme: Programme, role: Role) -> list[Person]:

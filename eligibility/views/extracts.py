@@ -15,8 +15,8 @@ from audit.core.models import Event
 from eligibility import importing, uploads
 from eligibility.forms import ColumnMappingForm, MappingChoiceForm
 from eligibility.models import ColumnMapping, Extract, ExtractStatus
-from eligibility.tasks import run_import
 from pause_portal.access import for_roles
+from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 
@@ -92,7 +92,7 @@ def _receive(request, handler: uploads.EncryptingUploadHandler):
         )
         record_event(Event.CHANGE, actor=request.user, target=extract, programme=programme,
                      role=current_membership(request).role, reason="extract uploaded", action=0)
-        run_import.delay_on_commit(extract.pk, request.user.pk)
+        send_on_commit("eligibility.run_import", extract.pk, request.user.pk)
     return redirect("eligibility:extract", pk=extract.pk)
 
 
@@ -154,7 +154,7 @@ def extract_retry(request, pk: int):
     uploads.mark_queued(extract.upload_id)
     with transaction.atomic():
         Extract.objects.filter(pk=extract.pk).update(status=ExtractStatus.RECEIVED, finished_at=None, failure="")
-        run_import.delay_on_commit(extract.pk, request.user.pk)
+        send_on_commit("eligibility.run_import", extract.pk, request.user.pk)
     return redirect("eligibility:extract", pk=extract.pk)
 
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from audit.core.log import record_staff_view
 from pause_portal.access import for_roles
+from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import current_membership
@@ -28,7 +29,6 @@ from sharing import agreements, phases
 from sharing.forms_governance import AgreementForm, DecisionForm, PhaseChangeForm, ProposalForm
 from sharing.leaving_scoping import leaving_scoping
 from sharing.models_scoping import Agreement, PhaseChange
-from sharing.tasks_governance import tell_deciders_of_agreement
 
 READERS = (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO, Role.PAUSE_LEAD)
 PHASE_DECIDERS = (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN)
@@ -106,8 +106,8 @@ def agreement_propose(request):
             else:
                 # The action has committed; the Caldicott Guardian is told now (or when an enclosing
                 # transaction commits), with the decision page's address only.
-                tell_deciders_of_agreement.delay_on_commit(
-                    new.pk, request.build_absolute_uri(reverse("governance:agreement-decide")))
+                send_on_commit("sharing.tell_deciders_of_agreement", new.pk,
+                               request.build_absolute_uri(reverse("governance:agreement-decide")))
                 messages.success(request, f"Version {new.version} proposed. It takes effect when the Caldicott "
                                           "Guardian confirms it.")
                 return redirect(f"{reverse('governance:agreement')}?version={new.version}")
