@@ -1,6 +1,6 @@
 """Casework's background work: telling the Trust leads that a safeguarding concern or serious
 incident awaits them. Thin: the work is `sharing.concerns.tell_trust_leads`. Enqueued on commit
-(`delay_on_commit`) with the concern's id and the concerns list's address only — Redis never
+(by name, `pause_portal.queue.send_on_commit`) with the concern's id and the concerns list's address only — Redis never
 holds anything about the woman or the concern."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ work, and its idempotence, are in `sharing.phases.send_scoping_reminder`. The de
 no task: the disclosure policy reads the clock.
 
 And telling the people who may decide a proposed phase change or agreement version that it waits
-(`sharing.governance_emails`): enqueued on commit (`delay_on_commit`) with the proposal's id and
+(`sharing.governance_emails`): enqueued on commit by name (`pause_portal.queue.send_on_commit`) with the proposal's id and
 the decision page's address only."""
 
 from __future__ import annotations
