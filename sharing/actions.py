@@ -37,7 +37,7 @@ from pause_portal.tenancy.roles import (
     Role,
     role_has,
 )
-from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission
+from sharing.caseloads import end_for_practitioner
 
 # How long after redeeming a one-time link its session may set up two-step sign-in.
 ENROLMENT_WINDOW = timedelta(minutes=30)
@@ -187,7 +187,7 @@ def revoke_role(*, membership: Membership, by: Person) -> Revocation:
         membership.revoked_at = now
         membership.save(update_fields=["status", "revoked_by", "revoked_at"])
         person = membership.person
-        assignments, removed, women = _end_caseload(person=person, programme=membership.programme, by=by, now=now)
+        assignments, removed, women = end_for_practitioner(person, membership.programme, by=by, now=now)
         sessions = end_sessions(person)
         record_event(
             Event.ROLE_REVOKED, actor=by, target=membership, programme=membership.programme,
@@ -201,20 +201,6 @@ def revoke_role(*, membership: Membership, by: Person) -> Revocation:
                 action=1, reason=f"caseload: taken out of person #{person.pk}'s caseload (role revoked)",
             )
     return Revocation(membership, sessions, assignments, removed)
-
-
-def _end_caseload(*, person: Person, programme: Programme, by: Person, now) -> tuple[int, int, list]:
-    """Close the person's caseload assignments in the programme and remove every caseload object
-    permission they hold there (django-guardian rows: the one gate for who sees whom)."""
-    current = CaseloadAssignment.objects.select_for_update().filter(
-        programme=programme, practitioner=person, ended_at__isnull=True
-    )
-    perms = CaseloadUserObjectPermission.objects.filter(user=person, content_object__programme=programme)
-    women = {a.released_woman for a in current.select_related("released_woman")}
-    women |= {p.content_object for p in perms.select_related("content_object")}
-    ended = current.update(ended_at=now, ended_by=by)
-    removed, _ = perms.delete()
-    return ended, removed, sorted(women, key=lambda w: w.pk)
 
 
 def end_sessions(person: Person) -> int:

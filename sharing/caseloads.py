@@ -3,7 +3,14 @@
 The permission is a django-guardian object permission (`sharing.work_with_woman` on the
 `ReleasedWoman`, a direct foreign-key table); `CaseloadAssignment` keeps its history. A woman has
 at most one practitioner at a time: reassigning removes the previous practitioner's permission in
-the same transaction, so their access ends at once. Closing a programme ends every assignment.
+the same transaction, so their access ends at once. Closing a programme ends every assignment, and
+revoking a practitioner's role ends theirs.
+
+One gate (issue 19, point 6): `_open` and `_close` below are the only writes of the permission and
+of its history, each writing both in one transaction, so the people with the permission are always
+exactly those with an open assignment. Readers ask `delivery_access.visible_released_women` (the
+guardian permission), never the history. `tests/sharing/delivery/test_caseload_gate.py` checks
+both, and that no other module writes either.
 
 The Pause lead also orders the target group: a woman's place in it, always with a reason (stored
 encrypted: it may say something about her).
@@ -14,7 +21,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
+from guardian.shortcuts import assign_perm
 
 from audit.core.log import record_event
 from audit.core.models import Event
@@ -41,17 +48,47 @@ def _lead(programme_id: int, by: Person):
     return membership
 
 
+# --- the one pair of writes: the guardian permission and its history, always together -------------
+def _open(released: ReleasedWoman, practitioner: Person, *, by: Person, now) -> CaseloadAssignment:
+    """Put her in this practitioner's caseload: the permission (what every reader asks) and the open
+    history row, in one transaction. Already theirs: the open row stays, and nothing new is written
+    (the permission is made sure of)."""
+    with transaction.atomic():
+        assign_perm(PERMISSION, practitioner, released)
+        current = CaseloadAssignment.objects.filter(released_woman=released, practitioner=practitioner,
+                                                    ended_at__isnull=True).first()
+        if current is not None:
+            return current
+        return CaseloadAssignment.objects.create(programme_id=released.programme_id, released_woman=released,
+                                                 practitioner=practitioner, assigned_by=by, assigned_at=now)
+
+
+def _close(*, programme_id: int, by: Person | None, now, released: ReleasedWoman | None = None,
+           practitioner: Person | None = None) -> tuple[list[CaseloadAssignment], int]:
+    """Take caseloads away in one scope — one woman, one practitioner, or the whole programme: end
+    the open history rows and remove the permissions, in one transaction. Returns the assignments
+    ended and how many permission rows were removed."""
+    rows, perms = {"programme_id": programme_id}, {"content_object__programme_id": programme_id}
+    if released is not None:
+        rows["released_woman"], perms["content_object"] = released, released
+    if practitioner is not None:
+        rows["practitioner"], perms["user"] = practitioner, practitioner
+    with transaction.atomic():
+        ended = list(CaseloadAssignment.objects.select_for_update().filter(ended_at__isnull=True, **rows))
+        if ended:
+            CaseloadAssignment.objects.filter(pk__in=[a.pk for a in ended]).update(ended_at=now, ended_by=by)
+        for assignment in ended:
+            assignment.ended_at, assignment.ended_by = now, by
+        removed, _ = CaseloadUserObjectPermission.objects.filter(**perms).delete()
+    return ended, removed
+
+
 def _end_current(released: ReleasedWoman, *, by: Person | None, now) -> CaseloadAssignment | None:
-    current = CaseloadAssignment.objects.select_for_update().filter(released_woman=released,
-                                                                    ended_at__isnull=True).first()
-    if current is None:
-        return None
-    remove_perm(PERMISSION, current.practitioner, released)
-    current.ended_at, current.ended_by = now, by
-    current.save(update_fields=["ended_at", "ended_by"])
-    return current
+    ended, _ = _close(programme_id=released.programme_id, released=released, by=by, now=now)
+    return ended[0] if ended else None
 
 
+# --- the actions --------------------------------------------------------------------------------
 def assign(released: ReleasedWoman, practitioner: Person, *, by: Person) -> CaseloadAssignment:
     """Put the woman in this practitioner's caseload (out of anyone else's, at once)."""
     membership = _lead(released.programme_id, by)
@@ -62,15 +99,12 @@ def assign(released: ReleasedWoman, practitioner: Person, *, by: Person) -> Case
         raise CaseloadRefused("She is not in Pause's view, so she cannot be assigned.")
     now = timezone.now()
     with transaction.atomic():
+        current = CaseloadAssignment.objects.select_for_update().filter(released_woman=released,
+                                                                        ended_at__isnull=True).first()
+        if current is not None and current.practitioner_id == practitioner.pk:
+            return _open(released, practitioner, by=by, now=now)  # already theirs: nothing changes
         previous = _end_current(released, by=by, now=now)
-        if previous is not None and previous.practitioner_id == practitioner.pk:
-            previous.ended_at = previous.ended_by = None  # already theirs: nothing changes
-            previous.save(update_fields=["ended_at", "ended_by"])
-            assign_perm(PERMISSION, practitioner, released)
-            return previous
-        assign_perm(PERMISSION, practitioner, released)
-        assignment = CaseloadAssignment.objects.create(programme_id=released.programme_id, released_woman=released,
-                                                       practitioner=practitioner, assigned_by=by, assigned_at=now)
+        assignment = _open(released, practitioner, by=by, now=now)
         moved = f", moved from person #{previous.practitioner_id}" if previous else ""
         record_event(Event.CHANGE, actor=by, target=assignment, subjects=[released], programme=membership.programme,
                      role=membership.role, action=0,
@@ -100,6 +134,21 @@ def end_for(released: ReleasedWoman, *, by: Person, why: str) -> CaseloadAssignm
                          programme=released.programme, action=1,
                          reason=f"caseload: taken out of person #{ended.practitioner_id}'s caseload ({why})")
     return ended
+
+
+def end_for_practitioner(practitioner: Person, programme: Programme, *, by: Person,
+                     now) -> tuple[int, int, list[ReleasedWoman]]:
+    """End this person's caseload in the programme — every open assignment and every caseload
+    permission they hold there — when their role is revoked. The caller has checked who may and
+    writes the audit entries (`sharing.actions.revoke_role`). Returns (assignments ended,
+    permissions removed, the women concerned, in id order)."""
+    with transaction.atomic():
+        held = set(CaseloadUserObjectPermission.objects.filter(user=practitioner, content_object__programme=programme)
+                   .values_list("content_object_id", flat=True))
+        ended, removed = _close(programme_id=programme.pk, practitioner=practitioner, by=by, now=now)
+        ids = held | {a.released_woman_id for a in ended}
+        women = list(ReleasedWoman.objects.filter(pk__in=ids).order_by("pk"))
+    return len(ended), removed, women
 
 
 def set_target_position(released: ReleasedWoman, *, position: int | None, reason: str,
@@ -136,14 +185,11 @@ def set_target_position(released: ReleasedWoman, *, position: int | None, reason
 
 
 def end_all(programme: Programme, *, by: Person | None, why: str) -> int:
-    """End every caseload assignment and object permission of the programme (closing it, or a
-    practitioner leaving). Returns how many assignments ended."""
-    now = timezone.now()
+    """End every caseload assignment and object permission of the programme (closing it). Returns
+    how many assignments ended."""
     with transaction.atomic():
-        current = CaseloadAssignment.objects.select_for_update().filter(programme=programme, ended_at__isnull=True)
-        ended = current.update(ended_at=now, ended_by=by)
-        removed, _ = CaseloadUserObjectPermission.objects.filter(content_object__programme=programme).delete()
+        ended, removed = _close(programme_id=programme.pk, by=by, now=timezone.now())
         if ended or removed:
             record_event(Event.CHANGE, actor=by, target=programme, programme=programme, action=2,
-                         reason=f"caseloads ended ({why}): {ended} assignments, {removed} permissions removed")
-    return ended
+                         reason=f"caseloads ended ({why}): {len(ended)} assignments, {removed} permissions removed")
+    return len(ended)
