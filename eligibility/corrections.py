@@ -23,8 +23,12 @@ an extract row matches one under an older version, the only moment the id is see
 
 Only the programme's data protection officer (who answers rights requests) may erase. A correction
 is made by the DPO, or by a Trust caseworker of the programme from an open rectification request
-about that woman (`audit.core.models_rights.RightsRequest`, issue 9): the caseworker checks the case
-system and corrects the record; the request's reference goes into the audit entry.
+about that woman (issue 9): the caseworker checks the case system and corrects the record; the
+request's reference goes into the audit entry. Rights requests are not this module's to judge: the
+code that owns them (`audit.oversight.rights.rectify`) checks the request — a rectification, open,
+of this programme and about this woman — and passes what it checked as an `OpenRectification`.
+Nothing else lets a caseworker correct; this module still refuses a record that is not that
+woman's, or her child's.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from auditlog.models import AbstractLogEntry
@@ -133,22 +138,33 @@ def as_text(value) -> str | None:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+@dataclass(frozen=True)
+class OpenRectification:
+    """An open rectification request about one woman, as the code that owns rights requests
+    checked it (`audit.oversight.rights.open_rectification`) just before a Trust caseworker
+    corrects her record, or her child's, from it. Anything else passed as a request — a rights
+    request itself, checked by nobody — lets no caseworker correct."""
+
+    reference: str
+    programme_id: int
+    woman_id: int
+
+
 def _rights_role(person: Person, programme_id: int, rights_request=None, woman_id: int | None = None) -> str:
     membership = membership_in(person, programme_id)
     if membership is not None and role_has(membership.role, Perm.ANSWER_RIGHTS_REQUESTS):
         return membership.role
     if (rights_request is not None and membership is not None
-            and membership.role == Role.TRUST_CASEWORKER and _open_rectification(rights_request, woman_id)):
+            and membership.role == Role.TRUST_CASEWORKER and _rectifies(rights_request, programme_id, woman_id)):
         return membership.role  # a Trust caseworker acting on the DPO's rectification request
     raise PermissionDenied("Only the programme's data protection officer, or a Trust caseworker from an open "
                            "rectification request about her, corrects records; only the DPO erases them.")
 
 
-def _open_rectification(rights_request, woman_id: int | None) -> bool:
-    from audit.core.models_rights import RequestKind, RequestStatus, RightsRequest
-
-    return RightsRequest.objects.filter(pk=rights_request.pk, kind=RequestKind.RECTIFICATION,
-                                        status=RequestStatus.OPEN, woman_id=woman_id).exists()
+def _rectifies(rights_request, programme_id: int, woman_id: int | None) -> bool:
+    """The checked open rectification request is about this woman, in this programme."""
+    return (isinstance(rights_request, OpenRectification) and rights_request.programme_id == programme_id
+            and woman_id is not None and rights_request.woman_id == woman_id)
 
 
 def _fk(model: type) -> str:
@@ -161,7 +177,7 @@ def _fk(model: type) -> str:
 # --- rectification -------------------------------------------------------------------------
 def correct(
     record: Woman | Child, field: str, value, *, by: Person, reason: str, protector: Protector | None = None,
-    rights_request=None,
+    rights_request: OpenRectification | None = None,
 ) -> Correction:
     """Rectify one field of a woman or a child: record the previous and corrected values as a
     Correction (the earlier active one of the field deactivated, kept), apply the value (blind
@@ -171,7 +187,8 @@ def correct(
 
     Raises ValueError, changing nothing, for a field not correctable on the record or a value
     that does not parse; PermissionDenied unless `by` is the programme's DPO, or a Trust caseworker
-    with `rights_request` an open rectification request about the woman (or the child's mother)."""
+    with `rights_request` an open rectification request about the woman (or the child's mother), as
+    checked by its owner (`OpenRectification`)."""
     model = type(record)
     woman_id = record.pk if isinstance(record, Woman) else getattr(record, "mother_id", None)
     role = _rights_role(by, record.programme_id, rights_request, woman_id)

@@ -10,7 +10,8 @@ that gives every served combination k >= 5, withholding rows it cannot place (wi
 
 `remove_from_scoping` deletes a woman's rows (and her children's) and re-runs the check over what
 remains. It is called when a decision is withdrawn (`eligibility.decisions.decide`), when a
-restriction is opened (`open_restriction` below), and will be called for objections (issue 9).
+restriction is opened (`eligibility.restrictions.open_restriction`, through the kernel's
+`woman_no_longer_releasable` hook, whose handler is `no_longer_releasable` below).
 
 Fine values. `*_fine` columns keep the finest minimised value, so the check can run again; the
 served columns hold the generalised labels. `age_band_fine` is her 5-year band at release (a
@@ -45,7 +46,6 @@ from eligibility.models import (
     DecisionOutcome,
     ReReview,
     Restriction,
-    RestrictionReason,
     Woman,
 )
 from eligibility.release import RELEASABLE_OUTCOMES, can_be_released
@@ -488,18 +488,6 @@ def no_longer_releasable(*, woman: Woman, why: str, by: Person | None) -> dict |
     she leaves the scoping release at once. Delivery needs nothing: `sharing.delivery_access` leaves
     out a woman with an open restriction or a withdrawn decision by its own query."""
     return remove_from_scoping(woman, why, by=by)
-
-
-def open_restriction(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Restriction:
-    """Open a restriction on a woman's records (she can no longer be released) and take her out of
-    the scoping release at once."""
-    with transaction.atomic():
-        restriction = Restriction.objects.create(programme_id=woman.programme_id, woman=woman,
-                                                 reason=RestrictionReason(reason), recorded_by=by)
-        record_event(Event.CHANGE, actor=by, target=restriction, subjects=[woman], subject_model=Woman,
-                     programme=woman.programme, action=0, reason=f"restriction #{restriction.pk} opened")
-        remove_from_scoping(woman, "restriction opened", by=by)
-    return restriction
 
 
 def releasable_women(programme: Programme) -> QuerySet[Woman]:

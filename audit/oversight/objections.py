@@ -1,7 +1,7 @@
 """Objections (issue 9, point 4; UK GDPR Art. 21).
 
-An objection restricts her records from the moment it is opened (`restrict_while_considered`,
-called by `audit.oversight.rights.open_request`): nothing about her can be released, she leaves the scoping
+An objection restricts her records from the moment it is opened (`audit.oversight.rights.open_request`,
+through `audit.oversight.request_restrictions`): nothing about her can be released, she leaves the scoping
 snapshot (the k-check re-runs) and every Pause view in delivery at once. It ends one of two ways:
 
 - upheld (issue 17: two people): the DPO proposes it (`audit.oversight.proposals.propose_objection_upheld`)
@@ -22,6 +22,7 @@ from django.utils import timezone
 from audit.core.log import record_event
 from audit.core.models import Event
 from audit.core.models_rights import ObjectionOutcome, RequestKind, RequestStatus, RightsRequest
+from audit.oversight.request_restrictions import restrict_for_request
 from audit.oversight.rights import (
     RightsRefused,
     _locked,
@@ -29,20 +30,14 @@ from audit.oversight.rights import (
     dpo_membership,
     pending_proposal,
     protector_for,
+    reveal,
 )
-from eligibility.models import Restriction, RestrictionReason, Woman
+from eligibility.models import RestrictionReason, Woman
+from eligibility.restrictions import RestrictionRefused, end_restriction
 from pause_portal.tenancy.models import Person
+from pause_portal.tenancy.selectors import membership_in
+from sharing.caseloads import end_for
 from sharing.models_delivery import ReleasedWoman
-
-
-def restrict_while_considered(request: RightsRequest, *, by: Person) -> Restriction:
-    """Open the objection's restriction (inside the caller's transaction)."""
-    from sharing.scoping_release import open_restriction
-
-    restriction = open_restriction(woman=request.woman, reason=RestrictionReason.OBJECTION, by=by)
-    request.restriction = restriction
-    request.save(update_fields=["restriction"])
-    return restriction
 
 
 def decide_objection(request: RightsRequest, *, outcome: ObjectionOutcome | str, note: str,
@@ -51,8 +46,6 @@ def decide_objection(request: RightsRequest, *, outcome: ObjectionOutcome | str,
     the request. An upheld objection ends processing for good: it is proposed
     (`audit.oversight.proposals.propose_objection_upheld`) and takes effect when the Caldicott Guardian
     confirms it (`carry_out_upheld`)."""
-    from sharing.restrictions import RestrictionRefused, end_restriction
-
     membership = dpo_membership(by, request.programme_id)
     try:
         outcome = ObjectionOutcome(outcome)
@@ -80,15 +73,10 @@ def decide_objection(request: RightsRequest, *, outcome: ObjectionOutcome | str,
 def carry_out_upheld(locked: RightsRequest, proposal, *, confirmer: Person, confirmer_membership) -> RightsRequest:
     """Uphold the (locked, open) objection, inside the confirmation's transaction: the restriction
     stays open for good and Pause's access ends. `audit.oversight.proposals.confirm` calls it."""
-    from audit.oversight.rights import reveal
-
     if locked.kind != RequestKind.OBJECTION:
         raise RightsRefused(f"Request {locked.reference} is not an objection.")
     if locked.restriction_id is None or locked.restriction.ended_at is not None:
-        from sharing.scoping_release import open_restriction
-
-        locked.restriction = open_restriction(woman=locked.woman, reason=RestrictionReason.OBJECTION, by=confirmer)
-        locked.save(update_fields=["restriction"])
+        restrict_for_request(locked, reason=RestrictionReason.OBJECTION, by=confirmer)
     end_pause_access(locked.woman, by=confirmer, why=f"objection upheld, request {locked.reference}")
     _complete(locked, ObjectionOutcome.UPHELD, reveal(proposal, "note", protector_for(locked)), by=confirmer,
               membership=confirmer_membership,
@@ -111,9 +99,6 @@ def _complete(locked: RightsRequest, outcome: ObjectionOutcome, note: str, *, by
 def end_pause_access(woman: Woman, *, by: Person, why: str) -> ReleasedWoman | None:
     """Withdraw her delivery release (if she has one not yet withdrawn) and end her caseload
     assignment: Pause's access to her ends for good. `why` holds no personal data."""
-    from pause_portal.tenancy.selectors import membership_in
-    from sharing.caseloads import end_for
-
     membership = membership_in(by, woman.programme_id)
     with transaction.atomic():
         released = ReleasedWoman.objects.select_for_update().filter(woman=woman, withdrawn_at__isnull=True).first()

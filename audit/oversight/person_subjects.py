@@ -21,10 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.urls import NoReverseMatch, reverse
 
+from eligibility.identifiers import find_children, find_women
 from pseudonymisation.blind_index import IndexKind
-from pseudonymisation.errors import InvalidToken, PseudonymisationError
+from pseudonymisation.errors import InvalidToken
 from pseudonymisation.tokens import TokenKind, decode, normalise_token
+from sharing.models_delivery import ReleasedChild
+from sharing.models_scoping import ScopingChildRow, ScopingWomanRow
 
 WOMAN, CHILD, SCOPING_CHILD = "woman", "child", "scoping child"
 
@@ -113,20 +117,13 @@ def _as_references(found: dict[str, set[int]]) -> list[str]:
 
 # --- finding her ---------------------------------------------------------------------------
 def find_by_identifier(programme, kind: IndexKind, value: str) -> list[FoundPerson]:
-    """Women (and, for a Trust id, children) of the programme whose blind index matches exactly."""
-    from eligibility.models import Child, Woman
-    from pseudonymisation.fields import Protector
-
-    try:
-        terms = Protector.load(programme.pk, Woman.key_phase, create=False).indexer.search_terms(kind, value)
-    except (PseudonymisationError, ValueError):
-        return []  # no key yet (nothing imported), or a value that cannot be normalised
+    """Women (and, for a Trust id, children) of the programme whose blind index matches exactly
+    (`eligibility.identifiers`: every live key version; no key or a malformed value finds nobody)."""
     found = []
-    column = "person_id_index" if kind == IndexKind.PERSON_ID else "nhs_number_index"
-    for pk in Woman.objects.filter(programme=programme, **{f"{column}__in": terms}).values_list("pk", flat=True):
+    for pk in find_women(programme, kind, value).values_list("pk", flat=True):
         found.append(FoundPerson(WOMAN, programme.pk, f"eligibility.woman:{pk}", references_about_woman(pk)))
     if kind == IndexKind.PERSON_ID:
-        for pk in Child.objects.filter(programme=programme, person_id_index__in=terms).values_list("pk", flat=True):
+        for pk in find_children(programme, value).values_list("pk", flat=True):
             found.append(FoundPerson(CHILD, programme.pk, f"eligibility.child:{pk}", references_about_child(pk)))
     return found
 
@@ -134,9 +131,6 @@ def find_by_identifier(programme, kind: IndexKind, value: str) -> list[FoundPers
 def find_by_token(programme, token: str) -> list[FoundPerson]:
     """A scoping token (a woman's or a child's row, while scoping data exists) or a delivery
     child token. Raises InvalidToken for something that is not a well-formed token."""
-    from sharing.models_delivery import ReleasedChild
-    from sharing.models_scoping import ScopingChildRow, ScopingWomanRow
-
     token = normalise_token(token)
     kind, _ = decode(token)
     found = []
@@ -179,8 +173,6 @@ PAGES_ABOUT: dict[str, tuple[str, ...]] = {
 
 def pages_about(references: list[str]) -> list[str]:
     """The addresses of the pages about these records."""
-    from django.urls import NoReverseMatch, reverse
-
     out = []
     for ref in references:
         label, _, pk = ref.partition(":")

@@ -36,7 +36,10 @@ from audit.core.models_rights import (
     RightsRequest,
 )
 from audit.oversight.due_dates import MAX_EXTENSION_MONTHS, due_on
+from audit.oversight.request_restrictions import restrict_for_request
+from eligibility.corrections import OpenRectification, correct
 from eligibility.models import Child, Restriction, RestrictionReason, Woman
+from eligibility.restrictions import RestrictionRefused, end_restriction
 from pause_portal.tenancy.models import Membership, Person, Programme
 from pause_portal.tenancy.roles import TRUST_ROLES, Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -159,10 +162,8 @@ def open_request(*, programme: Programme, kind: RequestKind | str, woman: Woman,
                 request.save()
                 record_event(Event.CHANGE, actor=by, target=request, subjects=[woman], programme=programme,
                              role=membership.role, action=0, reason=f"rights request {request.reference} opened")
-                if kind == RequestKind.OBJECTION:
-                    from audit.oversight.objections import restrict_while_considered
-
-                    restrict_while_considered(request, by=by)
+                if kind == RequestKind.OBJECTION:  # restricted while it is considered
+                    restrict_for_request(request, reason=RestrictionReason.OBJECTION, by=by)
             return request
         except IntegrityError:  # two requests took the same reference at once: take the next
             if attempt == 2:
@@ -283,8 +284,6 @@ def open_request_restriction(request: RightsRequest, *, by: Person,
                              reason: RestrictionReason = RestrictionReason.RESTRICTION_REQUEST) -> Restriction:
     """Restrict her records for this request: nothing about her can be released, she leaves the
     scoping snapshot and every Pause view in delivery at once."""
-    from sharing.scoping_release import open_restriction
-
     dpo_membership(by, request.programme_id)
     with transaction.atomic():
         locked = _locked(request)
@@ -292,17 +291,13 @@ def open_request_restriction(request: RightsRequest, *, by: Person,
             raise RightsRefused("Only a restriction request or an objection restricts her records.")
         if locked.restriction_id and locked.restriction.ended_at is None:
             raise RightsRefused(f"Her records are already restricted for request {locked.reference}.")
-        restriction = open_restriction(woman=locked.woman, reason=reason, by=by)
-        locked.restriction = restriction
-        locked.save(update_fields=["restriction"])
+        restriction = restrict_for_request(locked, reason=reason, by=by)
     request.restriction = restriction
     return restriction
 
 
 def lift_request_restriction(request: RightsRequest, *, by: Person) -> Restriction:
     """End the restriction this request opened (her restriction request was settled)."""
-    from sharing.restrictions import RestrictionRefused, end_restriction
-
     dpo_membership(by, request.programme_id)
     with transaction.atomic():
         locked = _locked(request)
@@ -330,17 +325,27 @@ def rectify(request: RightsRequest, record: Woman | Child, field: str, value, *,
     """Correct one field of her record or her child's from the request (a Correction: previous and
     corrected values kept encrypted; the import then keeps the corrected value and reports an
     extract's different one)."""
-    from eligibility.corrections import correct
-
     _caseworker(by, request)
     woman_id = record.pk if isinstance(record, Woman) else getattr(record, "mother_id", None)
     if woman_id != request.woman_id:
         raise RightsRefused("Only her own record, or her child's, is corrected from her request.")
     reason = _text(reason, "the reason for the correction", limit=TEXT_MAX - 30)
     try:
-        return correct(record, field, value, by=by, reason=f"{request.reference}: {reason}", rights_request=request)
+        return correct(record, field, value, by=by, reason=f"{request.reference}: {reason}",
+                       rights_request=open_rectification(request))
     except ValueError as exc:
         raise RightsRefused(str(exc)) from None
+
+
+def open_rectification(request: RightsRequest) -> OpenRectification | None:
+    """The request as `eligibility.corrections.correct` takes it from a caseworker: checked here,
+    where rights requests are owned, as it stands in the database now (a rectification request,
+    still open, about a woman). None if it is not (or no longer) one: the correction is then
+    refused as one from a caseworker with no request."""
+    found = (RightsRequest.objects.filter(pk=request.pk, kind=RequestKind.RECTIFICATION, status=RequestStatus.OPEN,
+                                          woman__isnull=False)
+             .values_list("reference", "programme_id", "woman_id").first())
+    return OpenRectification(*found) if found is not None else None
 
 
 def finish_rectification(request: RightsRequest, *, note: str, by: Person) -> RightsRequest:

@@ -31,13 +31,15 @@ from audit.oversight.forms_rights import (
     ReassignForm,
     WithdrawForm,
 )
+from eligibility.identifiers import find_woman
+from eligibility.models import Woman
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person
 from pause_portal.tenancy.roles import TRUST_ROLES, Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.blind_index import IndexKind
+from pseudonymisation.fields import Protector
 from sharing.disclosure import disclose
-from sharing.restrictions import find_woman
 
 NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust person ID",
              IndexKind.NHS_NUMBER: "No woman in this programme has that NHS number"}
@@ -74,10 +76,7 @@ def open_page(request):
     refusal = ""
     if request.method == "POST" and form.is_valid():
         kind = IndexKind(form.cleaned_data["find_by"])
-        try:
-            woman = find_woman(programme, kind, form.cleaned_data["identifier"])
-        except ValueError:
-            woman = None
+        woman = find_woman(programme, kind, form.cleaned_data["identifier"])  # None for a malformed value too
         if woman is None:
             form.add_error("identifier", NOT_FOUND[kind])
         else:
@@ -216,9 +215,6 @@ def _page_context(request, rr: RightsRequest) -> dict:
     if rr.is_open and rr.woman_id:
         shown = disclose(request.user, [rr.woman], page=request.path, reason=rr.reference)
         if shown.records:
-            from eligibility.models import Woman
-            from pseudonymisation.fields import Protector
-
             p = Protector.load(rr.programme_id, Woman.key_phase)
             woman = shown.records[0]
             born = woman.reveal(p, "date_of_birth")

@@ -40,6 +40,7 @@ from eligibility.forms_queue import (
     FilterForm,
     SearchForm,
 )
+from eligibility.identifiers import WOMAN_INDEX, search_terms
 from eligibility.models import (
     Decision,
     DecisionOutcome,
@@ -130,14 +131,10 @@ def _filtered(rows, data: dict):
 
 
 def _searched(rows, search: tuple, programme):
-    """The rows whose woman matches the search exactly, under any live blind-index key version."""
+    """The rows whose woman matches the search exactly, under any live blind-index key version
+    (`eligibility.identifiers`: no key, or a value that cannot be normalised, finds nobody)."""
     kind, value = search
-    terms = Protector.load(programme.pk, Woman.key_phase, create=False).indexer.search_terms(kind, value)
-    return rows.filter(**{f"woman__{_INDEX_FIELD[kind]}__in": terms})
-
-
-_INDEX_FIELD = {"person_id": "person_id_index", "nhs_number": "nhs_number_index", "surname": "surname_index",
-                "surname_dob": "surname_dob_index"}
+    return rows.filter(**{f"woman__{WOMAN_INDEX[kind]}__in": search_terms(programme, kind, value)})
 
 
 def _sort_of(request) -> tuple[str, bool]:

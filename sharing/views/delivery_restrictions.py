@@ -12,19 +12,19 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from eligibility.identifiers import find_woman
 from eligibility.models import Restriction, RestrictionReason
+from eligibility.restrictions import (
+    RESTRICTING_ROLES,
+    RestrictionRefused,
+    end_restriction,
+    restrict,
+)
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.blind_index import IndexKind
 from sharing.forms_delivery import EndRestrictionForm, RestrictForm
-from sharing.restrictions import (
-    RESTRICTING_ROLES,
-    RestrictionRefused,
-    end_restriction,
-    find_woman,
-    restrict,
-)
 from sharing.views.delivery_trust import named_women
 
 NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust person ID",

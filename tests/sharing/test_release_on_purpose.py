@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.core.models import AuditEntry, Event
+from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.roles import Role
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
 from sharing.scoping_release import (
     COLUMN_LABELS,
-    open_restriction,
     preview_release,
     release_for_scoping,
     served_columns,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from audit.core.models import AuditEntry, Event
 from eligibility.decisions import decide
 from eligibility.models import RestrictionReason
+from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.roles import Role
 from pseudonymisation import keys
 from pseudonymisation.errors import KeyDestroyed
@@ -24,7 +25,6 @@ from sharing.scoping_release import (
     QUASI_IDENTIFIERS,
     K,
     ScopingReleaseRefused,
-    open_restriction,
     release_for_scoping,
     remove_from_scoping,
     token_scope,

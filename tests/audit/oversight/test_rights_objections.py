@@ -11,8 +11,8 @@ from audit.core.models_rights import ObjectionOutcome, RequestStatus, RightsRequ
 from audit.oversight import objections, proposals, rights
 from eligibility.models import Restriction, RestrictionReason
 from eligibility.release import can_be_released
+from eligibility.restrictions import RestrictionRefused, end_restriction
 from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission, ReleasedWoman
-from sharing.restrictions import RestrictionRefused, end_restriction
 from tests.audit.oversight.test_rights import _seen_by_pause
 from tests.audit.oversight.test_rights_world import rights_world
 

@@ -8,11 +8,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.core.models import AuditEntry, AuditSubject, Event
+from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.models import Phase, Programme
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
 from sharing.disclosure import disclose
 from sharing.models_delivery import ConcernStatus, SafeguardingConcern
-from sharing.scoping_release import open_restriction
 from tests.sharing.delivery.world import delivery_world, one_each_world
 
 pytestmark = pytest.mark.django_db

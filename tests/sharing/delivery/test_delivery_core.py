@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from eligibility.decisions import decide
+from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.models import Phase, Programme
 from pause_portal.tenancy.selectors import membership_in
 from sharing import caseloads
@@ -20,7 +21,6 @@ from sharing.delivery_release import (
 )
 from sharing.disclosure import disclose
 from sharing.models_delivery import CaseloadUserObjectPermission, Participation, ReleasedChild
-from sharing.scoping_release import open_restriction
 from tests.sharing.delivery.world import delivery_world
 
 pytestmark = pytest.mark.django_db

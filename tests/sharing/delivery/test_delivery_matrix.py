@@ -8,11 +8,11 @@ from django.test import Client
 from django.urls import reverse
 
 from eligibility.models import Restriction, Woman
+from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.models import Programme
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import Protector
 from sharing.models_delivery import CaseloadAssignment, ReleasedWoman
-from sharing.scoping_release import open_restriction
 from tests.conftest import sign_in_verified
 from tests.sharing.delivery.world import delivery_world, person_in
 

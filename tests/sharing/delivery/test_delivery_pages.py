@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.core.models import AuditEntry, AuditSubject, Event
 from eligibility.models import Restriction, Woman
+from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.models import Programme
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import Protector
@@ -26,7 +27,6 @@ from sharing.models_delivery import (
 )
 from sharing.models_scoping import Agreement
 from sharing.phases import confirm_phase_change, propose_phase_change
-from sharing.scoping_release import open_restriction
 from sharing.views import delivery_pause
 from tests.conftest import sign_in_verified
 from tests.sharing.delivery.world import delivery_world, person_in
@@ -467,7 +467,8 @@ def _audit_fails(*args, **kwargs):
 
 
 def test_withdrawal_target_and_restrictions_roll_back_when_the_audit_write_fails(monkeypatch):
-    from sharing import caseloads, delivery_release, restrictions, scoping_release
+    from eligibility import restrictions
+    from sharing import caseloads, delivery_release, scoping_release
 
     world = delivery_world(women=2)
     a, b = world.released
@@ -491,9 +492,9 @@ def test_withdrawal_target_and_restrictions_roll_back_when_the_audit_write_fails
 
 
 def test_the_actions_refuse_the_wrong_people():
+    from eligibility.restrictions import RestrictionRefused, end_restriction, restrict
     from sharing.caseloads import CaseloadRefused, set_target_position
     from sharing.delivery_release import DeliveryReleaseRefused, withdraw_from_delivery
-    from sharing.restrictions import RestrictionRefused, end_restriction, restrict
 
     world = delivery_world(women=1)
     [a] = world.released

@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from audit.core.models import AuditEntry, AuditSubject
+from eligibility.restrictions import open_restriction
 from sharing.models_delivery import (
     CaseloadAssignment,
     CaseloadUserObjectPermission,
@@ -29,7 +30,6 @@ from sharing.models_delivery import (
 )
 from sharing.models_scoping import Agreement
 from sharing.retention import RetentionScheduleError, apply_retention, parse_period, schedule_for
-from sharing.scoping_release import open_restriction
 from sharing.tasks_retention import apply_retention_schedules
 from tests.sharing.delivery.world import delivery_world
 

@@ -3,9 +3,14 @@ example while her objection or request for restriction is considered — and end
 when it is settled.
 
 While a restriction is open nothing about her can be released (`eligibility.release`), she is
-taken out of the scoping snapshot (`sharing.scoping_release.open_restriction`) and she leaves
-every Pause view in delivery at once (`sharing.delivery_access`). The DPO finds her by an exact
-Trust person id or NHS number through the blind indexes, and sees her only as a reference.
+taken out of the scoping snapshot and she leaves every Pause view in delivery at once
+(`sharing.delivery_access`, by its own query). `open_restriction` is the only code that creates a
+Restriction: it lives here, below sharing, so it cannot call the scoping release; it tells sharing
+through the kernel's `woman_no_longer_releasable` hook (`pause_portal.hooks`), whose handler runs
+in the same transaction, so a failure there leaves no restriction behind.
+
+The rights actions (`audit.oversight.rights`, `.objections`) open and end the restrictions a
+rights request holds through the same functions.
 """
 
 from __future__ import annotations
@@ -16,17 +21,14 @@ from django.utils import timezone
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from audit.core.models_rights import ObjectionOutcome, RequestStatus, RightsRequest
 from eligibility.models import Restriction, RestrictionReason, Woman
-from pause_portal.tenancy.models import Membership, Person, Programme
+from pause_portal import hooks
+from pause_portal.tenancy.models import Membership, Person
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import membership_in
-from pseudonymisation.blind_index import IndexKind
-from pseudonymisation.fields import Protector
-from pseudonymisation.keys import KeyDestroyed, KeyUnavailable
-from sharing.scoping_release import open_restriction
 
 RESTRICTING_ROLES = (Role.TRUST_LEAD, Role.DPO)
-FINDABLE_BY = {IndexKind.PERSON_ID: "person_id_index", IndexKind.NHS_NUMBER: "nhs_number_index"}
 
 
 class RestrictionRefused(Exception):
@@ -44,16 +46,17 @@ def _restricting(by: Person, programme_id: int) -> Membership:
     return membership
 
 
-def find_woman(programme: Programme, kind: IndexKind | str, value: str) -> Woman | None:
-    """The programme's woman with exactly this Trust person id or NHS number (normalised), by
-    blind index under every live key version; None when there is none."""
-    field = FINDABLE_BY[IndexKind(kind)]
-    try:
-        terms = Protector.load(programme.pk, Woman.key_phase, create=False).indexer.search_terms(IndexKind(kind),
-                                                                                                 value)
-    except (KeyUnavailable, KeyDestroyed):
-        return None  # no key: the programme holds no records to find
-    return Woman.objects.filter(programme=programme, **{f"{field}__in": terms}).order_by("pk").first()
+def open_restriction(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Restriction:
+    """Open a restriction on a woman's records (she can no longer be released) and take her out of
+    the scoping release at once. Not role-checked: `restrict` is the checked action for the
+    restrictions page; the rights actions check the DPO (or confirm a proposal) before calling it."""
+    with transaction.atomic():
+        restriction = Restriction.objects.create(programme_id=woman.programme_id, woman=woman,
+                                                 reason=RestrictionReason(reason), recorded_by=by)
+        record_event(Event.CHANGE, actor=by, target=restriction, subjects=[woman], subject_model=Woman,
+                     programme=woman.programme, action=0, reason=f"restriction #{restriction.pk} opened")
+        hooks.call(hooks.WOMAN_NO_LONGER_RELEASABLE, woman=woman, why="restriction opened", by=by)
+    return restriction
 
 
 def restrict(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Restriction:
@@ -71,16 +74,14 @@ def restrict(*, woman: Woman, reason: RestrictionReason | str, by: Person) -> Re
         return open_restriction(woman=woman, reason=reason, by=by)
 
 
-def _held_by_request(restriction: Restriction):
+def _held_by_request(restriction: Restriction) -> RightsRequest | None:
     """The rights request that holds this restriction: one still open (it ends with the request's
     outcome), or an upheld objection (processing has stopped for good). None if neither."""
-    from audit.core.models_rights import ObjectionOutcome, RequestStatus, RightsRequest
-
     return (RightsRequest.objects.filter(restriction=restriction)
             .filter(Q(status=RequestStatus.OPEN) | Q(objection_outcome=ObjectionOutcome.UPHELD)).first())
 
 
-def end_restriction(restriction: Restriction, *, by: Person, for_request=None) -> Restriction:
+def end_restriction(restriction: Restriction, *, by: Person, for_request: RightsRequest | None = None) -> Restriction:
     """End an open restriction: she may be released again, and a released woman is back in Pause's
     view (if nothing else keeps her out). A restriction held by a rights request (an objection
     being considered, a restriction request, an upheld objection) ends only through that request's
