@@ -45,7 +45,7 @@ def plain(request):
 
 @signed_in
 def audited(request):
-    from sharing.disclosure import disclose
+    from eligibility.disclosure import disclose
 
     return HttpResponse(PAGE.render({"rows": disclose(request.user, _rows(request), page=request.path).records}))
 

@@ -6,19 +6,20 @@ setting or URL can read casework without writing the audit entry."""
 from django.shortcuts import render
 from django.urls import include, path
 
+from eligibility.disclosure import memberships_by_programme
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import Phase
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
-from sharing.disclosure import _delivery_models, _delivery_visible, _memberships_by_programme
+from sharing.disclosure import DELIVERY_FIELDS, delivery_visible
 from sharing.views.delivery_rows import as_shown, in_view
 
 
 def _served_without_audit(user, records: list) -> list:
     """What `disclose()` would serve (the same reads: memberships, the visibility predicate), but
     with no audit entry written."""
-    memberships = _memberships_by_programme(user, {r.programme_id for r in records})
-    seen = _delivery_visible(user, records, memberships, _delivery_models())
+    memberships = memberships_by_programme(user, {r.programme_id for r in records})
+    seen = delivery_visible(user, records, memberships)
     return [r for r in records if r.pk in seen]
 
 
@@ -26,7 +27,7 @@ def _served_without_audit(user, records: list) -> list:
 def caseload_baseline(request):
     programme = current_membership(request).programme
     records = _served_without_audit(request.user, list(in_view(request)))
-    women = as_shown(records, _delivery_models()[type(records[0])]) if records else []
+    women = as_shown(records, DELIVERY_FIELDS[type(records[0])]) if records else []
     return render(request, "delivery/caseload.html", {"programme": programme,
                                                       "in_delivery": programme.phase == Phase.DELIVERY,
                                                       "women": women, "to_contact": sum(w.prompt_contact for w in women)})

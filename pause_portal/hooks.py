@@ -15,12 +15,18 @@ from collections.abc import Callable
 
 WOMAN_NO_LONGER_RELEASABLE = "woman_no_longer_releasable"
 SESSION_EXPIRED = "session_expired"
+PAUSE_DISCLOSURE = "pause_disclosure"
 
 HOOKS: dict[str, str] = {
     WOMAN_NO_LONGER_RELEASABLE: (
         "A decision that is not eligible or at risk, or an opened restriction, means she can no longer "
         "be released (called with woman=, why=, by=). Sharing takes her out of the scoping release at "
         "once; Pause's delivery view already leaves her out by its own query (sharing.delivery_access)."
+    ),
+    PAUSE_DISCLOSURE: (
+        "The disclosure policy (eligibility.disclosure) asks what Pause's roles may see of these records "
+        "now (called with by=, the viewer, records= and memberships=). Sharing answers with its phase "
+        "rules for scoping and delivery; the policy applies them and writes the one entry."
     ),
     SESSION_EXPIRED: (
         "A signed-in session reached the absolute limit and is being ended (called with by=, the "

@@ -4,7 +4,7 @@ share, its validation, and the writes — a Trust lead proposes a version, the C
 
 A confirmed version is never changed: a change is the next version (`based_on` the current one),
 and `agreement_difference` says what changed. The current agreement is the latest confirmed
-version (`sharing.phases.current_agreement`); `sharing.release_checks` reads it.
+version (`sharing.scoping_term.current_agreement`); `sharing.release_checks` reads it.
 
 Validation messages follow the GOV.UK error message pattern (say what is wrong and how to fix
 it); `validate_agreement` raises them keyed by the propose form's field names.
@@ -26,7 +26,7 @@ from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import membership_in
 from sharing.models_scoping import Agreement, ChangeStatus
-from sharing.phases import current_agreement
+from sharing.scoping_term import current_agreement
 
 
 @dataclass(frozen=True)

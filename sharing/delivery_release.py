@@ -30,9 +30,9 @@ from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing.caseloads import end_for
 from sharing.models_delivery import DeliveryRelease, ReleasedChild, ReleasedWoman
-from sharing.phases import current_agreement
 from sharing.release_checks import release_blockers
 from sharing.scoping_release import _outcome, why_not_releasable
+from sharing.scoping_term import current_agreement
 
 DELIVERY_KEY_PHASE = "delivery"
 MAX_ADDRESS_LENGTH = 300

@@ -22,8 +22,8 @@ from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
 from sharing.final_report_warnings import ReportWarning, warnings_for
 from sharing.models_scoping import FinalReport, ReportStatus, ScopingChildRow, ScopingWomanRow
-from sharing.phases import scoping_is_open
 from sharing.report_tables import TABLES, make_tables
+from sharing.scoping_term import scoping_is_open
 
 TITLE_MAX = 200
 BODY_MAX = 20_000

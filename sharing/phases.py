@@ -1,4 +1,4 @@
-"""Phases and the scoping deadline. Scoping lasts three calendar months from its start at most,
+"""Phases and the scoping countdown (the term itself is `sharing.scoping_term`). Scoping lasts three calendar months from its start at most,
 longer only by the extension recorded in the current (confirmed) data-sharing agreement. The
 disclosure policy asks `scoping_is_open` on every request, so scoping data stops being served at
 the deadline whether or not any worker runs.
@@ -13,7 +13,6 @@ daily by Celery beat), and say whether a final report is approved and what the p
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,46 +30,13 @@ from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from sharing.leaving_scoping import NO_REPORT_CHOICE, leaving_scoping, report_state
 from sharing.models_scoping import (
-    Agreement,
     ChangeStatus,
     DeletionCertificate,
     PhaseChange,
     ScopingReminder,
 )
-
-SCOPING_MONTHS = 3
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time `months` calendar months later; a day the month lacks becomes its
-    last day (30 November + 3 months = 28 or 29 February)."""
-    month0 = moment.month - 1 + months
-    year, month = moment.year + month0 // 12, month0 % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
-def current_agreement(programme: Programme) -> Agreement | None:
-    """The latest confirmed version of the programme's data-sharing agreement, if any."""
-    return (Agreement.objects.filter(programme=programme, status=ChangeStatus.CONFIRMED)
-            .order_by("-version").first())
-
-
-def scoping_deadline(programme: Programme) -> datetime | None:
-    """When scoping ends: its start + 3 months + the agreement's recorded extension. None outside
-    scoping."""
-    if programme.phase != Phase.SCOPING:
-        return None
-    agreement = current_agreement(programme)
-    extension = agreement.scoping_extension_days if agreement else 0
-    return add_months(programme.phase_started_at, SCOPING_MONTHS) + timedelta(days=extension)
-
-
-def scoping_is_open(programme: Programme, at: datetime | None = None) -> bool:
-    """True while scoping data may be served: in scoping, before the deadline, not yet purged."""
-    deadline = scoping_deadline(programme)
-    if deadline is None or (at or timezone.now()) >= deadline:
-        return False
-    return not DeletionCertificate.objects.filter(programme=programme).exists()
+from sharing.scoping_purge import end_scoping
+from sharing.scoping_term import scoping_deadline
 
 
 # --- the countdown shown on dashboards and the phase page ----------------------------------------
@@ -244,8 +210,6 @@ def _settle(change: PhaseChange, by: Person, status: ChangeStatus) -> tuple[Phas
 def confirm_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
     """The second person's confirmation: the programme moves to the next phase, in the same
     transaction as the audit entry; leaving scoping ends it (purge, key destruction, certificate)."""
-    from sharing.scoping_purge import end_scoping  # the purge imports phases
-
     with transaction.atomic():
         change, programme = _settle(change, by, ChangeStatus.CONFIRMED)
         if not may_decide_phase_change(change, by):

@@ -41,7 +41,6 @@ from sharing.models_delivery import (
     QuarterlyReport,
     QuarterlyReportStatus,
 )
-from sharing.phases import current_agreement
 from sharing.progress_suppression import (
     CONTACTED,
     DECLINED,
@@ -54,6 +53,7 @@ from sharing.progress_suppression import (
     Quarter,
     protect,
 )
+from sharing.scoping_term import current_agreement
 
 COMMENTARY_MAX = 5000
 MEASURE_LABELS = {

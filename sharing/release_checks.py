@@ -5,7 +5,7 @@ para 18 needs one), the DPIA sign-off, and UK-only processing."""
 from __future__ import annotations
 
 from pause_portal.tenancy.models import Programme
-from sharing.phases import current_agreement
+from sharing.scoping_term import current_agreement
 
 
 def release_blockers(programme: Programme) -> list[str]:

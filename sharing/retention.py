@@ -45,7 +45,7 @@ from sharing.models_delivery import (
     RetentionRun,
     SafeguardingConcern,
 )
-from sharing.phases import add_months, current_agreement
+from sharing.scoping_term import add_months, current_agreement
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from sharing.models_scoping import (
     FinalReport,
     ReportStatus,
 )
-from sharing.phases import scoping_deadline
+from sharing.scoping_term import scoping_deadline
 
 SCOPING_KEY_PHASE = "scoping"
 STORE_LABELS = {

@@ -48,7 +48,7 @@ from eligibility.models import (
     Restriction,
     Woman,
 )
-from eligibility.release import RELEASABLE_OUTCOMES, can_be_released
+from eligibility.release import RELEASABLE_OUTCOMES, can_be_released, releasable
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -65,12 +65,19 @@ from pseudonymisation.kanonymity import (
 from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
-from sharing.disclosure import SCOPING_WOMAN_SERVED, serve_child_year_bands
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
-from sharing.phases import current_agreement, scoping_is_open
 from sharing.release_checks import release_blockers
+from sharing.scoping_term import current_agreement, scoping_is_open
 
 K = settings.PORTAL_SCOPING_K  # 5 unless raised (ADR 18)
+# What Pause is served of a scoping row, in the order pages show it (the disclosure policy serves
+# exactly these). Every field but the token is a quasi-identifier of the k-check (`served_columns`
+# reads this tuple), so a field added here is checked without anyone remembering to add it there
+# (issue 16).
+SCOPING_WOMAN_SERVED = ("token", "age_band", "ethnic_group", "children_removed", "removal_years",
+                        "outcome_types", "age_at_first_removal")
+# A child is never listed: its year band and outcome only feed the children's summary table.
+SCOPING_CHILD_SERVED = ("year_band", "outcome")
 SCOPING_KEY_PHASE = "scoping"
 COLUMN_LABELS = {"age_band": "Age band", "ethnic_group": "Ethnic group", "children_removed": "Children removed",
                  "removal_years": "Removal years", "outcome_types": "Outcome types",
@@ -317,6 +324,18 @@ def _checks(programme_id: int) -> list[dict]:
     return out
 
 
+def serve_child_year_bands(shown: list) -> None:
+    """Set each scoping child row's year band (on the instance, never saved) to the level the
+    women's removal years are served at now."""
+    levels: dict[int, dict | None] = {}
+    for r in shown:
+        if isinstance(r, ScopingChildRow):
+            if r.programme_id not in levels:
+                levels[r.programme_id] = served_levels(r.programme_id)
+            level = (levels[r.programme_id] or {}).get("removal_years")
+            r.year_band = served_child_year_band(r.year_band, level)
+
+
 def served_levels(programme: Programme | int) -> dict[str, int] | None:
     """The levels the snapshot is served at now (None: nothing is served)."""
     checks = _checks(getattr(programme, "pk", programme))
@@ -492,54 +511,9 @@ def no_longer_releasable(*, woman: Woman, why: str, by: Person | None) -> dict |
 
 def releasable_women(programme: Programme) -> QuerySet[Woman]:
     """Women the Trust lead may release now: `releasable`, and not already in the snapshot."""
-    from eligibility.release import releasable
-
     return releasable(Woman.objects.filter(programme=programme)).exclude(
         pk__in=ScopingWomanRow.objects.filter(programme=programme).values("woman_id")).order_by("pk")
 
 
 def snapshot_counts(programme: Programme) -> Counter:
     return Counter(ScopingWomanRow.objects.filter(programme=programme).values_list("withheld", flat=True))
-
-
-# --- the Trust lead's check-your-answers page -------------------------------------------------
-@dataclass
-class ReleasePreview:
-    """What a release would do, worked out by making it and rolling it back: the check's report
-    (as `ScopingRelease.report` would hold it), and what Pause would then be served — each served
-    combination of values beside a token with the number of women who share it (never a token or
-    a name), and the summary tables exactly as Pause's pages would show them."""
-
-    report: dict
-    combinations: list[tuple[tuple[str, ...], int]]
-    columns: list[tuple[str, str]]  # (field, label), in the order of `combinations`' values
-    tables: list
-
-
-class _RollBack(Exception):
-    pass
-
-
-def preview_release(programme: Programme, women, *, by: Person) -> ReleasePreview:
-    """Make the release inside a transaction and roll it back: nothing is written, and what the
-    page shows is what `release_for_scoping` would make from the same records now. Refuses
-    exactly as the release would (ScopingReleaseRefused)."""
-    from sharing.scoping_tables import summary_tables
-
-    out: dict = {}
-    try:
-        with transaction.atomic():
-            release = release_for_scoping(programme, women, by=by)
-            served = list(ScopingWomanRow.objects.filter(programme=programme, withheld=False).order_by("pk"))
-            children = list(ScopingChildRow.objects.filter(programme=programme, mother_row__withheld=False)
-                            .select_related("mother_row"))
-            columns = [(c, COLUMN_LABELS.get(c, c)) for c in served_columns()]
-            serve_child_year_bands(children)  # as the disclosure policy serves them to Pause
-            combos = Counter(tuple(str(getattr(r, c)) for c, _ in columns) for r in served)
-            out["preview"] = ReleasePreview(
-                report=dict(release.report), combinations=sorted(combos.items()), columns=columns,
-                tables=list(summary_tables(served, children).values()))
-            raise _RollBack
-    except _RollBack:
-        pass
-    return out["preview"]

@@ -8,6 +8,7 @@ from django.conf import settings
 from audit.core.log import record_event
 from audit.core.models import Event
 from audit.core.refusals import record_refusal_without_sign_in
+from pause_portal.tenancy.selectors import current_membership
 
 
 class RefusalAuditMiddleware:
@@ -20,8 +21,6 @@ class RefusalAuditMiddleware:
             if not request.user.is_authenticated:
                 record_refusal_without_sign_in(request, response.status_code)
                 return response
-            from pause_portal.tenancy.selectors import current_membership
-
             membership = current_membership(request)
             record_event(
                 Event.REFUSED,

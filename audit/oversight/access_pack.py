@@ -2,7 +2,7 @@
 one woman, decrypted and readable; what was released to Pause, when, in which phase and under
 which basis; and the access log about her.
 
-Every record comes through the disclosure policy (`sharing.disclosure.disclose`), which lets the
+Every record comes through the disclosure policy (`eligibility.disclosure.disclose`), which lets the
 DPO see a woman's records only while an open request about her exists and writes the audit entry
 with the request's reference as its reason. Third-party data — each of her children, each member
 of staff named — is an item the DPO decides on (`decide_item`): until disclosed, a child is only
@@ -16,7 +16,6 @@ anyone else: another woman's records are never gathered.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
@@ -32,14 +31,16 @@ from audit.core.models_rights import (
     RequestKind,
     RightsRequest,
 )
+from audit.oversight.access_pack_contents import Item, Pack, Section
+from audit.oversight.access_pack_files import pack_zip
 from audit.oversight.pack_sources import access_log_entries, release_events
 from audit.oversight.rights import RightsRefused, _locked, dpo_membership
+from eligibility.disclosure import disclose
 from eligibility.extract import codes
 from eligibility.models import Child, Correction, Decision, Evaluation, Restriction, Woman
 from pause_portal.tenancy.models import Membership, Person
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 from sharing.models_delivery import (
     CaseloadAssignment,
     ContactAttempt,
@@ -50,48 +51,6 @@ from sharing.models_delivery import (
 from sharing.models_scoping import ScopingWomanRow
 
 CHILD, STAFF = "child", "staff"
-
-
-@dataclass
-class Section:
-    key: str  # the CSV file's name
-    title: str
-    columns: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    note: str = ""
-
-
-@dataclass
-class Item:
-    """A third-party item: one of her children or one member of staff."""
-
-    ref: str  # "eligibility.child:12", "sharing.person:4"
-    kind: str
-    label: str  # what the pack says while withheld ("Child 1", "Trust caseworker, Northbrook Trust")
-    disclosed_label: str  # what it says once disclosed (a staff member's name and role)
-    decision: RedactionDecision | None = None
-    detail: str = ""  # what the DPO sees when deciding (never in the pack unless disclosed)
-
-    @property
-    def disclosed(self) -> bool:
-        return self.decision is not None and self.decision.decision == Redaction.DISCLOSE
-
-    def shown_as(self) -> str:
-        return self.disclosed_label if self.disclosed else self.label
-
-
-@dataclass
-class Pack:
-    request: RightsRequest
-    programme_name: str
-    controller: str
-    generated_at: datetime
-    sections: list[Section]
-    items: list[Item]
-
-    @property
-    def pending(self) -> list[Item]:
-        return [i for i in self.items if i.decision is None]
 
 
 def text(value) -> str:
@@ -342,8 +301,6 @@ def _is_item_of(request: RightsRequest, item: str) -> bool:
 
 def download(request: RightsRequest, *, by: Person, page: str) -> tuple[str, bytes]:
     """The pack as a zip (filename, bytes), once every third-party item has a decision; recorded."""
-    from audit.oversight.access_pack_files import pack_zip
-
     membership = dpo_membership(by, request.programme_id)
     with transaction.atomic():
         pack = build(request, by=by, page=page)

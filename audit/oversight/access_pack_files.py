@@ -15,7 +15,7 @@ import zipfile
 
 from django.template.loader import render_to_string
 
-from audit.oversight.access_pack import Pack
+from audit.oversight.access_pack_contents import Pack
 from audit.oversight.csv_safe import as_csv
 
 # No character here is changed by HTML escaping, so the hash below is of exactly what is served.

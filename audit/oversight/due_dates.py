@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from sharing.phases import add_months
+from sharing.scoping_term import add_months
 
 ANSWER_MONTHS = 1
 MAX_EXTENSION_MONTHS = 2

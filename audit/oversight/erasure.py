@@ -51,10 +51,12 @@ from audit.core.models_rights import (
     RightsRequest,
 )
 from audit.oversight.rights import RightsRefused, protector_for
+from eligibility.corrections import erase_tombstone
 from eligibility.models import Woman
 from pause_portal.tenancy.models import Membership, Person
 from pseudonymisation.fields import Protector
 from sharing.models_delivery import OPEN_CONCERN_STATUSES, ConcernStatus, SafeguardingConcern
+from sharing.scoping_release import remove_from_scoping
 
 OUTSIDE_PORTAL = ("The Trust's own case system is outside the portal: this erasure removes the portal's copy "
                   "only. The Trust answers for its own records under its own process.")
@@ -142,9 +144,6 @@ def carry_out(locked: RightsRequest, proposal: RightsProposal, *, confirmer: Per
               confirmer_membership: Membership) -> ErasureRecord:
     """Erase the woman the (locked, open) erasure request is about, on the proposal's ground, inside
     the confirmation's transaction; complete the request. `audit.oversight.proposals.confirm` calls it."""
-    from eligibility.corrections import erase_tombstone
-    from sharing.scoping_release import remove_from_scoping
-
     why_not = refusal(locked, exemptions=proposal.exemptions)
     if why_not:
         raise RightsRefused(why_not)

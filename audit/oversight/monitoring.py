@@ -41,6 +41,8 @@ from audit.core.models_review import (
     MonitoringCursor,
     MonitoringFlag,
 )
+from audit.core.models_rights import RightsRequest
+from eligibility.models import Child, Woman
 
 LONDON = ZoneInfo("Europe/London")
 BATCH = 2000
@@ -194,8 +196,6 @@ def declared_conflict(entries: list[AuditEntry], t: Thresholds, raised: _Raised)
 
 def _references_declared(declaration: ConflictDeclaration) -> list[str]:
     from audit.oversight.person_subjects import references_about_child, references_about_woman
-    from eligibility.models import Child, Woman
-
     terms = declaration.index_terms
     out: list[str] = []
     column = "person_id_index" if declaration.kind == ConflictKind.PERSON_ID else "nhs_number_index"
@@ -221,8 +221,6 @@ def _is_request_opening(e: AuditEntry) -> bool:
 
 
 def request_without_receipt(entries: list[AuditEntry], t: Thresholds, raised: _Raised) -> None:
-    from audit.core.models_rights import RightsRequest
-
     opened = {int(e.object_repr.split(":")[1]): e for e in entries if _is_request_opening(e)}
     if not opened:
         return

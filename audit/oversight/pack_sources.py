@@ -18,14 +18,14 @@ from django.db.models import Q, QuerySet
 from audit.core.models import AuditEntry, AuditSubject, Event
 from audit.oversight.person_subjects import pages_about, references_about_woman
 from eligibility.models import Woman
+from sharing.agreements import LAWFUL_BASES
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
 from sharing.models_scoping import Agreement, ChangeStatus, DeletionCertificate, ScopingRelease
+from sharing.scoping_release import COLUMN_LABELS, served_columns
 
 
 def scoping_what() -> str:
     """What a scoping release served about her, from the columns the disclosure policy serves."""
-    from sharing.scoping_release import COLUMN_LABELS, served_columns
-
     labels = [COLUMN_LABELS[c].lower() for c in served_columns()]
     return (f"Released for scoping: a pseudonymised row (a token, her {', '.join(labels[:-1])} and {labels[-1]}, "
             "generalised until at least 5 women share every combination of everything served)")
@@ -65,8 +65,6 @@ class ReleaseEvent:
 
 
 def _bases(codes: list[str]) -> str:
-    from sharing.agreements import LAWFUL_BASES
-
     return "; ".join(LAWFUL_BASES[c].label if c in LAWFUL_BASES else c for c in codes or [])
 
 

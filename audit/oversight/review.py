@@ -24,6 +24,7 @@ from django.utils import timezone
 from audit.core.models import AuditEntry, AuditSubject, Event
 from audit.core.models_review import FlagRule, MonitoringFlag
 from audit.oversight.person_subjects import REFUSED_PAGE, pages_about
+from pause_portal.tenancy.models import Membership
 
 PER_PAGE = 50
 
@@ -78,8 +79,6 @@ def action_of(entry: AuditEntry) -> str:
 def programme_scope(programme) -> Q:
     """The entries a programme's DPO reviews: the programme's own, and the programme-less entries
     (sign-ins, refusals before a programme was chosen) of anyone who holds or held a role in it."""
-    from pause_portal.tenancy.models import Membership
-
     members = Membership.objects.filter(programme=programme).values("person_id")
     return Q(programme=programme) | Q(programme__isnull=True, actor_id__in=members)
 
@@ -239,8 +238,6 @@ def user_summary(programme, user_id: int) -> UserSummary:
 
 def flags_in_scope(programme) -> QuerySet[MonitoringFlag]:
     """The flags a programme's DPO reviews: the programme's, and programme-less ones about its people."""
-    from pause_portal.tenancy.models import Membership
-
     members = Membership.objects.filter(programme=programme).values("person_id")
     return MonitoringFlag.objects.filter(Q(programme=programme) | Q(programme__isnull=True, actor_id__in=members))
 

@@ -28,8 +28,12 @@ from audit.core.models_review import (
     ReviewKind,
     ReviewSearch,
 )
+from audit.core.models_rights import RequestStatus, RightsRequest
+from eligibility.models import Woman
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
+from pseudonymisation.blind_index import IndexKind
+from pseudonymisation.fields import Protector
 
 REASON_MAX = 500
 NOTE_MAX = 2000
@@ -78,8 +82,6 @@ def record_review(*, by, programme, kind: ReviewKind, reason: str, criteria: dic
 def _request_matching(rights_request, *, programme, named: list[str]):
     """The request, locked, if it is an open request of the programme and the search found exactly
     the woman it is about (her own record, nobody else). The refusal never says who she is."""
-    from audit.core.models_rights import RequestStatus, RightsRequest
-
     locked = RightsRequest.objects.select_for_update().filter(pk=rights_request.pk, programme=programme).first()
     if locked is None:
         raise PermissionDenied("That rights request is not in this programme.")
@@ -137,10 +139,6 @@ def close_flag(flag: MonitoringFlag, *, by, programme, note: str) -> MonitoringF
 def declare_conflict(*, by, programme, kind: ConflictKind, value: str, relationship: Relationship) -> ConflictDeclaration:
     """Keep the blind indexes of the identifier (under every live key version of the programme's
     index key), never the identifier. Raises ValueError for an identifier that cannot be indexed."""
-    from eligibility.models import Woman
-    from pseudonymisation.blind_index import IndexKind
-    from pseudonymisation.fields import Protector
-
     membership = membership_in(by, programme.pk)
     if membership is None:
         raise PermissionDenied("Only a member of the programme declares a conflict in it.")

@@ -31,6 +31,7 @@ from audit.oversight.forms_rights import (
     ReassignForm,
     WithdrawForm,
 )
+from eligibility.disclosure import disclose
 from eligibility.identifiers import find_woman
 from eligibility.models import Woman
 from pause_portal.access import for_roles
@@ -39,7 +40,6 @@ from pause_portal.tenancy.roles import TRUST_ROLES, Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.blind_index import IndexKind
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 
 NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust person ID",
              IndexKind.NHS_NUMBER: "No woman in this programme has that NHS number"}

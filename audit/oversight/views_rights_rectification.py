@@ -12,12 +12,12 @@ from django.shortcuts import redirect, render
 from audit.core.models_rights import RequestKind, RequestStatus, RightsRequest
 from audit.oversight import rights
 from audit.oversight.forms_rights import FinishRectificationForm, RectifyForm
+from eligibility.disclosure import disclose
 from eligibility.models import CORRECTABLE_FIELDS, Child, Correction, Woman
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 
 FIELD_LABELS = {"forename": "Forename", "surname": "Surname", "date_of_birth": "Date of birth",
                 "nhs_number": "NHS number", "postcode": "Postcode", "ethnicity": "Ethnicity code",

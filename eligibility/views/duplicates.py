@@ -18,13 +18,13 @@ from django.shortcuts import redirect, render
 
 from audit.core.log import record_staff_view
 from eligibility import duplicates
+from eligibility.disclosure import disclose
 from eligibility.forms import DuplicateDecisionForm
 from eligibility.models import DuplicateProposal, DuplicateStatus, Woman
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 
 DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 PER_PAGE = 50

@@ -2,7 +2,7 @@
 evidence, decision history and decision form; running the rules now; and what the latest run
 changed.
 
-Names, dates of birth and Trust ids reach the page only through `sharing.disclosure.disclose`,
+Names, dates of birth and Trust ids reach the page only through `eligibility.disclosure.disclose`,
 for the rows shown (one audit entry per page view). Searching is posted (no identifier in an
 address) and uses blind indexes only. The queue costs the same number of queries whatever the
 number of rows.
@@ -29,6 +29,7 @@ from eligibility.decisions import (
     re_review_pending,
     reason_of,
 )
+from eligibility.disclosure import disclose
 from eligibility.engine import CHILD, CODE, DATE, END, EXTRACT, IN_WINDOW, LIST, POSITION, describe
 from eligibility.extract.codes import CodeList
 from eligibility.forms_queue import (
@@ -56,7 +57,6 @@ from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 
 DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 PER_PAGE = 50

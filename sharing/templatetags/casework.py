@@ -13,12 +13,12 @@ from datetime import timedelta
 from django import template
 
 from audit.core.log import record_staff_view
+from eligibility.disclosure import disclose
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.contact import prompts_for
 from sharing.delivery_access import PAUSE_DELIVERY_ROLES
-from sharing.disclosure import disclose
 from sharing.models_delivery import (
     LEAVES_VIEW_AFTER_DAYS,
     OPEN_CONCERN_STATUSES,

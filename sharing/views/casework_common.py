@@ -9,13 +9,13 @@ from datetime import date
 
 from django.http import Http404
 
+from eligibility.disclosure import disclose
 from eligibility.models import Woman
 from pause_portal.tenancy.models import Membership
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.delivery_access import PAUSE_DELIVERY_ROLES, visible_released_women
-from sharing.disclosure import disclose
 from sharing.models_delivery import ReleasedWoman, SafeguardingConcern
 
 

@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from audit.core.log import record_staff_view
+from eligibility.disclosure import disclose
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
-from sharing.disclosure import disclose
 from sharing.forms_casework import CloseConcernForm, ConcernForm
 from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
 from sharing.views.casework_common import concern_or_404, served_woman, visible_woman_or_404

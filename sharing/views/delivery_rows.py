@@ -14,12 +14,12 @@ from datetime import date, timedelta
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
+from eligibility.disclosure import disclose
 from eligibility.models import Woman
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.contact import prompts_for
 from sharing.delivery_access import visible_released_women
-from sharing.disclosure import disclose
 from sharing.models_delivery import (
     ENDED_PARTICIPATION,
     LEAVES_VIEW_AFTER_DAYS,

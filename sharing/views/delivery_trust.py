@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from eligibility.disclosure import disclose
 from eligibility.models import Decision, Woman
 from eligibility.release import releasable
 from pause_portal.access import for_roles
@@ -27,7 +28,6 @@ from sharing.delivery_release import (
     release_for_delivery,
     withdraw_from_delivery,
 )
-from sharing.disclosure import disclose
 from sharing.forms_delivery import DeliveryReleaseForm, ReleasedWomanForm, address_field
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
 from sharing.release_checks import release_blockers

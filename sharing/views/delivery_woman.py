@@ -16,13 +16,13 @@ from django.http import Http404, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from eligibility.disclosure import disclose
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import Person
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_role
 from sharing import caseloads
 from sharing.delivery_release import child_values
-from sharing.disclosure import disclose
 from sharing.forms_delivery import AssignForm, TargetForm
 from sharing.models_delivery import ReleasedChild
 from sharing.views.delivery_pause import practitioners

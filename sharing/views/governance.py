@@ -25,7 +25,7 @@ from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import current_membership
-from sharing import agreements, phases
+from sharing import agreements, phases, scoping_term
 from sharing.forms_governance import AgreementForm, DecisionForm, PhaseChangeForm, ProposalForm
 from sharing.leaving_scoping import leaving_scoping
 from sharing.models_scoping import Agreement, PhaseChange
@@ -60,7 +60,7 @@ def agreement(request):
     programme = _programme(request)
     versions = list(Agreement.objects.filter(programme=programme)
                     .select_related("proposed_by", "decided_by", "based_on").order_by("-version"))
-    current = phases.current_agreement(programme)
+    current = scoping_term.current_agreement(programme)
     proposal = next((v for v in versions if v.status == "proposed"), None)
     shown = current or proposal
     if "version" in request.GET:
@@ -87,7 +87,7 @@ def agreement(request):
 @for_roles(Role.TRUST_LEAD)
 def agreement_propose(request):
     programme = _programme(request)
-    current = phases.current_agreement(programme)
+    current = scoping_term.current_agreement(programme)
     if agreements.open_proposal(programme) is not None:
         messages.info(request, "A proposed version is already waiting for the Caldicott Guardian.")
         return redirect("governance:agreement")

@@ -13,14 +13,13 @@ from django.views.decorators.http import require_POST
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from eligibility.disclosure import disclose
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import Phase
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
-from sharing.disclosure import disclose
 from sharing.forms_scoping import ExportForm, NoteForm
 from sharing.models_scoping import ScopingChildRow, ScopingExport, ScopingNote, ScopingWomanRow
-from sharing.phases import scoping_deadline, scoping_is_open
 from sharing.scoping_release import COLUMN_LABELS, served_columns
 from sharing.scoping_tables import (
     as_csv,
@@ -29,6 +28,7 @@ from sharing.scoping_tables import (
     keep_versions,
     summary_tables,
 )
+from sharing.scoping_term import scoping_deadline, scoping_is_open
 
 
 def _state(request) -> dict:

@@ -27,30 +27,29 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from eligibility.disclosure import disclose
 from eligibility.models import Decision, Woman
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import Phase, Programme
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 from sharing.forms_scoping import ConfirmReleaseForm, ReleaseForm
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
-from sharing.phases import scoping_deadline, scoping_is_open
 from sharing.release_checks import release_blockers
+from sharing.release_preview import ReleasePreview, preview_release
 from sharing.scoping_release import (
     COLUMN_LABELS,
     HIERARCHIES,
     K,
-    ReleasePreview,
     ScopingReleaseRefused,
-    preview_release,
     releasable_women,
     release_for_scoping,
     served_columns,
     snapshot_counts,
     why_not_releasable,
 )
+from sharing.scoping_term import scoping_deadline, scoping_is_open
 
 CHOICE = "scoping_release_choice"  # session: {"programme": pk, "women": [pk, ...], "all": bool}
 # session, read once: {"message": str, "problems": [str, ...], "stale": [[pk, why], ...]} (no names:

@@ -23,8 +23,8 @@ from pause_portal.tenancy.selectors import current_membership
 from sharing import final_report
 from sharing.forms_report import ReportForm, ReturnForm
 from sharing.models_scoping import DeletionCertificate, FinalReport, ReportStatus
-from sharing.phases import scoping_deadline, scoping_is_open
 from sharing.scoping_purge import certificate_digest, certificate_text
+from sharing.scoping_term import scoping_deadline, scoping_is_open
 
 REPORT_ROLES = (Role.PAUSE_LEAD, Role.TRUST_LEAD)
 

@@ -19,6 +19,7 @@ def test_each_handler_lives_in_a_layer_above_the_kernel():
     assert owners == {
         hooks.WOMAN_NO_LONGER_RELEASABLE: "sharing.scoping_release",
         hooks.SESSION_EXPIRED: "audit.core.log",
+        hooks.PAUSE_DISCLOSURE: "sharing.disclosure",
     }
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from audit.core.models import AuditEntry, AuditSubject, Event
-from sharing.disclosure import disclose
+from eligibility.disclosure import disclose
 from tests.testapp.models import CaseRecord
 
 pytestmark = pytest.mark.django_db
@@ -81,8 +81,8 @@ def test_no_identifying_value_reaches_the_audit_tables(caseworker, records, prog
 
 
 def test_what_each_field_shows_comes_from_the_data_classification(caseworker, records, programme):
+    from eligibility.disclosure import visible_fields
     from pause_portal.tenancy.roles import Role
-    from sharing.disclosure import visible_fields
 
     result = disclose(caseworker, records, page="/records/")
     assert result.fields[programme.pk] == {"id", "programme", "trust_person_id", "surname", "ethnicity", "age_band"}

@@ -29,13 +29,13 @@ from sharing.models_scoping import (
     ScopingWomanRow,
 )
 from sharing.models_scoping_checks import ScopingTableVersion
-from sharing.phases import scoping_deadline, scoping_is_open
 from sharing.scoping_purge import (
     certificate_digest,
     certificate_text,
     end_scoping,
     end_scoping_at_deadlines,
 )
+from sharing.scoping_term import scoping_deadline, scoping_is_open
 from tests.eligibility.casebook import Casebook
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +171,7 @@ def test_who_saw_her_scoping_row_stays_findable_after_the_purge(programme, trust
     """The Pause lead's view of the snapshot names the Trust's reference of each woman a served row
     was made from, so her access log still shows it once the rows and their key are gone."""
     from audit.core.models import AuditSubject
-    from sharing.disclosure import disclose
+    from eligibility.disclosure import disclose
 
     scoping_data(programme, trust_lead, pause_lead, caldicott)
     rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))

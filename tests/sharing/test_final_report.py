@@ -15,9 +15,9 @@ from django.urls import reverse
 from audit.core.models import AuditEntry
 from sharing import final_report
 from sharing.models_scoping import FinalReport, ReportStatus, ScopingWomanRow
-from sharing.phases import scoping_deadline
 from sharing.report_tables import TABLES, make_table
 from sharing.scoping_purge import end_scoping
+from sharing.scoping_term import scoping_deadline
 from tests.conftest import sign_in_verified
 from tests.sharing.test_end_of_scoping import scoping_data
 

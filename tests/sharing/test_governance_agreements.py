@@ -22,8 +22,8 @@ from sharing.agreements import (
     withdraw_agreement,
 )
 from sharing.models_scoping import Agreement, ChangeStatus
-from sharing.phases import current_agreement
 from sharing.release_checks import release_blockers
+from sharing.scoping_term import current_agreement
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

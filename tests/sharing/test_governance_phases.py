@@ -19,17 +19,15 @@ from sharing import phases
 from sharing.agreements import confirm_agreement, propose_agreement
 from sharing.models_scoping import ChangeStatus, DeletionCertificate, PhaseChange, ScopingReminder
 from sharing.phases import (
-    add_months,
     confirm_phase_change,
     due_reminder,
     propose_phase_change,
     reject_phase_change,
     scoping_countdown,
-    scoping_deadline,
-    scoping_is_open,
     send_scoping_reminder,
     withdraw_phase_change,
 )
+from sharing.scoping_term import add_months, scoping_deadline, scoping_is_open
 from sharing.tasks_governance import send_scoping_reminders
 from tests import factories as f
 from tests.sharing.test_governance_agreements import valid_values

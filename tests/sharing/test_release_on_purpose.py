@@ -17,9 +17,9 @@ from audit.core.models import AuditEntry, Event
 from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.roles import Role
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
+from sharing.release_preview import preview_release
 from sharing.scoping_release import (
     COLUMN_LABELS,
-    preview_release,
     release_for_scoping,
     served_columns,
 )

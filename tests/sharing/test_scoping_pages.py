@@ -18,8 +18,8 @@ from django.utils import timezone
 from audit.core.models import AuditEntry, Event
 from pause_portal.tenancy.roles import Role
 from sharing.models_scoping import ScopingExport, ScopingNote, ScopingWomanRow
-from sharing.phases import scoping_deadline
 from sharing.scoping_release import release_for_scoping
+from sharing.scoping_term import scoping_deadline
 from tests.conftest import sign_in_verified
 from tests.sharing.test_scoping_world import Cohort, agreement, member
 
@@ -199,7 +199,7 @@ def test_the_deadline_stops_scoping_data_with_frozen_time_and_no_worker(programm
     with time_machine.travel(deadline, tick=False):
         client = sign_in_verified(Client(), lead)
         assert token not in client.get(reverse("scoping:rows")).content.decode()
-        from sharing.disclosure import disclose
+        from eligibility.disclosure import disclose
 
         assert list(disclose(lead, ScopingWomanRow.objects.all(), page="test")) == []
     assert ScopingWomanRow.objects.exists()  # nothing was purged: the policy alone refuses

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from audit.core.log import record_staff_view
 from audit.core.models_review import FlagStatus, MonitoringFlag, ReviewKind, ReviewSearch
+from audit.core.models_rights import RightsRequest
 from audit.oversight import review
 from audit.oversight.csv_safe import as_csv
 from audit.oversight.forms_review import (
@@ -30,6 +31,7 @@ from audit.oversight.person_subjects import describe_reference, find_person
 from audit.oversight.review_actions import ReviewRefused, record_review
 from audit.oversight.views.common import entry_rows, members_of, organisations_of
 from pause_portal.access import for_roles
+from pause_portal.tenancy.models import Organisation, Person
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
 
@@ -96,7 +98,6 @@ def request_search(request, pk: int):
     (started from the request's page: no identifier is typed or sent)."""
     from django.contrib import messages
 
-    from audit.core.models_rights import RightsRequest
     from audit.oversight.person_subjects import WOMAN, references_about_woman
 
     programme = current_membership(request).programme
@@ -230,8 +231,6 @@ def export_table(entries: list, references: list[str] | None) -> tuple[list[str]
 def describe_criteria(search: ReviewSearch) -> list[tuple[str, str]]:
     """What was searched for, in words, without any identifier."""
     from audit.oversight.review import Action
-    from pause_portal.tenancy.models import Organisation, Person
-
     c = search.criteria
     if search.kind == ReviewKind.PERSON_SEARCH:
         kinds = {**dict(PERSON_KINDS), "rights_request": "Her rights request"}

@@ -19,10 +19,10 @@ from audit.core.models_rights import RedactionBasis, RedactionDecision
 from audit.oversight import access_pack, rights
 from audit.oversight.access_pack_files import PACK_CSS, csp, pack_html, pack_zip
 from audit.oversight.csv_safe import safe_cell
+from eligibility.disclosure import disclose
 from eligibility.models import Child, Woman
 from pause_portal.tenancy.models import Person
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 from tests.audit.oversight.test_rights_world import rights_world
 
 pytestmark = pytest.mark.django_db

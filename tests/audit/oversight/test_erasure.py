@@ -15,6 +15,7 @@ from audit.core.models import AuditEntry, AuditSubject
 from audit.core.models_rights import ErasureRecord, RequestStatus, RightsRequest
 from audit.oversight import erasure, rights
 from eligibility.corrections import erased_terms, is_erased
+from eligibility.disclosure import disclose
 from eligibility.models import (
     CareEpisode,
     Child,
@@ -28,7 +29,6 @@ from eligibility.models import (
 )
 from pseudonymisation.fields import Protector
 from sharing.concerns import close_concern
-from sharing.disclosure import disclose
 from sharing.models_delivery import (
     CaseloadAssignment,
     ContactAttempt,
@@ -37,7 +37,7 @@ from sharing.models_delivery import (
     SafeguardingConcern,
 )
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
-from sharing.phases import current_agreement
+from sharing.scoping_term import current_agreement
 from tests.audit.oversight.test_rights_world import rights_world
 
 pytestmark = pytest.mark.django_db

@@ -23,10 +23,10 @@ from audit.core.models_review import (
 )
 from audit.oversight.monitoring import Thresholds, is_out_of_hours, run_monitoring
 from audit.oversight.review_actions import declare_conflict, withdraw_conflict
+from eligibility.disclosure import disclose
 from eligibility.models import Woman
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 from tests.conftest import sign_in_verified
 from tests.sharing.test_scoping_world import Cohort
 

@@ -21,11 +21,11 @@ from audit.core.models import AuditEntry, AuditSubject, Event
 from audit.core.models_review import ReviewKind, ReviewSearch
 from audit.oversight.person_subjects import find_person, references_about_woman
 from audit.oversight.review import person_entries
+from eligibility.disclosure import disclose
 from eligibility.models import Woman
 from pause_portal.tenancy.models import Phase, Programme
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import Protector
-from sharing.disclosure import disclose
 from sharing.models_delivery import ContactAttempt, ReleasedChild
 from sharing.models_scoping import ScopingWomanRow
 from sharing.scoping_release import release_for_scoping

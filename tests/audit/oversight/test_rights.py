@@ -15,11 +15,11 @@ from audit.core.models_rights import RequestKind, RequestStatus, RightsRequest
 from audit.oversight import rights
 from audit.oversight.due_dates import days_left, due_on
 from eligibility.corrections import active_corrections, correct
+from eligibility.disclosure import disclose
 from eligibility.models import Child, Correction, Woman
 from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
 from sharing.delivery_access import visible_released_women
-from sharing.disclosure import disclose
 from tests.audit.oversight.test_rights_world import rights_world
 from tests.sharing.test_scoping_world import member
 

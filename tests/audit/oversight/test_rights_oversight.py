@@ -40,10 +40,10 @@ from audit.core.models_rights import (
     RightsRequest,
 )
 from audit.oversight import access_pack, monitoring, proposals, rights
+from eligibility.disclosure import disclose
 from eligibility.models import Child, Woman
 from pseudonymisation.fields import Protector
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
-from sharing.disclosure import disclose
 from sharing.models_delivery import SafeguardingConcern
 from tests.audit.oversight.test_rights_world import NO_EXEMPTION, rights_world
 from tests.conftest import sign_in_verified

@@ -8,10 +8,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.core.models import AuditEntry, AuditSubject, Event
+from eligibility.disclosure import disclose
 from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.models import Phase, Programme
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
-from sharing.disclosure import disclose
 from sharing.models_delivery import ConcernStatus, SafeguardingConcern
 from tests.sharing.delivery.world import delivery_world, one_each_world
 

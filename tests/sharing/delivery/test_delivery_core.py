@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from eligibility.decisions import decide
+from eligibility.disclosure import disclose
 from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.models import Phase, Programme
 from pause_portal.tenancy.selectors import membership_in
@@ -19,7 +20,6 @@ from sharing.delivery_release import (
     child_values,
     release_for_delivery,
 )
-from sharing.disclosure import disclose
 from sharing.models_delivery import CaseloadUserObjectPermission, Participation, ReleasedChild
 from tests.sharing.delivery.world import delivery_world
 
