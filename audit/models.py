@@ -12,7 +12,6 @@ from audit.core.models import (  # noqa: F401
     AuditSeal,
     AuditSubject,
     Event,
-    ImmutableQuerySet,
 )
 from audit.core.models_refusals import RefusalTally  # noqa: F401
 from audit.core.models_review import (  # noqa: F401

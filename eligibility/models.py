@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from pause_portal.append_only import AppendOnlyModel, Refusals
 from pause_portal.classification import DataClass as D
 from pseudonymisation.blind_index import IndexKind
 from pseudonymisation.fields import BlindIndexField, EncryptedField, ProtectedModel
@@ -456,37 +457,16 @@ class Proposal(models.TextChoices):
     NOT_PROPOSED = "not_proposed", "Not proposed"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    """Rows that are history: never updated or deleted in bulk. Re-encryption after a key
-    rotation may still rewrite a protected row's ciphertexts (and nothing else)."""
-
-    def update(self, **kwargs):
-        rewritable = {f.name for f in self.model._meta.concrete_fields if isinstance(f, EncryptedField)}
-        if not kwargs or not set(kwargs) <= rewritable:
-            raise PermissionError(f"{self.model._meta.verbose_name_plural} are history: they are never updated.")
-        return super().update(**kwargs)
-
-    def delete(self):
-        raise PermissionError(f"{self.model._meta.verbose_name_plural} are history: they are never deleted.")
-
-
-class AppendOnlyModel(models.Model):
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        # Guard, not logic: a row, once written, is only ever re-encrypted.
-        if not self._state.adding:
-            rewritable = {f.name for f in self._meta.concrete_fields if isinstance(f, EncryptedField)}
-            fields = kwargs.get("update_fields")
-            if not fields or not set(fields) <= rewritable:
-                raise PermissionError(f"A {self._meta.verbose_name} is history: it is never changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError(f"A {self._meta.verbose_name} is history: it is never deleted.")
+# Rows that are history: never updated or deleted, except that re-encryption after a key
+# rotation may still rewrite a protected row's ciphertexts (and nothing else).
+HISTORY = Refusals(
+    error=PermissionError,
+    update="{plural} are history: they are never updated.",
+    delete="{plural} are history: they are never deleted.",
+    save="A {name} is history: it is never changed.",
+    instance_delete="A {name} is history: it is never deleted.",
+    reencryptable=True,
+)
 
 
 class RuleSet(AppendOnlyModel):
@@ -498,6 +478,8 @@ class RuleSet(AppendOnlyModel):
     `positions` gives every legal status (LS) and episode-ceased reason (REC) code exactly one
     position — counted, review or not counted — as {code list: {code: position}}; a code outside
     it (an unrecognised one) is for review."""
+
+    append_only = HISTORY
 
     programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="rule_sets")
     version = models.PositiveIntegerField()
@@ -543,6 +525,8 @@ class RuleSet(AppendOnlyModel):
 class EvaluationRun(AppendOnlyModel):
     """One run of the rules over a programme's women (`eligibility.recompute.recompute`), after an
     import or a new rule-set version, with what changed since the run before."""
+
+    append_only = HISTORY
 
     programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="evaluation_runs")
     rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="runs")
@@ -615,6 +599,8 @@ class Evaluation(AppendOnlyModel):
     """What the rules proposed for one woman in one run, and the evidence: codes, dates, extract
     and child references (never a name or an id from the Trust's system)."""
 
+    append_only = HISTORY
+
     run = models.ForeignKey(EvaluationRun, on_delete=models.PROTECT, related_name="evaluations")
     woman = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="evaluations")
     proposal = models.CharField(max_length=12, choices=Proposal.choices)
@@ -657,6 +643,8 @@ class Decision(ProtectedModel, AppendOnlyModel):
     on. Never changed: a revision is a new row, and the latest (highest pk) is current. The
     reason is free text and may name people: it is encrypted, bound to this row. Written only by
     `eligibility.decisions.decide`."""
+
+    append_only = HISTORY
 
     key_phase = Woman.key_phase
 
@@ -701,6 +689,8 @@ class Decision(ProtectedModel, AppendOnlyModel):
 class ReReview(AppendOnlyModel):
     """A decision whose evidence changed in a later run. It is pending while that decision is
     still the woman's latest; a new decision about her settles it (nothing is updated)."""
+
+    append_only = HISTORY
 
     woman = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="re_reviews")
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="re_reviews")

@@ -24,6 +24,7 @@ from audit.core.models import Event
 from audit.core.models_rights import ObjectionOutcome, RequestStatus, RightsRequest
 from eligibility.models import Restriction, RestrictionReason, Woman
 from pause_portal import hooks
+from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Membership, Person
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import membership_in
@@ -31,12 +32,8 @@ from pause_portal.tenancy.selectors import membership_in
 RESTRICTING_ROLES = (Role.TRUST_LEAD, Role.DPO)
 
 
-class RestrictionRefused(Exception):
+class RestrictionRefused(Refused):
     """A restriction that cannot be opened or ended; nothing was written."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def _restricting(by: Person, programme_id: int) -> Membership:

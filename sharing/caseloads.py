@@ -25,6 +25,7 @@ from guardian.shortcuts import assign_perm
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Person, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -35,10 +36,8 @@ from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermis
 TARGET_REASON_MAX = 1000
 
 
-class CaseloadRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class CaseloadRefused(Refused):
+    """A caseload change that cannot go ahead; nothing was written."""
 
 
 def _lead(programme_id: int, by: Person):

@@ -21,6 +21,7 @@ from audit.core.models import Event
 from eligibility.engine import CHILD, DATE, IN_WINDOW, POSITION
 from eligibility.models import Child, Decision, Woman
 from eligibility.release import can_be_released
+from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -38,13 +39,8 @@ DELIVERY_KEY_PHASE = "delivery"
 MAX_ADDRESS_LENGTH = 300
 
 
-class DeliveryReleaseRefused(Exception):
+class DeliveryReleaseRefused(Refused):
     """A delivery release that cannot go ahead; nothing was written. `problems` says why."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.problems = problems or []
 
 
 @dataclass(frozen=True)

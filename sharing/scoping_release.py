@@ -49,6 +49,7 @@ from eligibility.models import (
     Woman,
 )
 from eligibility.release import RELEASABLE_OUTCOMES, can_be_released, releasable
+from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -93,13 +94,8 @@ def served_columns() -> tuple[str, ...]:
 QUASI_IDENTIFIERS = served_columns()
 
 
-class ScopingReleaseRefused(Exception):
+class ScopingReleaseRefused(Refused):
     """A release (or a removal's re-check) that cannot go ahead; `problems` says why, one line each."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.problems = problems or []
 
 
 def token_scope(programme_id: int) -> KeyScope:

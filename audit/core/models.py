@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.core.masking import redact_changes, subject_reference
 from pause_portal import request_context
+from pause_portal.append_only import AppendOnlyModel, AppendOnlyQuerySet, Refusals
 from pause_portal.classification import DataClass as D
 
 
@@ -42,15 +43,16 @@ class Event(models.TextChoices):
     REVIEW_EXPORT = "review_export", "Audit trail exported"
 
 
-class ImmutableQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionDenied("Audit entries are append-only: they cannot be updated.")
+# How the trail's tables refuse a rewrite (pause_portal.append_only; the database enforces it).
+AUDIT_ENTRIES = Refusals(
+    error=PermissionDenied,
+    update="Audit entries are append-only: they cannot be updated.",
+    delete="Audit entries are append-only: they cannot be deleted.",
+    save="Audit entries are append-only: they cannot be updated.",
+)
 
-    def delete(self):
-        raise PermissionDenied("Audit entries are append-only: they cannot be deleted.")
 
-
-class AuditEntryManager(LogEntryManager.from_queryset(ImmutableQuerySet)):
+class AuditEntryManager(LogEntryManager.from_queryset(AppendOnlyQuerySet)):
     def log_create(self, instance, force_log: bool = False, **kwargs):
         """django-auditlog's change entries, made safe: a reference instead of str(instance),
         sensitive fields' values redacted, and the actor and request from our own context
@@ -69,7 +71,7 @@ class AuditEntryManager(LogEntryManager.from_queryset(ImmutableQuerySet)):
         return super().log_create(instance, force_log=force_log, **kwargs)
 
 
-class AuditEntry(AbstractLogEntry):
+class AuditEntry(AppendOnlyModel, AbstractLogEntry):
     event = models.CharField(max_length=30, choices=Event.choices, db_index=True)
     role = models.CharField(max_length=30, blank=True)
     organisation = models.ForeignKey(
@@ -84,6 +86,7 @@ class AuditEntry(AbstractLogEntry):
     subject_count = models.PositiveIntegerField(default=0)
 
     objects = AuditEntryManager()
+    append_only = AUDIT_ENTRIES
 
     # Entries hold references and context, never identifying values (see audit.core.masking).
     data_classification = {
@@ -109,23 +112,23 @@ class AuditEntry(AbstractLogEntry):
         ]
 
     def save(self, *args, **kwargs):
-        # Guard, not logic: an entry, once written, is never rewritten.
-        if not self._state.adding:
-            raise PermissionDenied("Audit entries are append-only: they cannot be updated.")
-        self.actor_email = None  # auditlog would copy the actor's email here
+        if self._state.adding:  # an existing entry is refused by the append-only guard
+            self.actor_email = None  # auditlog would copy the actor's email here
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise PermissionDenied("Audit entries are append-only: they cannot be deleted.")
 
-
-class AuditSubject(models.Model):
+class AuditSubject(AppendOnlyModel):
     """Which subjects a disclosure showed: the index from a subject to every entry about it."""
 
     entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="subjects")
     subject = models.CharField(max_length=120)
 
-    objects = models.Manager.from_queryset(ImmutableQuerySet)()
+    append_only = Refusals(
+        error=PermissionDenied,
+        update=AUDIT_ENTRIES.update,
+        delete=AUDIT_ENTRIES.delete,
+        save="Audit subjects are append-only.",
+    )
 
     data_classification = {"id": D.SAFE, "entry": D.SAFE, "subject": D.SAFE}
 
@@ -135,13 +138,8 @@ class AuditSubject(models.Model):
     def __str__(self) -> str:
         return self.subject
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionDenied("Audit subjects are append-only.")
-        super().save(*args, **kwargs)
 
-
-class AuditSeal(models.Model):
+class AuditSeal(AppendOnlyModel):
     """One link of the audit trail's hash chain (`audit.core.sealing`): the `seq`th entry sealed, the
     SHA-256 of its canonical content, and HMAC(key, seq | entry | digest | previous link). Sealed
     in commit order by a background sealer, so writers never wait; an entry that commits after a
@@ -154,7 +152,7 @@ class AuditSeal(models.Model):
     sealed_at = models.DateTimeField()
     late = models.BooleanField(default=False)
 
-    objects = models.Manager.from_queryset(ImmutableQuerySet)()
+    append_only = AUDIT_ENTRIES
 
     data_classification = {"seq": D.SAFE, "entry_id": D.SAFE, "entry_digest": D.SAFE, "chain": D.SAFE,
                            "sealed_at": D.SAFE, "late": D.SAFE}
@@ -163,7 +161,7 @@ class AuditSeal(models.Model):
         return f"audit seal #{self.seq}"
 
 
-class AuditChainAnchor(models.Model):
+class AuditChainAnchor(AppendOnlyModel):
     """A run of links removed by a retention purge (seq `from_seq` to `first_seq` - 1) and the
     last removed link, so verification steps over the gap and carries on. MACed with the chain key:
     nobody without it can declare a gap to hide a deletion."""
@@ -175,7 +173,7 @@ class AuditChainAnchor(models.Model):
     reason = models.TextField()
     mac = models.CharField(max_length=64, default="")
 
-    objects = models.Manager.from_queryset(ImmutableQuerySet)()
+    append_only = AUDIT_ENTRIES
 
     data_classification = {"id": D.SAFE, "from_seq": D.SAFE, "first_seq": D.SAFE, "previous_chain": D.SAFE,
                            "purged_at": D.SAFE, "reason": D.SAFE, "mac": D.SAFE}

@@ -21,15 +21,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from pause_portal.append_only import AppendOnlyModel, Refusals
 from pause_portal.classification import DataClass as D
-
-
-class AppendOnly(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionDenied("Review records are append-only: they cannot be updated.")
-
-    def delete(self):
-        raise PermissionDenied("Review records are append-only: they cannot be deleted.")
 
 
 class ReviewKind(models.TextChoices):
@@ -39,7 +32,7 @@ class ReviewKind(models.TextChoices):
     EXPORT = "export", "Export (CSV)"
 
 
-class ReviewSearch(models.Model):
+class ReviewSearch(AppendOnlyModel):
     """One search, report or export of the audit trail by the DPO, with their reason."""
 
     programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
@@ -59,7 +52,12 @@ class ReviewSearch(models.Model):
     rights_request = models.ForeignKey("audit.RightsRequest", null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="+")
 
-    objects = models.Manager.from_queryset(AppendOnly)()
+    append_only = Refusals(
+        error=PermissionDenied,
+        update="Review records are append-only: they cannot be updated.",
+        delete="Review records are append-only: they cannot be deleted.",
+        save="Review records are append-only.",
+    )
 
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "by": D.SAFE, "at": D.SAFE, "kind": D.SAFE, "reason": D.SAFE,
@@ -73,14 +71,6 @@ class ReviewSearch(models.Model):
     def __str__(self) -> str:
         return f"review #{self.pk} ({self.kind})"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionDenied("Review records are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        # Model.delete() deletes through a collector, not the queryset: refused here as well.
-        raise PermissionDenied("Review records are append-only: they cannot be deleted.")
 
 
 class FlagRule(models.TextChoices):

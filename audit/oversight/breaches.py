@@ -20,6 +20,7 @@ from audit.core.log import record_event
 from audit.core.models import Event
 from audit.core.models_rights import Breach, BreachRisk, BreachStatus
 from audit.oversight.due_dates import IcoClock, ico_clock
+from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Membership, Person, Programme
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -29,10 +30,8 @@ TEXT_MAX = 5000
 REASON_MAX = 1000
 
 
-class BreachRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class BreachRefused(Refused):
+    """A change to the breach register that cannot go ahead; nothing was written."""
 
 
 def _keeper(by: Person, programme_id: int) -> Membership:

@@ -30,6 +30,7 @@ from audit.core.models_review import (
 )
 from audit.core.models_rights import RequestStatus, RightsRequest
 from eligibility.models import Woman
+from pause_portal.refused import Refused
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.blind_index import IndexKind
@@ -39,7 +40,7 @@ REASON_MAX = 500
 NOTE_MAX = 2000
 
 
-class ReviewRefused(Exception):
+class ReviewRefused(Refused):
     """The request was understood and refused; the message says why (shown to the person)."""
 
 

@@ -40,6 +40,7 @@ from audit.oversight.request_restrictions import restrict_for_request
 from eligibility.corrections import OpenRectification, correct
 from eligibility.models import Child, Restriction, RestrictionReason, Woman
 from eligibility.restrictions import RestrictionRefused, end_restriction
+from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Membership, Person, Programme
 from pause_portal.tenancy.roles import TRUST_ROLES, Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -49,12 +50,8 @@ TEXT_MAX = 5000
 EXTENSION_REASON_MAX = 1000
 
 
-class RightsRefused(Exception):
+class RightsRefused(Refused):
     """A rights action that cannot go ahead; nothing was written. `message` says why."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def dpo_membership(by: Person, programme_id: int) -> Membership:

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pause_portal.refused import Refused
+
 
 class Level(StrEnum):
     ERROR = "error"
@@ -89,14 +91,16 @@ class Problem:
     column: str = ""
 
 
-class ExtractRefused(Exception):
+class ExtractRefused(Refused):
     """The upload cannot be imported. Carries the errors; raised by the low-level steps and by
-    iterating the records of a refused reading. Never raised for a warning."""
+    iterating the records of a refused reading. Never raised for a warning. A subclass of the one
+    `Refused`, not that class itself: it is built from its `Problem`s (code, row, message), and its
+    message is the first one's."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = problems
         first = problems[0].message if problems else "The extract cannot be imported"
         super().__init__(first)
+        self.problems = problems
 
 
 class FileUnreadable(Exception):
