@@ -33,9 +33,7 @@ from pause_portal.tenancy.roles import (
     ROLE_SPECS,
     SECOND_PERSON_ROLES,
     OrganisationKind,
-    Perm,
     Role,
-    role_has,
 )
 from sharing.caseloads import end_for_practitioner
 
@@ -326,7 +324,3 @@ def enrol_totp_device(*, person: Person, device: TOTPDevice, link: AccountLink) 
         record_event(Event.MFA_ENROLLED, actor=person, target=person, action=1, reason=f"from link #{link.pk}")
         send_on_commit("sharing.tell_person_of_enrolment", person.pk, now.isoformat())
     return device
-
-
-def can_manage(person: Person, perm: Perm) -> bool:
-    return person.is_active and person.is_system_admin and role_has(Role.SYSTEM_ADMIN, perm)

@@ -13,9 +13,10 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from audit.core.log import record_staff_view
 from audit.core.models_rights import ObjectionOutcome, RequestKind, RightsRequest
@@ -66,9 +67,8 @@ def requests(request):
 
 
 @for_roles(Role.DPO)
+@require_http_methods(["GET", "HEAD", "POST"])
 def open_page(request):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     programme = current_membership(request).programme
     checkers = _checkers(programme.pk)
     form = OpenRequestForm(request.POST if request.method == "POST" else None, checkers=checkers,
@@ -166,9 +166,8 @@ def _act(action: str, form, rr: RightsRequest, request) -> str:
 
 
 @for_roles(Role.DPO)
+@require_http_methods(["GET", "HEAD", "POST"])
 def request_page(request, pk: int):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     rr = request_or_404(request, pk)
     owners, checkers = _owners(rr.programme_id), _checkers(rr.programme_id)
     forms = {"extend": ExtendForm(), "reassign": ReassignForm(owners=owners, initial={"owner": rr.owner_id}),

@@ -5,8 +5,9 @@ told; closing it). Forms post back to the breach's page with an `action`."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from audit.core.models_rights import Breach
 from audit.oversight import breaches
@@ -32,9 +33,8 @@ def register(request):
 
 
 @for_roles(Role.DPO)
+@require_http_methods(["GET", "HEAD", "POST"])
 def record(request):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     programme = current_membership(request).programme
     form, refusal = BreachForm(request.POST if request.method == "POST" else None), ""
     if request.method == "POST" and form.is_valid():
@@ -55,9 +55,8 @@ def record(request):
 
 
 @for_roles(Role.DPO)
+@require_http_methods(["GET", "HEAD", "POST"])
 def breach(request, pk: int):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     found = _breach_or_404(request, pk)
     forms = {"ico": ToldForm(prefix="ico"), "people": ToldForm(prefix="people")}
     refusal, failed = "", None

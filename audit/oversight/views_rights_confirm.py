@@ -10,8 +10,9 @@ why. Reading it is logged (an entry naming the proposal and its request's refere
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.core.log import record_event, record_staff_view
 from audit.core.models import Event
@@ -25,9 +26,8 @@ from sharing.forms_governance import DecisionForm
 
 
 @for_roles(Role.CALDICOTT_GUARDIAN)
+@require_safe
 def confirmations(request):
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
     membership = current_membership(request)
     pending = list(proposals.pending_in(membership.programme_id))
     decided = list(RightsProposal.objects.filter(programme_id=membership.programme_id)
@@ -48,9 +48,8 @@ def _proposal_or_404(request, pk: int) -> RightsProposal:
 
 
 @for_roles(Role.CALDICOTT_GUARDIAN)
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirmation(request, pk: int):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     proposal = _proposal_or_404(request, pk)
     membership = current_membership(request)
     form = DecisionForm(request.POST if request.method == "POST" else None, initial={"proposal": proposal.pk})

@@ -6,8 +6,9 @@ recorded."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.core.log import record_staff_view
 from audit.oversight import access_pack
@@ -28,9 +29,8 @@ def _pack_or_404(request, rr):
 
 
 @for_roles(Role.DPO)
+@require_http_methods(["GET", "HEAD", "POST"])
 def pack(request, pk: int):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     rr = request_or_404(request, pk)
     form, refusal = RedactionForm(request.POST if request.method == "POST" else None), ""
     if request.method == "POST" and form.is_valid():
@@ -53,8 +53,11 @@ def pack(request, pk: int):
 @for_roles(Role.DPO)
 def pack_download(request, pk: int):
     rr = request_or_404(request, pk)  # another programme's request is 404 whatever the method
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _download(request, rr)
+
+
+@require_POST
+def _download(request, rr):
     try:
         name, content = access_pack.download(rr, by=request.user, page=request.path)
     except RightsRefused as exc:

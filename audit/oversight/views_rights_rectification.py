@@ -6,8 +6,9 @@ its history, encrypted) and the form that finishes the step."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from audit.core.models_rights import RequestKind, RequestStatus, RightsRequest
 from audit.oversight import rights
@@ -50,9 +51,8 @@ def _values(record, protector: Protector, fields: tuple[str, ...]) -> list[tuple
 
 
 @for_roles(Role.TRUST_CASEWORKER)
+@require_http_methods(["GET", "HEAD", "POST"])
 def rectification(request, pk: int):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     rr = _open_rectification_or_404(request, pk)
     woman = rr.woman
     children = list(Child.objects.filter(mother=woman).order_by("pk"))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
 
 from audit.core.log import record_event
 from audit.core.models import Event
@@ -147,8 +148,11 @@ def extract_report(request, pk: int):
 @for_roles(*TRUST_IMPORTERS)
 def extract_retry(request, pk: int):
     extract = _extract_or_404(request, pk)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _retry(request, extract)
+
+
+@require_POST
+def _retry(request, extract):
     if extract.status != ExtractStatus.FAILED or not extract.upload_id:
         raise Http404("Only a failed import whose upload is still kept can be retried.")
     uploads.mark_queued(extract.upload_id)

@@ -18,8 +18,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, Exists, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.fields.json import KeyTextTransform
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.core.log import record_staff_view
 from eligibility.decisions import (
@@ -184,11 +185,10 @@ def _nhs(value: str | None) -> str:
 
 
 @for_roles(*DECIDERS)
+@require_http_methods(["GET", "HEAD", "POST"])
 def queue(request):
     """GET lists the latest run's women by the filters; POST searches for one woman exactly
     (across every proposal and decision), showing the first page of matches."""
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     programme = _programme(request)
     form = FilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {"proposal": PROPOSED, "decision": ANY}
@@ -292,9 +292,8 @@ def _events(evidence: dict) -> list[dict]:
 
 # --- running the rules now, and what changed ------------------------------------------------
 @for_roles(*DECIDERS)
+@require_POST
 def run_rules(request):
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     try:
         job = request_recompute(_programme(request), by=request.user, why="run now from the decision queue")
     except PermissionDenied as exc:

@@ -139,8 +139,6 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
 }
 
 TRUST_ROLES = frozenset(r for r, s in ROLE_SPECS.items() if s.organisation_kind == OrganisationKind.TRUST)
-PAUSE_ROLES = frozenset(r for r, s in ROLE_SPECS.items() if s.organisation_kind == OrganisationKind.PAUSE)
-PROGRAMME_ROLES = frozenset(r for r, s in ROLE_SPECS.items() if s.per_programme)
 SECOND_PERSON_ROLES = frozenset(r for r, s in ROLE_SPECS.items() if s.needs_second_person)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.core.log import record_staff_view
 from eligibility.disclosure import disclose
@@ -36,8 +37,11 @@ def _errors_to_form(form, error: ValidationError) -> None:
 @for_roles(Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
 def raise_page(request, pk: int):
     released, membership = visible_woman_or_404(request, pk)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    return _raise(request, released)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def _raise(request, released):
     form = ConcernForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -106,8 +110,11 @@ def concern(request, pk: int):
 @for_roles(Role.TRUST_LEAD)
 def acknowledge(request, pk: int):
     concern, membership = concern_or_404(request, pk)  # first: not yours is 404 whatever the method
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _acknowledge(request, concern)
+
+
+@require_POST
+def _acknowledge(request, concern):
     try:
         acknowledge_concern(concern, by=request.user)
     except PermissionDenied:
@@ -122,8 +129,11 @@ def acknowledge(request, pk: int):
 @for_roles(Role.TRUST_LEAD)
 def close(request, pk: int):
     concern, membership = concern_or_404(request, pk)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _close(request, concern, membership)
+
+
+@require_POST
+def _close(request, concern, membership):
     form = CloseConcernForm(request.POST)
     if form.is_valid():
         try:

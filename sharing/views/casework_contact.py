@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
@@ -26,8 +27,11 @@ def woman(request, pk: int):
 @for_roles(Role.PAUSE_PRACTITIONER)
 def contact(request, pk: int):
     released, membership = visible_woman_or_404(request, pk)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    return _contact(request, released)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def _contact(request, released):
     form = ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

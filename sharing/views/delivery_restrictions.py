@@ -8,9 +8,9 @@ policy for the Trust lead only (the DPO reaches casework only through a rights r
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from eligibility.identifiers import find_woman
 from eligibility.models import Restriction, RestrictionReason
@@ -32,9 +32,8 @@ NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust per
 
 
 @for_roles(*RESTRICTING_ROLES)
+@require_http_methods(["GET", "HEAD", "POST"])
 def restrictions(request):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     membership = current_membership(request)
     programme = membership.programme
     form = RestrictForm(request.POST if request.method == "POST" else None, auto_id="%s")

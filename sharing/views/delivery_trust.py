@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from eligibility.disclosure import disclose
 from eligibility.models import Decision, Woman
@@ -84,9 +84,8 @@ def _candidates(request, women: list[Woman], form) -> list[dict]:
 
 
 @for_roles(Role.TRUST_LEAD)
+@require_http_methods(["GET", "HEAD", "POST"])
 def release_page(request):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     programme = current_membership(request).programme
     in_delivery = programme.phase == Phase.DELIVERY
     women = list(releasable_for_delivery(programme)) if in_delivery else []

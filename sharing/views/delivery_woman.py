@@ -12,9 +12,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseBadRequest, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from eligibility.disclosure import disclose
 from pause_portal.access import for_roles
@@ -54,9 +55,8 @@ def _lead_action(request, released, form: TargetForm | AssignForm):
 
 
 @for_roles(Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
+@require_http_methods(["GET", "HEAD", "POST"])
 def woman(request, pk: int):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     released = in_view(request).filter(pk=pk).first()
     if released is None:
         raise Http404("No such woman.")

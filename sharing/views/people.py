@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -76,8 +76,11 @@ def confirm_grant(request, pk: int):
     membership = pending_grants_for(request.user).filter(pk=pk).first()
     if membership is None:
         raise Http404("No such grant.")
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _confirm(request, membership)
+
+
+@require_POST
+def _confirm(request, membership):
     actions.confirm_role(membership=membership, by=request.user)
     messages.success(request, "Role confirmed.")
     return redirect("people:grants")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from audit.core.log import record_event
 from audit.core.models import Event
@@ -119,8 +120,11 @@ def send(request, pk: int):
     found = _visible(membership).filter(pk=pk).first()
     if found is None:  # not yours looks exactly like not found, whatever the method
         raise Http404("No such page.")
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _send(request, found)
+
+
+@require_POST
+def _send(request, found):
     try:
         progress_reports.send(found, by=request.user)
     except PermissionDenied as exc:

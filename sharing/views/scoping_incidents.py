@@ -7,9 +7,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from audit.core.log import record_event
 from audit.core.models import Event
@@ -30,9 +31,8 @@ class CloseIncidentForm(forms.Form):
 
 
 @for_roles(Role.DPO)
+@require_http_methods(["GET", "HEAD", "POST"])
 def incidents(request):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     membership = current_membership(request)
     programme = membership.programme
     mine = ScopingIncident.objects.filter(programme=programme)

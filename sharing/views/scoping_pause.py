@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.core.log import record_event
 from audit.core.models import Event
@@ -104,9 +104,8 @@ def export(request):
 
 
 @for_roles(Role.PAUSE_LEAD)
+@require_http_methods(["GET", "HEAD", "POST"])
 def notes(request):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     state = _state(request)
     programme = state["programme"]
     form = NoteForm(request.POST if request.method == "POST" else None)

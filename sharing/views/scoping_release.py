@@ -23,9 +23,9 @@ from fractions import Fraction
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from eligibility.disclosure import disclose
 from eligibility.models import Decision, Woman
@@ -173,10 +173,9 @@ class _ChangedSinceChecked(Exception):
 
 # --- the pages ----------------------------------------------------------------------------------
 @for_roles(Role.TRUST_LEAD)
+@require_http_methods(["GET", "HEAD", "POST"])
 def release_page(request):
     """Choose the women to release (none ticked unless she came back to change her own choice)."""
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     programme = current_membership(request).programme
     in_scoping = programme.phase == Phase.SCOPING
     is_open = _is_open(programme)
@@ -215,10 +214,9 @@ def release_page(request):
 
 
 @for_roles(Role.TRUST_LEAD)
+@require_http_methods(["GET", "HEAD", "POST"])
 def release_check(request):
     """Check your answers (GET), then confirm and release (POST)."""
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     programme = current_membership(request).programme
     if not _is_open(programme):
         request.session.pop(CHOICE, None)

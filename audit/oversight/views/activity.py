@@ -6,8 +6,8 @@ the programme — when, by whom, of what kind, and the reason given. Never whom 
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from audit.core.log import record_staff_view
 from audit.core.models_review import FlagRule, MonitoringFlag, ReviewSearch
@@ -21,9 +21,8 @@ PER_PAGE = 50
 
 
 @for_roles(Role.CALDICOTT_GUARDIAN)
+@require_safe
 def dpo_activity(request):
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
     membership = current_membership(request)
     rows = ReviewSearch.objects.filter(programme=membership.programme).select_related("by", "rights_request")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))

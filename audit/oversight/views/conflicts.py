@@ -5,8 +5,9 @@ your own declarations. Accessing a declared person's records raises a flag for t
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.core.models_review import ConflictDeclaration, ConflictKind, Relationship
 from audit.oversight.forms_review import ConflictForm
@@ -20,9 +21,8 @@ STAFF_ROLES = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, 
 
 
 @for_roles(*STAFF_ROLES)
+@require_http_methods(["GET", "HEAD", "POST"])
 def declare(request):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     programme = current_membership(request).programme
     form = ConflictForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -42,8 +42,11 @@ def withdraw(request, pk: int):
     declaration = ConflictDeclaration.objects.filter(pk=pk, programme=programme, declared_by=request.user).first()
     if declaration is None:  # first: not yours is 404 whatever the method
         raise Http404("No such declaration.")
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _withdraw(request, declaration)
+
+
+@require_POST
+def _withdraw(request, declaration: ConflictDeclaration):
     withdraw_conflict(declaration, by=request.user)
     messages.success(request, "Your declaration has been withdrawn.")
     return redirect("conflicts:declare")

@@ -4,8 +4,9 @@ declared-conflicts register (who declared, when, how they know the person — ne
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.core.log import record_staff_view
 from audit.core.models_review import ConflictDeclaration, FlagRule, FlagStatus
@@ -21,9 +22,8 @@ PER_PAGE = 50
 
 
 @for_roles(Role.DPO)
+@require_safe
 def flags(request):
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
     membership = current_membership(request)
     status = request.GET.get("status", FlagStatus.OPEN)
     status = status if status in (*FlagStatus.values, "all") else FlagStatus.OPEN
@@ -50,9 +50,8 @@ def _flag_or_404(request, pk: int):
 
 
 @for_roles(Role.DPO)
+@require_http_methods(["GET", "HEAD", "POST"])
 def flag(request, pk: int):
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     membership = current_membership(request)
     found = _flag_or_404(request, pk)
     form = CloseFlagForm(request.POST if request.method == "POST" else None)
@@ -71,9 +70,8 @@ def flag(request, pk: int):
 
 
 @for_roles(Role.DPO)
+@require_safe
 def conflicts_register(request):
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
     membership = current_membership(request)
     rows = ConflictDeclaration.objects.filter(programme=membership.programme).select_related("declared_by")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))

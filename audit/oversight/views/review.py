@@ -11,9 +11,9 @@ a search can open it; anyone else gets 404. The pages show entries, never a pers
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from audit.core.log import record_staff_view
 from audit.core.models_review import FlagStatus, MonitoringFlag, ReviewKind, ReviewSearch
@@ -63,9 +63,8 @@ def open_requests(programme) -> list:
 
 
 @for_roles(Role.DPO)
+@require_safe
 def home(request):
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
     return render(request, "dpo/home.html", _context(request))
 
 
@@ -96,16 +95,19 @@ def person_search(request):
 def request_search(request, pk: int):
     """The access review of the woman an open rights request is about, made for that request
     (started from the request's page: no identifier is typed or sent)."""
-    from django.contrib import messages
-
-    from audit.oversight.person_subjects import WOMAN, references_about_woman
-
     programme = current_membership(request).programme
     rights_request = RightsRequest.objects.filter(pk=pk, programme=programme).first()
     if rights_request is None:  # first: another programme's request is 404 whatever the method
         raise Http404("No such request.")
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _search_for_request(request, programme, rights_request)
+
+
+@require_POST
+def _search_for_request(request, programme, rights_request: RightsRequest):
+    from django.contrib import messages
+
+    from audit.oversight.person_subjects import WOMAN, references_about_woman
+
     if not rights_request.is_open or rights_request.woman_id is None:
         messages.error(request, f"Request {rights_request.reference} is closed: its person's access review is "
                                 "searched from the access review page with a reason")
@@ -167,8 +169,11 @@ def _entries_of(search: ReviewSearch):
 @for_roles(Role.DPO)
 def search_results(request, pk: int):
     search = _search_or_404(request, pk)  # first: not yours is 404 whatever the method
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
+    return _show_results(request, search)
+
+
+@require_safe
+def _show_results(request, search: ReviewSearch):
     return _render_results(request, search, ExportForm())
 
 
@@ -194,8 +199,11 @@ def _render_results(request, search: ReviewSearch, export_form, status: int = 20
 @for_roles(Role.DPO)
 def export(request, pk: int):
     search = _search_or_404(request, pk)  # first: not yours is 404 whatever the method
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    return _export(request, search)
+
+
+@require_POST
+def _export(request, search: ReviewSearch):
     form = ExportForm(request.POST)
     if not form.is_valid():
         return _render_results(request, search, form)
