@@ -63,7 +63,6 @@ DELIVERY_FIELDS: dict[type[models.Model], frozenset[str]] = {
     SafeguardingConcern: frozenset({"kind", "lawful_basis", "raised_by", "raised_at", "summary", "status",
                                     "acknowledged_at", "closed_at", "closing_note"}),
 }
-PAUSE_ROLES = (Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
 
 
 def released_woman_id(record: models.Model) -> int:
@@ -97,14 +96,14 @@ class PauseDisclosure:
         Trust rules decide)."""
         if type(record) in SCOPING_FIELDS:
             return membership is not None and self._open(record.programme_id, membership) and _served(record)
-        if type(record) in DELIVERY_FIELDS and membership is not None and Role(membership.role) in PAUSE_ROLES:
+        if type(record) in DELIVERY_FIELDS and membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES:
             return released_woman_id(record) in self._delivery_seen
         return None
 
     def fields(self, model: type[models.Model], membership: Membership) -> frozenset[str] | None:
         if model in SCOPING_FIELDS:
             return SCOPING_FIELDS[model]
-        if model in DELIVERY_FIELDS and Role(membership.role) in PAUSE_ROLES:
+        if model in DELIVERY_FIELDS and Role(membership.role) in PAUSE_DELIVERY_ROLES:
             return DELIVERY_FIELDS[model]
         return None
 
