@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from pause_portal import presenting
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import membership_in
@@ -306,7 +307,7 @@ def shown(name: str, value) -> list[str]:
     if name == "uk_only_processing":
         return ["Yes" if value else "No"]
     if name == "dpia_signed_off_on":
-        return [value.strftime("%-d %B %Y") if value else "Not recorded"]
+        return [presenting.day(value)]
     if name == "scoping_extension_days":
         return [f"{value} day{'s' if value != 1 else ''} beyond three months" if value else "None"]
     return [value or "Not recorded"]

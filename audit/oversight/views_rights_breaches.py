@@ -29,7 +29,7 @@ def _breach_or_404(request, pk: int) -> Breach:
 def register(request):
     programme = current_membership(request).programme
     return render(request, "rights/breaches.html", {
-        "programme": programme, "breaches": [breaches.view_of(b) for b in breaches.register_of(programme.pk)]})
+        "programme": programme, "breaches": breaches.views_of(list(breaches.register_of(programme.pk)), by=request.user, page=request.path)})
 
 
 @for_roles(Role.DPO)
@@ -75,7 +75,10 @@ def breach(request, pk: int):
                 messages.success(request, message)
                 return redirect("rights:breach", found.pk)
         found = _breach_or_404(request, pk)
-    return render(request, "rights/breach.html", {"b": breaches.view_of(found), "forms": forms, "refusal": refusal,
+    shown = breaches.views_of([found], by=request.user, page=request.path)
+    if not shown:
+        raise Http404("No such breach.")
+    return render(request, "rights/breach.html", {"b": shown[0], "forms": forms, "refusal": refusal,
                                                    "failed": failed},
                   status=400 if refusal or (failed is not None and failed.errors) else 200)
 

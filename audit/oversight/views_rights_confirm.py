@@ -14,11 +14,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from audit.core.log import record_event, record_staff_view
-from audit.core.models import Event
 from audit.core.models_rights import RightsProposal
 from audit.oversight import proposals
 from audit.oversight.rights import RightsRefused
+from eligibility.disclosure import record_disclosure, record_staff_view
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
@@ -72,9 +71,8 @@ def confirmation(request, pk: int):
         proposal = _proposal_or_404(request, pk)
     summary = proposals.proposal_summary(proposal)
     people = [p for p in (proposal.proposed_by, proposal.decided_by) if p is not None]
-    record_event(Event.DISCLOSURE, actor=request.user, subjects=people, target=proposal,
-                 programme=membership.programme, role=membership.role, page=request.path,
-                 reason=f"proposal #{proposal.pk} on rights request {proposal.request.reference} read for its "
+    record_disclosure(request.user, membership=membership, subjects=people, target=proposal, page=request.path,
+                      reason=f"proposal #{proposal.pk} on rights request {proposal.request.reference} read for its "
                         "confirmation (no case record shown)")
     return render(request, "rights/confirmation.html", {
         "proposal": proposal, "summary": summary, "form": form, "refusal": refusal,

@@ -10,11 +10,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.core.log import record_staff_view
 from audit.oversight import access_pack
 from audit.oversight.forms_rights import RedactionForm
 from audit.oversight.rights import RightsRefused
 from audit.oversight.views_rights import request_or_404
+from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import Person
 from pause_portal.tenancy.roles import Role

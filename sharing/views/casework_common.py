@@ -10,11 +10,10 @@ from datetime import date
 from django.http import Http404
 
 from eligibility.disclosure import disclose
-from eligibility.models import Woman
+from pause_portal import presenting
 from pause_portal.tenancy.models import Membership
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 from sharing.delivery_access import PAUSE_DELIVERY_ROLES, visible_released_women
 from sharing.models_delivery import ReleasedWoman, SafeguardingConcern
 
@@ -70,16 +69,10 @@ def served_woman(request, released: ReleasedWoman, *, reason: str) -> ServedWoma
     # reads its own record of her.
     membership = current_membership(request)
     pause = membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES
-    shown = disclose(request.user, [released if pause else woman], page=request.path, reason=reason)
-    if not shown.records:
+    served = list(disclose(request.user, [released if pause else woman], page=request.path, reason=reason))
+    if not served:
         raise Http404("No such woman.")
-    fields = shown.fields[released.programme_id]
-    protector = Protector.load(released.programme_id, Woman.key_phase)
-
-    def value(name: str) -> str:
-        return (woman.reveal(protector, name) or "") if name in fields else ""
-
-    born = value("date_of_birth")
-    return ServedWoman(pk=released.pk, forename=value("forename"), surname=value("surname"),
-                       date_of_birth=date.fromisoformat(born) if born else None,
-                       trust_person_id=value("trust_person_id"))
+    her = served[0]
+    return ServedWoman(pk=released.pk, forename=her.get("forename") or "", surname=her.get("surname") or "",
+                       date_of_birth=presenting.as_date(her.get("date_of_birth")),
+                       trust_person_id=her.get("trust_person_id") or "")

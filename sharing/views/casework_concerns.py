@@ -11,12 +11,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.core.log import record_staff_view
-from eligibility.disclosure import disclose
+from eligibility.disclosure import disclose, record_staff_view
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
 from sharing.forms_casework import CloseConcernForm, ConcernForm
 from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
@@ -70,8 +68,9 @@ def concerns(request):
             .select_related("raised_by").order_by("-raised_at", "-pk"))
     candidates = (list(rows.filter(status__in=OPEN_CONCERN_STATUSES))
                   + list(rows.exclude(status__in=OPEN_CONCERN_STATUSES)[:CLOSED_SHOWN]))
-    shown = list(disclose(request.user, candidates, page=request.path, reason="casework: concerns list"))
-    record_staff_view(request, {c.raised_by_id: c.raised_by for c in shown}.values(), membership=membership)
+    disclosed = disclose(request.user, candidates, page=request.path, reason="casework: concerns list")
+    shown = list(disclosed)
+    record_staff_view(request, {c.raised_by_id: c.raised_by for c in disclosed.records}.values(), membership=membership)
     return render(request, "casework/concerns.html", {
         "open": [c for c in shown if c.status in OPEN_CONCERN_STATUSES],
         "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES],
@@ -80,22 +79,22 @@ def concerns(request):
 
 
 def _concern_page(request, concern, membership, *, close_form=None):
-    shown = disclose(request.user, [concern], page=request.path, reason="casework: a concern")
-    if not shown.records:
+    shown = list(disclose(request.user, [concern], page=request.path, reason="casework: a concern"))
+    if not shown:
         raise Http404("No such concern.")
-    fields = shown.fields[concern.programme_id]
+    served = shown[0]
+    fields = served.fields
     woman = served_woman(request, concern.released_woman, reason="casework: whom a concern is about")
-    protector = Protector.load(concern.programme_id, SafeguardingConcern.key_phase)
-    text = {name: concern.reveal(protector, name) for name in ("summary", "closing_note") if name in fields}
+    text = {name: served[name] or "" for name in ("summary", "closing_note") if name in fields}
     people = {}
     for name in ("raised_by", "acknowledged_by", "closed_by"):
-        person = getattr(concern, name)
-        if person is not None and name in fields:
+        person = served.get(name)
+        if person is not None:
             people[person.pk] = person
     record_staff_view(request, people.values(), membership=membership)
     is_trust_lead = Role(membership.role) == Role.TRUST_LEAD
     return render(request, "casework/concern.html", {
-        "concern": concern, "woman": woman, "fields": fields, "text": text, "is_trust_lead": is_trust_lead,
+        "concern": served, "released_woman_id": concern.released_woman_id, "woman": woman, "fields": fields, "text": text, "is_trust_lead": is_trust_lead,
         "is_open": concern.status in OPEN_CONCERN_STATUSES,
         "close_form": close_form or CloseConcernForm(),
     })

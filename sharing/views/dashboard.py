@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_staff_view
 from audit.core.models import AuditEntry, Event
+from eligibility.disclosure import record_staff_view
 from pause_portal.access import signed_in
 from pause_portal.tenancy.models import Person, Programme
 from pause_portal.tenancy.roles import ROLE_SPECS, Perm, Role, role_has

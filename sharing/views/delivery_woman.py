@@ -79,8 +79,8 @@ def woman(request, pk: int):
     shown = shown_women(request, [released], reason="woman page")
     if not shown:
         raise Http404("No such woman.")
-    children = list(disclose(request.user, ReleasedChild.objects.filter(released_woman=released).order_by("pk"),
-                             page=request.path, reason="woman page: her children"))
+    children = disclose(request.user, ReleasedChild.objects.filter(released_woman=released).order_by("pk"),
+                        page=request.path, reason="woman page: her children").records
     values = child_values(children)
     return render(request, "delivery/woman.html", {
         "w": shown[0], "released": released, "children": [values[c.pk] for c in children], "is_lead": is_lead,

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_staff_view
+from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_roles
 from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Phase, Programme

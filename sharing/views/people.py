@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_staff_view
+from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import AccountLinkPurpose, Membership, MembershipStatus, Person
 from pause_portal.tenancy.roles import Role

@@ -13,8 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_event
-from audit.core.models import Event
+from eligibility.disclosure import record_disclosure
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import Phase
 from pause_portal.tenancy.roles import Role
@@ -101,9 +100,9 @@ def report(request, pk: int):
     found = _visible(membership).select_related("written_by").filter(pk=pk).first()
     if found is None:
         raise Http404("No such page.")
-    record_event(Event.DISCLOSURE, actor=request.user, target=found, programme=membership.programme,
-                 role=membership.role, reason=f"progress report {found.year} Q{found.quarter} viewed (aggregates only)",
-                 page=request.path)
+    record_disclosure(request.user, membership=membership, target=found,
+                      reason=f"progress report {found.year} Q{found.quarter} viewed (aggregates only)",
+                      page=request.path)
     is_lead = Role(membership.role) == Role.PAUSE_LEAD
     sendable = (is_lead and found.status == QuarterlyReportStatus.DRAFT
                 and QuarterOf(found.year, found.quarter) in reportable_quarters(membership.programme))

@@ -15,8 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_event
-from audit.core.models import Event
+from eligibility.disclosure import record_disclosure
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership
@@ -72,8 +71,8 @@ def report(request):
     warnings = (final_report.approval_warnings(current)
                 if current is not None and current.status != ReportStatus.APPROVED and is_open else [])
     if current is not None:
-        record_event(Event.DISCLOSURE, actor=request.user, target=current, programme=programme, role=role,
-                     reason="final scoping report viewed (aggregates only)", page=request.path)
+        record_disclosure(request.user, membership=membership, target=current,
+                          reason="final scoping report viewed (aggregates only)", page=request.path)
     return render(request, "scoping_report/report.html", {
         "report": current, "tables": [_shown(t) for t in current.tables] if current else [], "form": form, "role": role, "is_open": is_open,
         "deadline": scoping_deadline(programme), "return_form": ReturnForm(), "warnings": warnings,
@@ -146,8 +145,8 @@ def certificate(request):
     membership = current_membership(request)
     found = DeletionCertificate.objects.filter(programme=membership.programme).select_related("purged_by").first()
     if found is not None:
-        record_event(Event.DISCLOSURE, actor=request.user, target=found, programme=membership.programme,
-                     role=membership.role, reason="deletion certificate viewed", page=request.path)
+        record_disclosure(request.user, membership=membership, target=found, reason="deletion certificate viewed",
+                          page=request.path)
     return render(request, "scoping_report/certificate.html", {
         "certificate": found, "text": certificate_text(found) if found else "",
         "verified": found is not None and certificate_digest(found) == found.digest,

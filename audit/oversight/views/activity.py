@@ -9,10 +9,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from audit.core.log import record_staff_view
 from audit.core.models_review import FlagRule, MonitoringFlag, ReviewSearch
 from audit.oversight.dpo_activity import people_of, rights_activity
 from audit.oversight.views.review import describe_criteria
+from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership

@@ -8,12 +8,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from audit.core.log import record_staff_view
 from audit.core.models_review import ConflictDeclaration, FlagRule, FlagStatus
 from audit.oversight import review
 from audit.oversight.forms_review import CloseFlagForm
 from audit.oversight.review_actions import ReviewRefused, close_flag
 from audit.oversight.views.common import entry_rows
+from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_roles
 from pause_portal.tenancy.roles import Role
 from pause_portal.tenancy.selectors import current_membership

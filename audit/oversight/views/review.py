@@ -15,7 +15,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from audit.core.log import record_staff_view
 from audit.core.models_review import FlagStatus, MonitoringFlag, ReviewKind, ReviewSearch
 from audit.core.models_rights import RightsRequest
 from audit.oversight import review
@@ -30,6 +29,7 @@ from audit.oversight.forms_review import (
 from audit.oversight.person_subjects import describe_reference, find_person
 from audit.oversight.review_actions import ReviewRefused, record_review
 from audit.oversight.views.common import entry_rows, members_of, organisations_of
+from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_roles
 from pause_portal.tenancy.models import Organisation, Person
 from pause_portal.tenancy.roles import Role

@@ -1,0 +1,80 @@
+"""The one presenter: how names, dates, NHS numbers and codes read on every page, export and pack.
+
+Values come in as the disclosure policy serves them (text for what was encrypted, dates as ISO
+text) or as the models hold them; out comes what a person reads. GOV.UK style: "6 November 2026",
+"6 November 2026 at 2:05pm", NHS numbers in 3-3-4 groups, a code by its label, never the code.
+Something not recorded says so ("Not recorded"), rather than leaving a blank a reader could take
+for a value withheld.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.utils import timezone
+
+NOT_RECORDED = "Not recorded"
+NAME_NOT_RECORDED = "Name not recorded"
+
+
+def as_date(value: str | date | None) -> date | None:
+    """A date from a served value (ISO text once decrypted) or a model's date; None if there is
+    none. A datetime becomes its local date."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def day(value: str | date | None, *, missing: str = NOT_RECORDED) -> str:
+    """"6 November 2026". Text that is not a date is shown as it was recorded, never dropped."""
+    try:
+        d = as_date(value)
+    except ValueError:
+        return str(value)
+    return missing if d is None else f"{d.day} {d:%B %Y}"
+
+
+def moment(value: datetime | None, *, missing: str = NOT_RECORDED) -> str:
+    """"6 November 2026 at 2:05pm", in the portal's time zone."""
+    if value is None:
+        return missing
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    hour = local.hour % 12 or 12
+    return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+def name(*parts: str | None, missing: str = NAME_NOT_RECORDED) -> str:
+    """A person's name from its served parts (forename, surname), skipping the parts not served."""
+    return " ".join(p.strip() for p in parts if p and p.strip()) or missing
+
+
+def nhs_number(value: str | None, *, missing: str = NOT_RECORDED) -> str:
+    """"943 476 5919": ten digits in the NHS's 3-3-4 groups; anything else as it was recorded."""
+    if not value:
+        return missing
+    return f"{value[:3]} {value[3:6]} {value[6:]}" if len(value) == 10 and value.isdigit() else value
+
+
+def text(value: str | None, *, missing: str = NOT_RECORDED) -> str:
+    """Served free text (a postcode, an address, a note), or that it is not recorded."""
+    return value.strip() if value and value.strip() else missing
+
+
+def code(choices, value: str | None, *, missing: str = NOT_RECORDED) -> str:
+    """A code by its label from `choices` (a TextChoices class or a list of pairs); an unknown code
+    reads as itself rather than vanishing."""
+    if value in (None, ""):
+        return missing
+    labels = dict(choices.choices if hasattr(choices, "choices") else choices)
+    return str(labels.get(value, value))
+
+
+def codes(choices, values: Iterable[str] | None, *, missing: str = NOT_RECORDED) -> str:
+    """Several codes by their labels, joined: "Public task, Health or social care"."""
+    shown = [code(choices, v) for v in (values or ()) if v]
+    return ", ".join(shown) or missing
