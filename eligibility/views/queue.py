@@ -54,12 +54,11 @@ from eligibility.models import (
 )
 from eligibility.recompute_jobs import request_recompute, unfinished_job
 from eligibility.rules import POSITION_LABELS
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 
-DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 PER_PAGE = 50
 CHANGES_SHOWN = 100  # per kind of change, on the changes page
 
@@ -184,7 +183,7 @@ def _nhs(value: str | None) -> str:
     return f"{value[:3]} {value[3:6]} {value[6:]}" if len(value) == 10 and value.isdigit() else value
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 @require_http_methods(["GET", "HEAD", "POST"])
 def queue(request):
     """GET lists the latest run's women by the filters; POST searches for one woman exactly
@@ -231,7 +230,7 @@ def _headers(kept: dict, sort: str, descending: bool) -> list[dict]:
 
 
 # --- one woman -----------------------------------------------------------------------------
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def woman_detail(request, pk: int):
     woman = _woman_or_404(request, pk)
     form = DecisionForm(request.POST or None, auto_id="%s")
@@ -291,7 +290,7 @@ def _events(evidence: dict) -> list[dict]:
 
 
 # --- running the rules now, and what changed ------------------------------------------------
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 @require_POST
 def run_rules(request):
     try:
@@ -338,7 +337,7 @@ def run_changes(run: EvaluationRun) -> dict[str, list[tuple[int, str | None, str
     return out
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def changes(request):
     programme = _programme(request)
     run = _latest_run(programme)

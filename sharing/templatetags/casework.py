@@ -14,11 +14,10 @@ from django import template
 
 from audit.core.log import record_staff_view
 from eligibility.disclosure import disclose
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.fields import Protector
 from sharing.contact import prompts_for
-from sharing.delivery_access import PAUSE_DELIVERY_ROLES
 from sharing.models_delivery import (
     LEAVES_VIEW_AFTER_DAYS,
     OPEN_CONCERN_STATUSES,
@@ -49,8 +48,8 @@ def woman_casework(context, released):
     return {
         "released": released, "attempts": attempts, "concerns": concerns, "prompts": prompts_for(released),
         "leaves_view_on": ended_at + timedelta(days=LEAVES_VIEW_AFTER_DAYS) if ended_at else None,
-        "can_record_contact": role == Role.PAUSE_PRACTITIONER,
-        "can_raise": role in PAUSE_DELIVERY_ROLES,
+        "can_record_contact": role_has(role, Perm.RECORD_CONTACT),
+        "can_raise": role_has(role, Perm.RAISE_SAFEGUARDING),
     }
 
 
