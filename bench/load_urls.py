@@ -7,9 +7,9 @@ from django.shortcuts import render
 from django.urls import include, path
 
 from eligibility.disclosure import Served, _Reader, memberships_by_programme
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Phase
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.disclosure import DELIVERY_FIELDS, PauseDisclosure
 from sharing.views.delivery_rows import as_shown, in_view
@@ -24,7 +24,7 @@ def _served_without_audit(user, records: list) -> list:
     return [(r, Served(r, DELIVERY_FIELDS[type(r)], read)) for r in records if r.pk in seen]
 
 
-@for_roles(Role.PAUSE_PRACTITIONER)
+@for_perm(Perm.VIEW_OWN_CASELOAD)
 def caseload_baseline(request):
     programme = current_membership(request).programme
     records = _served_without_audit(request.user, list(in_view(request)))

@@ -35,9 +35,9 @@ from eligibility.disclosure import disclose, record_staff_view
 from eligibility.identifiers import find_woman
 from eligibility.models import Woman
 from pause_portal import presenting
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person
-from pause_portal.tenancy.roles import TRUST_ROLES, Role
+from pause_portal.tenancy.roles import TRUST_ROLES, Perm, Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.blind_index import IndexKind
 
@@ -55,7 +55,7 @@ def request_or_404(request, pk: int) -> RightsRequest:
     return found
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.ANSWER_RIGHTS_REQUESTS)
 def requests(request):
     programme = current_membership(request).programme
     rows = list(rights.requests_of(programme.pk).order_by("status", "due_on", "pk"))
@@ -65,7 +65,7 @@ def requests(request):
     })
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.ANSWER_RIGHTS_REQUESTS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def open_page(request):
     programme = current_membership(request).programme
@@ -164,7 +164,7 @@ def _act(action: str, form, rr: RightsRequest, request) -> str:
     return "The restriction has ended."
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.ANSWER_RIGHTS_REQUESTS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def request_page(request, pk: int):
     rr = request_or_404(request, pk)

@@ -18,13 +18,13 @@ from audit.core.models_rights import RightsProposal
 from audit.oversight import proposals
 from audit.oversight.rights import RightsRefused
 from eligibility.disclosure import record_disclosure, record_staff_view
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.forms_governance import DecisionForm
 
 
-@for_roles(Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.CONFIRM_RIGHTS_DECISIONS)
 @require_safe
 def confirmations(request):
     membership = current_membership(request)
@@ -46,7 +46,7 @@ def _proposal_or_404(request, pk: int) -> RightsProposal:
     return found
 
 
-@for_roles(Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.CONFIRM_RIGHTS_DECISIONS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirmation(request, pk: int):
     proposal = _proposal_or_404(request, pk)

@@ -15,8 +15,8 @@ from audit.oversight import rights
 from audit.oversight.forms_rights import FinishRectificationForm, RectifyForm
 from eligibility.disclosure import disclose
 from eligibility.models import CORRECTABLE_FIELDS, Child, Correction, Woman
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
 FIELD_LABELS = {"forename": "Forename", "surname": "Surname", "date_of_birth": "Date of birth",
@@ -33,7 +33,7 @@ def _open_rectification_or_404(request, pk: int) -> RightsRequest:
     return found
 
 
-@for_roles(Role.TRUST_CASEWORKER)
+@for_perm(Perm.RECTIFY_RECORDS)
 def rectifications(request):
     programme = current_membership(request).programme
     return render(request, "rights/rectifications.html", {
@@ -49,7 +49,7 @@ def _values(served, fields: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
-@for_roles(Role.TRUST_CASEWORKER)
+@for_perm(Perm.RECTIFY_RECORDS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def rectification(request, pk: int):
     rr = _open_rectification_or_404(request, pk)

@@ -19,11 +19,10 @@ from eligibility.disclosure import disclose, record_staff_view
 from eligibility.forms import DuplicateDecisionForm
 from eligibility.models import DuplicateProposal, DuplicateStatus
 from pause_portal import presenting
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
-DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 PER_PAGE = 50
 SHOWN_FIELDS = (  # (field, label), in the order of the page
     ("trust_person_id", "Trust person ID"),
@@ -49,7 +48,7 @@ def _proposal_or_404(request, pk: int) -> DuplicateProposal:
     return proposal
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def duplicate_list(request):
     programme = _programme(request)
     proposals = DuplicateProposal.objects.filter(programme=programme, status=DuplicateStatus.OPEN)
@@ -58,7 +57,7 @@ def duplicate_list(request):
     return render(request, "eligibility/duplicates.html", {"page": page, "decided": decided})
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def duplicate_detail(request, pk: int):
     proposal = _proposal_or_404(request, pk)
     form = DuplicateDecisionForm(request.POST or None, auto_id="%s")

@@ -52,11 +52,10 @@ from eligibility.models import (
 from eligibility.recompute_jobs import request_recompute, unfinished_job
 from eligibility.rules import POSITION_LABELS
 from pause_portal import presenting
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
-DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 PER_PAGE = 50
 CHANGES_SHOWN = 100  # per kind of change, on the changes page
 
@@ -180,7 +179,7 @@ def _with_reasons(request, woman: Woman, history: list[Decision]) -> dict | None
     return _presented(her)
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 @require_http_methods(["GET", "HEAD", "POST"])
 def queue(request):
     """GET lists the latest run's women by the filters; POST searches for one woman exactly
@@ -227,7 +226,7 @@ def _headers(kept: dict, sort: str, descending: bool) -> list[dict]:
 
 
 # --- one woman -----------------------------------------------------------------------------
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def woman_detail(request, pk: int):
     woman = _woman_or_404(request, pk)
     form = DecisionForm(request.POST or None, auto_id="%s")
@@ -284,7 +283,7 @@ def _events(evidence: dict) -> list[dict]:
 
 
 # --- running the rules now, and what changed ------------------------------------------------
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 @require_POST
 def run_rules(request):
     try:
@@ -331,7 +330,7 @@ def run_changes(run: EvaluationRun) -> dict[str, list[tuple[int, str | None, str
     return out
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def changes(request):
     programme = _programme(request)
     run = _latest_run(programme)

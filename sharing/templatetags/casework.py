@@ -13,10 +13,9 @@ from datetime import timedelta
 from django import template
 
 from eligibility.disclosure import disclose, record_staff_view
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing.contact import prompts_for
-from sharing.delivery_access import PAUSE_DELIVERY_ROLES
 from sharing.models_delivery import (
     LEAVES_VIEW_AFTER_DAYS,
     OPEN_CONCERN_STATUSES,
@@ -44,8 +43,8 @@ def woman_casework(context, released):
     return {
         "released": released, "attempts": list(attempts), "concerns": concerns, "prompts": prompts_for(released),
         "leaves_view_on": ended_at + timedelta(days=LEAVES_VIEW_AFTER_DAYS) if ended_at else None,
-        "can_record_contact": role == Role.PAUSE_PRACTITIONER,
-        "can_raise": role in PAUSE_DELIVERY_ROLES,
+        "can_record_contact": role_has(role, Perm.RECORD_CONTACT),
+        "can_raise": role_has(role, Perm.RAISE_SAFEGUARDING),
     }
 
 

@@ -12,7 +12,7 @@ from django.http import Http404
 from eligibility.disclosure import disclose
 from pause_portal import presenting
 from pause_portal.tenancy.models import Membership
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing.delivery_access import PAUSE_DELIVERY_ROLES, visible_released_women
 from sharing.models_delivery import ReleasedWoman, SafeguardingConcern
@@ -30,17 +30,16 @@ def visible_woman_or_404(request, pk: int) -> tuple[ReleasedWoman, Membership]:
 
 
 def concern_or_404(request, pk: int) -> tuple[SafeguardingConcern, Membership]:
-    """The concern `pk` of the current programme: any, for its Trust lead; for Pause, only about a
-    woman in their view now. Anyone else: 404."""
+    """The concern `pk` of the current programme: any, for whoever answers concerns (its Trust
+    lead); for Pause, only about a woman in their view now. Anyone else: 404."""
     membership = current_membership(request)
     if membership is None:
         raise Http404("No such concern.")
     concerns = SafeguardingConcern.objects.filter(pk=pk, programme_id=membership.programme_id)
-    role = Role(membership.role)
-    if role in PAUSE_DELIVERY_ROLES:
-        concerns = concerns.filter(released_woman__in=visible_released_women(request.user, membership))
-    elif role != Role.TRUST_LEAD:
+    if not role_has(membership.role, Perm.VIEW_CONCERNS):
         raise Http404("No such concern.")
+    if not role_has(membership.role, Perm.ANSWER_CONCERNS):
+        concerns = concerns.filter(released_woman__in=visible_released_women(request.user, membership))
     concern = concerns.select_related("programme", "released_woman", "raised_by", "acknowledged_by",
                                       "closed_by").first()
     if concern is None:

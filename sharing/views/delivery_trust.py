@@ -18,9 +18,9 @@ from eligibility.disclosure import disclose
 from eligibility.models import Decision, Woman
 from eligibility.release import releasable
 from pause_portal import presenting
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Phase, Programme
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
 from sharing.delivery_release import (
     DeliveryReleaseRefused,
@@ -74,7 +74,7 @@ def _candidates(request, women: list[Woman], form) -> list[dict]:
     return out
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.RELEASE_TO_PAUSE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def release_page(request):
     programme = current_membership(request).programme
@@ -116,7 +116,7 @@ def release_page(request):
     }, status=400 if refusal or form.errors else 200)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.RELEASE_TO_PAUSE)
 @require_POST
 def withdraw(request):
     """Withdraw one woman's delivery release: she leaves every Pause view at once."""

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods
 from audit.core.log import record_event
 from audit.core.models import Event
 from eligibility.disclosure import record_disclosure
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Person
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.models_scoping_checks import IncidentStatus, ScopingIncident
 
@@ -31,7 +31,7 @@ class CloseIncidentForm(forms.Form):
         "max_length": f"The note must be {NOTE_MAX} characters or fewer"})
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.KEEP_BREACH_REGISTER)
 @require_http_methods(["GET", "HEAD", "POST"])
 def incidents(request):
     membership = current_membership(request)

@@ -30,9 +30,9 @@ from django.views.decorators.http import require_http_methods
 from eligibility.disclosure import disclose
 from eligibility.models import Decision, Woman
 from pause_portal import presenting
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Phase, Programme
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.forms_scoping import ConfirmReleaseForm, ReleaseForm
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
@@ -167,7 +167,7 @@ class _ChangedSinceChecked(Exception):
 
 
 # --- the pages ----------------------------------------------------------------------------------
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.RELEASE_TO_PAUSE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def release_page(request):
     """Choose the women to release (none ticked unless she came back to change her own choice)."""
@@ -208,7 +208,7 @@ def release_page(request):
     }, status=200)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.RELEASE_TO_PAUSE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def release_check(request):
     """Check your answers (GET), then confirm and release (POST)."""

@@ -16,16 +16,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from eligibility.disclosure import record_disclosure
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing import final_report
 from sharing.forms_report import ReportForm, ReturnForm
 from sharing.models_scoping import DeletionCertificate, FinalReport, ReportStatus
 from sharing.scoping_purge import certificate_digest, certificate_text
 from sharing.scoping_term import scoping_deadline, scoping_is_open
-
-REPORT_ROLES = (Role.PAUSE_LEAD, Role.TRUST_LEAD)
 
 
 def _visible_report(programme) -> FinalReport | None:
@@ -39,13 +37,13 @@ def _errors(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
-@for_roles(*REPORT_ROLES)
+@for_perm(Perm.VIEW_FINAL_REPORT)
 def report(request):
     membership = current_membership(request)
     programme, role = membership.programme, membership.role
     current = _visible_report(programme)
     is_open = scoping_is_open(programme)
-    editable = (role == Role.PAUSE_LEAD and is_open
+    editable = (role_has(role, Perm.WRITE_PAUSE_REPORTS) and is_open
                 and (current is None or current.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)))
     form, status = None, 200
     if request.method == "POST":
@@ -76,9 +74,9 @@ def report(request):
     return render(request, "scoping_report/report.html", {
         "report": current, "tables": [_shown(t) for t in current.tables] if current else [], "form": form, "role": role, "is_open": is_open,
         "deadline": scoping_deadline(programme), "return_form": ReturnForm(), "warnings": warnings,
-        "can_decide": (role == Role.TRUST_LEAD and current is not None and current.status == ReportStatus.SUBMITTED
+        "can_decide": (role_has(role, Perm.APPROVE_FINAL_REPORT) and current is not None and current.status == ReportStatus.SUBMITTED
                        and current.written_by_id != request.user.pk and is_open),
-        "can_submit": (role == Role.PAUSE_LEAD and current is not None and is_open
+        "can_submit": (role_has(role, Perm.WRITE_PAUSE_REPORTS) and current is not None and is_open
                        and current.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)),
     }, status=status)
 
@@ -97,7 +95,7 @@ def _report_or_404(request) -> FinalReport:
     return current
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.WRITE_PAUSE_REPORTS)
 @require_POST
 def submit(request):
     current = _report_or_404(request)
@@ -113,7 +111,7 @@ def submit(request):
     return redirect("scoping-report:report")
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.APPROVE_FINAL_REPORT)
 @require_POST
 def decide(request):
     current = _report_or_404(request)
@@ -140,7 +138,7 @@ def decide(request):
     return redirect("scoping-report:report")
 
 
-@for_roles(Role.DPO, Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.VIEW_DELETION_CERTIFICATE)
 def certificate(request):
     membership = current_membership(request)
     found = DeletionCertificate.objects.filter(programme=membership.programme).select_related("purged_by").first()
