@@ -2,7 +2,10 @@
 
 Values come in as the disclosure policy serves them (text for what was encrypted, dates as ISO
 text) or as the models hold them; out comes what a person reads. GOV.UK style: "6 November 2026",
-"6 November 2026 at 2:05pm", NHS numbers in 3-3-4 groups, a code by its label, never the code.
+"6 November 2026, 14:05" (in tables "6 Nov 2026" and "6 Nov 2026, 14:05"), NHS numbers in 3-3-4
+groups, a code by its label, never the code. Templates use the same functions as filters
+(`pause_portal.presenting_filters`, built in to every template: `{{ x|day }}`, `{{ x|moment }}`,
+`{{ x|short_day }}`, `{{ x|short_moment }}`), never a `date:` format of their own.
 Something not recorded says so ("Not recorded"), rather than leaving a blank a reader could take
 for a value withheld.
 """
@@ -39,13 +42,37 @@ def day(value: str | date | None, *, missing: str = NOT_RECORDED) -> str:
     return missing if d is None else f"{d.day} {d:%B %Y}"
 
 
+def short_day(value: str | date | None, *, missing: str = NOT_RECORDED) -> str:
+    """"6 Nov 2026", for tables."""
+    try:
+        d = as_date(value)
+    except ValueError:
+        return str(value)
+    return missing if d is None else f"{d.day} {d:%b %Y}"
+
+
+def _local(value: datetime) -> datetime:
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
 def moment(value: datetime | None, *, missing: str = NOT_RECORDED) -> str:
-    """"6 November 2026 at 2:05pm", in the portal's time zone."""
+    """"6 November 2026, 14:05", in the portal's time zone."""
     if value is None:
         return missing
-    local = timezone.localtime(value) if timezone.is_aware(value) else value
-    hour = local.hour % 12 or 12
-    return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+    if not isinstance(value, datetime):
+        return day(value, missing=missing)
+    local = _local(value)
+    return f"{local.day} {local:%B %Y, %H:%M}"
+
+
+def short_moment(value: datetime | None, *, missing: str = NOT_RECORDED) -> str:
+    """"6 Nov 2026, 14:05", for tables."""
+    if value is None:
+        return missing
+    if not isinstance(value, datetime):
+        return short_day(value, missing=missing)
+    local = _local(value)
+    return f"{local.day} {local:%b %Y, %H:%M}"
 
 
 def name(*parts: str | None, missing: str = NAME_NOT_RECORDED) -> str:
@@ -78,3 +105,11 @@ def codes(choices, values: Iterable[str] | None, *, missing: str = NOT_RECORDED)
     """Several codes by their labels, joined: "Public task, Health or social care"."""
     shown = [code(choices, v) for v in (values or ()) if v]
     return ", ".join(shown) or missing
+
+
+def exact_moment(value: datetime | None, *, missing: str = NOT_RECORDED, short: bool = False) -> str:
+    """"6 November 2026, 14:05:09": to the second, for the audit trail and certificates."""
+    if value is None:
+        return missing
+    local = _local(value)
+    return f"{local.day} {local:{'%b' if short else '%B'} %Y, %H:%M:%S}"

@@ -5,7 +5,7 @@
 - no view, form or template tag decrypts: the import contract forbids it (and is shown to catch a
   violation), every such module is named in it, and none refers to a decrypting name;
 - every disclosure entry is written in `eligibility.disclosure` (an ast scan of every module);
-- one presenter formats names, dates, NHS numbers and codes.
+- (the presenter's own tests: tests/pause_portal/test_presenting.py).
 """
 
 from __future__ import annotations
@@ -14,16 +14,13 @@ import ast
 import fnmatch
 import pkgutil
 import tomllib
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from audit.core.models import AuditEntry, Event
 from eligibility.disclosure import Served, disclose
 from eligibility.models import Woman
-from pause_portal import presenting
 from pseudonymisation.fields import Protector
 from sharing.disclosure import DELIVERY_FIELDS
 from sharing.models_delivery import Participation, ReleasedWoman
@@ -195,22 +192,6 @@ def test_a_destroyed_or_missing_key_is_never_recreated_by_serving(world):
     from pseudonymisation.models import DataKey
 
     assert not DataKey.objects.filter(programme_id=10**9).exists()
-
-
-# --- the presenter ------------------------------------------------------------------------------
-def test_the_presenter_formats_dates_names_nhs_numbers_and_codes():
-    assert presenting.day("1990-03-07") == "7 March 1990" == presenting.day(date(1990, 3, 7))
-    assert presenting.day(None) == "Not recorded" and presenting.day("", missing="") == ""
-    assert presenting.day("not a date") == "not a date"  # shown as recorded, never dropped
-    london = ZoneInfo("Europe/London")
-    assert presenting.moment(datetime(2026, 11, 6, 14, 5, tzinfo=london)) == "6 November 2026 at 2:05pm"
-    assert presenting.moment(datetime(2026, 11, 6, 0, 30, tzinfo=london)) == "6 November 2026 at 12:30am"
-    assert presenting.name("Ada", None, "  ") == "Ada" and presenting.name(None, "") == "Name not recorded"
-    assert presenting.nhs_number("9434765919") == "943 476 5919" and presenting.nhs_number("12345") == "12345"
-    assert presenting.code(Participation, "agreed") == "Agreed to take part"
-    assert presenting.code(Participation, "unknown_code") == "unknown_code"
-    assert presenting.codes(Participation, ["agreed", "declined"]) == "Agreed to take part, Declined"
-    assert presenting.codes(Participation, []) == "Not recorded"
 
 
 def test_a_rights_request_is_served_in_full_to_the_dpo_and_what_it_asks_to_the_trusts_rectifiers(db):
