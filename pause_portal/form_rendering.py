@@ -52,6 +52,14 @@ def govuk(field: forms.Field, **look) -> forms.Field:
     return field
 
 
+class NotEchoedInput(forms.TextInput):
+    """A text input that never shows back what was posted: an identifier searched for stays out of
+    the page (and so out of the browser's cache and history)."""
+
+    def format_value(self, value):
+        return None
+
+
 class DatePartsWidget(forms.MultiWidget):
     """GOV.UK date input: day, month and year, posted as `<name>_day`, `<name>_month`, `<name>_year`."""
 

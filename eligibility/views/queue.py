@@ -210,7 +210,7 @@ def queue(request):
             e.last_removal_text = _day(e.last_removal_on) if e.last_removal_on not in (None, "", "null") else "None"
     kept = {k: v for k, v in request.GET.items() if k not in ("page", "sort", "order") and v}
     return render(request, "eligibility/queue.html", {
-        "form": form, "search_form": search_form, "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),
+        "form": form, "search_form": search_form, "form_list": [f for f in (search_form, form) if f.errors], "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),
         "filter_query": urlencode(kept), "sort_query": urlencode({**kept, "sort": sort,
                                                                   "order": "desc" if descending else "asc"}),
         "searched": search is not None,
@@ -234,7 +234,7 @@ def _headers(kept: dict, sort: str, descending: bool) -> list[dict]:
 @for_roles(*DECIDERS)
 def woman_detail(request, pk: int):
     woman = _woman_or_404(request, pk)
-    form = DecisionForm(request.POST or None, auto_id="%s")
+    form = DecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -255,6 +255,8 @@ def woman_detail(request, pk: int):
     if identifiers is None:
         raise Http404("No such woman.")
     history = list(decision_history(woman))
+    if history:
+        form["outcome"].label = "Revise the decision"
     protector = Protector.load(woman.programme_id, Decision.key_phase, create=False) if history else None
     for d in history:
         d.reason_text = reason_of(d, protector)

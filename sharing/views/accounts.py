@@ -23,7 +23,13 @@ from pause_portal.access import mfa_step, public, signed_in
 from pause_portal.middleware import SIGNED_IN_AT
 from pause_portal.tenancy.models import AccountLink, AccountLinkPurpose, SignedInSession
 from sharing import actions
-from sharing.forms import ConfirmPasswordForm, EnrolTokenForm, OtpTokenForm, SetPasswordForm, SignInForm
+from sharing.forms import (
+    ConfirmPasswordForm,
+    EnrolTokenForm,
+    OtpTokenForm,
+    SetPasswordForm,
+    SignInForm,
+)
 
 ENROL_DEVICE_KEY = "portal_enrol_device_id"
 # The one-time link this session redeemed: set-up of two-step sign-in is open only to it (ADR 21).
