@@ -113,6 +113,7 @@ CONTROL_CLASSES = {
     "checkbox": ("govuk-checkboxes__input", ""),
     "radios": ("govuk-radios__input", ""),
     "checkboxes": ("govuk-checkboxes__input", ""),
+    "hidden": ("", ""),
 }
 GROUPS = {"radios", "checkboxes", "date"}  # shown in a fieldset, whatever the look
 
@@ -178,8 +179,10 @@ class GovukField:
         own, error = CONTROL_CLASSES[kind]
         # No maxlength (Django adds it for a CharField's max_length): a browser would cut the text
         # short silently, where the server's check says what is wrong (GOV.UK's advice).
-        attrs = {"class": _classes(own, widget.attrs.get("class", ""), self.bound.errors and error),
+        attrs = {"class": _classes(own, widget.attrs.get("class", ""), self.bound.errors and error) or False,
                  "maxlength": False, "minlength": False}
+        if kind == "textarea":
+            attrs["cols"] = False  # GOV.UK's textarea is as wide as its container
         if self.bound.field.disabled:
             attrs["disabled"] = True
         if self.describedby and not self.fieldset:

@@ -27,7 +27,7 @@ def test_a_mapping_that_is_not_the_programmes_is_an_error_on_the_mapping_field(p
     page.goto(live_server.url + reverse("eligibility:upload"))
     page.locator("#files").set_input_files(paths)
     # What a stale page or a crafted request sends: an option that is not a mapping id.
-    page.evaluate("() => { document.querySelector('#mapping option:last-child').value = 'not-a-number'; }")
+    page.evaluate("() => { document.querySelector('#id_mapping option:last-child').value = 'not-a-number'; }")
     page.get_by_label("Column names (optional)").select_option(label="Our system")
     page.get_by_role("button", name="Upload and check").click()
     summary = page.locator(".govuk-error-summary")
