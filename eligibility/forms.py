@@ -1,6 +1,7 @@
 from django import forms
 
 from eligibility.extract.validate import KNOWN_COLUMNS as READ_COLUMNS
+from pause_portal.form_rendering import govuk
 
 
 class MappingChoiceForm(forms.Form):
@@ -8,7 +9,10 @@ class MappingChoiceForm(forms.Form):
     (not a number, no such mapping, another programme's) is the same clear error."""
 
     CHOOSE = "Select a saved column mapping from the list"
-    mapping = forms.ModelChoiceField(queryset=None, required=False, error_messages={"invalid_choice": CHOOSE})
+    mapping = govuk(forms.ModelChoiceField(
+        queryset=None, required=False, label="Column names (optional)", empty_label="The standard column names",
+        help_text="If your system names the columns differently, choose your saved mapping.",
+        error_messages={"invalid_choice": CHOOSE}), size="")
 
     def __init__(self, *args, programme, **kwargs):
         from eligibility.models import ColumnMapping
@@ -23,13 +27,13 @@ class MappingChoiceForm(forms.Form):
 
 
 class ColumnMappingForm(forms.Form):
-    name = forms.CharField(label="Name of the mapping", max_length=100)
-    lines = forms.CharField(
+    name = govuk(forms.CharField(label="Name of the mapping", max_length=100), size="")
+    lines = govuk(forms.CharField(
         label="Column names",
-        widget=forms.Textarea,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         help_text="One a line: the portal's column name, an equals sign, then your column's header. "
                   "For example: pers_person_id = PersonID",
-    )
+    ), size="")
 
     def __init__(self, *args, programme=None, **kwargs):
         self.programme = programme
@@ -68,16 +72,16 @@ class DuplicateDecisionForm(forms.Form):
         ("confirm", "Yes, they are the same woman"),
         ("reject", "No, they are different women"),
     ]
-    decision = forms.ChoiceField(
+    decision = govuk(forms.ChoiceField(
         label="Are these two records the same woman?",
         choices=DECISIONS,
         widget=forms.RadioSelect,
         error_messages={"required": "Select whether these two records are the same woman",
                         "invalid_choice": "Select whether these two records are the same woman"},
-    )
+    ), size="m", heading=True)
     reason = forms.CharField(
         label="Reason for your decision",
-        widget=forms.Textarea,
+        widget=forms.Textarea(attrs={"rows": 4}),
         max_length=2000,
         help_text="For example, what you checked in the case management system. Do not copy "
                   "names or NHS numbers into the reason.",

@@ -15,6 +15,7 @@ from django import forms
 
 from eligibility.decisions import REASON_MAX
 from eligibility.models import DecisionOutcome, Proposal
+from pause_portal.form_rendering import DatePartsField, govuk
 from pseudonymisation.blind_index import IndexKind, normalise_nhs_number, normalise_surname
 
 PROPOSED = "proposed"  # any proposal but "not proposed": the queue's default
@@ -56,26 +57,29 @@ class FilterForm(forms.Form):
 class SearchForm(forms.Form):
     """A posted exact search for one woman, whatever her proposal or decision."""
 
-    kind = forms.ChoiceField(label="Search by", choices=SEARCH_KINDS, required=False,
-                             error_messages={"invalid_choice": "Select what to search by"})
-    q = forms.CharField(label="Trust person ID, NHS number or surname", required=False, max_length=100,
-                        error_messages={"max_length": "The search must be 100 characters or fewer"})
-    dob_day = forms.CharField(required=False, max_length=2)
-    dob_month = forms.CharField(required=False, max_length=2)
-    dob_year = forms.CharField(required=False, max_length=4)
+    kind = govuk(forms.ChoiceField(label="Search by", choices=SEARCH_KINDS, required=False,
+                                   error_messages={"invalid_choice": "Select what to search by"}), size="")
+    q = govuk(forms.CharField(label="Trust person ID, NHS number or surname", required=False, max_length=100,
+                              widget=forms.TextInput(attrs={"type": "search", "spellcheck": "false",
+                                                            "autocomplete": "off"}),
+                              error_messages={"max_length": "The search must be 100 characters or fewer"}), size="")
+    dob = govuk(DatePartsField(label="Date of birth (optional, to narrow a surname search)",
+                               help_text="For example, 27 3 1990"), size="")
 
     def clean(self):
         data = super().clean()
         data["search"] = None  # (IndexKind, value) once valid
         text = (data.get("q") or "").strip()
         kind = data.get("kind") or str(IndexKind.PERSON_ID)
-        dob_parts = [(data.get(k) or "").strip() for k in ("dob_day", "dob_month", "dob_year")]
+        if "dob" in self.errors:
+            return data
+        dob_parts = list(data.get("dob") or ("", "", ""))
         if not text:
             self.add_error("q", "Enter the surname to search for" if any(dob_parts) else
                            "Enter a Trust person ID, NHS number or surname to search for")
             return data
         if kind != IndexKind.SURNAME and any(dob_parts):
-            self.add_error("dob_day", "Leave the date of birth empty: it narrows a search by surname only")
+            self.add_error("dob", "Leave the date of birth empty: it narrows a search by surname only")
             return data
         if kind == IndexKind.NHS_NUMBER:
             try:
@@ -91,7 +95,7 @@ class SearchForm(forms.Form):
             if not any(dob_parts):
                 data["search"] = (IndexKind.SURNAME, text)
             elif (born := _date_of(*dob_parts)) is None:
-                self.add_error("dob_day", "Enter her date of birth as a real date, like 27 3 1990, "
+                self.add_error("dob", "Enter her date of birth as a real date, like 27 3 1990, "
                                           "or leave it out to search by surname alone")
             else:
                 data["search"] = (IndexKind.SURNAME_DOB, (text, born))
@@ -110,16 +114,16 @@ def _date_of(day: str, month: str, year: str) -> date | None:
 
 
 class DecisionForm(forms.Form):
-    outcome = forms.ChoiceField(
+    outcome = govuk(forms.ChoiceField(
         label="What is your decision?",
         choices=DecisionOutcome.choices,
         widget=forms.RadioSelect,
         error_messages={"required": "Select your decision",
                         "invalid_choice": "Select your decision"},
-    )
+    ), size="m", heading=True)
     reason = forms.CharField(
         label="Reason for your decision",
-        widget=forms.Textarea,
+        widget=forms.Textarea(attrs={"rows": 5}),
         max_length=REASON_MAX,
         help_text="For example, what you checked in the case management system. The reason is kept "
                   "encrypted with the decision.",

@@ -14,6 +14,7 @@ from eligibility.extract import codes
 from eligibility.extract.codes import CodeList, Position
 from eligibility.models import RuleSet
 from eligibility.rules import CODE_LISTS, SIGNAL_LABELS, YOUTH_JUSTICE, Signal, values_of
+from pause_portal.form_rendering import govuk
 
 
 def _choices(code_list: CodeList) -> list[tuple[str, str]]:
@@ -35,6 +36,7 @@ CODE_FIELDS = {
 def _whole_number(label: str, low: int, high: int, unit: str) -> forms.IntegerField:
     return forms.IntegerField(
         label=label, min_value=low, max_value=high,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-3", "inputmode": "numeric", "spellcheck": "false"}),
         error_messages={
             "required": f"Enter the {label.lower()}",
             "invalid": f"The {label.lower()} must be a whole number, like {low + 1}",
@@ -45,10 +47,10 @@ def _whole_number(label: str, low: int, high: int, unit: str) -> forms.IntegerFi
 
 
 def _codes(label: str, choices) -> forms.MultipleChoiceField:
-    return forms.MultipleChoiceField(
+    return govuk(forms.MultipleChoiceField(
         label=label, choices=choices, required=False, widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": "Select codes from the list"},
-    )
+    ), small=True)
 
 
 class RuleSetForm(forms.Form):

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's widget templates, for the form renderer below
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -141,6 +142,9 @@ TEMPLATES = [
         },
     }
 ]
+
+# Every form field renders through the one GOV.UK field template (pause_portal.form_rendering).
+FORM_RENDERER = "pause_portal.form_rendering.GovukFormRenderer"
 
 # --- database ------------------------------------------------------------------------------
 if PRODUCTION:

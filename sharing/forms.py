@@ -2,12 +2,20 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from pause_portal.form_rendering import govuk
 from pause_portal.tenancy.identity import normalise_email
 
 
+def _password(label: str, autocomplete: str) -> forms.CharField:
+    return govuk(forms.CharField(label=label, strip=False,
+                                 widget=forms.PasswordInput(attrs={"autocomplete": autocomplete})), size="")
+
+
 class SignInForm(AuthenticationForm):
-    username = forms.EmailField(label="Email address", max_length=254)
-    password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    username = govuk(forms.EmailField(label="Email address", max_length=254,
+                                      widget=forms.EmailInput(attrs={"autocomplete": "username",
+                                                                     "spellcheck": "false"})), size="")
+    password = _password("Password", "current-password")
 
     error_messages = {
         # One message whether the account exists or not.
@@ -20,21 +28,34 @@ class SignInForm(AuthenticationForm):
         return normalise_email(self.cleaned_data["username"])
 
 
-class OtpTokenForm(forms.Form):
-    otp_token = forms.RegexField(
-        label="Security code",
+def _otp_token(hint: str) -> forms.RegexField:
+    return govuk(forms.RegexField(
+        label="Security code", help_text=hint,
         regex=r"^\s*\d{6}\s*$",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-5", "autocomplete": "one-time-code",
+                                      "inputmode": "numeric", "spellcheck": "false"}),
         error_messages={"invalid": "Enter the 6-digit security code from your authenticator app.",
                         "required": "Enter the 6-digit security code from your authenticator app."},
-    )
+    ), size="")
+
+
+class OtpTokenForm(forms.Form):
+    otp_token = _otp_token("Open your authenticator app and enter the 6-digit code it shows for the Pause "
+                           "data-sharing portal.")
 
     def clean_otp_token(self) -> str:
         return self.cleaned_data["otp_token"].strip()
 
 
+class EnrolTokenForm(OtpTokenForm):
+    """The first code, from the app just set up."""
+
+    otp_token = _otp_token("The 6-digit code from your authenticator app.")
+
+
 class SetPasswordForm(forms.Form):
-    new_password = forms.CharField(label="Create a password", strip=False, widget=forms.PasswordInput)
-    confirm_password = forms.CharField(label="Confirm your password", strip=False, widget=forms.PasswordInput)
+    new_password = _password("Create a password", "new-password")
+    confirm_password = _password("Confirm your password", "new-password")
 
     def __init__(self, *args, person=None, **kwargs):
         self.person = person
@@ -54,7 +75,7 @@ class SetPasswordForm(forms.Form):
 
 
 class ConfirmPasswordForm(forms.Form):
-    password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
+    password = _password("Your password", "current-password")
 
 
 class ProgrammeChoiceForm(forms.Form):

@@ -9,6 +9,7 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
+from pause_portal.form_rendering import DatePartsField, govuk
 from sharing.concerns import TEXT_MAX
 from sharing.contact import NOTE_MAX, OUTCOMES
 from sharing.models_delivery import ConcernBasis, ConcernKind, ContactMethod, Participation
@@ -23,62 +24,79 @@ OUTCOME_LABELS = {
 
 
 class ContactForm(forms.Form):
-    contacted_day = forms.CharField(required=False, max_length=2)
-    contacted_month = forms.CharField(required=False, max_length=2)
-    contacted_year = forms.CharField(required=False, max_length=4)
-    method = forms.ChoiceField(choices=ContactMethod.choices,
-                               error_messages={"required": "Choose how you tried to contact her",
-                                               "invalid_choice": "Choose how you tried to contact her"})
-    outcome = forms.ChoiceField(choices=[(o.value, OUTCOME_LABELS[o]) for o in OUTCOMES],
+    contacted = DatePartsField(label="Date of the attempt", help_text="Today or earlier, for example 27 3 2026")
+    method = govuk(forms.ChoiceField(label="How did you try to contact her?", choices=ContactMethod.choices,
+                                     widget=forms.RadioSelect,
+                                     error_messages={"required": "Choose how you tried to contact her",
+                                                     "invalid_choice": "Choose how you tried to contact her"}),
+                   small=True)
+    outcome = forms.ChoiceField(label="What came of it?", choices=[(o.value, OUTCOME_LABELS[o]) for o in OUTCOMES],
+                                widget=forms.RadioSelect,
+                                help_text="Choose 'Withdrew' only if she had agreed to take part and no longer "
+                                          "wants to.",
                                 error_messages={"required": "Choose what came of the attempt",
                                                 "invalid_choice": "Choose what came of the attempt"})
-    privacy_information_given = forms.ChoiceField(
-        choices=YES_NO, required=False,
-        error_messages={"invalid_choice": "Say whether she was given the privacy information"})
-    note = forms.CharField(required=False, strip=True, widget=forms.Textarea, max_length=NOTE_MAX,
+    privacy_information_given = govuk(forms.ChoiceField(
+        label="Was she given the privacy information?", choices=YES_NO, required=False, widget=forms.RadioSelect,
+        help_text="Required when she was reached: Pause's privacy notice, explaining what the Trust shared with "
+                  "Pause and her rights. If you could not give it, choose No and give it at your next contact.",
+        error_messages={"invalid_choice": "Say whether she was given the privacy information"}), small=True)
+    note = forms.CharField(label="Note (optional)", required=False, strip=True,
+                           widget=forms.Textarea(attrs={"rows": 5}), max_length=NOTE_MAX,
+                           help_text="What she said or what happens next. Kept encrypted; seen by her practitioner "
+                                     "and the Pause lead.",
                            error_messages={"max_length": f"The note must be {NOTE_MAX} characters or fewer"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             today = timezone.localdate()
-            self.initial.update(contacted_day=today.day, contacted_month=today.month, contacted_year=today.year)
+            self.initial.update(contacted=(today.day, today.month, today.year))
 
     def clean(self):
         data = super().clean()
-        parts = [(data.get(k) or "").strip() for k in ("contacted_day", "contacted_month", "contacted_year")]
+        parts = data.get("contacted") or ("", "", "")
         data["contacted_on"] = None
-        if not all(parts):
-            self.add_error("contacted_day", "Enter the date of contact, with a day, month and year")
+        if "contacted" in self.errors:
+            pass
+        elif not all(parts):
+            self.add_error("contacted", "Enter the date of contact, with a day, month and year")
         else:
             try:
                 if len(parts[2]) != 4:
                     raise ValueError
                 data["contacted_on"] = date(int(parts[2]), int(parts[1]), int(parts[0]))
             except ValueError:
-                self.add_error("contacted_day", "The date of contact must be a real date, for example 27 3 2026")
+                self.add_error("contacted", "The date of contact must be a real date, for example 27 3 2026")
         answer = data.get("privacy_information_given")
         data["privacy_information_given"] = {"yes": True, "no": False}.get(answer)
         return data
 
 
 class ConcernForm(forms.Form):
-    kind = forms.ChoiceField(choices=ConcernKind.choices, widget=forms.RadioSelect,
+    kind = forms.ChoiceField(label="What is it?", choices=ConcernKind.choices, widget=forms.RadioSelect,
                              error_messages={"required": "Choose whether this is a safeguarding concern or a serious "
                                                          "incident",
                                              "invalid_choice": "Choose whether this is a safeguarding concern or a "
                                                                "serious incident"})
-    lawful_basis = forms.ChoiceField(choices=ConcernBasis.choices, widget=forms.RadioSelect,
+    lawful_basis = forms.ChoiceField(label="Lawful basis for telling the Trust", choices=ConcernBasis.choices,
+                                     widget=forms.RadioSelect,
+                                     help_text="The condition under UK GDPR Article 9 (and the Data Protection Act "
+                                               "2018) that allows this personal data to go to the Trust.",
                                      error_messages={"required": "Choose the lawful basis for telling the Trust",
                                                      "invalid_choice": "Choose the lawful basis for telling the Trust"})
-    summary = forms.CharField(strip=True, widget=forms.Textarea, max_length=TEXT_MAX,
+    summary = forms.CharField(label="What happened, and what you know", strip=True,
+                              widget=forms.Textarea(attrs={"rows": 8}), max_length=TEXT_MAX,
+                              help_text="The Trust sees this. Write what they need to act; it is kept encrypted.",
                               error_messages={"required": "Describe the concern: what happened and what you know",
                                               "max_length": f"The description must be {TEXT_MAX} characters or "
                                                             "fewer"})
 
 
 class CloseConcernForm(forms.Form):
-    closing_note = forms.CharField(strip=True, widget=forms.Textarea, max_length=TEXT_MAX,
+    closing_note = forms.CharField(label="Closing note", strip=True, widget=forms.Textarea(attrs={"rows": 5}),
+                                   max_length=TEXT_MAX,
+                                   help_text="What the Trust did, and why it is closed. Pause sees this note.",
                                    error_messages={"required": "Enter a closing note: what was done and why it is "
                                                                "closed",
                                                    "max_length": f"The closing note must be {TEXT_MAX} characters or "

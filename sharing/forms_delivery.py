@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 
 from eligibility.models import RestrictionReason
+from pause_portal.form_rendering import NotEchoedInput, govuk
 from pseudonymisation.blind_index import IndexKind, normalise_nhs_number
 from sharing.caseloads import TARGET_REASON_MAX
 from sharing.delivery_release import MAX_ADDRESS_LENGTH
@@ -24,6 +25,7 @@ class DeliveryReleaseForm(forms.Form):
         coerce=int, choices=(), error_messages={"required": "Choose at least one woman to release"})
     trust_contact = forms.TypedChoiceField(
         label="Trust contact", coerce=int, choices=(),
+        help_text="The person at the Trust Pause should talk to about these women.",
         error_messages={"required": "Choose the Trust contact Pause should talk to",
                         "invalid_choice": "Choose the Trust contact Pause should talk to"})
 
@@ -33,10 +35,12 @@ class DeliveryReleaseForm(forms.Form):
         self.fields["women"].error_messages["invalid_choice"] = (
             "A woman chosen can no longer be released: reload the page and choose again")
         self.fields["trust_contact"].choices = [("", "Choose a Trust contact"), *contacts]
-        for pk in candidates:
-            self.fields[address_field(pk)] = forms.CharField(
+        for pk in candidates:  # each in her row of the table, labelled with her name by the view
+            self.fields[address_field(pk)] = govuk(forms.CharField(
                 required=False, max_length=MAX_ADDRESS_LENGTH, strip=True,
-                error_messages={"max_length": f"The address must be {MAX_ADDRESS_LENGTH} characters or fewer"})
+                widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "class": "govuk-!-margin-bottom-0"}),
+                error_messages={"max_length": f"The address must be {MAX_ADDRESS_LENGTH} characters or fewer"}),
+                hidden_label=True, group_class="govuk-!-margin-bottom-0")
 
     def clean(self):
         data = super().clean()
@@ -64,10 +68,13 @@ class RestrictForm(forms.Form):
     """Find a woman by an exact Trust person id or NHS number (posted, never in the address) and
     say why her records are restricted."""
 
-    kind = forms.ChoiceField(label="Find her by", choices=FIND_KINDS, widget=forms.RadioSelect,
-                             error_messages={"required": "Select what to find her by",
-                                             "invalid_choice": "Select what to find her by"})
+    kind = govuk(forms.ChoiceField(label="Find her by", choices=FIND_KINDS, widget=forms.RadioSelect,
+                                   error_messages={"required": "Select what to find her by",
+                                                   "invalid_choice": "Select what to find her by"}), small=True)
     q = forms.CharField(label="Trust person ID or NHS number", max_length=100, strip=True,
+                        help_text="Exactly as in the Trust's records. Searched without storing or showing it.",
+                        widget=NotEchoedInput(attrs={"class": "govuk-input--width-20", "autocomplete": "off",
+                                                     "spellcheck": "false"}),
                         error_messages={"required": "Enter her Trust person ID or NHS number",
                                         "max_length": "The Trust person ID or NHS number must be 100 characters "
                                                       "or fewer"})
@@ -98,12 +105,13 @@ class TargetForm(forms.Form):
 
     position = forms.IntegerField(
         label="Place in the target group", required=False, min_value=1, max_value=100000,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-5", "inputmode": "numeric"}),
         help_text="1 is the first woman to contact. Leave empty to take her out of the target group.",
         error_messages={"invalid": "Enter her place in the target group as a whole number, like 3",
                         "min_value": "Enter a place in the target group of 1 or more",
                         "max_value": "Enter a place in the target group of 100000 or less"})
     reason = forms.CharField(
-        label="Reason", widget=forms.Textarea, max_length=TARGET_REASON_MAX, strip=True,
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), max_length=TARGET_REASON_MAX, strip=True,
         help_text="Why she is placed here. Kept encrypted; seen by the Pause lead and her practitioner.",
         error_messages={"required": "Enter the reason for her place in the target group",
                         "max_length": f"The reason must be {TARGET_REASON_MAX} characters or fewer"})
@@ -113,12 +121,19 @@ NOBODY = ""
 
 
 class AssignForm(forms.Form):
-    """Which practitioner's caseload she is in (or nobody's)."""
+    """Which practitioner's caseload she is in (or nobody's); `in_row_of` names her when the form is
+    in her row of a table."""
 
     practitioner = forms.TypedChoiceField(
         label="Practitioner", coerce=int, empty_value=None, required=False, choices=(),
+        help_text="Only this practitioner (and you) will see her. Changing it takes her out of the previous "
+                  "practitioner's caseload at once.",
         error_messages={"invalid_choice": "Choose a practitioner of this programme"})
 
-    def __init__(self, *args, practitioners=(), **kwargs):
+    def __init__(self, *args, practitioners=(), in_row_of: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].choices = [(NOBODY, "Nobody (not in a caseload)"), *practitioners]
+        field = self.fields["practitioner"]
+        field.choices = [(NOBODY, "Nobody (not in a caseload)"), *practitioners]
+        if in_row_of:
+            field.label, field.help_text = f"Practitioner for {in_row_of}", ""
+            govuk(field, hidden_label=True, group_class="govuk-!-margin-bottom-1")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 
+from pause_portal.form_rendering import govuk
 from pause_portal.tenancy.models import Phase
 from sharing.agreements import (
     DATA_ITEMS,
@@ -18,21 +19,23 @@ from sharing.agreements import (
 from sharing.leaving_scoping import NO_REPORT_CHOICE
 from sharing.models_scoping import Agreement
 
+WIDTH_20 = {"class": "govuk-input--width-20"}
+
 
 def _text(label: str, *, max_length: int | None = None, textarea: bool = False, help_text: str = "") -> forms.CharField:
     return forms.CharField(
         label=label, required=False, max_length=max_length, help_text=help_text,
-        widget=forms.Textarea if textarea else forms.TextInput,
+        widget=forms.Textarea(attrs={"rows": 4}) if textarea else forms.TextInput(attrs=WIDTH_20),
         error_messages={"max_length": f"{label} must be {max_length} characters or fewer"},
     )
 
 
 def _items(phase: Phase) -> forms.MultipleChoiceField:
-    return forms.MultipleChoiceField(
+    return govuk(forms.MultipleChoiceField(
         label=f"Data items {phase.label.lower()} may share", choices=list(DATA_ITEMS[phase].items()),
         required=False, widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": "Select data items from the list"},
-    )
+    ), small=True)
 
 
 class AgreementForm(forms.Form):
@@ -53,12 +56,14 @@ class AgreementForm(forms.Form):
     dpia_signed_off_by = _text("DPIA signed off by", max_length=200, help_text="Their name and role")
     dpia_signed_off_on = forms.DateField(
         label="DPIA signed off on", required=False, input_formats=["%d/%m/%Y", "%d %m %Y", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"class": "govuk-input--width-10"}),
         help_text="For example, 27/3/2026",
         error_messages={"invalid": "The date the DPIA was signed off must be a real date, like 27/3/2026"},
     )
     scoping_extension_days = forms.IntegerField(
         label="Scoping extension, in days beyond three months", required=False, min_value=0,
         max_value=MAX_EXTENSION_DAYS,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-3", "inputmode": "numeric"}),
         error_messages={
             "invalid": "The scoping extension must be a whole number of days, like 14",
             "min_value": "The scoping extension must be 0 days or more",
@@ -107,12 +112,12 @@ class DecisionForm(forms.Form):
     another proposal than the one its reader saw)."""
 
     proposal = forms.IntegerField(widget=forms.HiddenInput)
-    decision = forms.ChoiceField(
+    decision = govuk(forms.ChoiceField(
         label="Your decision", choices=[("confirm", "Confirm"), ("reject", "Reject")],
         widget=forms.RadioSelect, error_messages={"required": "Select confirm or reject",
                                                   "invalid_choice": "Select confirm or reject"},
-    )
-    reason = forms.CharField(label="Reason", required=False, widget=forms.Textarea, max_length=2000,
+    ), size="m", heading=True, inline=True)
+    reason = forms.CharField(label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=2000,
                              help_text="Needed when you reject: the proposer reads it")
 
     def clean(self):
@@ -130,13 +135,13 @@ class ProposalForm(forms.Form):
 
 class PhaseChangeForm(forms.Form):
     reason = forms.CharField(
-        label="Why the programme should move on", widget=forms.Textarea, max_length=2000,
+        label="Why the programme should move on", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000,
         help_text="The person who confirms reads this",
         error_messages={"required": "Enter why the programme should move to the next phase",
                         "max_length": "The reason must be 2000 characters or fewer"},
     )
-    no_final_report_kept = forms.BooleanField(
+    no_final_report_kept = govuk(forms.BooleanField(
         label=NO_REPORT_CHOICE, required=False,
         help_text="Choose this only if scoping should end without an approved final report: the purge then "
                   "deletes every draft and keeps no report of what scoping found",
-    )
+    ), legend="Ending scoping without a final report")

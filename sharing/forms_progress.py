@@ -9,10 +9,12 @@ from sharing.progress_reports import COMMENTARY_MAX, QuarterOf, commentary_probl
 
 class DraftForm(forms.Form):
     quarter = forms.ChoiceField(label="Quarter the report is for",
+                                help_text="Quarters that have ended, after the last report sent.",
                                 error_messages={"required": "Choose the quarter the report is for",
                                                 "invalid_choice": "Choose a quarter from the list"})
     commentary = forms.CharField(
-        label="Commentary", widget=forms.Textarea, required=False, max_length=COMMENTARY_MAX,
+        label="Commentary (optional)", widget=forms.Textarea(attrs={"rows": 6}), required=False,
+        max_length=COMMENTARY_MAX,
         help_text="Words only, about the programme as a whole: no figures (they belong in the table, where small "
                   "ones are suppressed), and nothing about any one woman.",
         error_messages={"max_length": f"The commentary must be {COMMENTARY_MAX} characters or fewer"})

@@ -12,7 +12,8 @@ class ReportForm(forms.Form):
     title = forms.CharField(label="Title", max_length=TITLE_MAX,
                             error_messages={"required": "Enter a title for the report",
                                             "max_length": f"The title must be {TITLE_MAX} characters or fewer"})
-    body = forms.CharField(label="Findings", widget=forms.Textarea, required=False, max_length=BODY_MAX,
+    body = forms.CharField(label="Findings", widget=forms.Textarea(attrs={"rows": 10}), required=False,
+                           max_length=BODY_MAX,
                            help_text="Aggregate findings only: never a name, date of birth, token or anything "
                                      "that could point to one woman or child.",
                            error_messages={"max_length": f"The findings must be {BODY_MAX} characters or fewer"})
@@ -23,6 +24,6 @@ class ReportForm(forms.Form):
 
 
 class ReturnForm(forms.Form):
-    reason = forms.CharField(label="What needs to change", widget=forms.Textarea, max_length=2000,
+    reason = forms.CharField(label="What needs to change", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000,
                              error_messages={"required": "Enter what needs to change",
                                              "max_length": "The reason must be 2000 characters or fewer"})

@@ -54,7 +54,7 @@ class ConfirmReleaseForm(ReleaseForm):
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        max_length=NOTE_MAX, strip=True,
+        label="New note", max_length=NOTE_MAX, strip=True, widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": "Enter your note",
                         "max_length": f"Your note must be {NOTE_MAX} characters or fewer"})
 

@@ -14,9 +14,10 @@ from datetime import date
 
 from django import forms
 
-from audit.core.models_review import ConflictKind, FlagRule, Relationship
+from audit.core.models_review import ConflictKind, FlagRule, FlagStatus, Relationship
 from audit.oversight.review import Action
 from audit.oversight.review_actions import NOTE_MAX, REASON_MAX
+from pause_portal.form_rendering import govuk
 from pseudonymisation.blind_index import normalise_nhs_number
 from pseudonymisation.errors import InvalidToken
 from pseudonymisation.tokens import normalise_token
@@ -29,13 +30,7 @@ PERSON_KINDS = [
 DIGIT_RUN = re.compile(r"\d[\d\s-]{4,}\d")
 TOKEN_SHAPE = re.compile(r"\b[WC][\s-]?[0-9A-Z]{4}[\s-]?[0-9A-Z]{4}[\s-]?[0-9A-Z]{4}", re.IGNORECASE)
 DATE_FORMATS = ["%d/%m/%Y", "%d %m %Y", "%Y-%m-%d"]
-
-
-class Radios(forms.RadioSelect):
-    """GOV.UK radios: the error summary links to the first radio, whose id is the field's own."""
-
-    def id_for_label(self, id_, index=None):
-        return id_ if index is None else super().id_for_label(id_, index)
+WIDTH_10 = {"class": "govuk-input--width-10"}
 
 
 def _compact(text: str) -> str:
@@ -53,9 +48,10 @@ def reason_problem(reason: str, searched: str = "") -> str | None:
     return None
 
 
-def _reason_field(required: bool, label: str = "Why are you searching?") -> forms.CharField:
+def _reason_field(required: bool, label: str = "Why are you searching?", hint: str = "") -> forms.CharField:
     return forms.CharField(
         label=label, required=required, max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=hint,
         error_messages={"required": "Enter your reason", "max_length": f"The reason must be {REASON_MAX} "
                                                                        "characters or fewer"})
 
@@ -66,16 +62,26 @@ class PersonSearchForm(forms.Form):
     for a free-text reason. With a request the reason is optional; without one it is required."""
 
     prefix = "person"  # three search forms share the DPO's page: their ids must not clash
-    kind = forms.ChoiceField(label="Search by", choices=PERSON_KINDS, widget=Radios,
-                             error_messages={"required": "Select what you are searching by",
-                                             "invalid_choice": "Select what you are searching by"})
+    kind = govuk(forms.ChoiceField(label="Search by", choices=PERSON_KINDS, widget=forms.RadioSelect,
+                                   error_messages={"required": "Select what you are searching by",
+                                                   "invalid_choice": "Select what you are searching by"}),
+                 small=True)
     value = forms.CharField(label="Trust person ID, NHS number or token", max_length=100,
+                            help_text="Her Trust person ID or NHS number, or a scoping or delivery token. It is used "
+                                      "for this search only and never kept.",
+                            widget=forms.TextInput(attrs={"class": "govuk-!-width-two-thirds", "spellcheck": "false",
+                                                          "autocomplete": "off"}),
                             error_messages={"required": "Enter the Trust person ID, NHS number or token",
                                             "max_length": "The identifier must be 100 characters or fewer"})
     rights_request = forms.TypedChoiceField(
         label="Which rights request is this search for?", required=False, coerce=int, empty_value=None,
+        help_text="A search for a rights request must find the woman the request is about. Only this programme's "
+                  "open requests are listed.",
         error_messages={"invalid_choice": "Select an open rights request from the list, or none and give your reason"})
-    reason = _reason_field(False, "Why are you searching for this person?")
+    reason = _reason_field(False, "Why are you searching for this person?",
+                           "Required when the search is not for a rights request: for example, the monitoring flag or "
+                           "breach you are investigating. Optional otherwise. Do not include the identifier: the "
+                           "reason is kept in the audit trail.")
 
     def __init__(self, *args, requests: list = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,8 +123,10 @@ class TrailSearchForm(forms.Form):
     action = forms.ChoiceField(label="Action", required=False, choices=[("", "Any action"), *Action.CHOICES],
                                error_messages={"invalid_choice": "Select an action from the list"})
     date_from = forms.DateField(label="From", required=False, input_formats=DATE_FORMATS,
+                                help_text="For example, 27/3/2026", widget=forms.DateInput(attrs=WIDTH_10),
                                 error_messages={"invalid": "Enter the first date as day/month/year, like 27/3/2026"})
     date_to = forms.DateField(label="To", required=False, input_formats=DATE_FORMATS,
+                              help_text="For example, 31/3/2026", widget=forms.DateInput(attrs=WIDTH_10),
                               error_messages={"invalid": "Enter the last date as day/month/year, like 27/3/2026"})
     flag = forms.ChoiceField(label="Flag", required=False,
                              choices=[("", "Any entry"), ("any", "Flagged by any rule"), *FlagRule.choices],
@@ -161,7 +169,9 @@ class UserReportForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    reason = _reason_field(True, "Why are you exporting these entries?")
+    reason = _reason_field(True, "Why are you exporting these entries?",
+                           "The export is recorded with your reason and reported to the Caldicott Guardian. Do not "
+                           "include an identifier.")
 
     def clean(self):
         data = super().clean()
@@ -170,25 +180,52 @@ class ExportForm(forms.Form):
         return data
 
 
+INLINE = "govuk-!-display-inline-block govuk-!-margin-right-4"
+ALL_STATUSES = "all"
+
+
+class FlagFilterForm(forms.Form):
+    """The flag list's filter, from the query string: what it asks for, or the default (open flags,
+    any rule) where it asks for something unknown. Never an error: it is a filter."""
+
+    status = govuk(forms.ChoiceField(label="Status", required=False,
+                                     choices=[*FlagStatus.choices, (ALL_STATUSES, "Open and closed")]),
+                   group_class=INLINE)
+    rule = govuk(forms.ChoiceField(label="Rule", required=False, choices=[("", "Any rule"), *FlagRule.choices]),
+                 group_class=INLINE)
+
+    @classmethod
+    def from_query(cls, query) -> FlagFilterForm:
+        status, rule = query.get("status", FlagStatus.OPEN), query.get("rule", "")
+        return cls(initial={"status": status if status in (*FlagStatus.values, ALL_STATUSES) else FlagStatus.OPEN,
+                            "rule": rule if rule in FlagRule.values else ""})
+
+
 class CloseFlagForm(forms.Form):
     note = forms.CharField(label="What did you find?", max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 4}),
+                           help_text="What you checked and what you concluded. Do not include a person's identifiers.",
                            error_messages={"required": "Enter a note saying what you found",
                                            "max_length": f"The note must be {NOTE_MAX} characters or fewer"})
 
 
 class ConflictForm(forms.Form):
-    kind = forms.ChoiceField(label="What do you know about them?", choices=ConflictKind.choices,
-                             widget=Radios,
-                             error_messages={"required": "Select whether you have their Trust person ID or NHS number",
-                                             "invalid_choice": "Select whether you have their Trust person ID or "
-                                                               "NHS number"})
+    kind = govuk(forms.ChoiceField(label="What do you know about them?", choices=ConflictKind.choices,
+                                   widget=forms.RadioSelect,
+                                   error_messages={"required": "Select whether you have their Trust person ID or NHS "
+                                                               "number",
+                                                   "invalid_choice": "Select whether you have their Trust person ID "
+                                                                     "or NHS number"}),
+                 small=True)
     value = forms.CharField(label="Their Trust person ID or NHS number", max_length=100,
+                            widget=forms.TextInput(attrs={"class": "govuk-!-width-one-half", "spellcheck": "false",
+                                                          "autocomplete": "off"}),
                             error_messages={"required": "Enter their Trust person ID or NHS number",
                                             "max_length": "The identifier must be 100 characters or fewer"})
-    relationship = forms.ChoiceField(label="How do you know them?", choices=Relationship.choices,
-                                     widget=Radios,
-                                     error_messages={"required": "Select how you know them",
-                                                     "invalid_choice": "Select how you know them"})
+    relationship = govuk(forms.ChoiceField(label="How do you know them?", choices=Relationship.choices,
+                                           widget=forms.RadioSelect,
+                                           error_messages={"required": "Select how you know them",
+                                                           "invalid_choice": "Select how you know them"}),
+                         small=True)
 
     def clean(self):
         data = super().clean()

@@ -43,10 +43,20 @@ def pack(request, pk: int):
             messages.success(request, "Decision recorded.")
             return redirect("rights:pack", rr.pk)
     built = _pack_or_404(request, rr)
+    decisions = []  # each item with its own form, its ids unique by its row
+    for n, item in enumerate(built.items, start=1):
+        if form.is_bound and form.data.get("item") == item.ref:
+            row_form = form
+            form["basis"].label = f"Decision on {item.label}"
+        else:
+            row_form = RedactionForm(about=item.label, initial={
+                "item": item.ref, "basis": item.decision.basis if item.decision else None})
+        row_form.auto_id = f"item-{n}-%s"
+        decisions.append((item, row_form))
     staff = [int(i.ref.split(":")[1]) for i in built.items if i.kind == access_pack.STAFF]
     record_staff_view(request, Person.objects.filter(pk__in=staff), membership=current_membership(request))
     return render(request, "rights/pack.html", {
-        "rr": rr, "pack": built, "form": form, "refusal": refusal, "bases": form.fields["basis"].choices,
+        "rr": rr, "pack": built, "decisions": decisions, "form": form, "refusal": refusal,
     }, status=400 if refusal or form.errors else 200)
 
 

@@ -60,7 +60,7 @@ def duplicate_list(request):
 @for_perm(Perm.DECIDE_ELIGIBILITY)
 def duplicate_detail(request, pk: int):
     proposal = _proposal_or_404(request, pk)
-    form = DuplicateDecisionForm(request.POST or None, auto_id="%s")
+    form = DuplicateDecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":
         if proposal.status != DuplicateStatus.OPEN:

@@ -52,12 +52,14 @@ def upload(request):
     return _upload_page(request, programme)
 
 
-def _upload_page(request, programme, *, error: str = "", error_field: str = "files", status: int = 200):
+def _upload_page(request, programme, *, error: str = "", error_field: str = "files", status: int = 200,
+                 mapping_form: MappingChoiceForm | None = None):
     mappings = ColumnMapping.objects.filter(programme=programme)
     context = {
         "error": error,
         "error_field": error_field if error_field == "files" or mappings else "files",
         "mappings": mappings,
+        "mapping_form": mapping_form or MappingChoiceForm(programme=programme),
         "extracts": Extract.objects.filter(programme=programme).select_related("uploaded_by")[:20],
         "max_mb": uploads.settings.PORTAL_UPLOAD_MAX_BYTES // (1024 * 1024),
     }
@@ -78,7 +80,8 @@ def _receive(request, handler: uploads.EncryptingUploadHandler):
         return _upload_page(request, programme, status=400, error="The selected files must be CSV, XLSX or ZIP files")
     choice = MappingChoiceForm(request.POST, programme=programme)
     if not choice.is_valid():
-        return _upload_page(request, programme, status=400, error=choice.errors["mapping"][0], error_field="mapping")
+        return _upload_page(request, programme, status=400, error=choice.errors["mapping"][0], error_field="mapping",
+                            mapping_form=choice)
     mapping = choice.cleaned_data["mapping"]
     sha = handler.sha256.hexdigest()
     try:

@@ -205,7 +205,7 @@ def queue(request):
             e.last_removal_text = presenting.day(e.last_removal_on) if e.last_removal_on not in (None, "", "null") else "None"
     kept = {k: v for k, v in request.GET.items() if k not in ("page", "sort", "order") and v}
     return render(request, "eligibility/queue.html", {
-        "form": form, "search_form": search_form, "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),
+        "form": form, "search_form": search_form, "form_list": [f for f in (search_form, form) if f.errors], "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),
         "filter_query": urlencode(kept), "sort_query": urlencode({**kept, "sort": sort,
                                                                   "order": "desc" if descending else "asc"}),
         "searched": search is not None,
@@ -229,7 +229,7 @@ def _headers(kept: dict, sort: str, descending: bool) -> list[dict]:
 @for_perm(Perm.DECIDE_ELIGIBILITY)
 def woman_detail(request, pk: int):
     woman = _woman_or_404(request, pk)
-    form = DecisionForm(request.POST or None, auto_id="%s")
+    form = DecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -250,6 +250,8 @@ def woman_detail(request, pk: int):
     identifiers = _with_reasons(request, woman, history)
     if identifiers is None:
         raise Http404("No such woman.")
+    if history:
+        form["outcome"].label = "Revise the decision"
     membership = current_membership(request)
     if history:
         record_staff_view(request, {d.decided_by for d in history}, membership=membership)

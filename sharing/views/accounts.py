@@ -23,7 +23,13 @@ from pause_portal.access import mfa_step, public, signed_in
 from pause_portal.middleware import SIGNED_IN_AT
 from pause_portal.tenancy.models import AccountLink, AccountLinkPurpose, SignedInSession
 from sharing import actions
-from sharing.forms import ConfirmPasswordForm, OtpTokenForm, SetPasswordForm, SignInForm
+from sharing.forms import (
+    ConfirmPasswordForm,
+    EnrolTokenForm,
+    OtpTokenForm,
+    SetPasswordForm,
+    SignInForm,
+)
 
 ENROL_DEVICE_KEY = "portal_enrol_device_id"
 # The one-time link this session redeemed: set-up of two-step sign-in is open only to it (ADR 21).
@@ -131,7 +137,7 @@ def mfa_enrol(request):
     if device is None:
         device = TOTPDevice.objects.create(user=person, name="Authenticator app", confirmed=False)
         request.session[ENROL_DEVICE_KEY] = device.pk
-    form = OtpTokenForm(request.POST or None)
+    form = EnrolTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         allowed, _ = device.verify_is_allowed()
         if allowed and device.verify_token(form.cleaned_data["otp_token"]):

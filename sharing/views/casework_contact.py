@@ -43,7 +43,7 @@ def _contact(request, released):
             raise Http404("No such woman.") from None
         except ValidationError as e:
             for name, errors in e.message_dict.items():
-                form.add_error("contacted_day" if name == "contacted_on" else name, errors)
+                form.add_error("contacted" if name == "contacted_on" else name, errors)
         else:
             messages.success(request, "Contact attempt recorded")
             return redirect("casework:woman", pk=released.pk)

@@ -47,7 +47,7 @@ def women(request):
     choices = practitioners(state["programme"])
     for w in shown:
         w.assign_form = AssignForm(practitioners=choices, initial={"practitioner": w.practitioner_id},
-                                   auto_id=f"assign-{w.pk}-%s")
+                                   auto_id=f"assign-{w.pk}-%s", in_row_of=w.name)
     return render(request, "delivery/women.html", {**state, "page": page, "women": shown})
 
 

@@ -35,7 +35,7 @@ NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust per
 def restrictions(request):
     membership = current_membership(request)
     programme = membership.programme
-    form = RestrictForm(request.POST if request.method == "POST" else None, auto_id="%s")
+    form = RestrictForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         kind = IndexKind(form.cleaned_data["kind"])
         woman = find_woman(programme, kind, form.cleaned_data["q"])

@@ -69,6 +69,7 @@ def _candidates(request, women: list[Woman], form) -> list[dict]:
             continue
         decision = latest.get(w.pk)
         field = form[address_field(w.pk)]
+        field.label = f"Address to contact {named[w.pk]['name']} at"
         out.append({**named[w.pk], "pk": w.pk, "address": field, "checked": w.pk in chosen,
                     "decision": decision.get_outcome_display() if decision else ""})
     return out
@@ -83,7 +84,7 @@ def release_page(request):
     contacts = _trust_contacts(programme)
     form = DeliveryReleaseForm(request.POST if request.method == "POST" else None,
                                candidates=[w.pk for w in women], contacts=contacts,
-                               initial={"trust_contact": request.user.pk}, auto_id="%s")
+                               initial={"trust_contact": request.user.pk})
     refusal = None
     if request.method == "POST":
         if not in_delivery:

@@ -16,6 +16,7 @@ from audit.core.log import record_event
 from audit.core.models import Event
 from eligibility.disclosure import record_disclosure
 from pause_portal.access import for_perm
+from pause_portal.form_rendering import govuk
 from pause_portal.tenancy.models import Person
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
@@ -25,10 +26,13 @@ NOTE_MAX = 2000
 
 
 class CloseIncidentForm(forms.Form):
-    incident = forms.IntegerField(widget=forms.HiddenInput)
-    note = forms.CharField(max_length=NOTE_MAX, strip=True, error_messages={
-        "required": "Enter what was done about this incident",
-        "max_length": f"The note must be {NOTE_MAX} characters or fewer"})
+    incident = forms.IntegerField(widget=forms.HiddenInput, error_messages={"required": "Choose an incident to close",
+                                                                            "invalid": "Choose an incident to close"})
+    note = govuk(forms.CharField(
+        label="What was done (for example, the breach register's reference)", max_length=NOTE_MAX, strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Enter what was done about this incident",
+                        "max_length": f"The note must be {NOTE_MAX} characters or fewer"}), size="")
 
 
 @for_perm(Perm.KEEP_BREACH_REGISTER)
@@ -59,6 +63,9 @@ def incidents(request):
                                                                if v.get("person")})}
     for i in shown:
         i.viewer_rows = [{**v, "who": people.get(v.get("person"))} for v in i.viewers]
+        # Each open incident's own form, its ids made unique by the incident's number.
+        i.close_form = form if failed == str(i.pk) else CloseIncidentForm(initial={"incident": i.pk})
+        i.close_form.auto_id = f"incident-{i.pk}-%s"
     record_disclosure(request.user, membership=membership, page=request.path,
                       reason=f"scoping incidents: {len(shown)} listed")
     return render(request, "scoping/incidents.html", {"programme": programme, "incidents": shown, "form": form,

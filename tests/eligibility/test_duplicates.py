@@ -290,7 +290,8 @@ def test_the_form_needs_a_decision_and_a_reason(client, programme, caseworker):
     response = client.post(url, {"decision": "", "reason": " "})
     assert response.status_code == 400
     text = response.content.decode()
-    assert "There is a problem" in text and 'href="#decision"' in text and 'href="#reason"' in text
+    assert "There is a problem" in text and 'href="#id_decision_0"' in text and 'href="#id_reason"' in text
+    assert 'id="id_decision_0"' in text and 'id="id_reason"' in text
     assert "Select whether these two records are the same woman" in text
     assert "Enter the reason for your decision" in text
     proposal.refresh_from_db()

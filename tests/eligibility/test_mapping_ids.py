@@ -55,7 +55,7 @@ def test_a_malformed_or_missing_mapping_id_is_a_clear_400(client, caseworker, ou
     response = client.post(UPLOAD, {"files": files_of(Ssd()), "mapping": value})
     page = response.content.decode()
     assert response.status_code == 400
-    assert CHOOSE in page and 'href="#mapping"' in page and 'id="mapping-error"' in page
+    assert CHOOSE in page and 'href="#id_mapping"' in page and 'id="id_mapping"' in page and 'id="id_mapping-error"' in page
     assert not Extract.objects.exists() and not any(upload_dir.rglob("*"))
 
 

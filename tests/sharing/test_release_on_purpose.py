@@ -98,7 +98,7 @@ def test_the_release_page_arrives_with_nobody_ticked_and_an_untouched_form_relea
     body = response.content.decode()
     assert response.status_code == 200 and nothing_written()
     assert NOBODY in body and "govuk-error-summary" in body and "<title>Error:" in body
-    assert 'href="#women"' in body and 'id="women-error"' in body
+    assert 'href="#id_women"' in body and 'id="id_women"' in body and 'id="id_women-error"' in body
     assert client.get(CHECK)["Location"] == RELEASE  # nothing chosen: nothing to check
 
 

@@ -8,9 +8,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from audit.core.models_review import ConflictDeclaration, FlagRule, FlagStatus
+from audit.core.models_review import ConflictDeclaration
 from audit.oversight import review
-from audit.oversight.forms_review import CloseFlagForm
+from audit.oversight.forms_review import ALL_STATUSES, CloseFlagForm, FlagFilterForm
 from audit.oversight.review_actions import ReviewRefused, close_flag
 from audit.oversight.views.common import entry_rows
 from eligibility.disclosure import record_staff_view
@@ -25,19 +25,16 @@ PER_PAGE = 50
 @require_safe
 def flags(request):
     membership = current_membership(request)
-    status = request.GET.get("status", FlagStatus.OPEN)
-    status = status if status in (*FlagStatus.values, "all") else FlagStatus.OPEN
-    rule = request.GET.get("rule", "")
-    rule = rule if rule in FlagRule.values else ""
+    filters = FlagFilterForm.from_query(request.GET)
+    status, rule = filters.initial["status"], filters.initial["rule"]
     rows = review.flags_in_scope(membership.programme).select_related("actor", "closed_by")
-    if status != "all":
+    if status != ALL_STATUSES:
         rows = rows.filter(status=status)
     if rule:
         rows = rows.filter(rule=rule)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     record_staff_view(request, {f.actor_id: f.actor for f in page if f.actor_id}.values(), membership=membership)
-    return render(request, "dpo/flags.html", {"page": page, "status": status, "rule": rule,
-                                              "rules": FlagRule.choices, "statuses": FlagStatus.choices,
+    return render(request, "dpo/flags.html", {"page": page, "status": status, "rule": rule, "filters": filters,
                                               "programme": membership.programme})
 
 

@@ -268,8 +268,8 @@ def test_a_breach_through_the_pages():
     assert response.status_code == 400 and b"Enter why they were not told" in response.content
     told = found + timedelta(minutes=30)  # its own date: half an hour after 23:45 is the next day
     response = client.post(reverse("rights:breach", args=[breach.pk]),
-                           {"action": "ico", "ico-told": "yes", "ico-told_day": told.day,
-                            "ico-told_month": told.month, "ico-told_year": told.year,
+                           {"action": "ico", "ico-told": "yes", "ico-told_on_day": told.day,
+                            "ico-told_on_month": told.month, "ico-told_on_year": told.year,
                             "ico-told_time": told.strftime("%H:%M"), "ico-reference": "ICO-1"})
     assert response.status_code == 302 and Breach.objects.get().ico_reference == "ICO-1"
     assert b"BR-" in client.get(reverse("rights:breaches")).content

@@ -358,9 +358,9 @@ def test_the_upload_and_decision_forms_by_keyboard_alone(page, live_server, case
     woman = Woman.objects.get()
     page.goto(live_server.url + reverse("eligibility:woman", args=[woman.pk]))
     first = _tab_until(page, lambda f: f["type"] == "radio", "the decision's radios")
-    assert first["id"] == "outcome", first  # the group's first choice: Eligible
+    assert first["id"] == "id_outcome_0", first  # the group's first choice: Eligible
     page.keyboard.press("Space")
-    assert _tab_until(page, lambda f: True, "the next field")["id"] == "reason"
+    assert _tab_until(page, lambda f: True, "the next field")["id"] == "id_reason"
     page.keyboard.type("Both care orders are confirmed in the case system")
     _tab_until(page, lambda f: f["tag"] == "button" and f["text"] == "Record the decision", "the decision button")
     with page.expect_navigation():

@@ -234,7 +234,7 @@ def test_the_concern_journey_from_raising_to_closing():
     response = practitioner.post(reverse("casework:raise", args=[her.pk]), {"kind": "safeguarding", "summary": "x"})
     body = response.content.decode()
     assert response.status_code == 200 and "Choose the lawful basis for telling the Trust" in body
-    assert 'href="#lawful_basis"' in body and not SafeguardingConcern.objects.exists()
+    assert 'href="#id_lawful_basis_0"' in body and 'id="id_lawful_basis_0"' in body and not SafeguardingConcern.objects.exists()
     response = practitioner.post(reverse("casework:raise", args=[her.pk]),
                                  {"kind": "safeguarding", "lawful_basis": "sch1_p2_18", "summary": SUMMARY})
     concern = SafeguardingConcern.objects.get()
