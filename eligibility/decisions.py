@@ -90,11 +90,6 @@ def current_decision(woman: Woman) -> Decision | None:
     return Decision.objects.filter(woman=woman).order_by("-pk").first()
 
 
-def reason_of(decision: Decision, protector: Protector | None = None) -> str:
-    protector = protector or Protector.load(decision.programme_id, Decision.key_phase)
-    return decision.reveal(protector, "reason") or ""
-
-
 def re_review_pending(woman: Woman) -> bool:
     """Her latest decision's evidence changed since it was made (a new decision settles it)."""
     latest = current_decision(woman)

@@ -23,7 +23,6 @@ from django.db import connection
 # record of their own searches, and erasure records: written once, never changed.
 APPEND_ONLY_TABLES = ("audit_auditentry", "audit_auditsubject", "audit_auditseal", "audit_auditchainanchor",
                       "audit_reviewsearch", "audit_erasurerecord")
-AUDIT_TABLES = APPEND_ONLY_TABLES  # the name used before issue 17
 
 
 def grant_application_role(sender=None, using="default", **kwargs) -> None:

@@ -15,7 +15,6 @@ from eligibility.decisions import (
     decide,
     decision_history,
     re_review_pending,
-    reason_of,
 )
 from eligibility.models import (
     Decision,
@@ -31,7 +30,13 @@ from eligibility.models import (
 from eligibility.recompute import recompute
 from eligibility.release import can_be_released, releasable
 from eligibility.rules import current_rule_set, edit_rule_set, values_of
+from pseudonymisation.fields import Protector
 from tests.eligibility.casebook import Casebook
+
+
+def reason_of(decision) -> str:
+    """The stored reason, decrypted here with the programme's key (pages get it served)."""
+    return decision.reveal(Protector.load(decision.programme_id, decision.key_phase, create=False), "reason") or ""
 
 pytestmark = pytest.mark.django_db
 
