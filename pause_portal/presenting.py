@@ -33,46 +33,51 @@ def as_date(value: str | date | None) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def day(value: str | date | None, *, missing: str = NOT_RECORDED) -> str:
-    """"6 November 2026". Text that is not a date is shown as it was recorded, never dropped."""
+def _on(value, fmt: str, *, missing: str) -> str:
+    """A date as its day of the month then `fmt`. Text that is not a date is shown as it was
+    recorded, never dropped."""
     try:
         d = as_date(value)
     except ValueError:
         return str(value)
-    return missing if d is None else f"{d.day} {d:%B %Y}"
+    return missing if d is None else f"{d.day} {d:{fmt}}"
+
+
+def day(value: str | date | None, *, missing: str = NOT_RECORDED) -> str:
+    """"6 November 2026"."""
+    return _on(value, "%B %Y", missing=missing)
 
 
 def short_day(value: str | date | None, *, missing: str = NOT_RECORDED) -> str:
     """"6 Nov 2026", for tables."""
-    try:
-        d = as_date(value)
-    except ValueError:
-        return str(value)
-    return missing if d is None else f"{d.day} {d:%b %Y}"
+    return _on(value, "%b %Y", missing=missing)
 
 
-def _local(value: datetime) -> datetime:
-    return timezone.localtime(value) if timezone.is_aware(value) else value
+def _at(value, fmt: str, *, missing: str, on_a_day) -> str:
+    """A moment in the portal's time zone as `fmt` (after the day of the month); a bare date as
+    `on_a_day` shows it."""
+    if value is None:
+        return missing
+    if not isinstance(value, datetime):
+        return on_a_day(value, missing=missing)
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{local.day} {local:{fmt}}"
 
 
 def moment(value: datetime | None, *, missing: str = NOT_RECORDED) -> str:
     """"6 November 2026, 14:05", in the portal's time zone."""
-    if value is None:
-        return missing
-    if not isinstance(value, datetime):
-        return day(value, missing=missing)
-    local = _local(value)
-    return f"{local.day} {local:%B %Y, %H:%M}"
+    return _at(value, "%B %Y, %H:%M", missing=missing, on_a_day=day)
 
 
 def short_moment(value: datetime | None, *, missing: str = NOT_RECORDED) -> str:
     """"6 Nov 2026, 14:05", for tables."""
-    if value is None:
-        return missing
-    if not isinstance(value, datetime):
-        return short_day(value, missing=missing)
-    local = _local(value)
-    return f"{local.day} {local:%b %Y, %H:%M}"
+    return _at(value, "%b %Y, %H:%M", missing=missing, on_a_day=short_day)
+
+
+def exact_moment(value: datetime | None, *, missing: str = NOT_RECORDED, short: bool = False) -> str:
+    """"6 November 2026, 14:05:09": to the second, for the audit trail and certificates."""
+    return _at(value, f"{'%b' if short else '%B'} %Y, %H:%M:%S", missing=missing,
+               on_a_day=short_day if short else day)
 
 
 def name(*parts: str | None, missing: str = NAME_NOT_RECORDED) -> str:
@@ -106,10 +111,3 @@ def codes(choices, values: Iterable[str] | None, *, missing: str = NOT_RECORDED)
     shown = [code(choices, v) for v in (values or ()) if v]
     return ", ".join(shown) or missing
 
-
-def exact_moment(value: datetime | None, *, missing: str = NOT_RECORDED, short: bool = False) -> str:
-    """"6 November 2026, 14:05:09": to the second, for the audit trail and certificates."""
-    if value is None:
-        return missing
-    local = _local(value)
-    return f"{local.day} {local:{'%b' if short else '%B'} %Y, %H:%M:%S}"

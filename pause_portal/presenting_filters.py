@@ -13,36 +13,18 @@ from pause_portal import presenting
 register = template.Library()
 
 
-@register.filter
-def day(value) -> str:
-    return presenting.day(value, missing="")
+def _filter(present, **options):
+    """A presenter function as a filter that shows nothing for nothing."""
+    return lambda value: present(value, missing="", **options) if value not in (None, "") else ""
 
 
-@register.filter
-def short_day(value) -> str:
-    return presenting.short_day(value, missing="")
-
-
-@register.filter
-def moment(value) -> str:
-    return presenting.moment(value, missing="") if value not in (None, "") else ""
-
-
-@register.filter
-def short_moment(value) -> str:
-    return presenting.short_moment(value, missing="") if value not in (None, "") else ""
-
-
-@register.filter
-def nhs_number(value) -> str:
-    return presenting.nhs_number(value, missing="")
-
-
-@register.filter
-def exact_moment(value) -> str:
-    return presenting.exact_moment(value, missing="")
-
-
-@register.filter
-def short_exact_moment(value) -> str:
-    return presenting.exact_moment(value, missing="", short=True)
+for _name, _present, _options in (
+    ("day", presenting.day, {}),
+    ("short_day", presenting.short_day, {}),
+    ("moment", presenting.moment, {}),
+    ("short_moment", presenting.short_moment, {}),
+    ("exact_moment", presenting.exact_moment, {}),
+    ("short_exact_moment", presenting.exact_moment, {"short": True}),
+    ("nhs_number", presenting.nhs_number, {}),
+):
+    register.filter(_name, _filter(_present, **_options))
