@@ -10,6 +10,7 @@ import shutil
 import socket
 import time
 
+import factory.random
 import pytest
 from django.db import connection
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -54,6 +55,13 @@ def _service_markers(request):
         _missing("needs a Redis server (REDIS_URL, default redis://127.0.0.1:6379/15)")
     if request.node.get_closest_marker("browser") and not chromium_path():
         _missing("needs Debian's chromium package (apt-get install chromium)")
+
+
+@pytest.fixture(autouse=True)
+def _seeded_factories():
+    """The factories' invented names and dates are the same on every run of a test, whatever ran
+    before it."""
+    factory.random.reseed_random("pause-portal-tests")
 
 
 # --- the world -----------------------------------------------------------------------------
