@@ -16,6 +16,7 @@ from tests.factories.casedata import (
     latest_extract,
     removed,
 )
+from tests.factories.sharing import AgreementFactory
 from tests.factories.tenancy import (
     PASSWORD,
     MembershipFactory,
@@ -26,7 +27,7 @@ from tests.factories.tenancy import (
 )
 
 __all__ = [
-    "PASSWORD", "CareEpisodeFactory", "ChildFactory", "ExtractFactory", "LegalStatusFactory", "MembershipFactory",
+    "PASSWORD", "AgreementFactory", "CareEpisodeFactory", "ChildFactory", "ExtractFactory", "LegalStatusFactory", "MembershipFactory",
     "OrganisationFactory", "PersonFactory", "ProgrammeFactory", "WomanFactory", "latest_extract", "member",
     "membership", "organisation", "person", "programme", "removed",
 ]

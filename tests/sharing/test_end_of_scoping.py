@@ -18,7 +18,6 @@ from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing.models_scoping import (
     SCOPING_PURGED_MODELS,
-    Agreement,
     DeletionCertificate,
     FinalReport,
     ReportStatus,
@@ -36,6 +35,7 @@ from sharing.scoping_purge import (
     end_scoping_at_deadlines,
 )
 from sharing.scoping_term import scoping_deadline, scoping_is_open
+from tests import factories as f
 from tests.eligibility.casebook import Casebook
 
 pytestmark = pytest.mark.django_db
@@ -43,20 +43,14 @@ pytestmark = pytest.mark.django_db
 TOKEN_SCOPE = "scoping"
 
 
-def agreement(programme, proposer, confirmer, **fields) -> Agreement:
-    values = {"parties": "Trust and Pause", "purposes": "Scoping", "policy_document_reference": "APD-1",
-              "dpia_signed_off_by": "A. Signatory, SIRO", "dpia_signed_off_on": timezone.localdate(),
-              "uk_only_processing": True, "status": "confirmed", "decided_by": confirmer} | fields
-    return Agreement.objects.create(programme=programme, version=1, proposed_by=proposer, **values)
-
-
 def scoping_data(programme, trust_lead, pause_lead, caldicott, women: int = 3) -> dict:
     """A release of `women` women with two children each, a note, an export record, a draft and an
     approved final report, and the scoping token key in use."""
     book = Casebook(programme, trust_lead)
     maker = TokenMaker(keys.Keyring.load(keys.KeyScope(programme.pk, TOKEN_SCOPE, Purpose.TOKEN)))
-    release = ScopingRelease.objects.create(programme=programme, agreement=agreement(programme, trust_lead, caldicott),
-                                            released_by=trust_lead, women=women)
+    agreement = f.AgreementFactory(programme=programme, proposed_by=trust_lead, decided_by=caldicott)
+    release = ScopingRelease.objects.create(programme=programme, agreement=agreement, released_by=trust_lead,
+                                            women=women)
     for n in range(women):
         w = book.woman()
         row = ScopingWomanRow.objects.create(
