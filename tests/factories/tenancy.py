@@ -71,13 +71,14 @@ def side_of(programme: Programme, role) -> Organisation:
 class MembershipFactory(DjangoModelFactory):
     """An active membership of someone from the role's side of the programme, asked for by one
     system administrator and confirmed by another (the given world: the grant flow has its own
-    tests)."""
+    tests); `pending=True` leaves it waiting for confirmation."""
 
     class Meta:
         model = Membership
 
     class Params:
         admins = factory.LazyFunction(_two_system_admins)
+        pending = factory.Trait(status=MembershipStatus.PENDING, confirmed_by=None, confirmed_at=None)
 
     programme = factory.SubFactory(ProgrammeFactory)
     role = "trust_caseworker"
