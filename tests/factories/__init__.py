@@ -14,9 +14,15 @@ from tests.factories.casedata import (
     LegalStatusFactory,
     WomanFactory,
     latest_extract,
-    removed,
 )
-from tests.factories.sharing import AgreementFactory
+from tests.factories.sharing import (
+    AgreementFactory,
+    ContactAttemptFactory,
+    SafeguardingConcernFactory,
+    ScopingChildRowFactory,
+    ScopingReleaseFactory,
+    ScopingWomanRowFactory,
+)
 from tests.factories.tenancy import (
     PASSWORD,
     MembershipFactory,
@@ -27,9 +33,10 @@ from tests.factories.tenancy import (
 )
 
 __all__ = [
-    "PASSWORD", "AgreementFactory", "CareEpisodeFactory", "ChildFactory", "ExtractFactory", "LegalStatusFactory", "MembershipFactory",
-    "OrganisationFactory", "PersonFactory", "ProgrammeFactory", "WomanFactory", "latest_extract", "member",
-    "membership", "organisation", "person", "programme", "removed",
+    "PASSWORD", "AgreementFactory", "CareEpisodeFactory", "ChildFactory", "ContactAttemptFactory", "ExtractFactory",
+    "LegalStatusFactory", "MembershipFactory", "OrganisationFactory", "PersonFactory", "ProgrammeFactory",
+    "SafeguardingConcernFactory", "ScopingChildRowFactory", "ScopingReleaseFactory", "ScopingWomanRowFactory",
+    "WomanFactory", "latest_extract", "member", "membership", "organisation", "person", "programme",
 ]
 
 

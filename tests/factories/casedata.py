@@ -108,7 +108,3 @@ class CareEpisodeFactory(DjangoModelFactory):
     ceased_reason = ""
     extract = factory.SelfAttribute("child.last_extract")
 
-
-def removed(mother: Woman, *dates: date, code: str = "C2") -> list[Child]:
-    """One child per date, each with a legal status `code` starting that day."""
-    return [LegalStatusFactory(child=ChildFactory(mother=mother), code=code, start_date=d).child for d in dates]

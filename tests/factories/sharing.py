@@ -1,4 +1,5 @@
-"""A programme's data-sharing agreement. All invented."""
+"""A programme's agreement, its scoping snapshot and the delivery records about released women.
+All invented."""
 
 from __future__ import annotations
 
@@ -9,7 +10,21 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from pause_portal.tenancy.roles import Role
-from sharing.models_scoping import Agreement, ChangeStatus
+from sharing.models_delivery import (
+    ContactAttempt,
+    ContactMethod,
+    Participation,
+    SafeguardingConcern,
+)
+from sharing.models_scoping import (
+    Agreement,
+    ChangeStatus,
+    ScopingChildRow,
+    ScopingRelease,
+    ScopingWomanRow,
+)
+from sharing.scoping_term import current_agreement
+from tests.factories.casedata import ProtectedFactory, WomanFactory
 from tests.factories.tenancy import ProgrammeFactory, member
 
 
@@ -37,3 +52,66 @@ class AgreementFactory(DjangoModelFactory):
     proposed_by = factory.LazyAttribute(lambda a: member(a.programme, Role.TRUST_LEAD))
     decided_by = factory.LazyAttribute(lambda a: member(a.programme, Role.CALDICOTT_GUARDIAN))
     decided_at = factory.LazyFunction(timezone.now)
+
+
+class ScopingReleaseFactory(DjangoModelFactory):
+    """A scoping release under the programme's current agreement (a new one if it has none), by the
+    Trust lead who proposed it."""
+
+    class Meta:
+        model = ScopingRelease
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    agreement = factory.LazyAttribute(lambda r: current_agreement(r.programme) or AgreementFactory(programme=r.programme))
+    released_by = factory.SelfAttribute("agreement.proposed_by")
+
+
+class ScopingWomanRowFactory(DjangoModelFactory):
+    """A woman's row of the scoping snapshot: two children removed in 2015-2019, in her thirties."""
+
+    class Meta:
+        model = ScopingWomanRow
+
+    release = factory.SubFactory(ScopingReleaseFactory)
+    programme = factory.SelfAttribute("release.programme")
+    woman = factory.SubFactory(WomanFactory, programme=factory.SelfAttribute("..programme"))
+    token = factory.Sequence(lambda n: f"W-TOKEN-{n}")
+    age_band_fine, age_band = "30-34", "30-39"
+    ethnic_group_fine = ethnic_group = "White"
+    children_removed_fine, children_removed = 2, "2"
+    removal_years_fine = removal_years = "2015-2019"
+    outcome_types_fine = outcome_types = "Placement order"
+
+
+class ScopingChildRowFactory(DjangoModelFactory):
+    class Meta:
+        model = ScopingChildRow
+
+    mother_row = factory.SubFactory(ScopingWomanRowFactory)
+    programme = factory.SelfAttribute("mother_row.programme")
+    token = factory.Sequence(lambda n: f"C-TOKEN-{n}")
+    year_band = "2015-2019"
+    outcome = "Adopted"
+
+
+class ContactAttemptFactory(ProtectedFactory):
+    """A practitioner's contact with a released woman (give `released_woman` and `recorded_by`)."""
+
+    class Meta:
+        model = ContactAttempt
+
+    programme = factory.SelfAttribute("released_woman.programme")
+    contacted_on = factory.LazyFunction(timezone.localdate)
+    method = ContactMethod.PHONE
+    outcome = Participation.AGREED
+
+
+class SafeguardingConcernFactory(ProtectedFactory):
+    """An open safeguarding concern about a released woman (give `released_woman` and `raised_by`)."""
+
+    class Meta:
+        model = SafeguardingConcern
+
+    programme = factory.SelfAttribute("released_woman.programme")
+    kind = "safeguarding"
+    lawful_basis = "sch1_p2_18"

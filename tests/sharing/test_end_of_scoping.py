@@ -21,10 +21,8 @@ from sharing.models_scoping import (
     DeletionCertificate,
     FinalReport,
     ReportStatus,
-    ScopingChildRow,
     ScopingExport,
     ScopingNote,
-    ScopingRelease,
     ScopingWomanRow,
 )
 from sharing.models_scoping_checks import ScopingTableVersion
@@ -49,19 +47,12 @@ def scoping_data(programme, trust_lead, pause_lead, caldicott, women: int = 3) -
     book = Casebook(programme, trust_lead)
     maker = TokenMaker(keys.Keyring.load(keys.KeyScope(programme.pk, TOKEN_SCOPE, Purpose.TOKEN)))
     agreement = f.AgreementFactory(programme=programme, proposed_by=trust_lead, decided_by=caldicott)
-    release = ScopingRelease.objects.create(programme=programme, agreement=agreement, released_by=trust_lead,
-                                            women=women)
+    release = f.ScopingReleaseFactory(programme=programme, agreement=agreement, women=women)
     for n in range(women):
-        w = book.woman()
-        row = ScopingWomanRow.objects.create(
-            programme=programme, release=release, woman=w, token=maker.make(TokenKind.WOMAN, f"W-{n}"),
-            age_band_fine="30-34", ethnic_group_fine="White", children_removed_fine=2,
-            removal_years_fine="2015-2019", outcome_types_fine="Placement order", outcome_types="Placement order",
-            age_at_first_removal_fine="25-29", age_at_first_removal="20-29", age_band="30-39", ethnic_group="White",
-            children_removed="2", removal_years="2015-2019")
+        row = f.ScopingWomanRowFactory(release=release, woman=book.woman(), token=maker.make(TokenKind.WOMAN, f"W-{n}"),
+                                       age_at_first_removal_fine="25-29", age_at_first_removal="20-29")
         for c in range(2):
-            ScopingChildRow.objects.create(programme=programme, mother_row=row, year_band="2015-2019",
-                                           outcome="Adopted", token=maker.make(TokenKind.CHILD, f"C-{n}-{c}"))
+            f.ScopingChildRowFactory(mother_row=row, token=maker.make(TokenKind.CHILD, f"C-{n}-{c}"))
     ScopingNote.objects.create(programme=programme, written_by=pause_lead, text="Most removals 2015-2019.")
     ScopingExport.objects.create(programme=programme, exported_by=pause_lead, table="by_removals", sha256="0" * 64)
     ScopingTableVersion.objects.create(programme=programme, table="removals", via="export", sha256="0" * 64,

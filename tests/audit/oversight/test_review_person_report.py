@@ -26,7 +26,7 @@ from eligibility.models import Woman
 from pause_portal.tenancy.models import Phase
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import Protector
-from sharing.models_delivery import ContactAttempt, ReleasedChild
+from sharing.models_delivery import ReleasedChild
 from sharing.models_scoping import ScopingWomanRow
 from sharing.scoping_release import release_for_scoping
 from tests import factories as f
@@ -78,10 +78,7 @@ def test_delivery_sequence_yields_exactly_those_rows():
     listing = disclose(world.pause_lead, [her, other], page="/delivery/women/").entry
     disclose(world.pause_lead, [other], page=f"/delivery/women/{other.pk}/")  # not about her
     seen = disclose(p1, [her], page=f"/delivery/women/{her.pk}/").entry
-    contact = ContactAttempt(programme=world.programme, released_woman=her, recorded_by=p1,
-                             contacted_on=timezone.localdate(), method="phone", outcome="interested")
-    contact.protect(Protector.load(world.programme.pk, ContactAttempt.key_phase), note="Synthetic note")
-    contact.save()
+    contact = f.ContactAttemptFactory(released_woman=her, recorded_by=p1, outcome="interested", note="Synthetic note")
     contact_view = disclose(p1, [contact], page=f"/casework/women/{her.pk}/").entry
     refused_page = reverse("eligibility:woman", kwargs={"pk": her.woman_id})
     assert as_client(p2).get(refused_page).status_code == 404  # not hers to see: the middleware records it
