@@ -10,7 +10,6 @@ import shutil
 import socket
 import time
 
-import factory.random
 import pytest
 from django.db import connection
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -61,7 +60,7 @@ def _service_markers(request):
 def _seeded_factories():
     """The factories' invented names and dates are the same on every run of a test, whatever ran
     before it."""
-    factory.random.reseed_random("pause-portal-tests")
+    f.reseed()
 
 
 # --- the world -----------------------------------------------------------------------------

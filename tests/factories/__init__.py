@@ -5,6 +5,8 @@ test by tests/conftest.py). All data is invented.
 
 from __future__ import annotations
 
+import factory.random
+
 from pause_portal.tenancy.models import Membership, Organisation, Person, Programme
 from pause_portal.tenancy.roles import OrganisationKind, Role
 from tests.factories.casedata import (
@@ -36,8 +38,14 @@ __all__ = [
     "PASSWORD", "AgreementFactory", "CareEpisodeFactory", "ChildFactory", "ContactAttemptFactory", "ExtractFactory",
     "LegalStatusFactory", "MembershipFactory", "OrganisationFactory", "PersonFactory", "ProgrammeFactory",
     "SafeguardingConcernFactory", "ScopingChildRowFactory", "ScopingReleaseFactory", "ScopingWomanRowFactory",
-    "WomanFactory", "latest_extract", "member", "membership", "organisation", "person", "programme",
+    "WomanFactory", "latest_extract", "member", "membership", "organisation", "person", "programme", "reseed",
 ]
+
+
+def reseed() -> None:
+    """Start Faker (and factory_boy's fuzzy values) from the same seed: what follows is invented
+    the same way on every run."""
+    factory.random.reseed_random("pause-portal-tests")
 
 
 def organisation(kind: OrganisationKind = OrganisationKind.TRUST, name: str | None = None) -> Organisation:

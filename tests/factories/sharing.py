@@ -62,7 +62,8 @@ class ScopingReleaseFactory(DjangoModelFactory):
         model = ScopingRelease
 
     programme = factory.SubFactory(ProgrammeFactory)
-    agreement = factory.LazyAttribute(lambda r: current_agreement(r.programme) or AgreementFactory(programme=r.programme))
+    agreement = factory.LazyAttribute(
+        lambda r: current_agreement(r.programme) or AgreementFactory(programme=r.programme))
     released_by = factory.SelfAttribute("agreement.proposed_by")
 
 
