@@ -17,7 +17,6 @@ from eligibility.models import (
     Woman,
 )
 from eligibility.views.extracts import _safe_cell
-from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.eligibility.extracts import Ssd
 
@@ -143,8 +142,8 @@ def test_a_failed_import_can_be_retried(client, caseworker, monkeypatch, django_
 def test_an_interrupted_import_is_marked_failed_when_its_task_comes_back(caseworker, programme):
     from eligibility.tasks import run_import
 
-    extract = f.ExtractFactory(programme=programme, uploaded_by=caseworker, status=ExtractStatus.RUNNING,
-                               upload_id="abc", stored_files=["x.csv"])
+    extract = Extract.objects.create(programme=programme, uploaded_by=caseworker, sha256="1" * 64, size_bytes=1,
+                                     status=ExtractStatus.RUNNING, upload_id="abc", stored_files=["x.csv"])
     assert run_import(extract.pk, caseworker.pk) == "interrupted"
     extract.refresh_from_db()
     assert extract.status == ExtractStatus.FAILED and extract.failure == "interrupted" and extract.finished_at
@@ -154,8 +153,8 @@ def test_the_task_rechecks_the_uploaders_role(caseworker, programme, system_admi
     from eligibility.tasks import run_import
     from sharing import actions
 
-    extract = f.ExtractFactory(programme=programme, uploaded_by=caseworker, status=ExtractStatus.RECEIVED,
-                               upload_id="abc", stored_files=["x.csv"])
+    extract = Extract.objects.create(programme=programme, uploaded_by=caseworker, sha256="2" * 64, size_bytes=1,
+                                     upload_id="abc", stored_files=["x.csv"])
     actions.revoke_role(membership=caseworker.memberships.get(), by=system_admin)
     assert run_import(extract.pk, caseworker.pk) == "refused actor"
     extract.refresh_from_db()
