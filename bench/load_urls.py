@@ -6,28 +6,29 @@ setting or URL can read casework without writing the audit entry."""
 from django.shortcuts import render
 from django.urls import include, path
 
-from eligibility.disclosure import memberships_by_programme
-from pause_portal.access import for_roles
+from eligibility.disclosure import Served, _Reader, memberships_by_programme
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Phase
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
-from sharing.disclosure import DELIVERY_FIELDS, delivery_visible
+from sharing.disclosure import DELIVERY_FIELDS, PauseDisclosure
 from sharing.views.delivery_rows import as_shown, in_view
 
 
 def _served_without_audit(user, records: list) -> list:
-    """What `disclose()` would serve (the same reads: memberships, the visibility predicate), but
-    with no audit entry written."""
+    """What `disclose()` would serve (the same reads: memberships, the visibility predicate, the
+    same served values read the same way), but with no audit entry written."""
     memberships = memberships_by_programme(user, {r.programme_id for r in records})
-    seen = delivery_visible(user, records, memberships)
-    return [r for r in records if r.pk in seen]
+    phase = PauseDisclosure(user, records, memberships)  # works out the view once, as disclose() does
+    seen, read = phase._delivery_seen, _Reader(phase)
+    return [(r, Served(r, DELIVERY_FIELDS[type(r)], read)) for r in records if r.pk in seen]
 
 
-@for_roles(Role.PAUSE_PRACTITIONER)
+@for_perm(Perm.VIEW_OWN_CASELOAD)
 def caseload_baseline(request):
     programme = current_membership(request).programme
     records = _served_without_audit(request.user, list(in_view(request)))
-    women = as_shown(records, DELIVERY_FIELDS[type(records[0])]) if records else []
+    women = as_shown(records)
     return render(request, "delivery/caseload.html", {"programme": programme,
                                                       "in_delivery": programme.phase == Phase.DELIVERY,
                                                       "women": women, "to_contact": sum(w.prompt_contact for w in women)})

@@ -56,7 +56,7 @@ from eligibility.extract.values import (
 )
 from eligibility.models import Child, Correction, ErasedPerson, Woman
 from pause_portal.tenancy.models import Person, Programme
-from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.blind_index import BlindIndexer, IndexKind
 from pseudonymisation.fields import EncryptedField, Protector
@@ -155,7 +155,7 @@ def _rights_role(person: Person, programme_id: int, rights_request=None, woman_i
     if membership is not None and role_has(membership.role, Perm.ANSWER_RIGHTS_REQUESTS):
         return membership.role
     if (rights_request is not None and membership is not None
-            and membership.role == Role.TRUST_CASEWORKER and _rectifies(rights_request, programme_id, woman_id)):
+            and role_has(membership.role, Perm.RECTIFY_RECORDS) and _rectifies(rights_request, programme_id, woman_id)):
         return membership.role  # a Trust caseworker acting on the DPO's rectification request
     raise PermissionDenied("Only the programme's data protection officer, or a Trust caseworker from an open "
                            "rectification request about her, corrects records; only the DPO erases them.")

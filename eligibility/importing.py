@@ -37,6 +37,7 @@ from eligibility.import_writer import (
     upsert_events,
 )
 from eligibility.models import Extract, ExtractStatus, ImportStage, Woman
+from pause_portal import presenting
 from pause_portal.tenancy.models import Person, Programme
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -52,7 +53,7 @@ class AlreadyImported(Exception):
     def __init__(self, extract: Extract):
         self.extract = extract
         super().__init__(
-            f"This file was already imported on {timezone.localtime(extract.finished_at):%d %B %Y at %H:%M}. "
+            f"This file was already imported on {presenting.moment(extract.finished_at)}. "
             "Nothing has been changed."
         )
 

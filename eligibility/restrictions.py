@@ -26,10 +26,8 @@ from eligibility.models import Restriction, RestrictionReason, Woman
 from pause_portal import hooks
 from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Membership, Person
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
-
-RESTRICTING_ROLES = (Role.TRUST_LEAD, Role.DPO)
 
 
 class RestrictionRefused(Refused):
@@ -38,7 +36,7 @@ class RestrictionRefused(Refused):
 
 def _restricting(by: Person, programme_id: int) -> Membership:
     membership = membership_in(by, programme_id)
-    if membership is None or Role(membership.role) not in RESTRICTING_ROLES:
+    if membership is None or not role_has(membership.role, Perm.RESTRICT_PROCESSING):
         raise RestrictionRefused("Only the programme's Trust leads and its DPO restrict a woman's records.")
     return membership
 

@@ -136,6 +136,8 @@ TEMPLATES = [
             # Template tag libraries that live in a layer's sub-package rather than in an app's
             # own templatetags/ (the DPO's oversight is a sub-package of the audit app).
             "libraries": {"rights_due": "audit.oversight.templatetags.rights_due"},
+            # The one presenter's filters (dates, moments, NHS numbers), in every template.
+            "builtins": ["pause_portal.presenting_filters"],
         },
     }
 ]

@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from pause_portal import presenting
 from pause_portal.tenancy.models import Person, Phase, Programme
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from sharing.models_scoping import Agreement, ChangeStatus
 from sharing.scoping_term import current_agreement
@@ -206,7 +207,8 @@ def open_proposal(programme: Programme) -> Agreement | None:
 def propose_agreement(*, programme: Programme, by: Person, values: dict, change_reason: str = "") -> Agreement:
     """A Trust lead proposes the next version. It takes effect when the Caldicott Guardian
     confirms it; until then one proposal at a time waits."""
-    if _role_in(by, programme) != Role.TRUST_LEAD:
+    role = _role_in(by, programme)
+    if not role_has(role, Perm.PROPOSE_AGREEMENT_CHANGE):
         raise PermissionDenied("Only a Trust lead of the programme proposes a data-sharing agreement.")
     with transaction.atomic():
         Programme.objects.select_for_update().get(pk=programme.pk)  # one proposer at a time per programme
@@ -224,7 +226,7 @@ def propose_agreement(*, programme: Programme, by: Person, values: dict, change_
                 )
         except IntegrityError as exc:  # a simultaneous proposal took the number
             raise ValidationError("Someone else proposed a version at the same moment: try again") from exc
-        record_event(Event.CHANGE, actor=by, target=agreement, programme=programme, role=Role.TRUST_LEAD,
+        record_event(Event.CHANGE, actor=by, target=agreement, programme=programme, role=role,
                      reason=f"data-sharing agreement version {number} proposed", action=0)
     return agreement
 
@@ -232,7 +234,7 @@ def propose_agreement(*, programme: Programme, by: Person, values: dict, change_
 def may_decide(agreement: Agreement, person: Person) -> bool:
     """The programme's Caldicott Guardian, never the proposer."""
     return (person.pk != agreement.proposed_by_id
-            and _role_in(person, agreement.programme) == Role.CALDICOTT_GUARDIAN)
+            and role_has(_role_in(person, agreement.programme), Perm.CONFIRM_AGREEMENT_CHANGE))
 
 
 def _decide(agreement: Agreement, by: Person, status: ChangeStatus, reason: str) -> Agreement:
@@ -250,7 +252,7 @@ def _decide(agreement: Agreement, by: Person, status: ChangeStatus, reason: str)
         agreement.save(update_fields=["status", "decided_by", "decided_at"])
         what = "confirmed" if status == ChangeStatus.CONFIRMED else "rejected"
         record_event(Event.CHANGE, actor=by, target=agreement, programme=agreement.programme,
-                     role=Role.CALDICOTT_GUARDIAN, action=1,
+                     role=_role_in(by, agreement.programme), action=1,
                      reason=f"data-sharing agreement version {agreement.version} {what}"
                             + (f": {reason.strip()}" if reason.strip() else ""))
     return agreement
@@ -273,12 +275,13 @@ def withdraw_agreement(*, agreement: Agreement, by: Person) -> Agreement:
         agreement = Agreement.objects.select_for_update().select_related("programme").get(pk=agreement.pk)
         if agreement.status != ChangeStatus.PROPOSED:
             raise ValidationError(f"Version {agreement.version} is not waiting for a decision")
-        if by.pk != agreement.proposed_by_id or _role_in(by, agreement.programme) != Role.TRUST_LEAD:
+        role = _role_in(by, agreement.programme)
+        if by.pk != agreement.proposed_by_id or not role_has(role, Perm.PROPOSE_AGREEMENT_CHANGE):
             raise PermissionDenied("Only the Trust lead who proposed a version can withdraw it.")
         agreement.status = ChangeStatus.WITHDRAWN
         agreement.save(update_fields=["status"])
         record_event(Event.CHANGE, actor=by, target=agreement, programme=agreement.programme,
-                     role=Role.TRUST_LEAD, action=1,
+                     role=role, action=1,
                      reason=f"data-sharing agreement version {agreement.version} withdrawn")
     return agreement
 
@@ -306,7 +309,7 @@ def shown(name: str, value) -> list[str]:
     if name == "uk_only_processing":
         return ["Yes" if value else "No"]
     if name == "dpia_signed_off_on":
-        return [value.strftime("%-d %B %Y") if value else "Not recorded"]
+        return [presenting.day(value)]
     if name == "scoping_extension_days":
         return [f"{value} day{'s' if value != 1 else ''} beyond three months" if value else "None"]
     return [value or "Not recorded"]

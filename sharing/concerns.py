@@ -47,8 +47,7 @@ EMAIL_BODY = "emails/concern_awaiting_body.txt"
 def _raiser_membership(released: ReleasedWoman, by: Person):
     """Her practitioner, or the programme's Pause lead, while she is in their view."""
     membership = membership_in(by, released.programme_id)
-    allowed = membership is not None and (role_has(membership.role, Perm.RAISE_SAFEGUARDING)
-                                          or Role(membership.role) == Role.PAUSE_LEAD)
+    allowed = membership is not None and role_has(membership.role, Perm.RAISE_SAFEGUARDING)
     if not allowed or not visible_released_women(by, membership).filter(pk=released.pk).exists():
         raise PermissionDenied("Only her practitioner or the Pause lead raises a concern about her.")
     return membership
@@ -56,7 +55,7 @@ def _raiser_membership(released: ReleasedWoman, by: Person):
 
 def _trust_lead_membership(concern: SafeguardingConcern, by: Person):
     membership = membership_in(by, concern.programme_id)
-    if membership is None or Role(membership.role) != Role.TRUST_LEAD:
+    if membership is None or not role_has(membership.role, Perm.ANSWER_CONCERNS):
         raise PermissionDenied("Only a Trust lead of the programme answers a concern.")
     return membership
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from pause_portal import presenting
 from pause_portal.tenancy.models import Person
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
@@ -67,7 +68,7 @@ def _problems(released: ReleasedWoman, *, contacted_on, method, outcome, privacy
         problems["contacted_on"] = "The date of contact must be today or in the past"
     elif contacted_on < timezone.localdate(released.released_at):
         problems["contacted_on"] = (f"The date of contact must be on or after the day she was released to Pause, "
-                                    f"{timezone.localdate(released.released_at):%-d %B %Y}")
+                                    f"{presenting.day(released.released_at)}")
     if method not in ContactMethod.values:
         problems["method"] = "Choose how you tried to contact her"
     if outcome not in OUTCOMES:

@@ -55,6 +55,7 @@ DELIVERY_WOMAN_FIELDS = frozenset({
     "target_position", "target_reason", "participation", "participation_ended_at",
     "privacy_information_given_at",
 })
+LIVE_FROM_TRUST_RECORD = frozenset({"forename", "surname", "date_of_birth", "postcode"})
 DELIVERY_FIELDS: dict[type[models.Model], frozenset[str]] = {
     ReleasedWoman: DELIVERY_WOMAN_FIELDS,
     ReleasedChild: frozenset({"token", "birth_year", "removal_year", "outcome"}),
@@ -110,6 +111,15 @@ class PauseDisclosure:
     def woman_of(self, record: models.Model) -> int | None:
         if getattr(record, "released_woman_id", None) is not None:
             return ReleasedWoman.objects.filter(pk=record.released_woman_id).values_list("woman_id", flat=True).first()
+        return None
+
+    @staticmethod
+    def holder(record: models.Model, name: str) -> models.Model | None:
+        """The record a served field is read from: a released woman's name, date of birth and
+        postcode are read live from the Trust's record of her (the release holds a reference, not a
+        copy); everything else from the record itself (None)."""
+        if isinstance(record, ReleasedWoman) and name in LIVE_FROM_TRUST_RECORD:
+            return record.woman
         return None
 
     def prepare(self, shown: list) -> None:

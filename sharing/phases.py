@@ -256,9 +256,10 @@ def withdraw_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
     """Its proposer takes a waiting phase change back."""
     with transaction.atomic():
         change, programme = _settle(change, by, ChangeStatus.WITHDRAWN)
-        if by.pk != change.proposed_by_id or _role_in(by, programme) != Role.TRUST_LEAD:
+        role = _role_in(by, programme)
+        if by.pk != change.proposed_by_id or not role_has(role, Perm.PROPOSE_PHASE_CHANGE):
             raise PermissionDenied("Only the Trust lead who proposed a phase change can withdraw it.")
         change.save(update_fields=["status", "decided_at"])
-        record_event(Event.CHANGE, actor=by, target=change, programme=programme, role=Role.TRUST_LEAD, action=1,
+        record_event(Event.CHANGE, actor=by, target=change, programme=programme, role=role, action=1,
                      reason=f"phase change {change.from_phase} -> {change.to_phase} withdrawn")
     return change

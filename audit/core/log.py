@@ -98,18 +98,3 @@ def session_expired(*, by, reason: str) -> AuditEntry:
 
 def _model_of(reference: str) -> type[models.Model]:
     return apps.get_model(reference.split(":", 1)[0])
-
-
-def record_staff_view(request, people: Iterable[models.Model], *, membership=None) -> AuditEntry | None:
-    """Pages that show staff details (names, emails) record whom they showed, like any disclosure."""
-    people = list(people)
-    if not people:
-        return None
-    return record_event(
-        Event.DISCLOSURE,
-        actor=request.user,
-        subjects=people,
-        programme=membership.programme if membership else None,
-        role=membership.role if membership else ("system_admin" if request.user.is_system_admin else ""),
-        reason="staff details",
-    )

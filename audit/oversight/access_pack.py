@@ -15,10 +15,10 @@ anyone else: another woman's records are never gathered.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from audit.core.log import record_event
@@ -35,12 +35,12 @@ from audit.oversight.access_pack_contents import Item, Pack, Section
 from audit.oversight.access_pack_files import pack_zip
 from audit.oversight.pack_sources import access_log_entries, release_events
 from audit.oversight.rights import RightsRefused, _locked, dpo_membership
-from eligibility.disclosure import disclose
+from eligibility.disclosure import disclose, record_disclosure
 from eligibility.extract import codes
 from eligibility.models import Child, Correction, Decision, Evaluation, Restriction, Woman
+from pause_portal import presenting
 from pause_portal.tenancy.models import Membership, Person
 from pause_portal.tenancy.roles import Role
-from pseudonymisation.fields import Protector
 from sharing.models_delivery import (
     CaseloadAssignment,
     ContactAttempt,
@@ -51,6 +51,7 @@ from sharing.models_delivery import (
 from sharing.models_scoping import ScopingWomanRow
 
 CHILD, STAFF = "child", "staff"
+Read = Callable[[models.Model, str], object]  # a served value of a record the pack shows
 
 
 def text(value) -> str:
@@ -59,9 +60,9 @@ def text(value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
-        return timezone.localtime(value).strftime("%d %B %Y, %H:%M")
+        return presenting.moment(value)
     if isinstance(value, date):
-        return value.strftime("%d %B %Y")
+        return presenting.day(value)
     return str(value)
 
 
@@ -103,7 +104,7 @@ def build(request: RightsRequest, *, by: Person, page: str) -> Pack:
     records = [woman, *children, *Correction.objects.filter(woman=woman), *Decision.objects.filter(woman=woman),
                *Restriction.objects.filter(woman=woman), *ScopingWomanRow.objects.filter(woman=woman), *on_release]
     shown = disclose(by, records, page=page, reason=request.reference)
-    seen = {(type(r), r.pk) for r in shown}
+    seen = {(type(r), r.pk) for r in shown.records}
     if (Woman, woman.pk) not in seen:
         raise RightsRefused("Her records are shown only through an open request about her.")
 
@@ -112,17 +113,22 @@ def build(request: RightsRequest, *, by: Person, page: str) -> Pack:
 
     decisions = {d.item: d for d in RedactionDecision.objects.filter(request=request)}
     staff = _Staff(request.programme_id, decisions)
-    protector = Protector.load(request.programme_id, Woman.key_phase)
-    sections = [_about_her(woman, protector), _corrections(kept(records), protector, staff), _rules(woman),
-                _decisions(kept(records), protector, staff), _restrictions(kept(records), staff),
+    served = {(type(r), r.pk): s for r, s in shown.pairs()}
+
+    def read(record, name: str):
+        """A value as the disclosure policy served it (decrypted there, not here)."""
+        return served[type(record), record.pk][name]
+
+    sections = [_about_her(woman, read), _corrections(kept(records), read, staff), _rules(woman),
+                _decisions(kept(records), read, staff), _restrictions(kept(records), staff),
                 _releases(woman, released, staff), *_delivery(released if released and (ReleasedWoman, released.pk)
-                                                              in seen else None, kept(on_release), staff),
+                                                              in seen else None, kept(on_release), staff, read),
                 _scoping_row(kept(records))]
     child_items = [Item(ref=f"eligibility.child:{c.pk}", kind=CHILD, label=f"Child {n}",
                         disclosed_label=f"Child {n}", decision=decisions.get(f"eligibility.child:{c.pk}"),
                         detail=f"Her child born in {c.birth_year or 'a year not known'}")
                    for n, c in enumerate(kept(children), start=1)]
-    sections.append(_children(kept(children), child_items, kept(on_release), protector))
+    sections.append(_children(kept(children), child_items, kept(on_release), read))
     sections.append(_access_log(woman, staff))
     sections.append(_requests(woman))
     items = child_items + list(staff.items.values())
@@ -142,13 +148,13 @@ def _decision_text(item: Item) -> str:
 
 
 # --- the sections --------------------------------------------------------------------------------
-def _about_her(woman: Woman, protector: Protector) -> Section:
+def _about_her(woman: Woman, read: Read) -> Section:
     def plain(name):
-        return woman.reveal(protector, name)
+        return read(woman, name)
 
     ethnicity = woman.ethnicity and f"{codes.ETHNICITY.get(woman.ethnicity, 'Unrecognised code')} ({woman.ethnicity})"
     rows = [["Trust person id", plain("trust_person_id")], ["Forename", plain("forename")],
-            ["Surname", plain("surname")], ["Date of birth", plain("date_of_birth")],
+            ["Surname", plain("surname")], ["Date of birth", presenting.as_date(plain("date_of_birth"))],
             ["NHS number", plain("nhs_number")], ["Postcode", plain("postcode")], ["Ethnic group", ethnicity],
             ["Expected child due", woman.expected_child_due], ["Date of death", woman.died_on],
             ["In the latest extract", woman.in_latest_extract],
@@ -157,9 +163,9 @@ def _about_her(woman: Woman, protector: Protector) -> Section:
     return Section("her_details", "Her details", ["Item", "Value"], [[k, text(v)] for k, v in rows])
 
 
-def _corrections(records: list, protector: Protector, staff: _Staff) -> Section:
-    rows = [[text(c.recorded_at), c.field.replace("_", " "), text(c.reveal(protector, "previous_value")),
-             text(c.reveal(protector, "corrected_value")), text(c.reveal(protector, "reason")),
+def _corrections(records: list, read: Read, staff: _Staff) -> Section:
+    rows = [[text(c.recorded_at), c.field.replace("_", " "), text(read(c, "previous_value")),
+             text(read(c, "corrected_value")), text(read(c, "reason")),
              staff(c.recorded_by_id), text(c.active)]
             for c in records if isinstance(c, Correction)]
     return Section("corrections", "Corrections of her record",
@@ -176,9 +182,9 @@ def _rules(woman: Woman) -> Section:
                    note="The rules only propose: a named person decides (see the decisions).")
 
 
-def _decisions(records: list, protector: Protector, staff: _Staff) -> Section:
+def _decisions(records: list, read: Read, staff: _Staff) -> Section:
     rows = [[text(d.decided_at), d.get_outcome_display(), d.get_proposal_display(), str(d.rule_set.version),
-             text(d.reveal(protector, "reason")), staff(d.decided_by_id)]
+             text(read(d, "reason")), staff(d.decided_by_id)]
             for d in sorted((r for r in records if isinstance(r, Decision)), key=lambda d: d.pk)]
     return Section("decisions", "Decisions about her",
                    ["When", "Decision", "The rules proposed", "Rule set version", "Reason", "Decided by"], rows)
@@ -197,7 +203,7 @@ def _releases(woman: Woman, released: ReleasedWoman | None, staff: _Staff) -> Se
                    ["When", "Phase", "What happened", "Agreement version", "Lawful basis", "By"], rows)
 
 
-def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff) -> list[Section]:
+def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff, read: Read) -> list[Section]:
     details = Section("delivery", "Her delivery release (what Pause sees)", ["Item", "Value"])
     contacts = Section("contact", "Contact with her", ["Date", "How", "Outcome", "Privacy information given",
                                                        "Note", "Recorded by"])
@@ -206,23 +212,22 @@ def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff) -> l
     caseload = Section("caseload", "Her Pause practitioner", ["From", "To", "Practitioner"])
     if released is None:
         return [details, contacts, concerns, caseload]
-    p = Protector.load(released.programme_id, ReleasedWoman.key_phase)
     details.rows = [[k, text(v)] for k, v in [
-        ("Released", released.released_at), ("Address given to Pause", released.reveal(p, "address")),
+        ("Released", released.released_at), ("Address given to Pause", read(released, "address")),
         ("Trust contact", staff(released.trust_contact_id)), ("Participation", released.get_participation_display()),
         ("Participation ended", released.participation_ended_at),
         ("Privacy information given", released.privacy_information_given_at),
-        ("Place in the target group", released.target_position), ("Why there", released.reveal(p, "target_reason")),
+        ("Place in the target group", released.target_position), ("Why there", read(released, "target_reason")),
         ("Release withdrawn", released.withdrawn_at)]]
     for r in records:
         if isinstance(r, ContactAttempt):
             contacts.rows.append([text(r.contacted_on), r.get_method_display(), r.get_outcome_display(),
-                                  text(r.privacy_information_given), text(r.reveal(p, "note")),
+                                  text(r.privacy_information_given), text(read(r, "note")),
                                   staff(r.recorded_by_id)])
         elif isinstance(r, SafeguardingConcern):
             concerns.rows.append([text(r.raised_at), r.get_kind_display(), r.get_lawful_basis_display(),
-                                  text(r.reveal(p, "summary")), r.get_status_display(), text(r.closed_at),
-                                  text(r.reveal(p, "closing_note")), staff(r.raised_by_id)])
+                                  text(read(r, "summary")), r.get_status_display(), text(r.closed_at),
+                                  text(read(r, "closing_note")), staff(r.raised_by_id)])
         elif isinstance(r, CaseloadAssignment):
             caseload.rows.append([text(r.assigned_at), text(r.ended_at) or "Now", staff(r.practitioner_id)])
     return [details, contacts, concerns, caseload]
@@ -237,7 +242,7 @@ def _scoping_row(records: list) -> Section:
                    rows)
 
 
-def _children(children: list[Child], items: list[Item], on_release: list, protector: Protector) -> Section:
+def _children(children: list[Child], items: list[Item], on_release: list, read: Read) -> Section:
     tokens = {r.child_id: r.token for r in on_release if isinstance(r, ReleasedChild)}
     rows = []
     for child, item in zip(children, items, strict=True):
@@ -249,7 +254,7 @@ def _children(children: list[Child], items: list[Item], on_release: list, protec
         care = "; ".join(f"from {e.start_date or 'unknown'} to {e.ceased_date or 'now'}"
                          + (f" ({e.ceased_reason})" if e.ceased_reason else "")
                          for e in child.care_episodes.order_by("start_date", "pk"))
-        rows.append([item.label, "Disclosed", text(child.reveal(protector, "date_of_birth")), text(child.birth_year),
+        rows.append([item.label, "Disclosed", text(presenting.as_date(read(child, "date_of_birth"))), text(child.birth_year),
                      child.sex, legal, care, tokens.get(child.pk, "")])
     return Section("children", "Her children", ["Child", "Shown", "Date of birth", "Year of birth", "Sex",
                                                 "Legal statuses", "Care episodes", "Delivery token"], rows)
@@ -307,7 +312,7 @@ def download(request: RightsRequest, *, by: Person, page: str) -> tuple[str, byt
         if pack.pending:
             raise RightsRefused(f"Decide on every item about other people first ({len(pack.pending)} awaiting).")
         name, content, digest = pack_zip(pack)
-        record_event(Event.DISCLOSURE, actor=by, target=request, subject_ids=[request.woman_id],
-                     subject_model=Woman, programme=membership.programme, role=membership.role, page=page,
-                     reason=f"{request.reference}: access pack downloaded (zip sha256 {digest})")
+        record_disclosure(by, membership=membership, target=request, subject_ids=[request.woman_id],
+                          subject_model=Woman, page=page,
+                          reason=f"{request.reference}: access pack downloaded (zip sha256 {digest})")
     return name, content

@@ -20,6 +20,7 @@ from audit.core.log import record_event
 from audit.core.models import Event
 from audit.core.models_rights import Breach, BreachRisk, BreachStatus
 from audit.oversight.due_dates import IcoClock, ico_clock
+from eligibility.disclosure import disclose
 from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Membership, Person, Programme
 from pause_portal.tenancy.roles import Perm, role_has
@@ -75,12 +76,13 @@ class BreachView:
         return self.breach.risk != BreachRisk.UNLIKELY
 
 
-def view_of(breach: Breach) -> BreachView:
-    p = protector_for(breach)
-    return BreachView(breach=breach, what_happened=breach.reveal(p, "what_happened") or "",
-                      people_affected=breach.reveal(p, "people_affected") or "",
-                      actions_taken=breach.reveal(p, "actions_taken") or "",
-                      clock=ico_clock(breach.found_at, breach.ico_told_at))
+def views_of(breaches: list[Breach], *, by: Person, page: str) -> list[BreachView]:
+    """The breaches as the disclosure policy serves them to the register's keeper (one entry)."""
+    shown = disclose(by, breaches, page=page, reason="breach register")
+    return [BreachView(breach=b, what_happened=s.get("what_happened") or "",
+                       people_affected=s.get("people_affected") or "", actions_taken=s.get("actions_taken") or "",
+                       clock=ico_clock(b.found_at, b.ico_told_at))
+            for b, s in shown.pairs()]
 
 
 def register_of(programme_id: int) -> QuerySet[Breach]:

@@ -18,6 +18,7 @@ from audit.core.models_rights import (
     RightsProposal,
     RightsRequest,
 )
+from pause_portal import presenting
 from pause_portal.tenancy.models import Person
 from pause_portal.tenancy.roles import Role
 
@@ -34,7 +35,7 @@ class Activity:
 
 
 def _opened(r: RightsRequest) -> Activity:
-    received = f"Received {r.received_on:%d %B %Y}, " + (r.get_received_via_display().lower() if r.received_via
+    received = f"Received {presenting.day(r.received_on)}, " + (r.get_received_via_display().lower() if r.received_via
                                                           else "how it was received not recorded")
     if r.identity_verified:
         identity = (f"identity: {r.get_identity_method_display().lower()}; document: "

@@ -51,7 +51,7 @@ from audit.oversight.rights import (
 )
 from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Programme
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ EMAIL_BODY = "emails/rights_proposal_body.txt"
 
 def caldicott_membership(by: Person, programme_id: int) -> Membership:
     membership = membership_in(by, programme_id)
-    if membership is None or Role(membership.role) != Role.CALDICOTT_GUARDIAN:
+    if membership is None or not role_has(membership.role, Perm.CONFIRM_RIGHTS_DECISIONS):
         raise RightsRefused("Only the programme's Caldicott Guardian confirms an erasure or an upheld objection.")
     return membership
 

@@ -311,7 +311,7 @@ def lift_request_restriction(request: RightsRequest, *, by: Person) -> Restricti
 # --- rectification (Art. 16): the caseworker's step ----------------------------------------------
 def _caseworker(by: Person, request: RightsRequest) -> Membership:
     membership = membership_in(by, request.programme_id)
-    if membership is None or Role(membership.role) != Role.TRUST_CASEWORKER:
+    if membership is None or not role_has(membership.role, Perm.RECTIFY_RECORDS):
         raise RightsRefused("Only the programme's Trust caseworkers correct records from a request.")
     if request.kind != RequestKind.RECTIFICATION or not request.is_open:
         raise RightsRefused(f"Request {request.reference} is not an open rectification request.")

@@ -18,7 +18,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from audit.core.log import record_staff_view
 from audit.core.models_rights import ObjectionOutcome, RequestKind, RightsRequest
 from audit.oversight import erasure, objections, proposals, rights
 from audit.oversight.due_dates import days_left
@@ -32,15 +31,15 @@ from audit.oversight.forms_rights import (
     ReassignForm,
     WithdrawForm,
 )
-from eligibility.disclosure import disclose
+from eligibility.disclosure import disclose, record_staff_view
 from eligibility.identifiers import find_woman
 from eligibility.models import Woman
-from pause_portal.access import for_roles
+from pause_portal import presenting
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person
-from pause_portal.tenancy.roles import TRUST_ROLES, Role
+from pause_portal.tenancy.roles import TRUST_ROLES, Perm, Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.blind_index import IndexKind
-from pseudonymisation.fields import Protector
 
 NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust person ID",
              IndexKind.NHS_NUMBER: "No woman in this programme has that NHS number"}
@@ -56,7 +55,7 @@ def request_or_404(request, pk: int) -> RightsRequest:
     return found
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.ANSWER_RIGHTS_REQUESTS)
 def requests(request):
     programme = current_membership(request).programme
     rows = list(rights.requests_of(programme.pk).order_by("status", "due_on", "pk"))
@@ -66,7 +65,7 @@ def requests(request):
     })
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.ANSWER_RIGHTS_REQUESTS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def open_page(request):
     programme = current_membership(request).programme
@@ -91,7 +90,7 @@ def open_page(request):
             except rights.RightsRefused as exc:
                 refusal = exc.message
             else:
-                messages.success(request, f"Request {opened.reference} opened: due {opened.due_on:%d %B %Y}.")
+                messages.success(request, f"Request {opened.reference} opened: due {presenting.day(opened.due_on)}.")
                 return redirect("rights:request", opened.pk)
     record_staff_view(request, Person.objects.filter(pk__in=[pk for pk, _ in checkers]),
                       membership=current_membership(request))
@@ -127,7 +126,7 @@ def _act(action: str, form, rr: RightsRequest, request) -> str:
     confirmations = request.build_absolute_uri(reverse("rights:confirmations"))
     if action == "extend":
         rights.extend(rr, months=data["months"], reason=data["reason"], by=by)
-        return f"Request {rr.reference} extended: now due {rr.due_on:%d %B %Y}."
+        return f"Request {rr.reference} extended: now due {presenting.day(rr.due_on)}."
     if action == "reassign":
         rights.reassign(rr, owner=Person.objects.get(pk=data["owner"]), by=by)
         return f"Request {rr.reference} has a new owner."
@@ -165,7 +164,7 @@ def _act(action: str, form, rr: RightsRequest, request) -> str:
     return "The restriction has ended."
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.ANSWER_RIGHTS_REQUESTS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def request_page(request, pk: int):
     rr = request_or_404(request, pk)
@@ -211,21 +210,19 @@ def _staff_shown(rr: RightsRequest, context: dict, owners: list[tuple[int, str]]
 
 def _page_context(request, rr: RightsRequest) -> dict:
     her = None
-    if rr.is_open and rr.woman_id:
-        shown = disclose(request.user, [rr.woman], page=request.path, reason=rr.reference)
-        if shown.records:
-            p = Protector.load(rr.programme_id, Woman.key_phase)
-            woman = shown.records[0]
-            born = woman.reveal(p, "date_of_birth")
-            her = {"name": " ".join(filter(None, [woman.reveal(p, "forename"), woman.reveal(p, "surname")])),
-                   "born": _as_date(born)}
-    protector = rights.protector_for(rr)
+    records = [rr, *([rr.woman] if rr.is_open and rr.woman_id else [])]
+    served = {s.label: s for s in disclose(request.user, records, page=request.path, reason=rr.reference)}
+    woman = served.get(Woman._meta.label_lower)
+    if woman is not None:
+        her = {"name": presenting.name(woman.get("forename"), woman.get("surname"), missing=""),
+               "born": _as_date(woman.get("date_of_birth"))}
+    request_values = served.get(RightsRequest._meta.label_lower)
+    if request_values is None:
+        raise Http404("No such request.")
     return {
         "rr": rr, "her": her, "days_left": days_left(rr.due_on),
-        "identity_check": rights.reveal(rr, "identity_check", protector),
-        "details": rights.reveal(rr, "details", protector),
-        "outcome_note": rights.reveal(rr, "outcome_note", protector),
-        "rectification_note": rights.reveal(rr, "rectification_note", protector),
+        **{name: request_values.get(name) or "" for name in ("identity_check", "details", "outcome_note",
+                                                               "rectification_note")},
         "extensions": list(rr.extensions.select_related("extended_by")),
         "restriction_open": bool(rr.restriction_id and rr.restriction.ended_at is None),
         "kinds": RequestKind, "erasure": getattr(rr, "erasure", None) if not rr.is_open else None,

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_http_methods
 from audit.core.models_rights import Breach
 from audit.oversight import breaches
 from audit.oversight.forms_rights import BreachForm, ToldForm
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
 
@@ -25,14 +25,14 @@ def _breach_or_404(request, pk: int) -> Breach:
     return found
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.KEEP_BREACH_REGISTER)
 def register(request):
     programme = current_membership(request).programme
     return render(request, "rights/breaches.html", {
-        "programme": programme, "breaches": [breaches.view_of(b) for b in breaches.register_of(programme.pk)]})
+        "programme": programme, "breaches": breaches.views_of(list(breaches.register_of(programme.pk)), by=request.user, page=request.path)})
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.KEEP_BREACH_REGISTER)
 @require_http_methods(["GET", "HEAD", "POST"])
 def record(request):
     programme = current_membership(request).programme
@@ -54,7 +54,7 @@ def record(request):
                   status=400 if form.errors or refusal else 200)
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.KEEP_BREACH_REGISTER)
 @require_http_methods(["GET", "HEAD", "POST"])
 def breach(request, pk: int):
     found = _breach_or_404(request, pk)
@@ -75,7 +75,10 @@ def breach(request, pk: int):
                 messages.success(request, message)
                 return redirect("rights:breach", found.pk)
         found = _breach_or_404(request, pk)
-    return render(request, "rights/breach.html", {"b": breaches.view_of(found), "forms": forms, "refusal": refusal,
+    shown = breaches.views_of([found], by=request.user, page=request.path)
+    if not shown:
+        raise Http404("No such breach.")
+    return render(request, "rights/breach.html", {"b": shown[0], "forms": forms, "refusal": refusal,
                                                    "failed": failed},
                   status=400 if refusal or (failed is not None and failed.errors) else 200)
 

@@ -14,18 +14,17 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from audit.core.log import record_event, record_staff_view
-from audit.core.models import Event
 from audit.core.models_rights import RightsProposal
 from audit.oversight import proposals
 from audit.oversight.rights import RightsRefused
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from eligibility.disclosure import record_disclosure, record_staff_view
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.forms_governance import DecisionForm
 
 
-@for_roles(Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.CONFIRM_RIGHTS_DECISIONS)
 @require_safe
 def confirmations(request):
     membership = current_membership(request)
@@ -47,7 +46,7 @@ def _proposal_or_404(request, pk: int) -> RightsProposal:
     return found
 
 
-@for_roles(Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.CONFIRM_RIGHTS_DECISIONS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirmation(request, pk: int):
     proposal = _proposal_or_404(request, pk)
@@ -72,9 +71,8 @@ def confirmation(request, pk: int):
         proposal = _proposal_or_404(request, pk)
     summary = proposals.proposal_summary(proposal)
     people = [p for p in (proposal.proposed_by, proposal.decided_by) if p is not None]
-    record_event(Event.DISCLOSURE, actor=request.user, subjects=people, target=proposal,
-                 programme=membership.programme, role=membership.role, page=request.path,
-                 reason=f"proposal #{proposal.pk} on rights request {proposal.request.reference} read for its "
+    record_disclosure(request.user, membership=membership, subjects=people, target=proposal, page=request.path,
+                      reason=f"proposal #{proposal.pk} on rights request {proposal.request.reference} read for its "
                         "confirmation (no case record shown)")
     return render(request, "rights/confirmation.html", {
         "proposal": proposal, "summary": summary, "form": form, "refusal": refusal,

@@ -10,14 +10,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.core.log import record_staff_view
 from audit.oversight import access_pack
 from audit.oversight.forms_rights import RedactionForm
 from audit.oversight.rights import RightsRefused
 from audit.oversight.views_rights import request_or_404
-from pause_portal.access import for_roles
+from eligibility.disclosure import record_staff_view
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Person
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
 
@@ -28,7 +28,7 @@ def _pack_or_404(request, rr):
         raise Http404(exc.message) from exc
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.ANSWER_RIGHTS_REQUESTS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def pack(request, pk: int):
     rr = request_or_404(request, pk)
@@ -50,7 +50,7 @@ def pack(request, pk: int):
     }, status=400 if refusal or form.errors else 200)
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.ANSWER_RIGHTS_REQUESTS)
 def pack_download(request, pk: int):
     rr = request_or_404(request, pk)  # another programme's request is 404 whatever the method
     return _download(request, rr)

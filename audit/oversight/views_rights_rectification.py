@@ -15,10 +15,9 @@ from audit.oversight import rights
 from audit.oversight.forms_rights import FinishRectificationForm, RectifyForm
 from eligibility.disclosure import disclose
 from eligibility.models import CORRECTABLE_FIELDS, Child, Correction, Woman
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 
 FIELD_LABELS = {"forename": "Forename", "surname": "Surname", "date_of_birth": "Date of birth",
                 "nhs_number": "NHS number", "postcode": "Postcode", "ethnicity": "Ethnicity code",
@@ -34,30 +33,31 @@ def _open_rectification_or_404(request, pk: int) -> RightsRequest:
     return found
 
 
-@for_roles(Role.TRUST_CASEWORKER)
+@for_perm(Perm.RECTIFY_RECORDS)
 def rectifications(request):
     programme = current_membership(request).programme
     return render(request, "rights/rectifications.html", {
         "programme": programme, "waiting": list(rights.rectifications_for_caseworkers(programme.pk))})
 
 
-def _values(record, protector: Protector, fields: tuple[str, ...]) -> list[tuple[str, str]]:
+def _values(served, fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """A record's correctable fields as the disclosure policy served them."""
     out = []
     for name in fields:
-        value = record.reveal(protector, name) if name in {"forename", "surname", "date_of_birth", "nhs_number",
-                                                            "postcode"} else getattr(record, name)
+        value = served.get(name)
         out.append((FIELD_LABELS[name], "" if value in (None, "") else str(value)))
     return out
 
 
-@for_roles(Role.TRUST_CASEWORKER)
+@for_perm(Perm.RECTIFY_RECORDS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def rectification(request, pk: int):
     rr = _open_rectification_or_404(request, pk)
     woman = rr.woman
     children = list(Child.objects.filter(mother=woman).order_by("pk"))
-    shown = disclose(request.user, [woman, *children], page=request.path, reason=rr.reference)
-    if woman not in shown.records:
+    shown = disclose(request.user, [rr, woman, *children], page=request.path, reason=rr.reference)
+    served = {(s.label, s.pk): s for s in shown}
+    if (Woman._meta.label_lower, woman.pk) not in served or (RightsRequest._meta.label_lower, rr.pk) not in served:
         raise Http404("No such request.")
     records = [("woman", "Her record")] + [(f"child:{c.pk}", f"Child {n} (born {c.birth_year or 'year not known'})")
                                           for n, c in enumerate(children, start=1)]
@@ -82,12 +82,12 @@ def rectification(request, pk: int):
                 messages.success(request, message)
                 return redirect("rights:rectifications") if action == "finish" else redirect(
                     "rights:rectification", rr.pk)
-    protector = Protector.load(rr.programme_id, Woman.key_phase)
+    child = Child._meta.label_lower
     return render(request, "rights/rectification.html", {
-        "rr": rr, "details": rights.reveal(rr, "details"), "refusal": refusal, "failed": failed,
-        "correct_form": correct_form, "finish_form": finish_form,
-        "her_values": _values(woman, protector, CORRECTABLE_FIELDS["woman"]),
-        "children": [(label, _values(c, protector, CORRECTABLE_FIELDS["child"]))
+        "rr": rr, "details": served[RightsRequest._meta.label_lower, rr.pk].get("details") or "",
+        "refusal": refusal, "failed": failed, "correct_form": correct_form, "finish_form": finish_form,
+        "her_values": _values(served[Woman._meta.label_lower, woman.pk], CORRECTABLE_FIELDS["woman"]),
+        "children": [(label, _values(served[child, c.pk], CORRECTABLE_FIELDS["child"]))
                      for (_, label), c in zip(records[1:], children, strict=True)],
         "corrections": list(Correction.objects.filter(woman=woman, recorded_at__gte=rr.opened_at).order_by("pk"))
         + list(Correction.objects.filter(child__in=children, recorded_at__gte=rr.opened_at).order_by("pk")),

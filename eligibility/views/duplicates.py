@@ -8,25 +8,21 @@ access; confirming records the decision only, it never merges records.
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from audit.core.log import record_staff_view
 from eligibility import duplicates
-from eligibility.disclosure import disclose
+from eligibility.disclosure import disclose, record_staff_view
 from eligibility.forms import DuplicateDecisionForm
-from eligibility.models import DuplicateProposal, DuplicateStatus, Woman
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from eligibility.models import DuplicateProposal, DuplicateStatus
+from pause_portal import presenting
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 
-DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 PER_PAGE = 50
 SHOWN_FIELDS = (  # (field, label), in the order of the page
     ("trust_person_id", "Trust person ID"),
@@ -52,7 +48,7 @@ def _proposal_or_404(request, pk: int) -> DuplicateProposal:
     return proposal
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def duplicate_list(request):
     programme = _programme(request)
     proposals = DuplicateProposal.objects.filter(programme=programme, status=DuplicateStatus.OPEN)
@@ -61,7 +57,7 @@ def duplicate_list(request):
     return render(request, "eligibility/duplicates.html", {"page": page, "decided": decided})
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def duplicate_detail(request, pk: int):
     proposal = _proposal_or_404(request, pk)
     form = DuplicateDecisionForm(request.POST or None, auto_id="%s")
@@ -98,29 +94,25 @@ def _decided_message(decision: str) -> str:
 
 
 def _disclosed(request, proposal: DuplicateProposal) -> list[dict]:
-    """The two women's identifiers side by side, through the disclosure policy (which records
-    the access); only the fields the person's role may see are decrypted."""
+    """The two women's identifiers side by side, as the disclosure policy serves them (it records
+    the access): only the fields the person's role may see."""
     shown = disclose(request.user, [proposal.woman_a, proposal.woman_b], page=request.path)
     if len(shown) != 2:
         raise Http404("No such proposal.")
     visible = shown.fields[proposal.programme_id]
-    protector = Protector.load(proposal.programme_id, Woman.key_phase, create=False)
     rows = []
     for name, label in SHOWN_FIELDS:
         if name in visible:
-            rows.append({"label": label, "values": [_shown(name, w.reveal(protector, name)) for w in shown]})
+            rows.append({"label": label, "values": [_shown(name, w[name]) for w in shown]})
     if "in_latest_extract" in visible:
         rows.append({"label": "In the latest extract",
-                     "values": ["Yes" if w.in_latest_extract else "No" for w in shown]})
+                     "values": ["Yes" if w["in_latest_extract"] else "No" for w in shown]})
     return rows
 
 
 def _shown(name: str, value: str | None) -> str:
-    if not value:
-        return "Not recorded"
     if name == "date_of_birth":
-        day = date.fromisoformat(value)
-        return f"{day.day} {day:%B %Y}"
-    if name == "nhs_number" and len(value) == 10 and value.isdigit():
-        return f"{value[:3]} {value[3:6]} {value[6:]}"
-    return value
+        return presenting.day(value)
+    if name == "nhs_number":
+        return presenting.nhs_number(value)
+    return presenting.text(value)

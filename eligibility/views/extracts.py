@@ -16,12 +16,11 @@ from audit.core.models import Event
 from eligibility import importing, uploads
 from eligibility.forms import ColumnMappingForm, MappingChoiceForm
 from eligibility.models import ColumnMapping, Extract, ExtractStatus
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.queue import send_on_commit
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
-TRUST_IMPORTERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 ACCEPTED = (".csv", ".zip", ".xlsx")
 
 
@@ -37,7 +36,7 @@ def _extract_or_404(request, pk: int) -> Extract:
     return extract
 
 
-@for_roles(*TRUST_IMPORTERS)
+@for_perm(Perm.UPLOAD_EXTRACTS)
 @csrf_exempt  # the upload handlers must be set before the body is read; csrf_protect below checks the token
 def upload(request):
     programme = _programme(request)
@@ -97,7 +96,7 @@ def _receive(request, handler: uploads.EncryptingUploadHandler):
     return redirect("eligibility:extract", pk=extract.pk)
 
 
-@for_roles(*TRUST_IMPORTERS)
+@for_perm(Perm.UPLOAD_EXTRACTS)
 def extract_detail(request, pk: int):
     extract = _extract_or_404(request, pk)
     return render(request, "eligibility/extract.html", {
@@ -114,7 +113,7 @@ def _percent(extract: Extract) -> int:
     return int(100 * extract.progress_done / extract.progress_total) if extract.progress_total else 0
 
 
-@for_roles(*TRUST_IMPORTERS)
+@for_perm(Perm.UPLOAD_EXTRACTS)
 def extract_progress(request, pk: int):
     """Polled by the page's progress bar: status only, no personal data."""
     extract = _extract_or_404(request, pk)
@@ -133,7 +132,7 @@ def _safe_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@for_roles(*TRUST_IMPORTERS)
+@for_perm(Perm.UPLOAD_EXTRACTS)
 def extract_report(request, pk: int):
     extract = _extract_or_404(request, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -145,7 +144,7 @@ def extract_report(request, pk: int):
     return response
 
 
-@for_roles(*TRUST_IMPORTERS)
+@for_perm(Perm.UPLOAD_EXTRACTS)
 def extract_retry(request, pk: int):
     extract = _extract_or_404(request, pk)
     return _retry(request, extract)
@@ -162,7 +161,7 @@ def _retry(request, extract):
     return redirect("eligibility:extract", pk=extract.pk)
 
 
-@for_roles(*TRUST_IMPORTERS)
+@for_perm(Perm.UPLOAD_EXTRACTS)
 def mappings(request):
     programme = _programme(request)
     form = ColumnMappingForm(request.POST or None, programme=programme)

@@ -10,7 +10,6 @@ number of rows.
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -22,15 +21,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.core.log import record_staff_view
 from eligibility.decisions import (
     decide,
     decision_history,
     latest_evaluation,
     re_review_pending,
-    reason_of,
 )
-from eligibility.disclosure import disclose
+from eligibility.disclosure import disclose, record_staff_view
 from eligibility.engine import CHILD, CODE, DATE, END, EXTRACT, IN_WINDOW, LIST, POSITION, describe
 from eligibility.extract.codes import CodeList
 from eligibility.forms_queue import (
@@ -54,12 +51,11 @@ from eligibility.models import (
 )
 from eligibility.recompute_jobs import request_recompute, unfinished_job
 from eligibility.rules import POSITION_LABELS
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal import presenting
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 
-DECIDERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
 PER_PAGE = 50
 CHANGES_SHOWN = 100  # per kind of change, on the changes page
 
@@ -150,41 +146,40 @@ def _ordered(rows, sort: str, descending: bool):
     return rows.order_by(*[f"-{n}" if descending else n for n in names], "woman_id")
 
 
+WOMAN = Woman._meta.label_lower
+
+
+def _presented(her) -> dict:
+    """A served woman's identifiers as the page shows them."""
+    values = {name: her.get(name) for name in ("trust_person_id", "forename", "surname", "date_of_birth",
+                                               "nhs_number")}
+    values["name"] = presenting.name(values["forename"], values["surname"])
+    values["date_of_birth"] = presenting.day(values["date_of_birth"])
+    values["nhs_number"] = presenting.nhs_number(values["nhs_number"])
+    return values
+
+
 def _identifiers(request, women: list[Woman]) -> dict[int, dict]:
-    """The shown women's identifiers, through the disclosure policy (one audit entry)."""
+    """The shown women's identifiers as the disclosure policy serves them (one audit entry)."""
     if not women:
         return {}
-    shown = disclose(request.user, women, page=request.path)
-    if not shown.records:
-        return {}
-    programme_id = women[0].programme_id
-    visible = shown.fields.get(programme_id, frozenset())
-    protector = Protector.load(programme_id, Woman.key_phase, create=False)
-    out = {}
-    for w in shown:
-        values = {name: w.reveal(protector, name) if name in visible else None
-                  for name in ("trust_person_id", "forename", "surname", "date_of_birth", "nhs_number")}
-        values["name"] = " ".join(v for v in (values["forename"], values["surname"]) if v) or "Name not recorded"
-        values["date_of_birth"] = _day(values["date_of_birth"])
-        values["nhs_number"] = _nhs(values["nhs_number"])
-        out[w.pk] = values
-    return out
+    return {w.pk: _presented(w) for w in disclose(request.user, women, page=request.path)}
 
 
-def _day(value: str | None) -> str:
-    if not value:
-        return "Not recorded"
-    d = date.fromisoformat(value)
-    return f"{d.day} {d:%B %Y}"
+def _with_reasons(request, woman: Woman, history: list[Decision]) -> dict | None:
+    """Her identifiers and her decisions' reasons, served in one disclosure (one entry naming her
+    and the decisions shown); None if she is not served."""
+    served = {(s.label, s.pk): s for s in disclose(request.user, [woman, *history], page=request.path)}
+    her = served.get((WOMAN, woman.pk))
+    if her is None:
+        return None
+    decision = Decision._meta.label_lower
+    for d in history:
+        d.reason_text = served[(decision, d.pk)].get("reason") or "" if (decision, d.pk) in served else ""
+    return _presented(her)
 
 
-def _nhs(value: str | None) -> str:
-    if not value:
-        return "Not recorded"
-    return f"{value[:3]} {value[3:6]} {value[6:]}" if len(value) == 10 and value.isdigit() else value
-
-
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 @require_http_methods(["GET", "HEAD", "POST"])
 def queue(request):
     """GET lists the latest run's women by the filters; POST searches for one woman exactly
@@ -207,7 +202,7 @@ def queue(request):
             e.shown = identifiers.get(e.woman_id)
             e.decision_label = outcomes.get(e.current_outcome, "")
             # SQLite reads a JSON null through KeyTextTransform as the text "null".
-            e.last_removal_text = _day(e.last_removal_on) if e.last_removal_on not in (None, "", "null") else "None"
+            e.last_removal_text = presenting.day(e.last_removal_on) if e.last_removal_on not in (None, "", "null") else "None"
     kept = {k: v for k, v in request.GET.items() if k not in ("page", "sort", "order") and v}
     return render(request, "eligibility/queue.html", {
         "form": form, "search_form": search_form, "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),
@@ -231,7 +226,7 @@ def _headers(kept: dict, sort: str, descending: bool) -> list[dict]:
 
 
 # --- one woman -----------------------------------------------------------------------------
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def woman_detail(request, pk: int):
     woman = _woman_or_404(request, pk)
     form = DecisionForm(request.POST or None, auto_id="%s")
@@ -251,13 +246,10 @@ def woman_detail(request, pk: int):
                 return redirect("eligibility:woman", pk=woman.pk)
         status = 400
     evaluation = latest_evaluation(woman)
-    identifiers = _identifiers(request, [woman]).get(woman.pk)
+    history = list(decision_history(woman))
+    identifiers = _with_reasons(request, woman, history)
     if identifiers is None:
         raise Http404("No such woman.")
-    history = list(decision_history(woman))
-    protector = Protector.load(woman.programme_id, Decision.key_phase, create=False) if history else None
-    for d in history:
-        d.reason_text = reason_of(d, protector)
     membership = current_membership(request)
     if history:
         record_staff_view(request, {d.decided_by for d in history}, membership=membership)
@@ -281,8 +273,8 @@ def _events(evidence: dict) -> list[dict]:
             "list": LIST_LABELS.get(e[LIST], e[LIST]),
             "code": e[CODE],
             "meaning": describe(e[LIST], e[CODE]),
-            "date": _day(e[DATE]) if e[DATE] else "No date",
-            "end": _day(e[END]) if e[END] else "",
+            "date": presenting.day(e[DATE]) if e[DATE] else "No date",
+            "end": presenting.day(e[END]) if e[END] else "",
             "position": POSITION_LABELS.get(e[POSITION], e[POSITION]),
             "in_window": bool(e[IN_WINDOW]),
             "extract": e[EXTRACT],
@@ -291,7 +283,7 @@ def _events(evidence: dict) -> list[dict]:
 
 
 # --- running the rules now, and what changed ------------------------------------------------
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 @require_POST
 def run_rules(request):
     try:
@@ -338,7 +330,7 @@ def run_changes(run: EvaluationRun) -> dict[str, list[tuple[int, str | None, str
     return out
 
 
-@for_roles(*DECIDERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def changes(request):
     programme = _programme(request)
     run = _latest_run(programme)

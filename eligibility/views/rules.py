@@ -26,12 +26,9 @@ from eligibility.rules import (
     edit_rule_set,
     rule_set_difference,
 )
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
-
-READERS = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD)
-EDITORS = (Role.TRUST_LEAD,)
 
 
 def _programme(request):
@@ -81,19 +78,19 @@ def _context(request, rule_set: RuleSet) -> dict:
     }
 
 
-@for_roles(*READERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def rule_set_current(request):
     rule_set = current_rule_set(_programme(request))
     rule_set = RuleSet.objects.select_related("based_on", "created_by").get(pk=rule_set.pk)
     return render(request, "eligibility/rules.html", _context(request, rule_set))
 
 
-@for_roles(*READERS)
+@for_perm(Perm.DECIDE_ELIGIBILITY)
 def rule_set_version(request, pk: int):
     return render(request, "eligibility/rules.html", _context(request, _rule_set_or_404(request, pk)))
 
 
-@for_roles(*EDITORS)
+@for_perm(Perm.EDIT_RULE_SET)
 def rule_set_edit(request):
     programme = _programme(request)
     current = current_rule_set(programme)

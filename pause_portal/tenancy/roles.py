@@ -1,7 +1,10 @@
 """The permission vocabulary and the roles that hold it: the one place that says who may do what.
 
-`docs/roles.md` explains it for people. Roles are held per programme (a membership), except the
-system administrator, who runs the service and never sees case data.
+Views gate on a permission (`pause_portal.access.for_perm`) and actions check one (`role_has`),
+never a list of roles; every permission here is checked somewhere, or it is deleted
+(`tests/root/test_view_permissions.py`). `docs/roles.md` explains it for people. Roles are held
+per programme (a membership), except the system administrator, who runs the service and never sees
+case data.
 """
 
 from __future__ import annotations
@@ -27,26 +30,45 @@ class Role(models.TextChoices):
 
 
 class Perm(models.TextChoices):
+    # The Trust's case records and eligibility
     VIEW_OWN_TRUST_RECORDS = "view_own_trust_records", "See the programme's case records"
     UPLOAD_EXTRACTS = "upload_extracts", "Upload case extracts"
     DECIDE_ELIGIBILITY = "decide_eligibility", "Flag or rule out women proposed by the rules"
     EDIT_RULE_SET = "edit_rule_set", "Edit the eligibility rule set (as a new version)"
+    RELEASE_TO_PAUSE = "release_to_pause", "Release flagged women to Pause"
+    RESTRICT_PROCESSING = "restrict_processing", "Restrict a woman's records, and end a restriction"
+    RECTIFY_RECORDS = "rectify_records", "Correct a woman's records from the DPO's rectification request"
+    # Governance: the agreement, the phase, the programme's people
+    VIEW_GOVERNANCE = "view_governance", "See the data-sharing agreement, its versions and the programme's phase"
+    PROPOSE_AGREEMENT_CHANGE = "propose_agreement_change", "Propose a new version of the data-sharing agreement"
+    CONFIRM_AGREEMENT_CHANGE = "confirm_agreement_change", "Confirm or reject a new version of the data-sharing agreement"
     PROPOSE_PHASE_CHANGE = "propose_phase_change", "Propose a phase change"
     CONFIRM_PHASE_CHANGE = "confirm_phase_change", "Confirm a phase change proposed by someone else"
-    RELEASE_TO_PAUSE = "release_to_pause", "Release flagged women to Pause"
-    APPROVE_FINAL_REPORT = "approve_final_report", "Approve Pause's final scoping report"
     CONFIRM_ROLE_GRANT = "confirm_role_grant", "Confirm a grant of a lead, DPO or Caldicott role"
     VIEW_PROGRAMME_MEMBERS = "view_programme_members", "See who holds which role in the programme"
+    # Pause's reports
+    WRITE_PAUSE_REPORTS = "write_pause_reports", "Write the final scoping report and quarterly reports"
+    VIEW_FINAL_REPORT = "view_final_report", "See Pause's final scoping report"
+    APPROVE_FINAL_REPORT = "approve_final_report", "Approve Pause's final scoping report"
+    VIEW_DELETION_CERTIFICATE = "view_deletion_certificate", "See the certificate that the scoping release was deleted"
+    VIEW_PROGRESS_REPORTS = "view_progress_reports", "Read Pause's quarterly progress reports"
+    # What Pause sees and does
+    VIEW_RELEASED_DATA = "view_released_data", "See what the Trust released to Pause, as the phase allows"
+    ASSIGN_CASELOAD = "assign_caseload", "Assign released women to practitioners"
+    VIEW_OWN_CASELOAD = "view_own_caseload", "See the women assigned to you"
+    VIEW_RELEASED_WOMAN = "view_released_woman", "See a released woman's page in delivery while she is in your view"
+    RECORD_CONTACT = "record_contact", "Record contact and participation"
+    RAISE_SAFEGUARDING = "raise_safeguarding", "Raise safeguarding concerns and serious incidents"
+    VIEW_CONCERNS = "view_concerns", "See safeguarding concerns and serious incidents (Pause: about women in its view)"
+    ANSWER_CONCERNS = "answer_concerns", "Acknowledge and close safeguarding concerns and serious incidents"
+    # Oversight: the conflicts everyone declares, the DPO's work, the Caldicott Guardian's of the DPO
+    DECLARE_CONFLICTS = "declare_conflicts", "Declare that you know someone in the data (a conflict of interest)"
     REVIEW_AUDIT_TRAIL = "review_audit_trail", "Review the audit trail"
     ANSWER_RIGHTS_REQUESTS = "answer_rights_requests", "Answer subject access and other rights requests"
     KEEP_BREACH_REGISTER = "keep_breach_register", "Keep the breach register"
+    CONFIRM_RIGHTS_DECISIONS = "confirm_rights_decisions", "Confirm or reject the DPO's erasures and upheld objections"
     REVIEW_DPO_ACTIVITY = "review_dpo_activity", "See the report of the DPO's own activity"
-    VIEW_RELEASED_DATA = "view_released_data", "See what the Trust released to Pause, as the phase allows"
-    ASSIGN_CASELOAD = "assign_caseload", "Assign released women to practitioners"
-    WRITE_PAUSE_REPORTS = "write_pause_reports", "Write the final scoping report and quarterly reports"
-    VIEW_OWN_CASELOAD = "view_own_caseload", "See the women assigned to you"
-    RECORD_CONTACT = "record_contact", "Record contact and participation"
-    RAISE_SAFEGUARDING = "raise_safeguarding", "Raise safeguarding concerns and serious incidents"
+    # Running the service
     MANAGE_PEOPLE = "manage_people", "Add and deactivate people, issue sign-in links"
     MANAGE_PROGRAMMES = "manage_programmes", "Set up organisations and programmes"
 
@@ -70,7 +92,16 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
             OrganisationKind.TRUST,
             "Uploads case extracts, reviews the women the rules propose, and flags or rules out each "
             "one with a reason.",
-            frozenset({P.VIEW_OWN_TRUST_RECORDS, P.UPLOAD_EXTRACTS, P.DECIDE_ELIGIBILITY}),
+            frozenset(
+                {
+                    P.VIEW_OWN_TRUST_RECORDS,
+                    P.UPLOAD_EXTRACTS,
+                    P.DECIDE_ELIGIBILITY,
+                    P.VIEW_PROGRESS_REPORTS,
+                    P.RECTIFY_RECORDS,
+                    P.DECLARE_CONFLICTS,
+                }
+            ),
         ),
         RoleSpec(
             Role.TRUST_LEAD,
@@ -88,6 +119,14 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.RELEASE_TO_PAUSE,
                     P.APPROVE_FINAL_REPORT,
                     P.VIEW_PROGRAMME_MEMBERS,
+                    P.VIEW_GOVERNANCE,
+                    P.PROPOSE_AGREEMENT_CHANGE,
+                    P.VIEW_FINAL_REPORT,
+                    P.VIEW_PROGRESS_REPORTS,
+                    P.VIEW_CONCERNS,
+                    P.ANSWER_CONCERNS,
+                    P.RESTRICT_PROCESSING,
+                    P.DECLARE_CONFLICTS,
                 }
             ),
             needs_second_person=True,
@@ -99,7 +138,18 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
             "agreement changes and on the DPO's erasures and upheld objections; sees the report of the "
             "DPO's own activity. Sees no case records.",
             frozenset(
-                {P.CONFIRM_PHASE_CHANGE, P.CONFIRM_ROLE_GRANT, P.VIEW_PROGRAMME_MEMBERS, P.REVIEW_DPO_ACTIVITY}
+                {
+                    P.CONFIRM_PHASE_CHANGE,
+                    P.CONFIRM_ROLE_GRANT,
+                    P.VIEW_PROGRAMME_MEMBERS,
+                    P.REVIEW_DPO_ACTIVITY,
+                    P.VIEW_GOVERNANCE,
+                    P.CONFIRM_AGREEMENT_CHANGE,
+                    P.VIEW_DELETION_CERTIFICATE,
+                    P.VIEW_PROGRESS_REPORTS,
+                    P.CONFIRM_RIGHTS_DECISIONS,
+                    P.DECLARE_CONFLICTS,
+                }
             ),
             needs_second_person=True,
         ),
@@ -110,7 +160,18 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
             "keeps the breach register. Sees a person's records only through an open request whose "
             "requester's identity check is recorded; proposes erasures and upheld objections, which the "
             "Caldicott Guardian confirms.",
-            frozenset({P.REVIEW_AUDIT_TRAIL, P.ANSWER_RIGHTS_REQUESTS, P.KEEP_BREACH_REGISTER, P.VIEW_PROGRAMME_MEMBERS}),
+            frozenset(
+                {
+                    P.REVIEW_AUDIT_TRAIL,
+                    P.ANSWER_RIGHTS_REQUESTS,
+                    P.KEEP_BREACH_REGISTER,
+                    P.VIEW_PROGRAMME_MEMBERS,
+                    P.VIEW_GOVERNANCE,
+                    P.VIEW_DELETION_CERTIFICATE,
+                    P.RESTRICT_PROCESSING,
+                    P.DECLARE_CONFLICTS,
+                }
+            ),
             needs_second_person=True,
         ),
         RoleSpec(
@@ -119,14 +180,36 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
             "Scoping: analyses the pseudonymised release and writes the final report. Delivery: sees "
             "every released woman, orders the target group, assigns women to practitioners and writes "
             "quarterly progress reports.",
-            frozenset({P.VIEW_RELEASED_DATA, P.ASSIGN_CASELOAD, P.WRITE_PAUSE_REPORTS}),
+            frozenset(
+                {
+                    P.VIEW_RELEASED_DATA,
+                    P.ASSIGN_CASELOAD,
+                    P.WRITE_PAUSE_REPORTS,
+                    P.VIEW_GOVERNANCE,
+                    P.VIEW_FINAL_REPORT,
+                    P.VIEW_PROGRESS_REPORTS,
+                    P.VIEW_RELEASED_WOMAN,
+                    P.VIEW_CONCERNS,
+                    P.RAISE_SAFEGUARDING,
+                    P.DECLARE_CONFLICTS,
+                }
+            ),
         ),
         RoleSpec(
             Role.PAUSE_PRACTITIONER,
             OrganisationKind.PAUSE,
             "Delivery only: sees only the women assigned to them; records contact, participation, "
             "safeguarding concerns and serious incidents.",
-            frozenset({P.VIEW_OWN_CASELOAD, P.RECORD_CONTACT, P.RAISE_SAFEGUARDING}),
+            frozenset(
+                {
+                    P.VIEW_OWN_CASELOAD,
+                    P.RECORD_CONTACT,
+                    P.RAISE_SAFEGUARDING,
+                    P.VIEW_RELEASED_WOMAN,
+                    P.VIEW_CONCERNS,
+                    P.DECLARE_CONFLICTS,
+                }
+            ),
         ),
         RoleSpec(
             Role.SYSTEM_ADMIN,

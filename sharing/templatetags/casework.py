@@ -12,13 +12,10 @@ from datetime import timedelta
 
 from django import template
 
-from audit.core.log import record_staff_view
-from eligibility.disclosure import disclose
-from pause_portal.tenancy.roles import Role
+from eligibility.disclosure import disclose, record_staff_view
+from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 from sharing.contact import prompts_for
-from sharing.delivery_access import PAUSE_DELIVERY_ROLES
 from sharing.models_delivery import (
     LEAVES_VIEW_AFTER_DAYS,
     OPEN_CONCERN_STATUSES,
@@ -34,23 +31,20 @@ def woman_casework(context, released):
     request = context["request"]
     membership = current_membership(request)
     role = Role(membership.role) if membership else None
-    attempts = list(disclose(
+    attempts = disclose(
         request.user, ContactAttempt.objects.filter(released_woman=released).select_related("recorded_by")
-        .order_by("-contacted_on", "-pk"), page=request.path, reason="casework: contact history"))
+        .order_by("-contacted_on", "-pk"), page=request.path, reason="casework: contact history")
     concerns = list(disclose(
         request.user, SafeguardingConcern.objects.filter(released_woman=released, status__in=OPEN_CONCERN_STATUSES)
         .order_by("-raised_at", "-pk"), page=request.path, reason="casework: open concerns about her"))
-    if attempts:
-        protector = Protector.load(released.programme_id, ContactAttempt.key_phase)
-        for a in attempts:
-            a.note_text = a.reveal(protector, "note") or ""
-    record_staff_view(request, {a.recorded_by_id: a.recorded_by for a in attempts}.values(), membership=membership)
+    record_staff_view(request, {a.recorded_by_id: a.recorded_by for a in attempts.records}.values(),
+                      membership=membership)
     ended_at = released.participation_ended_at
     return {
-        "released": released, "attempts": attempts, "concerns": concerns, "prompts": prompts_for(released),
+        "released": released, "attempts": list(attempts), "concerns": concerns, "prompts": prompts_for(released),
         "leaves_view_on": ended_at + timedelta(days=LEAVES_VIEW_AFTER_DAYS) if ended_at else None,
-        "can_record_contact": role == Role.PAUSE_PRACTITIONER,
-        "can_raise": role in PAUSE_DELIVERY_ROLES,
+        "can_record_contact": role_has(role, Perm.RECORD_CONTACT),
+        "can_raise": role_has(role, Perm.RAISE_SAFEGUARDING),
     }
 
 

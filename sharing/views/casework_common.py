@@ -10,11 +10,10 @@ from datetime import date
 from django.http import Http404
 
 from eligibility.disclosure import disclose
-from eligibility.models import Woman
+from pause_portal import presenting
 from pause_portal.tenancy.models import Membership
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 from sharing.delivery_access import PAUSE_DELIVERY_ROLES, visible_released_women
 from sharing.models_delivery import ReleasedWoman, SafeguardingConcern
 
@@ -31,17 +30,16 @@ def visible_woman_or_404(request, pk: int) -> tuple[ReleasedWoman, Membership]:
 
 
 def concern_or_404(request, pk: int) -> tuple[SafeguardingConcern, Membership]:
-    """The concern `pk` of the current programme: any, for its Trust lead; for Pause, only about a
-    woman in their view now. Anyone else: 404."""
+    """The concern `pk` of the current programme: any, for whoever answers concerns (its Trust
+    lead); for Pause, only about a woman in their view now. Anyone else: 404."""
     membership = current_membership(request)
     if membership is None:
         raise Http404("No such concern.")
     concerns = SafeguardingConcern.objects.filter(pk=pk, programme_id=membership.programme_id)
-    role = Role(membership.role)
-    if role in PAUSE_DELIVERY_ROLES:
-        concerns = concerns.filter(released_woman__in=visible_released_women(request.user, membership))
-    elif role != Role.TRUST_LEAD:
+    if not role_has(membership.role, Perm.VIEW_CONCERNS):
         raise Http404("No such concern.")
+    if not role_has(membership.role, Perm.ANSWER_CONCERNS):
+        concerns = concerns.filter(released_woman__in=visible_released_women(request.user, membership))
     concern = concerns.select_related("programme", "released_woman", "raised_by", "acknowledged_by",
                                       "closed_by").first()
     if concern is None:
@@ -70,16 +68,10 @@ def served_woman(request, released: ReleasedWoman, *, reason: str) -> ServedWoma
     # reads its own record of her.
     membership = current_membership(request)
     pause = membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES
-    shown = disclose(request.user, [released if pause else woman], page=request.path, reason=reason)
-    if not shown.records:
+    served = list(disclose(request.user, [released if pause else woman], page=request.path, reason=reason))
+    if not served:
         raise Http404("No such woman.")
-    fields = shown.fields[released.programme_id]
-    protector = Protector.load(released.programme_id, Woman.key_phase)
-
-    def value(name: str) -> str:
-        return (woman.reveal(protector, name) or "") if name in fields else ""
-
-    born = value("date_of_birth")
-    return ServedWoman(pk=released.pk, forename=value("forename"), surname=value("surname"),
-                       date_of_birth=date.fromisoformat(born) if born else None,
-                       trust_person_id=value("trust_person_id"))
+    her = served[0]
+    return ServedWoman(pk=released.pk, forename=her.get("forename") or "", surname=her.get("surname") or "",
+                       date_of_birth=presenting.as_date(her.get("date_of_birth")),
+                       trust_person_id=her.get("trust_person_id") or "")

@@ -11,18 +11,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.core.log import record_staff_view
-from eligibility.disclosure import disclose
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from eligibility.disclosure import disclose, record_staff_view
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
 from sharing.forms_casework import CloseConcernForm, ConcernForm
 from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
 from sharing.views.casework_common import concern_or_404, served_woman, visible_woman_or_404
 
-READERS = (Role.TRUST_LEAD, Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
 CLOSED_SHOWN = 50  # the latest closed ones; every open one is always listed
 
 
@@ -34,7 +31,7 @@ def _errors_to_form(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-@for_roles(Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
+@for_perm(Perm.RAISE_SAFEGUARDING)
 def raise_page(request, pk: int):
     released, membership = visible_woman_or_404(request, pk)
     return _raise(request, released)
@@ -61,7 +58,7 @@ def _raise(request, released):
     return render(request, "casework/raise.html", {"released": released, "woman": served, "form": form})
 
 
-@for_roles(*READERS)
+@for_perm(Perm.VIEW_CONCERNS)
 def concerns(request):
     """The programme's concerns this person may see: all of them for a Trust lead; those about
     the women in their view for Pause. Open ones first."""
@@ -70,44 +67,45 @@ def concerns(request):
             .select_related("raised_by").order_by("-raised_at", "-pk"))
     candidates = (list(rows.filter(status__in=OPEN_CONCERN_STATUSES))
                   + list(rows.exclude(status__in=OPEN_CONCERN_STATUSES)[:CLOSED_SHOWN]))
-    shown = list(disclose(request.user, candidates, page=request.path, reason="casework: concerns list"))
-    record_staff_view(request, {c.raised_by_id: c.raised_by for c in shown}.values(), membership=membership)
+    disclosed = disclose(request.user, candidates, page=request.path, reason="casework: concerns list")
+    shown = list(disclosed)
+    record_staff_view(request, {c.raised_by_id: c.raised_by for c in disclosed.records}.values(), membership=membership)
     return render(request, "casework/concerns.html", {
         "open": [c for c in shown if c.status in OPEN_CONCERN_STATUSES],
         "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES],
-        "is_trust_lead": Role(membership.role) == Role.TRUST_LEAD, "closed_shown": CLOSED_SHOWN,
+        "answers": role_has(membership.role, Perm.ANSWER_CONCERNS), "closed_shown": CLOSED_SHOWN,
     })
 
 
 def _concern_page(request, concern, membership, *, close_form=None):
-    shown = disclose(request.user, [concern], page=request.path, reason="casework: a concern")
-    if not shown.records:
+    shown = list(disclose(request.user, [concern], page=request.path, reason="casework: a concern"))
+    if not shown:
         raise Http404("No such concern.")
-    fields = shown.fields[concern.programme_id]
+    served = shown[0]
+    fields = served.fields
     woman = served_woman(request, concern.released_woman, reason="casework: whom a concern is about")
-    protector = Protector.load(concern.programme_id, SafeguardingConcern.key_phase)
-    text = {name: concern.reveal(protector, name) for name in ("summary", "closing_note") if name in fields}
+    text = {name: served[name] or "" for name in ("summary", "closing_note") if name in fields}
     people = {}
     for name in ("raised_by", "acknowledged_by", "closed_by"):
-        person = getattr(concern, name)
-        if person is not None and name in fields:
+        person = served.get(name)
+        if person is not None:
             people[person.pk] = person
     record_staff_view(request, people.values(), membership=membership)
-    is_trust_lead = Role(membership.role) == Role.TRUST_LEAD
     return render(request, "casework/concern.html", {
-        "concern": concern, "woman": woman, "fields": fields, "text": text, "is_trust_lead": is_trust_lead,
+        "concern": served, "released_woman_id": concern.released_woman_id, "woman": woman, "fields": fields,
+        "text": text, "answers": role_has(membership.role, Perm.ANSWER_CONCERNS),
         "is_open": concern.status in OPEN_CONCERN_STATUSES,
         "close_form": close_form or CloseConcernForm(),
     })
 
 
-@for_roles(*READERS)
+@for_perm(Perm.VIEW_CONCERNS)
 def concern(request, pk: int):
     concern, membership = concern_or_404(request, pk)
     return _concern_page(request, concern, membership)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.ANSWER_CONCERNS)
 def acknowledge(request, pk: int):
     concern, membership = concern_or_404(request, pk)  # first: not yours is 404 whatever the method
     return _acknowledge(request, concern)
@@ -126,7 +124,7 @@ def _acknowledge(request, concern):
     return redirect("casework:concern", pk=concern.pk)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.ANSWER_CONCERNS)
 def close(request, pk: int):
     concern, membership = concern_or_404(request, pk)
     return _close(request, concern, membership)

@@ -10,21 +10,21 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from sharing.contact import privacy_question_required, prompts_for, record_contact
 from sharing.forms_casework import ContactForm
 from sharing.views.casework_common import served_woman, visible_woman_or_404
 
 
-@for_roles(Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
+@for_perm(Perm.VIEW_RELEASED_WOMAN)
 def woman(request, pk: int):
     released, membership = visible_woman_or_404(request, pk)
     served = served_woman(request, released, reason="casework: contact and concerns")
     return render(request, "casework/woman.html", {"released": released, "woman": served})
 
 
-@for_roles(Role.PAUSE_PRACTITIONER)
+@for_perm(Perm.RECORD_CONTACT)
 def contact(request, pk: int):
     released, membership = visible_woman_or_404(request, pk)
     return _contact(request, released)

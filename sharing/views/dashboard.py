@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_staff_view
 from audit.core.models import AuditEntry, Event
+from eligibility.disclosure import record_staff_view
 from pause_portal.access import signed_in
 from pause_portal.tenancy.models import Person, Programme
 from pause_portal.tenancy.roles import ROLE_SPECS, Perm, Role, role_has
@@ -36,6 +36,11 @@ TEMPLATES = {
 }
 
 
+# Whoever proposes or decides a phase change or an agreement version sees those waiting.
+GOVERNANCE_CHANGES = (Perm.PROPOSE_PHASE_CHANGE, Perm.CONFIRM_PHASE_CHANGE, Perm.PROPOSE_AGREEMENT_CHANGE,
+                      Perm.CONFIRM_AGREEMENT_CHANGE)
+
+
 @signed_in
 def dashboard(request):
     person: Person = request.user
@@ -55,12 +60,13 @@ def dashboard(request):
         context["pending_grants"] = list(pending_grants_for(person))
     if programme and role_has(role, Perm.VIEW_PROGRAMME_MEMBERS):
         context["members"] = list(programme_members(programme))
-    if programme and role in (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN):
+    if programme and any(role_has(role, perm) for perm in GOVERNANCE_CHANGES):
         context["awaiting_decision"], context["awaiting_others"] = _proposals_waiting(person, programme)
-    if role == Role.DPO and programme:
+    if programme and role_has(role, Perm.REVIEW_AUDIT_TRAIL):
         context["refusals_7d"] = _recent_counts(programme)
-    if role == Role.SYSTEM_ADMIN:
+    if role_has(role, Perm.MANAGE_PEOPLE):
         context["people_count"] = Person.objects.filter(is_active=True).count()
+    if role_has(role, Perm.MANAGE_PROGRAMMES):
         context["programmes"] = Programme.objects.select_related("trust", "pause_practice").annotate(
             members=Count("memberships")
         )

@@ -13,9 +13,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Membership, MembershipStatus, Phase, Programme
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
 from sharing.forms_delivery import AssignForm
 from sharing.views.delivery_rows import in_view, shown_women
@@ -39,7 +39,7 @@ def _state(request) -> dict:
     return {"programme": programme, "in_delivery": programme.phase == Phase.DELIVERY}
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.VIEW_RELEASED_DATA)
 def women(request):
     state = _state(request)
     page = Paginator(in_view(request), PER_PAGE).get_page(request.GET.get("page"))
@@ -51,7 +51,7 @@ def women(request):
     return render(request, "delivery/women.html", {**state, "page": page, "women": shown})
 
 
-@for_roles(Role.PAUSE_PRACTITIONER)
+@for_perm(Perm.VIEW_OWN_CASELOAD)
 def caseload(request):
     state = _state(request)
     shown = shown_women(request, in_view(request), reason="my caseload")
@@ -65,7 +65,7 @@ def safe_cell(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-@for_roles(Role.PAUSE_PRACTITIONER)
+@for_perm(Perm.VIEW_OWN_CASELOAD)
 @require_POST
 def caseload_export(request):
     """The caseload list as CSV: one disclosure entry names every woman in it."""

@@ -15,13 +15,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from eligibility.identifiers import find_woman
 from eligibility.models import Restriction, RestrictionReason
 from eligibility.restrictions import (
-    RESTRICTING_ROLES,
     RestrictionRefused,
     end_restriction,
     restrict,
 )
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.blind_index import IndexKind
 from sharing.forms_delivery import EndRestrictionForm, RestrictForm
@@ -31,7 +30,7 @@ NOT_FOUND = {IndexKind.PERSON_ID: "No woman in this programme has that Trust per
              IndexKind.NHS_NUMBER: "No woman in this programme has that NHS number"}
 
 
-@for_roles(*RESTRICTING_ROLES)
+@for_perm(Perm.RESTRICT_PROCESSING)
 @require_http_methods(["GET", "HEAD", "POST"])
 def restrictions(request):
     membership = current_membership(request)
@@ -65,7 +64,7 @@ def restrictions(request):
     }, status=400 if form.errors else 200)
 
 
-@for_roles(*RESTRICTING_ROLES)
+@for_perm(Perm.RESTRICT_PROCESSING)
 @require_POST
 def end(request):
     programme = current_membership(request).programme

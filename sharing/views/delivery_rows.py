@@ -3,8 +3,8 @@ disclosure policy (one audit entry naming every woman shown), one key load — t
 queries whatever the number of women.
 
 Values come live from the Trust's record (name, date of birth, postcode) and from the release
-(address, Trust contact, place in the target group and its reason, participation), and only the
-fields the policy serves are read.
+(address, Trust contact, place in the target group and its reason, participation), as the policy
+serves them: only its served values are read, never the records' own fields.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from datetime import date, timedelta
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from eligibility.disclosure import disclose
-from eligibility.models import Woman
+from pause_portal import presenting
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 from sharing.contact import prompts_for
 from sharing.delivery_access import visible_released_women
 from sharing.models_delivery import (
@@ -49,13 +48,6 @@ class ShownWoman:
     leaves_view_on: date | None  # after a decline or withdrawal (unless a concern stays open)
 
 
-def day(value: str | None) -> str:
-    if not value:
-        return "Not recorded"
-    d = date.fromisoformat(value)
-    return f"{d.day} {d:%B %Y}"
-
-
 def in_view(request) -> QuerySet[ReleasedWoman]:
     """The released women this person may see now (their caseload, for a practitioner), with what
     the pages show beside them, in target-group order."""
@@ -74,39 +66,29 @@ def shown_women(request, rows, *, reason: str) -> list[ShownWoman]:
     rows = list(rows)
     if not rows:
         return []
-    shown = disclose(request.user, rows, page=request.path, reason=reason)
-    if not shown.records:
-        return []
-    return as_shown(shown.records, shown.fields.get(shown.records[0].programme_id, frozenset()))
+    return as_shown(disclose(request.user, rows, page=request.path, reason=reason).pairs())
 
 
-def as_shown(records: list[ReleasedWoman], served: frozenset[str]) -> list[ShownWoman]:
-    """Records the disclosure policy has just served (one programme), read for the page: only the
-    `served` fields are decrypted."""
-    programme_id = records[0].programme_id
-    trust_keys = Protector.load(programme_id, Woman.key_phase, create=False)
-    own_keys = (trust_keys if ReleasedWoman.key_phase == Woman.key_phase
-                else Protector.load(programme_id, ReleasedWoman.key_phase, create=False))
+def as_shown(pairs) -> list[ShownWoman]:
+    """Released women the disclosure policy has just served, as (record, served values), read for
+    the page: the record gives ids and the caseload's annotations, the served values everything
+    about her."""
     labels = dict(Participation.choices)
-
-    def read(record, keys: Protector, name: str) -> str:
-        return (record.reveal(keys, name) or "") if name in served else ""
-
     out = []
-    for r in records:
+    for r, w in pairs:
         prompts = prompts_for(r)  # nothing after a decline or withdrawal
         ended = r.participation_ended_at if r.participation in ENDED_PARTICIPATION else None
-        names = (read(r.woman, trust_keys, "forename"), read(r.woman, trust_keys, "surname"))
+        contact = w.get("trust_contact")
         out.append(ShownWoman(
             released=r, pk=r.pk,
-            name=" ".join(n for n in names if n) or "Name not recorded",
-            date_of_birth=day(read(r.woman, trust_keys, "date_of_birth")),
-            postcode=read(r.woman, trust_keys, "postcode") or "Not recorded",
-            address=read(r, own_keys, "address") or "Not recorded",
-            trust_contact=r.trust_contact.full_name if "trust_contact" in served else "",
+            name=presenting.name(w.get("forename"), w.get("surname")),
+            date_of_birth=presenting.day(w.get("date_of_birth")),
+            postcode=presenting.text(w.get("postcode")),
+            address=presenting.text(w.get("address")),
+            trust_contact=contact.full_name if contact is not None else "",
             participation=r.participation, participation_label=labels.get(r.participation, r.participation),
-            target_position=r.target_position if "target_position" in served else None,
-            target_reason=read(r, own_keys, "target_reason"),
+            target_position=w.get("target_position"),
+            target_reason=w.get("target_reason") or "",
             practitioner_id=getattr(r, "practitioner_now", None),
             practitioner=getattr(r, "practitioner_name", None) or "",
             prompt_contact=prompts.contact, prompt_privacy=prompts.privacy_information,

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from eligibility.disclosure import disclose
 from eligibility.models import Decision, Woman
 from eligibility.release import releasable
-from pause_portal.access import for_roles
+from pause_portal import presenting
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Phase, Programme
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 from sharing.delivery_release import (
     DeliveryReleaseRefused,
     ToRelease,
@@ -31,7 +31,6 @@ from sharing.delivery_release import (
 from sharing.forms_delivery import DeliveryReleaseForm, ReleasedWomanForm, address_field
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
 from sharing.release_checks import release_blockers
-from sharing.views.delivery_rows import day
 
 CONTACT_ROLES = (Role.TRUST_LEAD, Role.TRUST_CASEWORKER)
 
@@ -51,21 +50,13 @@ def _trust_contacts(programme: Programme) -> list[tuple[int, str]]:
 
 
 def named_women(request, women: list[Woman], reason: str) -> dict[int, dict]:
-    """The women's name, date of birth and postcode, through the disclosure policy (one entry)."""
+    """The women's name, date of birth and postcode as the disclosure policy serves them (one entry)."""
     if not women:
         return {}
-    shown = disclose(request.user, women, page=request.path, reason=reason)
-    if not shown.records:
-        return {}
-    visible = shown.fields.get(women[0].programme_id, frozenset())
-    keys = Protector.load(women[0].programme_id, Woman.key_phase, create=False)
-
-    def read(w, name):
-        return (w.reveal(keys, name) or "") if name in visible else ""
-
-    return {w.pk: {"name": " ".join(n for n in (read(w, "forename"), read(w, "surname")) if n) or "Name not recorded",
-                   "date_of_birth": day(read(w, "date_of_birth")), "postcode": read(w, "postcode") or "Not recorded"}
-            for w in shown}
+    return {w.pk: {"name": presenting.name(w.get("forename"), w.get("surname")),
+                   "date_of_birth": presenting.day(w.get("date_of_birth")),
+                   "postcode": presenting.text(w.get("postcode"))}
+            for w in disclose(request.user, women, page=request.path, reason=reason)}
 
 
 def _candidates(request, women: list[Woman], form) -> list[dict]:
@@ -83,7 +74,7 @@ def _candidates(request, women: list[Woman], form) -> list[dict]:
     return out
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.RELEASE_TO_PAUSE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def release_page(request):
     programme = current_membership(request).programme
@@ -125,7 +116,7 @@ def release_page(request):
     }, status=400 if refusal or form.errors else 200)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.RELEASE_TO_PAUSE)
 @require_POST
 def withdraw(request):
     """Withdraw one woman's delivery release: she leaves every Pause view at once."""

@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from eligibility.disclosure import disclose
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Person
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_role
 from sharing import caseloads
 from sharing.delivery_release import child_values
@@ -54,14 +54,14 @@ def _lead_action(request, released, form: TargetForm | AssignForm):
     return redirect("delivery:woman", pk=released.pk)
 
 
-@for_roles(Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
+@for_perm(Perm.VIEW_RELEASED_WOMAN)
 @require_http_methods(["GET", "HEAD", "POST"])
 def woman(request, pk: int):
     released = in_view(request).filter(pk=pk).first()
     if released is None:
         raise Http404("No such woman.")
-    is_lead = current_role(request) == Role.PAUSE_LEAD
-    choices = practitioners(released.programme) if is_lead else []
+    assigns = role_has(current_role(request), Perm.ASSIGN_CASELOAD)  # the Pause lead
+    choices = practitioners(released.programme) if assigns else []
     posted = request.POST if request.method == "POST" else None
     action = request.POST.get("action") if posted else None
     target_form = TargetForm(posted if action == "target" else None, auto_id="target-%s",
@@ -69,7 +69,7 @@ def woman(request, pk: int):
     assign_form = AssignForm(posted if action == "assign" else None, practitioners=choices, auto_id="assign-%s",
                              initial={"practitioner": released.practitioner_now})
     if posted is not None:
-        if not is_lead:
+        if not assigns:
             raise Http404("No such page.")
         if action not in ("target", "assign"):
             return HttpResponseBadRequest("Choose what to change: her place in the target group or her practitioner.")
@@ -79,11 +79,11 @@ def woman(request, pk: int):
     shown = shown_women(request, [released], reason="woman page")
     if not shown:
         raise Http404("No such woman.")
-    children = list(disclose(request.user, ReleasedChild.objects.filter(released_woman=released).order_by("pk"),
-                             page=request.path, reason="woman page: her children"))
+    children = disclose(request.user, ReleasedChild.objects.filter(released_woman=released).order_by("pk"),
+                        page=request.path, reason="woman page: her children").records
     values = child_values(children)
     return render(request, "delivery/woman.html", {
-        "w": shown[0], "released": released, "children": [values[c.pk] for c in children], "is_lead": is_lead,
+        "w": shown[0], "released": released, "children": [values[c.pk] for c in children], "assigns": assigns,
         "target_form": target_form, "assign_form": assign_form,
         "errors": [f for f in (target_form, assign_form) if f.errors],
     }, status=400 if posted is not None else 200)

@@ -19,19 +19,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_staff_view
-from pause_portal.access import for_roles
+from eligibility.disclosure import record_staff_view
+from pause_portal.access import for_perm
 from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Phase, Programme
-from pause_portal.tenancy.roles import Perm, Role, role_has
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing import agreements, phases, scoping_term
 from sharing.forms_governance import AgreementForm, DecisionForm, PhaseChangeForm, ProposalForm
 from sharing.leaving_scoping import leaving_scoping
 from sharing.models_scoping import Agreement, PhaseChange
-
-READERS = (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO, Role.PAUSE_LEAD)
-PHASE_DECIDERS = (Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN)
 
 
 def _programme(request) -> Programme:
@@ -54,7 +51,7 @@ def _people_shown(rows) -> list:
 
 
 # --- the agreement -----------------------------------------------------------------------------
-@for_roles(*READERS)
+@for_perm(Perm.VIEW_GOVERNANCE)
 def agreement(request):
     """The current version (or `?version=N` of this programme), every version, and what it changed."""
     programme = _programme(request)
@@ -78,13 +75,13 @@ def agreement(request):
         "current": current,
         "proposal": proposal,
         "versions": versions,
-        "may_propose": role == Role.TRUST_LEAD and proposal is None,
+        "may_propose": role_has(role, Perm.PROPOSE_AGREEMENT_CHANGE) and proposal is None,
         "may_decide": proposal is not None and agreements.may_decide(proposal, request.user),
         "may_withdraw": proposal is not None and proposal.proposed_by_id == request.user.pk,
     })
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.PROPOSE_AGREEMENT_CHANGE)
 def agreement_propose(request):
     programme = _programme(request)
     current = scoping_term.current_agreement(programme)
@@ -126,7 +123,7 @@ def _proposal_or_404(request, open_one):
     return open_one
 
 
-@for_roles(Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.CONFIRM_AGREEMENT_CHANGE)
 def agreement_decide(request):
     programme = _programme(request)
     proposal = agreements.open_proposal(programme)
@@ -160,7 +157,7 @@ def agreement_decide(request):
     }, status=status)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.PROPOSE_AGREEMENT_CHANGE)
 @require_POST
 def agreement_withdraw(request):
     proposal = _proposal_or_404(request, agreements.open_proposal(_programme(request)))
@@ -199,12 +196,12 @@ def _phase_page(request, *, propose_form=None, decide_form=None, status=200):
     }, status=status)
 
 
-@for_roles(*READERS)
+@for_perm(Perm.VIEW_GOVERNANCE)
 def phase(request):
     return _phase_page(request)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.PROPOSE_PHASE_CHANGE)
 @require_POST
 def phase_propose(request):
     form = PhaseChangeForm(request.POST)
@@ -225,7 +222,7 @@ def phase_propose(request):
     return _phase_page(request, propose_form=form, status=400)
 
 
-@for_roles(*PHASE_DECIDERS)
+@for_perm(Perm.CONFIRM_PHASE_CHANGE)
 @require_POST
 def phase_decide(request):
     change = _proposal_or_404(request, phases.open_phase_change(_programme(request)))
@@ -245,7 +242,7 @@ def phase_decide(request):
     return _phase_page(request, decide_form=form, status=400)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.PROPOSE_PHASE_CHANGE)
 @require_POST
 def phase_withdraw(request):
     change = _proposal_or_404(request, phases.open_phase_change(_programme(request)))

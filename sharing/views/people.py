@@ -10,15 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_staff_view
-from pause_portal.access import for_roles
+from eligibility.disclosure import record_staff_view
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import AccountLinkPurpose, Membership, MembershipStatus, Person
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership, pending_grants_for
 from sharing import actions
 
 
-@for_roles(Role.SYSTEM_ADMIN)
+@for_perm(Perm.MANAGE_PEOPLE)
 def people(request):
     memberships = Membership.objects.exclude(status=MembershipStatus.REVOKED).select_related("programme")
     rows = (
@@ -35,7 +35,7 @@ def _person_or_404(pk: int) -> Person:
     return get_object_or_404(Person, pk=pk)
 
 
-@for_roles(Role.SYSTEM_ADMIN)
+@for_perm(Perm.MANAGE_PEOPLE)
 @require_POST
 def deactivate(request, pk: int):
     person = _person_or_404(pk)
@@ -48,7 +48,7 @@ def deactivate(request, pk: int):
     return redirect("people:list")
 
 
-@for_roles(Role.SYSTEM_ADMIN)
+@for_perm(Perm.MANAGE_PEOPLE)
 @require_POST
 def issue_mfa_reset(request, pk: int):
     person = _person_or_404(pk)
@@ -62,14 +62,14 @@ def issue_mfa_reset(request, pk: int):
     return render(request, "people/reset_link.html", {"person": person, "link": link})
 
 
-@for_roles(Role.SYSTEM_ADMIN, Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.CONFIRM_ROLE_GRANT)
 def grants(request):
     grants = list(pending_grants_for(request.user))
     record_staff_view(request, [g.person for g in grants], membership=current_membership(request))
     return render(request, "people/grants.html", {"grants": grants})
 
 
-@for_roles(Role.SYSTEM_ADMIN, Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.CONFIRM_ROLE_GRANT)
 def confirm_grant(request, pk: int):
     # Fetch-and-authorise in one step, before anything else: a grant this person may not confirm
     # looks exactly like no grant, whatever the method.

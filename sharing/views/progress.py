@@ -13,11 +13,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_event
-from audit.core.models import Event
-from pause_portal.access import for_roles
+from eligibility.disclosure import record_disclosure
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Phase
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing import progress_reports
 from sharing.forms_progress import DraftForm
@@ -25,39 +24,41 @@ from sharing.models_delivery import QuarterlyReport, QuarterlyReportStatus
 from sharing.progress_reports import MEASURE_LABELS, QuarterOf, reportable_quarters
 from sharing.progress_suppression import MEASURES
 
-TRUST_READERS = (Role.TRUST_LEAD, Role.TRUST_CASEWORKER, Role.CALDICOTT_GUARDIAN)
-READERS = (Role.PAUSE_LEAD, *TRUST_READERS)
-
 
 def _membership(request):
-    """The reader's membership, or 404: the Pause lead in delivery; the Trust in delivery or closed."""
+    """The reader's membership, or 404: the writer (the Pause lead) in delivery; the Trust in
+    delivery or closed."""
     membership = current_membership(request)
-    phase, role = membership.programme.phase, Role(membership.role)
-    allowed = Phase.DELIVERY if role == Role.PAUSE_LEAD else (Phase.DELIVERY, Phase.CLOSED)
+    phase = membership.programme.phase
+    allowed = Phase.DELIVERY if _writes(membership) else (Phase.DELIVERY, Phase.CLOSED)
     if phase not in allowed:
         raise Http404("No such page.")
     return membership
 
 
+def _writes(membership) -> bool:
+    return role_has(membership.role, Perm.WRITE_PAUSE_REPORTS)
+
+
 def _visible(membership):
     reports = QuarterlyReport.objects.filter(programme=membership.programme)
-    if Role(membership.role) != Role.PAUSE_LEAD:
+    if not _writes(membership):
         reports = reports.filter(status=QuarterlyReportStatus.SENT)
     return reports
 
 
-@for_roles(*READERS)
+@for_perm(Perm.VIEW_PROGRESS_REPORTS)
 def reports(request):
     membership = _membership(request)
     visible = _visible(membership).select_related("written_by").order_by("-year", "-quarter", "-pk")
-    is_lead = Role(membership.role) == Role.PAUSE_LEAD
+    writes = _writes(membership)
     return render(request, "progress/list.html", {
-        "reports": list(visible), "is_lead": is_lead, "programme": membership.programme,
-        "can_draft": is_lead and bool(reportable_quarters(membership.programme)),
+        "reports": list(visible), "writes": writes, "programme": membership.programme,
+        "can_draft": writes and bool(reportable_quarters(membership.programme)),
     })
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.WRITE_PAUSE_REPORTS)
 def draft(request):
     membership = _membership(request)
     programme = membership.programme
@@ -95,26 +96,26 @@ def _table(report: QuarterlyReport) -> dict:
     }
 
 
-@for_roles(*READERS)
+@for_perm(Perm.VIEW_PROGRESS_REPORTS)
 def report(request, pk: int):
     membership = _membership(request)
     found = _visible(membership).select_related("written_by").filter(pk=pk).first()
     if found is None:
         raise Http404("No such page.")
-    record_event(Event.DISCLOSURE, actor=request.user, target=found, programme=membership.programme,
-                 role=membership.role, reason=f"progress report {found.year} Q{found.quarter} viewed (aggregates only)",
-                 page=request.path)
-    is_lead = Role(membership.role) == Role.PAUSE_LEAD
-    sendable = (is_lead and found.status == QuarterlyReportStatus.DRAFT
+    record_disclosure(request.user, membership=membership, target=found,
+                      reason=f"progress report {found.year} Q{found.quarter} viewed (aggregates only)",
+                      page=request.path)
+    writes = _writes(membership)
+    sendable = (writes and found.status == QuarterlyReportStatus.DRAFT
                 and QuarterOf(found.year, found.quarter) in reportable_quarters(membership.programme))
     return render(request, "progress/report.html", {
-        "report": found, "table": _table(found), "is_lead": is_lead, "sendable": sendable,
+        "report": found, "table": _table(found), "writes": writes, "sendable": sendable,
         "label": QuarterOf(found.year, found.quarter).label,
         "verified": found.status == QuarterlyReportStatus.SENT and progress_reports.digest(found) == found.sha256,
     })
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.WRITE_PAUSE_REPORTS)
 def send(request, pk: int):
     membership = _membership(request)
     found = _visible(membership).filter(pk=pk).first()

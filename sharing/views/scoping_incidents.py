@@ -14,9 +14,10 @@ from django.views.decorators.http import require_http_methods
 
 from audit.core.log import record_event
 from audit.core.models import Event
-from pause_portal.access import for_roles
+from eligibility.disclosure import record_disclosure
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Person
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.models_scoping_checks import IncidentStatus, ScopingIncident
 
@@ -30,7 +31,7 @@ class CloseIncidentForm(forms.Form):
         "max_length": f"The note must be {NOTE_MAX} characters or fewer"})
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.KEEP_BREACH_REGISTER)
 @require_http_methods(["GET", "HEAD", "POST"])
 def incidents(request):
     membership = current_membership(request)
@@ -58,8 +59,8 @@ def incidents(request):
                                                                if v.get("person")})}
     for i in shown:
         i.viewer_rows = [{**v, "who": people.get(v.get("person"))} for v in i.viewers]
-    record_event(Event.DISCLOSURE, actor=request.user, programme=programme, role=membership.role,
-                 page=request.path, reason=f"scoping incidents: {len(shown)} listed")
+    record_disclosure(request.user, membership=membership, page=request.path,
+                      reason=f"scoping incidents: {len(shown)} listed")
     return render(request, "scoping/incidents.html", {"programme": programme, "incidents": shown, "form": form,
                                                       "failed": failed},
                   status=400 if request.method == "POST" else 200)

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.core.log import record_event
 from audit.core.models import Event
 from eligibility.disclosure import disclose
-from pause_portal.access import for_roles
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Phase
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.forms_scoping import ExportForm, NoteForm
 from sharing.models_scoping import ScopingChildRow, ScopingExport, ScopingNote, ScopingWomanRow
@@ -49,7 +49,7 @@ def _served(request, programme, reason: str) -> tuple[list, list]:
     return list(women), list(children)
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.VIEW_RELEASED_DATA)
 def rows(request):
     """The served women's rows only: children are never listed one by one (a list of children with
     year band and outcome gave the exact counts the tables suppress); they are counted in the
@@ -64,7 +64,7 @@ def rows(request):
     return render(request, "scoping/rows.html", {**state, "women": table, "columns": columns})
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.VIEW_RELEASED_DATA)
 def tables(request):
     state = _state(request)
     summary = {}
@@ -77,7 +77,7 @@ def tables(request):
                                                    "export_form": ExportForm()})
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.VIEW_RELEASED_DATA)
 @require_POST
 def export(request):
     """One summary table as CSV: aggregates only, recorded with its digest and an audit entry."""
@@ -103,7 +103,7 @@ def export(request):
     return response
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.VIEW_RELEASED_DATA)
 @require_http_methods(["GET", "HEAD", "POST"])
 def notes(request):
     state = _state(request)

@@ -29,11 +29,11 @@ from django.views.decorators.http import require_http_methods
 
 from eligibility.disclosure import disclose
 from eligibility.models import Decision, Woman
-from pause_portal.access import for_roles
+from pause_portal import presenting
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Phase, Programme
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
-from pseudonymisation.fields import Protector
 from sharing.forms_scoping import ConfirmReleaseForm, ReleaseForm
 from sharing.models_scoping import ScopingRelease, ScopingWomanRow
 from sharing.release_checks import release_blockers
@@ -75,16 +75,11 @@ def served_columns_in_words() -> str:
 def _named(request, programme, women, *, reason: str) -> list[dict]:
     """The women, named through the disclosure policy (one entry), with her latest decision."""
     shown = disclose(request.user, women, page=request.path, reason=reason)
-    if not shown.records:
-        return []
-    visible = shown.fields.get(programme.pk, frozenset())
-    protector = Protector.load(programme.pk, Woman.key_phase, create=False)
     latest = {d.woman_id: d for d in Decision.objects.filter(woman__in=shown.records).order_by("woman_id", "pk")}
     out = []
     for w in shown:
-        names = [w.reveal(protector, f) for f in ("forename", "surname") if f in visible]
         decision = latest.get(w.pk)
-        out.append({"pk": w.pk, "name": " ".join(n for n in names if n) or "Name not recorded",
+        out.append({"pk": w.pk, "name": presenting.name(w.get("forename"), w.get("surname")),
                     "decision": decision.get_outcome_display() if decision else "",
                     "removed": len((decision.evidence or {}).get("children_removed") or []) if decision else 0})
     return out
@@ -172,7 +167,7 @@ class _ChangedSinceChecked(Exception):
 
 
 # --- the pages ----------------------------------------------------------------------------------
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.RELEASE_TO_PAUSE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def release_page(request):
     """Choose the women to release (none ticked unless she came back to change her own choice)."""
@@ -213,7 +208,7 @@ def release_page(request):
     }, status=200)
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.RELEASE_TO_PAUSE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def release_check(request):
     """Check your answers (GET), then confirm and release (POST)."""

@@ -15,18 +15,15 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.core.log import record_event
-from audit.core.models import Event
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from eligibility.disclosure import record_disclosure
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing import final_report
 from sharing.forms_report import ReportForm, ReturnForm
 from sharing.models_scoping import DeletionCertificate, FinalReport, ReportStatus
 from sharing.scoping_purge import certificate_digest, certificate_text
 from sharing.scoping_term import scoping_deadline, scoping_is_open
-
-REPORT_ROLES = (Role.PAUSE_LEAD, Role.TRUST_LEAD)
 
 
 def _visible_report(programme) -> FinalReport | None:
@@ -40,13 +37,13 @@ def _errors(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
-@for_roles(*REPORT_ROLES)
+@for_perm(Perm.VIEW_FINAL_REPORT)
 def report(request):
     membership = current_membership(request)
     programme, role = membership.programme, membership.role
     current = _visible_report(programme)
     is_open = scoping_is_open(programme)
-    editable = (role == Role.PAUSE_LEAD and is_open
+    editable = (role_has(role, Perm.WRITE_PAUSE_REPORTS) and is_open
                 and (current is None or current.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)))
     form, status = None, 200
     if request.method == "POST":
@@ -72,14 +69,14 @@ def report(request):
     warnings = (final_report.approval_warnings(current)
                 if current is not None and current.status != ReportStatus.APPROVED and is_open else [])
     if current is not None:
-        record_event(Event.DISCLOSURE, actor=request.user, target=current, programme=programme, role=role,
-                     reason="final scoping report viewed (aggregates only)", page=request.path)
+        record_disclosure(request.user, membership=membership, target=current,
+                          reason="final scoping report viewed (aggregates only)", page=request.path)
     return render(request, "scoping_report/report.html", {
         "report": current, "tables": [_shown(t) for t in current.tables] if current else [], "form": form, "role": role, "is_open": is_open,
         "deadline": scoping_deadline(programme), "return_form": ReturnForm(), "warnings": warnings,
-        "can_decide": (role == Role.TRUST_LEAD and current is not None and current.status == ReportStatus.SUBMITTED
+        "can_decide": (role_has(role, Perm.APPROVE_FINAL_REPORT) and current is not None and current.status == ReportStatus.SUBMITTED
                        and current.written_by_id != request.user.pk and is_open),
-        "can_submit": (role == Role.PAUSE_LEAD and current is not None and is_open
+        "can_submit": (role_has(role, Perm.WRITE_PAUSE_REPORTS) and current is not None and is_open
                        and current.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)),
     }, status=status)
 
@@ -98,7 +95,7 @@ def _report_or_404(request) -> FinalReport:
     return current
 
 
-@for_roles(Role.PAUSE_LEAD)
+@for_perm(Perm.WRITE_PAUSE_REPORTS)
 @require_POST
 def submit(request):
     current = _report_or_404(request)
@@ -114,7 +111,7 @@ def submit(request):
     return redirect("scoping-report:report")
 
 
-@for_roles(Role.TRUST_LEAD)
+@for_perm(Perm.APPROVE_FINAL_REPORT)
 @require_POST
 def decide(request):
     current = _report_or_404(request)
@@ -141,13 +138,13 @@ def decide(request):
     return redirect("scoping-report:report")
 
 
-@for_roles(Role.DPO, Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.VIEW_DELETION_CERTIFICATE)
 def certificate(request):
     membership = current_membership(request)
     found = DeletionCertificate.objects.filter(programme=membership.programme).select_related("purged_by").first()
     if found is not None:
-        record_event(Event.DISCLOSURE, actor=request.user, target=found, programme=membership.programme,
-                     role=membership.role, reason="deletion certificate viewed", page=request.path)
+        record_disclosure(request.user, membership=membership, target=found, reason="deletion certificate viewed",
+                          page=request.path)
     return render(request, "scoping_report/certificate.html", {
         "certificate": found, "text": certificate_text(found) if found else "",
         "verified": found is not None and certificate_digest(found) == found.digest,

@@ -2,8 +2,9 @@
 people, password-only sessions and every role that should not reach it — GET and POST — and
 that every URL carrying an object id answers 404 to a person of another programme.
 
-A new view must carry an access mark (pause_portal.access) or this test fails; public URLs are
-the explicit allowlist below.
+A new view must carry a permission mark (`for_perm`, pause_portal.access) or this test fails: the
+views reachable without one — public, at the MFA step, or by anyone signed in whatever their
+role — are the explicit allowlists below.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from audit.core.models import AuditEntry, Event
-from pause_portal.access import MFA_STEP, PUBLIC, SIGNED_IN, access_of
+from pause_portal.access import MFA_STEP, PUBLIC, SIGNED_IN, access_of, for_perm, perm_of, signed_in
 from pause_portal.tenancy.models import Membership, MembershipStatus
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role
 from tests import factories as f
 from tests.conftest import sign_in_password_only, sign_in_verified
 
@@ -34,6 +35,9 @@ PUBLIC_ALLOWLIST = {
     "healthz",
 }
 MFA_STEP_ALLOWLIST = {"accounts:mfa-verify", "accounts:mfa-enrol"}
+# Any verified person, whatever their role, and nothing of a programme's data on its own: the
+# dashboard (what it shows follows the role's permissions), the switcher, the session keep-alive.
+SIGNED_IN_ALLOWLIST = {"dashboard", "choose-programme", "accounts:keep-alive"}
 SAMPLE_ARGS = {"token": "x" * 43, "pk": 999999, "object_id": "1", "app_label": "sharing", "content_type_id": 1}
 
 
@@ -68,11 +72,34 @@ def portal_urls():
 
 def test_every_view_is_marked_and_public_ones_are_exactly_the_allowlist():
     unmarked = [name for name, _, access, _ in portal_urls() if access is None]
-    assert unmarked == [], "mark these views with pause_portal.access (public/mfa_step/signed_in/for_roles)"
+    assert unmarked == [], "mark these views with pause_portal.access (for_perm, or an allowlisted mark)"
     public = {name for name, _, access, _ in portal_urls() if access == PUBLIC}
     assert public == PUBLIC_ALLOWLIST
     mfa = {name for name, _, access, _ in portal_urls() if access == MFA_STEP}
     assert mfa == MFA_STEP_ALLOWLIST
+
+
+def without_a_permission_mark(views: dict) -> list[str]:
+    """The views (by URL name) reachable with no `for_perm` mark that no allowlist names."""
+    allowlisted = PUBLIC_ALLOWLIST | MFA_STEP_ALLOWLIST | SIGNED_IN_ALLOWLIST
+    return sorted(name for name, view in views.items() if name not in allowlisted and perm_of(view) is None)
+
+
+def test_every_view_off_the_allowlists_carries_a_permission_mark():
+    views = {name: callback for _, name, callback in all_urls() if name and not name.startswith("admin:")}
+    assert without_a_permission_mark(views) == [], "gate these views with @for_perm(Perm.X)"
+    signed_in_only = {name for name, view in views.items()
+                      if access_of(view)[0] == SIGNED_IN and perm_of(view) is None}
+    assert signed_in_only == SIGNED_IN_ALLOWLIST
+
+
+def test_a_view_with_no_mark_or_only_signed_in_off_the_allowlist_fails_the_check():
+    def view(request):
+        return None
+
+    views = {"unmarked": view, "signed-in": signed_in(view), "dashboard": signed_in(view),
+             "gated": for_perm(Perm.EDIT_RULE_SET)(view)}
+    assert without_a_permission_mark(views) == ["signed-in", "unmarked"]
 
 
 def test_unnamed_urls_are_only_the_admins():

@@ -47,7 +47,7 @@ def test_everyone_else_sees_none_of_them_and_nothing_is_recorded_as_shown(actor,
 def test_the_caller_cannot_widen_what_is_shown(caseworker, records, other_records):
     """Programme and role come from the records and memberships, never the caller."""
     result = disclose(caseworker, records + other_records, page="/records/")
-    assert {r.programme_id for r in result} == {records[0].programme_id}
+    assert {r.programme_id for r in result.records} == {records[0].programme_id}
     assert result.withheld == 1
     assert not AuditSubject.objects.filter(subject=f"testapp.caserecord:{other_records[0].pk}").exists()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from audit.oversight.due_dates import days_left
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, role_has
 
 register = template.Library()
 DASHBOARD_ROWS = 10
@@ -29,11 +29,13 @@ def rights_due_list(context):
 
     programme, role = context.get("programme"), context.get("role")
     user = context.get("user")
-    if programme is None or role not in (Role.DPO, Role.TRUST_CASEWORKER):
+    if programme is None:
         return {"show": False}
-    if role == Role.TRUST_CASEWORKER:
+    if role_has(role, Perm.RECTIFY_RECORDS):
         waiting = list(rectifications_for_caseworkers(programme.pk)[:DASHBOARD_ROWS])
         return {"show": True, "caseworker": True, "waiting": waiting}
+    if not role_has(role, Perm.ANSWER_RIGHTS_REQUESTS):
+        return {"show": False}
     due = list(due_list(programme.pk))
     return {"show": True, "caseworker": False, "due": due[:DASHBOARD_ROWS], "more": max(0, len(due) - DASHBOARD_ROWS),
             "user": user}

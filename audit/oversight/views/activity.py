@@ -9,18 +9,18 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from audit.core.log import record_staff_view
 from audit.core.models_review import FlagRule, MonitoringFlag, ReviewSearch
 from audit.oversight.dpo_activity import people_of, rights_activity
 from audit.oversight.views.review import describe_criteria
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from eligibility.disclosure import record_staff_view
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
 PER_PAGE = 50
 
 
-@for_roles(Role.CALDICOTT_GUARDIAN)
+@for_perm(Perm.REVIEW_DPO_ACTIVITY)
 @require_safe
 def dpo_activity(request):
     membership = current_membership(request)

@@ -12,15 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.core.models_review import ConflictDeclaration, ConflictKind, Relationship
 from audit.oversight.forms_review import ConflictForm
 from audit.oversight.review_actions import declare_conflict, withdraw_conflict
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
-STAFF_ROLES = (Role.TRUST_CASEWORKER, Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO, Role.PAUSE_LEAD,
-               Role.PAUSE_PRACTITIONER)
 
-
-@for_roles(*STAFF_ROLES)
+@for_perm(Perm.DECLARE_CONFLICTS)
 @require_http_methods(["GET", "HEAD", "POST"])
 def declare(request):
     programme = current_membership(request).programme
@@ -36,7 +33,7 @@ def declare(request):
                   status=400 if form.errors else 200)
 
 
-@for_roles(*STAFF_ROLES)
+@for_perm(Perm.DECLARE_CONFLICTS)
 def withdraw(request, pk: int):
     programme = current_membership(request).programme
     declaration = ConflictDeclaration.objects.filter(pk=pk, programme=programme, declared_by=request.user).first()

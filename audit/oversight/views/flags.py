@@ -8,20 +8,20 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from audit.core.log import record_staff_view
 from audit.core.models_review import ConflictDeclaration, FlagRule, FlagStatus
 from audit.oversight import review
 from audit.oversight.forms_review import CloseFlagForm
 from audit.oversight.review_actions import ReviewRefused, close_flag
 from audit.oversight.views.common import entry_rows
-from pause_portal.access import for_roles
-from pause_portal.tenancy.roles import Role
+from eligibility.disclosure import record_staff_view
+from pause_portal.access import for_perm
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
 PER_PAGE = 50
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 @require_safe
 def flags(request):
     membership = current_membership(request)
@@ -49,7 +49,7 @@ def _flag_or_404(request, pk: int):
     return flag
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 @require_http_methods(["GET", "HEAD", "POST"])
 def flag(request, pk: int):
     membership = current_membership(request)
@@ -69,7 +69,7 @@ def flag(request, pk: int):
                   status=400 if form.errors else 200)
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 @require_safe
 def conflicts_register(request):
     membership = current_membership(request)

@@ -15,7 +15,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from audit.core.log import record_staff_view
 from audit.core.models_review import FlagStatus, MonitoringFlag, ReviewKind, ReviewSearch
 from audit.core.models_rights import RightsRequest
 from audit.oversight import review
@@ -30,9 +29,10 @@ from audit.oversight.forms_review import (
 from audit.oversight.person_subjects import describe_reference, find_person
 from audit.oversight.review_actions import ReviewRefused, record_review
 from audit.oversight.views.common import entry_rows, members_of, organisations_of
-from pause_portal.access import for_roles
+from eligibility.disclosure import record_staff_view
+from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Organisation, Person
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
 EXPORT_MAX = 100_000
@@ -62,13 +62,13 @@ def open_requests(programme) -> list:
     return list(due_list(programme.pk))
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 @require_safe
 def home(request):
     return render(request, "dpo/home.html", _context(request))
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 @require_POST
 def person_search(request):
     programme = current_membership(request).programme
@@ -91,7 +91,7 @@ def person_search(request):
     return render(request, "dpo/home.html", {**_context(request, person_form=form), "focus": "person"})
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 def request_search(request, pk: int):
     """The access review of the woman an open rights request is about, made for that request
     (started from the request's page: no identifier is typed or sent)."""
@@ -121,7 +121,7 @@ def _search_for_request(request, programme, rights_request: RightsRequest):
     return redirect("dpo:search", pk=search.pk)
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 @require_POST
 def trail_search(request):
     programme = current_membership(request).programme
@@ -137,7 +137,7 @@ def trail_search(request):
     return redirect("dpo:search", pk=search.pk)
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 @require_POST
 def user_report(request):
     programme = current_membership(request).programme
@@ -166,7 +166,7 @@ def _entries_of(search: ReviewSearch):
     return review.trail_entries(search.programme, review.TrailFilters.from_criteria(search.criteria))
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 def search_results(request, pk: int):
     search = _search_or_404(request, pk)  # first: not yours is 404 whatever the method
     return _show_results(request, search)
@@ -196,7 +196,7 @@ def _render_results(request, search: ReviewSearch, export_form, status: int = 20
     return render(request, "dpo/search.html", context, status=status)
 
 
-@for_roles(Role.DPO)
+@for_perm(Perm.REVIEW_AUDIT_TRAIL)
 def export(request, pk: int):
     search = _search_or_404(request, pk)  # first: not yours is 404 whatever the method
     return _export(request, search)

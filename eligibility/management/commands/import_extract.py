@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from eligibility.importing import AlreadyImported, import_extract
 from eligibility.models import ExtractStatus
 from eligibility.recompute import recompute
+from pause_portal import presenting
 from pause_portal.tenancy.models import Person, Programme
 
 
@@ -67,7 +68,7 @@ class Command(BaseCommand):
         result = recompute(programme, by=by)
         self.stdout.write(
             f"Proposals recomputed (rule set version {result.run.rule_set.version}, reference date "
-            f"{result.run.reference_date:%d %B %Y}): {_counted(result.run.summary)}; "
+            f"{presenting.day(result.run.reference_date)}): {_counted(result.run.summary)}; "
             f"{len(result.newly_proposed)} newly proposed, {len(result.no_longer_proposed)} no longer proposed, "
             f"{len(result.marked_for_re_review)} decisions to review again."
         )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from audit.core.models import AuditEntry
+from audit.core.models import AuditEntry, Event
 from audit.core.models_rights import Breach, BreachStatus
 from audit.oversight import breaches
 from audit.oversight.due_dates import ico_clock
@@ -46,13 +46,14 @@ def test_recording_a_breach_and_its_clock_with_frozen_time():
     assert breach.reference == "BR-2026-001" and breach.status == BreachStatus.OPEN
     stored = Breach.objects.get(pk=breach.pk)
     assert b"wrong Pause practice" not in bytes(stored.what_happened)  # encrypted at rest
-    view = breaches.view_of(stored)
+    [view] = breaches.views_of([stored], by=w.dpo, page="/t")
     assert view.what_happened.startswith("A caseload list") and view.people_affected.startswith("12 released")
     assert view.clock.describe() == "42 hours 0 minutes left" and view.ico_needed
     entry = AuditEntry.objects.filter(object_repr=f"audit.breach:{breach.pk}").get()
     assert entry.reason == f"breach {breach.reference} recorded"
     with time_machine.travel(FOUND + timedelta(hours=75), tick=False):
-        assert breaches.view_of(stored).clock.describe() == "3 hours 0 minutes overdue"
+        [view] = breaches.views_of([stored], by=w.dpo, page="/t")
+        assert view.clock.describe() == "3 hours 0 minutes overdue"
 
 
 @time_machine.travel(FOUND + timedelta(hours=100), tick=False)
@@ -66,7 +67,7 @@ def test_telling_the_ico_and_the_people_then_closing():
     with pytest.raises(breaches.BreachRefused, match="why the ICO was not told"):
         breaches.record_ico(breach, told_at=None, by=w.dpo)
     breaches.record_ico(breach, told_at=FOUND + timedelta(hours=70), reference="ICO-00001", by=w.dpo)
-    view = breaches.view_of(Breach.objects.get(pk=breach.pk))
+    [view] = breaches.views_of([Breach.objects.get(pk=breach.pk)], by=w.dpo, page="/t")
     assert view.clock.told_within and view.breach.ico_reference == "ICO-00001"
     with pytest.raises(breaches.BreachRefused, match="people affected were told"):
         breaches.close_breach(breach, by=w.dpo)
@@ -93,3 +94,18 @@ def test_bad_input_and_other_roles_are_refused_and_nothing_is_recorded():
     with pytest.raises(breaches.BreachRefused, match="risk"):
         _record(w, risk="tiny")
     assert not Breach.objects.exists()
+
+
+def test_the_breach_register_is_served_only_to_its_keeper_and_its_reading_is_recorded():
+    """The register's descriptions reach a page only through the disclosure policy (ADR 26): the
+    DPO is served them with one entry naming the breaches; nobody else is served anything."""
+    w = rights_world(women=0)
+    breach = _record(w)
+    before = AuditEntry.objects.filter(event=Event.DISCLOSURE).count()
+    [view] = breaches.views_of([breach], by=w.dpo, page="/rights/breaches/")
+    assert view.what_happened.startswith("A caseload list")
+    entry = AuditEntry.objects.filter(event=Event.DISCLOSURE).order_by("-pk").first()
+    assert AuditEntry.objects.filter(event=Event.DISCLOSURE).count() == before + 1
+    assert list(entry.subjects.values_list("subject", flat=True)) == [f"audit.breach:{breach.pk}"]
+    for other in (w.delivery.trust_lead, w.delivery.caldicott, w.delivery.pause_lead):
+        assert breaches.views_of([breach], by=other, page="/t") == []
