@@ -56,6 +56,13 @@ def _service_markers(request):
         _missing("needs Debian's chromium package (apt-get install chromium)")
 
 
+@pytest.fixture(autouse=True)
+def _seeded_factories():
+    """The factories' invented names and dates are the same on every run of a test, whatever ran
+    before it."""
+    f.reseed()
+
+
 # --- the world -----------------------------------------------------------------------------
 @pytest.fixture
 def programme(db):

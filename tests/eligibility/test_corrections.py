@@ -19,13 +19,14 @@ from eligibility.corrections import (
     erased_terms,
     is_erased,
 )
-from eligibility.models import CORRECTABLE_FIELDS, Child, Correction, ErasedPerson, Extract, Woman
+from eligibility.models import CORRECTABLE_FIELDS, Child, Correction, ErasedPerson, Woman
 from pseudonymisation import keys
 from pseudonymisation.blind_index import IndexKind
 from pseudonymisation.fields import Protector
 from pseudonymisation.keys import KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.reencryption import reencrypt_model
+from tests import factories as f
 from tests.eligibility.extracts import OTHER_VALID_NHS, VALID_NHS
 
 pytestmark = pytest.mark.django_db
@@ -36,36 +37,24 @@ def protector(programme):
     return Protector.load(programme.pk, Woman.key_phase)
 
 
-@pytest.fixture
-def extract(programme, caseworker):
-    return Extract.objects.create(programme=programme, uploaded_by=caseworker, sha256="0" * 64, size_bytes=1)
+def a_woman(programme, pid="M1") -> Woman:
+    return f.WomanFactory(programme=programme, trust_person_id=pid, forename="Ann", surname="Smith",
+                          date_of_birth=date(1990, 5, 1), nhs_number=VALID_NHS, postcode="ZZ991ZZ",
+                          nhs_number_valid=True, ethnicity="WBRI", expected_child_due=date(2024, 9, 1))
 
 
-def a_woman(programme, extract, protector, pid="M1", surname="Smith", dob=date(1990, 5, 1)) -> Woman:
-    woman = Woman(programme=programme, first_extract=extract, last_extract=extract, nhs_number_valid=True,
-                  ethnicity="WBRI", expected_child_due=date(2024, 9, 1))
-    woman.protect(protector, trust_person_id=pid, forename="Ann", surname=surname, date_of_birth=dob,
-                  nhs_number=VALID_NHS, postcode="ZZ991ZZ")
-    woman.save()
-    return woman
-
-
-def a_child(woman, extract, protector, pid="C1", dob=date(2014, 2, 2)) -> Child:
-    child = Child(programme=woman.programme, mother=woman, first_extract=extract, last_extract=extract,
-                  birth_year=dob.year, sex="F")
-    child.protect(protector, trust_person_id=pid, date_of_birth=dob)
-    child.save()
-    return child
+def a_child(woman) -> Child:
+    return f.ChildFactory(mother=woman, trust_person_id="C1", date_of_birth=date(2014, 2, 2), sex="F")
 
 
 @pytest.fixture
-def woman(programme, extract, protector):
-    return a_woman(programme, extract, protector)
+def woman(programme):
+    return a_woman(programme)
 
 
 @pytest.fixture
-def child(woman, extract, protector):
-    return a_child(woman, extract, protector)
+def child(woman):
+    return a_child(woman)
 
 
 def stored(record):
@@ -223,14 +212,14 @@ def test_the_correctable_fields_are_one_list(woman):
 
 
 # --- what the import reads -------------------------------------------------------------------
-def test_active_corrections_of_a_batch_in_one_query(programme, extract, protector, dpo):
-    a, b, c = (a_woman(programme, extract, protector, pid=f"M{n}") for n in (1, 2, 3))
+def test_active_corrections_of_a_batch_in_one_query(programme, protector, dpo):
+    a, b, c = (a_woman(programme, pid=f"M{n}") for n in (1, 2, 3))
     correct(a, "surname", "Smyth", by=dpo, reason="r")
     correct(a, "surname", "Smythe", by=dpo, reason="r")
     correct(a, "died_on", "2024-01-02", by=dpo, reason="r")
     correct(b, "postcode", "zz9 9zz", by=dpo, reason="r")
     correct(b, "forename", "", by=dpo, reason="r")
-    child = a_child(c, extract, protector)
+    child = a_child(c)
     correct(child, "date_of_birth", "2014-03-03", by=dpo, reason="r")
     with CaptureQueriesContext(connection) as queries:
         found = active_corrections(Woman, [a.pk, b.pk, c.pk], protector)

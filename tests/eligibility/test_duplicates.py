@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.core.models import AuditEntry, AuditSubject, Event
 from eligibility.duplicates import confirm_duplicate, propose_duplicates, reject_duplicate
 from eligibility.importing import import_extract
-from eligibility.models import DuplicateProposal, DuplicateReason, DuplicateStatus, Extract, Woman
+from eligibility.models import DuplicateProposal, DuplicateReason, DuplicateStatus, Woman
 from eligibility.views.duplicates import PER_PAGE
 from pseudonymisation import keys
 from pseudonymisation.fields import Protector
@@ -94,8 +94,7 @@ def test_an_invalid_nhs_number_never_matches(programme, caseworker):
 
 
 def test_women_of_another_programme_are_never_matched(programme, other_programme, caseworker):
-    outsider = f.person(other_programme.trust)
-    f.membership(outsider, other_programme, "trust_caseworker")
+    outsider = f.member(other_programme, "trust_caseworker")
     run(other_programme, outsider, Ssd())
     run(programme, caseworker, with_mother(Ssd().set("ssd_person", 0, pers_common_child_id=OTHER_VALID_NHS),
                                            "M2", "Dee", "Jones", dob="1985-01-01", nhs=VALID_NHS))
@@ -153,11 +152,9 @@ def valid_nhs_numbers(start: int):
             yield digits + str(check)
 
 
-def make_women(programme, count: int, protector: Protector) -> list[Woman]:
+def make_women(programme, count: int) -> list[Woman]:
     """`count` women in pairs: odd pairs share an NHS number, even pairs a surname and date of birth."""
-    uploader = f.person(programme.trust)
-    extract = Extract.objects.create(programme=programme, uploaded_by=uploader, sha256=str(count).zfill(64),
-                                     size_bytes=1)
+    extract = f.ExtractFactory(programme=programme)
     numbers = valid_nhs_numbers(100_000_000 + count * 1000)
     born = date(1900, 1, 1) + timedelta(days=count * 200)  # each call's people apart from the others
     women, shared = [], None
@@ -165,14 +162,11 @@ def make_women(programme, count: int, protector: Protector) -> list[Woman]:
         if i % 2 == 0:
             shared = next(numbers)
         by_nhs = (i // 2) % 2
-        w = Woman(programme=programme, first_extract=extract, last_extract=extract, nhs_number_valid=True)
-        w.protect(protector, trust_person_id=f"P{count}-{i}", forename="Ann",
-                  surname="Smith" if by_nhs else "Jones",
-                  date_of_birth=born + timedelta(days=i if by_nhs else i // 2),
-                  nhs_number=shared if by_nhs else next(numbers))
-        women.append(w)
-    Woman.objects.bulk_create(women)
-    return list(Woman.objects.filter(last_extract=extract))
+        women.append(f.WomanFactory(
+            programme=programme, first_extract=extract, nhs_number_valid=True, trust_person_id=f"P{count}-{i}",
+            forename="Ann", surname="Smith" if by_nhs else "Jones", nhs_number=shared if by_nhs else next(numbers),
+            date_of_birth=born + timedelta(days=i if by_nhs else i // 2)))
+    return women
 
 
 @pytest.mark.parametrize("rotated", [False, True], ids=["one key version", "during a key rotation"])
@@ -180,7 +174,7 @@ def test_proposing_takes_the_same_number_of_queries_for_10_or_100_women(programm
     counts = {}
     for n in (10, 100):
         protector = Protector.load(programme.pk, "trust")
-        women = make_women(programme, n, protector)
+        women = make_women(programme, n)
         if rotated:
             keys.rotate(KeyScope(programme.pk, "trust", Purpose.BLIND_INDEX))
             protector = Protector.load(programme.pk, "trust")
@@ -324,8 +318,7 @@ def test_deciding_on_the_page(client, programme, caseworker, decision, status):
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_another_programmes_proposal_is_404(client, programme, other_programme, caseworker, method):
     proposal = an_open_proposal(programme, caseworker)
-    outsider = f.person(other_programme.trust)
-    f.membership(outsider, other_programme, "trust_caseworker")
+    outsider = f.member(other_programme, "trust_caseworker")
     sign_in_verified(client, outsider)
     response = getattr(client, method)(reverse("eligibility:duplicate", args=[proposal.pk]),
                                        {"decision": "confirm", "reason": "Same woman"})
@@ -338,8 +331,7 @@ def test_another_programmes_proposal_is_404(client, programme, other_programme, 
 
 
 def test_the_list_is_paginated(client, programme, caseworker):
-    protector = Protector.load(programme.pk, "trust")
-    make_women(programme, 2 * (PER_PAGE + 1), protector)
+    make_women(programme, 2 * (PER_PAGE + 1))
     propose_duplicates(programme, Woman.objects.all())
     sign_in_verified(client, caseworker)
     first = client.get(reverse("eligibility:duplicates")).content.decode()

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from eligibility.models import ColumnMapping, Extract, ExtractStatus
+from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.eligibility.extracts import Ssd
 
@@ -114,11 +115,9 @@ def test_a_saved_mapping_the_reader_no_longer_accepts_refuses_the_import_with_a_
 
 
 @pytest.mark.parametrize("name", ["extract", "extract-progress", "extract-report", "extract-retry"])
-def test_extract_urls_answer_404_for_an_id_too_large_or_another_programmes(client, caseworker, other_programme,
-                                                                           trust_lead, name):
-    theirs = Extract.objects.create(programme=other_programme, uploaded_by=trust_lead, sha256="3" * 64, size_bytes=1,
-                                    status=ExtractStatus.FAILED, upload_id="abc", stored_files=["x.csv"],
-                                    finished_at="2026-01-01T00:00:00Z")
+def test_extract_urls_answer_404_for_an_id_too_large_or_another_programmes(client, caseworker, other_programme, name):
+    theirs = f.ExtractFactory(programme=other_programme, status=ExtractStatus.FAILED, upload_id="abc",
+                              stored_files=["x.csv"])
     client.raise_request_exception = False
     sign_in_verified(client, caseworker)
     send = client.post if name == "extract-retry" else client.get

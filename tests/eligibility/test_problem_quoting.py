@@ -31,6 +31,7 @@ from eligibility.extract.quoting import (
 from eligibility.extract.validate import KNOWN_COLUMNS
 from eligibility.models import ColumnMapping, Extract, ExtractStatus, LegalStatus, Woman
 from eligibility.stored_problems import rewrite_stored_problems, rewritten
+from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.eligibility.extracts import (
     OTHER_VALID_NHS,
@@ -217,13 +218,10 @@ def test_a_stored_problem_is_rewritten_only_where_the_rule_would_not_quote():
 def test_the_data_migration_rewrites_stored_problems_and_records_it(programme, caseworker, trust_lead):
     mapping = ColumnMapping.objects.create(programme=programme, name="Ours", columns={"pers_ethnicity": "Ethnic"},
                                            created_by=trust_lead)
-    leaky = Extract.objects.create(
-        programme=programme, uploaded_by=caseworker, sha256="4" * 64, size_bytes=1, status=ExtractStatus.SUCCEEDED,
-        finished_at="2026-01-01T00:00:00Z", column_mapping=mapping,
-        problems=[old("Ethnic", OTHER_VALID_NHS), old("lega_legal_status", "C9")])
-    clean = Extract.objects.create(programme=programme, uploaded_by=caseworker, sha256="5" * 64, size_bytes=1,
-                                   status=ExtractStatus.REFUSED, finished_at="2026-01-01T00:00:00Z",
-                                   problems=[old("lega_legal_status", "C9")])
+    leaky = f.ExtractFactory(programme=programme, uploaded_by=caseworker, column_mapping=mapping,
+                             problems=[old("Ethnic", OTHER_VALID_NHS), old("lega_legal_status", "C9")])
+    clean = f.ExtractFactory(programme=programme, uploaded_by=caseworker, status=ExtractStatus.REFUSED,
+                             problems=[old("lega_legal_status", "C9")])
     migration = importlib.import_module("eligibility.migrations.0008_rewrite_quoted_problems")
     migration.rewrite(django_apps, None)
     leaky.refresh_from_db()
@@ -237,9 +235,8 @@ def test_the_data_migration_rewrites_stored_problems_and_records_it(programme, c
 
 @pytest.mark.django_db
 def test_the_report_of_a_rewritten_extract_no_longer_quotes_the_value(client, programme, caseworker):
-    extract = Extract.objects.create(programme=programme, uploaded_by=caseworker, sha256="6" * 64, size_bytes=1,
-                                     status=ExtractStatus.SUCCEEDED, finished_at="2026-01-01T00:00:00Z",
-                                     problems=[old("pers_ethnicity", OTHER_VALID_NHS)])
+    extract = f.ExtractFactory(programme=programme, uploaded_by=caseworker,
+                               problems=[old("pers_ethnicity", OTHER_VALID_NHS)])
     sign_in_verified(client, caseworker)
     url = reverse("eligibility:extract-report", args=[extract.pk])
     assert OTHER_VALID_NHS in client.get(url).content.decode()  # as stored before the rule

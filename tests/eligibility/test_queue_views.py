@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.core.models import AuditEntry, Event
 from eligibility.decisions import decide
-from eligibility.models import Decision, EvaluationRun, RecomputeJob, ReReview, Woman
+from eligibility.models import Decision, EvaluationRun, RecomputeJob, ReReview
 from eligibility.recompute import recompute
 from eligibility.recompute_jobs import request_recompute
 from eligibility.views.queue import PER_PAGE
@@ -38,10 +38,8 @@ def book(programme, caseworker):
 
 
 def a_woman(book, pid, *, surname="Synthetic", forename="Ann", born=date(1990, 5, 1), nhs=None, removed=2):
-    w = Woman(programme=book.programme, first_extract=book.extract, last_extract=book.extract)
-    w.protect(book.protector, trust_person_id=pid, forename=forename, surname=surname, date_of_birth=born,
-              nhs_number=nhs)
-    w.save()
+    w = f.WomanFactory(programme=book.programme, first_extract=book.extract, trust_person_id=pid, forename=forename,
+                       surname=surname, date_of_birth=born, nhs_number=nhs)
     book.removed(w, *RECENT[:removed])
     return w
 
@@ -89,8 +87,7 @@ def test_anonymous_people_are_sent_to_sign_in(world, method):
 
 
 def test_a_woman_of_another_programme_is_not_found(world, other_programme):
-    outsider = f.person(other_programme.trust)
-    f.membership(outsider, other_programme, "trust_caseworker")
+    outsider = f.member(other_programme, "trust_caseworker")
     client = sign_in_verified(Client(), outsider)
     url = reverse("eligibility:woman", args=[world["ada"].pk])
     assert client.get(url).status_code == 404

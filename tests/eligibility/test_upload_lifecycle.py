@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.core.models import AuditEntry, Event
 from eligibility import uploads
 from eligibility.models import Extract, ExtractStatus
+from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.eligibility.extracts import Ssd
 
@@ -116,10 +117,8 @@ def kept(upload_dir, *, hours_old: float, name: str | None = None):
 
 
 def extract_for(programme, person, folder, status, **fields):
-    finished = timezone.now() if status not in (ExtractStatus.RECEIVED, ExtractStatus.RUNNING) else None
-    values = {"finished_at": finished, **fields}
-    return Extract.objects.create(programme=programme, uploaded_by=person, sha256=os.urandom(32).hex(), size_bytes=64,
-                                  status=status, upload_id=folder.name, stored_files=["ssd_person.csv"], **values)
+    return f.ExtractFactory(programme=programme, uploaded_by=person, status=status, upload_id=folder.name,
+                            stored_files=["ssd_person.csv"], **fields)
 
 
 def test_the_sweep_deletes_an_orphan_and_leaves_an_upload_in_progress(upload_dir):

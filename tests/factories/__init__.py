@@ -1,58 +1,67 @@
-"""Small factories for synthetic people, organisations and programmes. All data is invented."""
+"""Factories for synthetic test data (factory_boy; names and dates from Faker, en_GB, seeded per
+test by tests/conftest.py). All data is invented.
+
+`organisation`, `programme`, `person` and `membership` are the short names most tests use."""
 
 from __future__ import annotations
 
-import itertools
+import factory.random
 
-from django_otp.plugins.otp_totp.models import TOTPDevice
-
-from pause_portal.tenancy.models import (
-    Membership,
-    MembershipStatus,
-    Organisation,
-    Person,
-    Programme,
-)
+from pause_portal.tenancy.models import Membership, Organisation, Person, Programme
 from pause_portal.tenancy.roles import OrganisationKind, Role
+from tests.factories.casedata import (
+    CareEpisodeFactory,
+    ChildFactory,
+    ExtractFactory,
+    LegalStatusFactory,
+    WomanFactory,
+    latest_extract,
+)
+from tests.factories.sharing import (
+    AgreementFactory,
+    ContactAttemptFactory,
+    SafeguardingConcernFactory,
+    ScopingChildRowFactory,
+    ScopingReleaseFactory,
+    ScopingWomanRowFactory,
+)
+from tests.factories.tenancy import (
+    PASSWORD,
+    MembershipFactory,
+    OrganisationFactory,
+    PersonFactory,
+    ProgrammeFactory,
+    member,
+)
 
-_seq = itertools.count(1)
-PASSWORD = "correct-horse-battery-staple"
+__all__ = [
+    "PASSWORD", "AgreementFactory", "CareEpisodeFactory", "ChildFactory", "ContactAttemptFactory", "ExtractFactory",
+    "LegalStatusFactory", "MembershipFactory", "OrganisationFactory", "PersonFactory", "ProgrammeFactory",
+    "SafeguardingConcernFactory", "ScopingChildRowFactory", "ScopingReleaseFactory", "ScopingWomanRowFactory",
+    "WomanFactory", "latest_extract", "member", "membership", "organisation", "person", "programme", "reseed",
+]
+
+
+def reseed() -> None:
+    """Start Faker (and factory_boy's fuzzy values) from the same seed: what follows is invented
+    the same way on every run."""
+    factory.random.reseed_random("pause-portal-tests")
 
 
 def organisation(kind: OrganisationKind = OrganisationKind.TRUST, name: str | None = None) -> Organisation:
-    return Organisation.objects.create(name=name or f"Synthetic {kind.label} {next(_seq)}", kind=kind)
+    return OrganisationFactory(kind=kind, **({"name": name} if name else {}))
 
 
 def programme(name: str | None = None, phase: str = "scoping", trust=None, pause=None) -> Programme:
-    return Programme.objects.create(
-        name=name or f"Programme {next(_seq)}",
-        trust=trust or organisation(OrganisationKind.TRUST),
-        pause_practice=pause or organisation(OrganisationKind.PAUSE),
-        phase=phase,
-    )
+    given = {"name": name, "trust": trust, "pause_practice": pause}
+    return ProgrammeFactory(phase=phase, **{k: v for k, v in given.items() if v is not None})
 
 
-def person(org: Organisation, *, email: str | None = None, system_admin: bool = False, with_device: bool = True) -> Person:
-    n = next(_seq)
-    p = Person(email=email or f"person{n}@test.invalid", full_name=f"Test Person {n}", organisation=org,
-               is_system_admin=system_admin)
-    p.set_password(PASSWORD)
-    p.save()
-    if with_device:
-        TOTPDevice.objects.create(user=p, name="test", confirmed=True)
-    return p
+def person(org: Organisation, *, email: str | None = None, system_admin: bool = False,
+           with_device: bool = True) -> Person:
+    return PersonFactory(organisation=org, is_system_admin=system_admin, device=with_device,
+                         **({"email": email} if email else {}))
 
 
 def membership(p: Person, prog: Programme, role: Role) -> Membership:
-    """An active membership, asked for by one system administrator and confirmed by another
-    (fixtures are the given world; the grant flow has its own tests)."""
-    from django.utils import timezone
-
-    admins = list(Person.objects.filter(is_system_admin=True).order_by("pk")[:2])
-    while len(admins) < 2:
-        admins.append(person(organisation(OrganisationKind.TRUST), system_admin=True))
-    now = timezone.now()
-    return Membership.objects.create(
-        person=p, programme=prog, role=role, status=MembershipStatus.ACTIVE,
-        requested_by=admins[0], requested_at=now, confirmed_by=admins[1], confirmed_at=now,
-    )
+    return MembershipFactory(person=p, programme=prog, role=role)

@@ -20,10 +20,8 @@ import redis
 from celery import current_app
 from django.core import mail
 from django.db import transaction
-from django.utils import timezone
 
 from pause_portal.queue import UnknownTask, send_on_commit
-from pause_portal.tenancy.models import Membership, MembershipStatus
 from pause_portal.tenancy.roles import Role
 from tests import factories as f
 
@@ -138,9 +136,7 @@ def test_in_eager_mode_the_task_runs_here_only_after_commit(django_capture_on_co
     programme = f.programme()
     requester = f.person(programme.trust, system_admin=True)
     confirmer = f.person(programme.trust, system_admin=True)
-    grant = Membership.objects.create(person=f.person(programme.trust), programme=programme, role=Role.DPO,
-                                      status=MembershipStatus.PENDING, requested_by=requester,
-                                      requested_at=timezone.now())
+    grant = f.MembershipFactory(programme=programme, role=Role.DPO, pending=True, requested_by=requester)
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(RuntimeError), transaction.atomic():
             send_on_commit(TASK, grant.pk, requester.pk)

@@ -18,14 +18,11 @@ from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing.models_scoping import (
     SCOPING_PURGED_MODELS,
-    Agreement,
     DeletionCertificate,
     FinalReport,
     ReportStatus,
-    ScopingChildRow,
     ScopingExport,
     ScopingNote,
-    ScopingRelease,
     ScopingWomanRow,
 )
 from sharing.models_scoping_checks import ScopingTableVersion
@@ -36,6 +33,7 @@ from sharing.scoping_purge import (
     end_scoping_at_deadlines,
 )
 from sharing.scoping_term import scoping_deadline, scoping_is_open
+from tests import factories as f
 from tests.eligibility.casebook import Casebook
 
 pytestmark = pytest.mark.django_db
@@ -43,31 +41,18 @@ pytestmark = pytest.mark.django_db
 TOKEN_SCOPE = "scoping"
 
 
-def agreement(programme, proposer, confirmer, **fields) -> Agreement:
-    values = {"parties": "Trust and Pause", "purposes": "Scoping", "policy_document_reference": "APD-1",
-              "dpia_signed_off_by": "A. Signatory, SIRO", "dpia_signed_off_on": timezone.localdate(),
-              "uk_only_processing": True, "status": "confirmed", "decided_by": confirmer} | fields
-    return Agreement.objects.create(programme=programme, version=1, proposed_by=proposer, **values)
-
-
 def scoping_data(programme, trust_lead, pause_lead, caldicott, women: int = 3) -> dict:
     """A release of `women` women with two children each, a note, an export record, a draft and an
     approved final report, and the scoping token key in use."""
     book = Casebook(programme, trust_lead)
     maker = TokenMaker(keys.Keyring.load(keys.KeyScope(programme.pk, TOKEN_SCOPE, Purpose.TOKEN)))
-    release = ScopingRelease.objects.create(programme=programme, agreement=agreement(programme, trust_lead, caldicott),
-                                            released_by=trust_lead, women=women)
+    agreement = f.AgreementFactory(programme=programme, proposed_by=trust_lead, decided_by=caldicott)
+    release = f.ScopingReleaseFactory(programme=programme, agreement=agreement, women=women)
     for n in range(women):
-        w = book.woman()
-        row = ScopingWomanRow.objects.create(
-            programme=programme, release=release, woman=w, token=maker.make(TokenKind.WOMAN, f"W-{n}"),
-            age_band_fine="30-34", ethnic_group_fine="White", children_removed_fine=2,
-            removal_years_fine="2015-2019", outcome_types_fine="Placement order", outcome_types="Placement order",
-            age_at_first_removal_fine="25-29", age_at_first_removal="20-29", age_band="30-39", ethnic_group="White",
-            children_removed="2", removal_years="2015-2019")
+        row = f.ScopingWomanRowFactory(release=release, woman=book.woman(), token=maker.make(TokenKind.WOMAN, f"W-{n}"),
+                                       age_at_first_removal_fine="25-29", age_at_first_removal="20-29")
         for c in range(2):
-            ScopingChildRow.objects.create(programme=programme, mother_row=row, year_band="2015-2019",
-                                           outcome="Adopted", token=maker.make(TokenKind.CHILD, f"C-{n}-{c}"))
+            f.ScopingChildRowFactory(mother_row=row, token=maker.make(TokenKind.CHILD, f"C-{n}-{c}"))
     ScopingNote.objects.create(programme=programme, written_by=pause_lead, text="Most removals 2015-2019.")
     ScopingExport.objects.create(programme=programme, exported_by=pause_lead, table="by_removals", sha256="0" * 64)
     ScopingTableVersion.objects.create(programme=programme, table="removals", via="export", sha256="0" * 64,

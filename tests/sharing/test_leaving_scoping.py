@@ -38,14 +38,14 @@ from sharing.models_scoping import (
     PhaseChange,
     ReportStatus,
     ScopingChildRow,
-    ScopingRelease,
     ScopingWomanRow,
 )
 from sharing.phases import confirm_phase_change, propose_phase_change, send_scoping_reminder
 from sharing.scoping_purge import end_scoping
+from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.sharing.test_governance_agreements import valid_values
-from tests.sharing.test_scoping_world import Cohort, agreement, member
+from tests.sharing.test_scoping_world import Cohort, member
 
 pytestmark = pytest.mark.django_db
 
@@ -72,19 +72,14 @@ def snapshot(programme, trust_lead, caldicott) -> tuple[list[str], list[str]]:
     """Two released women with invented names (and a child each) in the scoping snapshot: their
     identifiers, and every scoping token."""
     cohort = Cohort(programme, trust_lead)
-    release = ScopingRelease.objects.create(
-        programme=programme, agreement=agreement(programme, proposed_by=trust_lead, decided_by=caldicott),
-        released_by=trust_lead, women=2)
+    agreement = f.AgreementFactory(programme=programme, proposed_by=trust_lead, decided_by=caldicott)
+    release = f.ScopingReleaseFactory(programme=programme, agreement=agreement, women=2)
     maker = TokenMaker(keys.Keyring.load(keys.KeyScope(programme.pk, "scoping", Purpose.TOKEN)))
     for n in range(2):
         woman = cohort.woman(born=date(1991, 3, n + 1), ethnicity="WBRI", removals=[date(2016, 5, 1)])
-        row = ScopingWomanRow.objects.create(
-            programme=programme, release=release, woman=woman, token=maker.make(TokenKind.WOMAN, f"TP{n}"),
-            age_band_fine="30-34", ethnic_group_fine="White", children_removed_fine=1,
-            removal_years_fine="2015-2019", outcome_types="Placement order", age_band="30-39", ethnic_group="White",
-            children_removed="1", removal_years="2015-2019")
-        ScopingChildRow.objects.create(programme=programme, mother_row=row, year_band="2015-2019",
-                                       outcome="Adopted", token=maker.make(TokenKind.CHILD, f"TC{n}"))
+        row = f.ScopingWomanRowFactory(release=release, woman=woman, token=maker.make(TokenKind.WOMAN, f"TP{n}"),
+                                       children_removed_fine=1, children_removed="1")
+        f.ScopingChildRowFactory(mother_row=row, token=maker.make(TokenKind.CHILD, f"TC{n}"))
     tokens = [*ScopingWomanRow.objects.values_list("token", flat=True),
               *ScopingChildRow.objects.values_list("token", flat=True)]
     return cohort.identifiers, tokens

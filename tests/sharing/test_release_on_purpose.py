@@ -25,7 +25,7 @@ from sharing.scoping_release import (
 )
 from tests import factories as f
 from tests.conftest import sign_in_verified
-from tests.sharing.test_scoping_world import Cohort, agreement, member
+from tests.sharing.test_scoping_world import Cohort, member
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +40,8 @@ class World:
 
     def __init__(self):
         self.programme = f.programme(phase="scoping")
-        self.lead = member(self.programme, Role.TRUST_LEAD)
+        self.lead = f.AgreementFactory(programme=self.programme).proposed_by
         self.other_lead = member(self.programme, Role.TRUST_LEAD)
-        agreement(self.programme, proposed_by=self.lead, decided_by=member(self.programme, Role.CALDICOTT_GUARDIAN))
         self.cohort = Cohort(self.programme, self.lead)
         today = timezone.localdate()
         self.group_a = [self.cohort.woman(born=date(1991, 2, 1) + timedelta(days=3 * i), ethnicity="WBRI",

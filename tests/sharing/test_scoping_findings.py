@@ -29,18 +29,17 @@ from sharing.models_scoping_checks import IncidentStatus, ScopingIncident
 from sharing.scoping_recheck import FOUND_BY
 from sharing.scoping_release import K, release_for_scoping, served_columns
 from sharing.scoping_tables import MIN_RANGE, THRESHOLD, cross_table
+from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.oracles.integer_bounds import Model, add_table, ranges
 from tests.sharing.test_scoping_property import served_rows
-from tests.sharing.test_scoping_world import Cohort, agreement, member
+from tests.sharing.test_scoping_world import Cohort, member
 
 pytestmark = pytest.mark.django_db
 
 
 def _programme_with_lead(programme):
-    lead = member(programme, Role.TRUST_LEAD)
-    agreement(programme, proposed_by=lead, decided_by=member(programme, Role.CALDICOTT_GUARDIAN))
-    return lead
+    return f.AgreementFactory(programme=programme).proposed_by
 
 
 def _alike_but_outcomes(cohort, codes: list[str]) -> list:

@@ -48,7 +48,7 @@ from sharing.scoping_tables import MIN_RANGE, TABLE_NAMES, THRESHOLD
 from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.oracles.integer_bounds import Model, add_table, ranges
-from tests.sharing.test_scoping_world import Cohort, agreement, member
+from tests.sharing.test_scoping_world import Cohort, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -224,8 +224,7 @@ def make_cohort(programme, lead, women) -> tuple[Cohort, list]:
        removals=st.lists(st.integers(0, 44), max_size=8))
 def test_k_of_five_over_every_served_column_and_no_hidden_cell_can_be_narrowed(db, women, removals):
     programme = f.programme(phase="scoping")
-    lead = member(programme, Role.TRUST_LEAD)
-    agreement(programme, proposed_by=lead, decided_by=member(programme, Role.CALDICOTT_GUARDIAN))
+    lead = f.AgreementFactory(programme=programme).proposed_by
     cohort, made = make_cohort(programme, lead, women)
     try:
         release_for_scoping(programme, made, by=lead)

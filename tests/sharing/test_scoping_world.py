@@ -11,35 +11,17 @@ from django.utils import timezone
 
 from eligibility.decisions import decide
 from eligibility.models import Woman
-from pause_portal.tenancy.roles import Role
-from sharing.models_scoping import Agreement, ChangeStatus
+from sharing.models_scoping import Agreement
 from tests import factories as f
 from tests.eligibility.casebook import Casebook
+from tests.factories import member  # noqa: F401 - the name the scoping tests import
 
 _seq = itertools.count(1)
 ETHNICITIES = ["WBRI", "WBRI", "WBRI", "WIRI", "MWBC", "BCRB", "APKN", "REFU"]
 
 
-def member(programme, role):
-    org = programme.pause_practice if role in (Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER) else programme.trust
-    person = f.person(org)
-    f.membership(person, programme, role)
-    return person
-
-
 def agreement(programme, *, proposed_by, decided_by, **overrides) -> Agreement:
-    version = Agreement.objects.filter(programme=programme).count() + 1
-    values = dict(
-        programme=programme, version=version, parties="The Trust (controller); Pause (controller)",
-        purposes="Scoping the need for a Pause practice", lawful_bases=["6(1)(e)", "9(2)(h)"],
-        data_items={"scoping": ["age_band", "ethnic_group"]}, retention={"scoping": "3 months"},
-        uk_only_processing=True, policy_document_reference="APD-2026-01", dpia_reference="DPIA-7",
-        dpia_signed_off_by="A Guardian, Caldicott Guardian", dpia_signed_off_on=date(2026, 1, 5),
-        status=ChangeStatus.CONFIRMED, proposed_by=proposed_by, decided_by=decided_by,
-        decided_at=timezone.now(),
-    )
-    values.update(overrides)
-    return Agreement.objects.create(**values)
+    return f.AgreementFactory(programme=programme, proposed_by=proposed_by, decided_by=decided_by, **overrides)
 
 
 class Cohort:
@@ -54,12 +36,9 @@ class Cohort:
     def woman(self, *, born: date, ethnicity: str, removals: list[date], outcome: str = "eligible",
               codes: list[str] | None = None) -> Woman:
         n = next(_seq)
-        w = Woman(programme=self.programme, first_extract=self.book.extract, last_extract=self.book.extract,
-                  ethnicity=ethnicity)
         ids = {"trust_person_id": f"TPID{n:05d}Q", "forename": f"Zelphine{n}", "surname": f"Quorrington{n}",
                "date_of_birth": born, "nhs_number": f"94{n:08d}", "postcode": f"B{n % 90 + 10} {n % 9}XQ"}
-        w.protect(self.book.protector, **ids)
-        w.save()
+        w = f.WomanFactory(programme=self.programme, first_extract=self.book.extract, ethnicity=ethnicity, **ids)
         self.identifiers += [ids["trust_person_id"], ids["forename"], ids["surname"], ids["nhs_number"],
                              ids["postcode"], born.isoformat(), f"{born.day} {born:%B %Y}", born.strftime("%d/%m/%Y")]
         for i, when in enumerate(removals):

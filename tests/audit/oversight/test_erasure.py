@@ -36,8 +36,8 @@ from sharing.models_delivery import (
     ReleasedWoman,
     SafeguardingConcern,
 )
-from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
-from sharing.scoping_term import current_agreement
+from sharing.models_scoping import ScopingWomanRow
+from tests import factories as f
 from tests.audit.oversight.test_rights_world import rights_world
 
 pytestmark = pytest.mark.django_db
@@ -59,21 +59,11 @@ def _her_everything(w, released):
     rights.open_request_restriction(restricted, by=w.dpo)
     rights.lift_request_restriction(restricted, by=w.dpo)
     rights.close(restricted, status="completed", note="lifted", by=w.dpo)
-    scoping = ScopingRelease.objects.create(programme=w.programme, agreement=current_agreement(w.programme),
-                                            released_by=w.delivery.trust_lead)
-    row = ScopingWomanRow.objects.create(programme=w.programme, release=scoping, woman=woman, token="W1",
-                                         age_band_fine="30-34", ethnic_group_fine="White", children_removed_fine=2,
-                                         removal_years_fine="2020-2024", outcome_types="Adoption", age_band="30-34",
-                                         ethnic_group="White", children_removed="2", removal_years="2020-2024")
-    ScopingChildRow.objects.create(programme=w.programme, mother_row=row, token="C1", year_band="2020-2024",
-                                   outcome="Adoption")
-    w.delivery.assign(released, w.delivery.practitioners[0])
-    ContactAttempt.objects.create(programme=w.programme, released_woman=released,
-                                  recorded_by=w.delivery.practitioners[0], contacted_on="2026-01-05", method="phone",
-                                  outcome="not_reached")
-    concern = SafeguardingConcern.objects.create(programme=w.programme, released_woman=released,
-                                                 kind="safeguarding", lawful_basis="sch1_p2_18",
-                                                 raised_by=w.delivery.practitioners[0])
+    f.ScopingChildRowFactory(mother_row__release__programme=w.programme, mother_row__woman=woman)
+    practitioner = w.delivery.practitioners[0]
+    w.delivery.assign(released, practitioner)
+    f.ContactAttemptFactory(released_woman=released, recorded_by=practitioner, outcome="not_reached")
+    concern = f.SafeguardingConcernFactory(released_woman=released, raised_by=practitioner)
     # Closed by a Trust lead: the Trust has its copy, so the portal's may be erased.
     close_concern(concern, by=w.delivery.trust_lead, closing_note="Taken into the Trust's case system (synthetic)")
     disclose(w.delivery.pause_lead, [released], page="/delivery/women/")  # an access entry about her

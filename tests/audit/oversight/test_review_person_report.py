@@ -23,15 +23,16 @@ from audit.oversight.person_subjects import find_person, references_about_woman
 from audit.oversight.review import person_entries
 from eligibility.disclosure import disclose
 from eligibility.models import Woman
-from pause_portal.tenancy.models import Phase, Programme
+from pause_portal.tenancy.models import Phase
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import Protector
-from sharing.models_delivery import ContactAttempt, ReleasedChild
+from sharing.models_delivery import ReleasedChild
 from sharing.models_scoping import ScopingWomanRow
 from sharing.scoping_release import release_for_scoping
+from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.sharing.delivery.world import delivery_world
-from tests.sharing.test_scoping_world import Cohort, agreement, member
+from tests.sharing.test_scoping_world import Cohort, member
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +78,7 @@ def test_delivery_sequence_yields_exactly_those_rows():
     listing = disclose(world.pause_lead, [her, other], page="/delivery/women/").entry
     disclose(world.pause_lead, [other], page=f"/delivery/women/{other.pk}/")  # not about her
     seen = disclose(p1, [her], page=f"/delivery/women/{her.pk}/").entry
-    contact = ContactAttempt(programme=world.programme, released_woman=her, recorded_by=p1,
-                             contacted_on=timezone.localdate(), method="phone", outcome="interested")
-    contact.protect(Protector.load(world.programme.pk, ContactAttempt.key_phase), note="Synthetic note")
-    contact.save()
+    contact = f.ContactAttemptFactory(released_woman=her, recorded_by=p1, outcome="interested", note="Synthetic note")
     contact_view = disclose(p1, [contact], page=f"/casework/women/{her.pk}/").entry
     refused_page = reverse("eligibility:woman", kwargs={"pk": her.woman_id})
     assert as_client(p2).get(refused_page).status_code == 404  # not hers to see: the middleware records it
@@ -141,10 +139,8 @@ def test_found_the_same_by_nhs_number_and_by_delivery_child_token():
 
 
 def test_scoping_sequence_found_by_scoping_token():
-    programme_ = Programme.objects.create(name="Scoping audit", trust=member_org("trust"), pause_practice=member_org(
-        "pause"), phase=Phase.SCOPING)
-    lead = member(programme_, Role.TRUST_LEAD)
-    agreement(programme_, proposed_by=lead, decided_by=member(programme_, Role.CALDICOTT_GUARDIAN))
+    programme_ = f.programme(phase=Phase.SCOPING)
+    lead = f.AgreementFactory(programme=programme_).proposed_by
     cohort = Cohort(programme_, lead)
     today = timezone.localdate()
     women = [cohort.woman(born=date(1991, 2, 1) + timedelta(days=3 * i), ethnicity="WBRI",
@@ -166,13 +162,6 @@ def test_scoping_sequence_found_by_scoping_token():
     expected = oracle(references_about_woman(her.pk))
     assert set(shown_entries(page)) == expected and about_her[0] in expected
     assert row.token not in page.content.decode() and row.token not in review.reason
-
-
-def member_org(kind: str):
-    from pause_portal.tenancy.roles import OrganisationKind
-    from tests import factories as f
-
-    return f.organisation(OrganisationKind(kind))
 
 
 def test_nobody_found_is_still_recorded_and_says_so(programme, dpo):

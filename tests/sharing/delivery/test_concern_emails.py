@@ -15,7 +15,6 @@ from django.urls import reverse
 
 from audit.core.models import AuditEntry, Event
 from eligibility.models import Woman
-from pause_portal.tenancy.models import Membership, MembershipStatus
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import Protector
 from sharing.actions import deactivate_person
@@ -36,9 +35,8 @@ def world():
     world.second_lead = member(world.programme, Role.TRUST_LEAD)
     gone = member(world.programme, Role.TRUST_LEAD)
     deactivate_person(person=gone, by=f.person(world.programme.trust, system_admin=True))
-    pending = f.person(world.programme.trust)
-    Membership.objects.create(person=pending, programme=world.programme, role=Role.TRUST_LEAD,
-                              status=MembershipStatus.PENDING, requested_by=world.caldicott)
+    pending = f.MembershipFactory(programme=world.programme, role=Role.TRUST_LEAD, pending=True,
+                                  requested_by=world.caldicott).person
     world.not_told = [gone, pending, world.caldicott, world.pause_lead, *world.practitioners,
                       member(world.programme, Role.DPO), member(world.programme, Role.TRUST_CASEWORKER),
                       delivery_world(women=0).trust_lead]

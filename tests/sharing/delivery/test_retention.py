@@ -20,7 +20,6 @@ from sharing.models_delivery import (
     CaseloadUserObjectPermission,
     ConcernStatus,
     ContactAttempt,
-    ContactMethod,
     Participation,
     QuarterlyReport,
     ReleasedChild,
@@ -31,6 +30,7 @@ from sharing.models_delivery import (
 from sharing.models_scoping import Agreement
 from sharing.retention import RetentionScheduleError, apply_retention, parse_period, schedule_for
 from sharing.tasks_retention import apply_retention_schedules
+from tests import factories as f
 from tests.sharing.delivery.world import delivery_world
 
 pytestmark = pytest.mark.django_db
@@ -72,15 +72,13 @@ def set_retention(world, retention: dict):
 
 
 def contact(world, released, day: date, outcome=Participation.AGREED) -> ContactAttempt:
-    return ContactAttempt.objects.create(programme=world.programme, released_woman=released,
-                                         recorded_by=world.practitioners[0], contacted_on=day,
-                                         method=ContactMethod.PHONE, outcome=outcome)
+    return f.ContactAttemptFactory(released_woman=released, recorded_by=world.practitioners[0], contacted_on=day,
+                                   outcome=outcome)
 
 
 def concern(world, released, *, closed_at=None) -> SafeguardingConcern:
-    return SafeguardingConcern.objects.create(
-        programme=world.programme, released_woman=released, kind="safeguarding", lawful_basis="sch1_p2_18",
-        raised_by=world.practitioners[0], raised_at=T0 + timedelta(days=5),
+    return f.SafeguardingConcernFactory(
+        released_woman=released, raised_by=world.practitioners[0], raised_at=T0 + timedelta(days=5),
         status=ConcernStatus.CLOSED if closed_at else ConcernStatus.OPEN, closed_at=closed_at,
         closed_by=world.trust_lead if closed_at else None)
 
