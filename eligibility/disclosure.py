@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.db import models, transaction
 
@@ -220,6 +221,7 @@ class _Reader:
         return getattr(holder, name)
 
 
+@cache
 def _encrypted_names(model: type[models.Model]) -> frozenset[str]:
     return frozenset(f.name for f in encrypted_fields(model)) if hasattr(model, "key_phase") else frozenset()
 
