@@ -1,11 +1,13 @@
 """The delivery release (issue 7, point 1): a Trust lead releases women for whom
 `can_be_released` holds, each with the address to contact her at and a Trust contact. The release
-is a live reference (`ReleasedWoman` points at the Trust's record); her children are released as
+is a live reference (`ReleasedWoman` points at the Trust's record); her removed children (a counted
+removal in her latest decision's evidence; never a child who was not removed) are released as
 delivery tokens — a key scope of their own, so they cannot be linked to scoping tokens — whose
 year of birth, removal year and outcome are read live from the Trust's records when served.
 
 A Trust lead can withdraw a woman's release: she leaves every Pause view at once (the visibility
-predicate reads `withdrawn_at`), her caseload assignment ends, and she is not released again.
+predicate reads `withdrawn_at`) and her caseload assignment ends. She is not released again: a
+Trust lead may reinstate her existing release (`sharing.delivery_changes.reinstate`, ADR 29).
 """
 
 from __future__ import annotations
@@ -109,13 +111,17 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
         protector = Protector.load(programme.pk, ReleasedWoman.key_phase)
         trust_protector = Protector.load(programme.pk, Woman.key_phase)
         tokens = TokenMaker(Keyring.load(token_scope(programme.pk)))
+        removed = removal_events([c.woman.pk for c in chosen])  # only removed children are released
+        decisions = dict(Decision.objects.filter(woman__in=[c.woman for c in chosen]).order_by("woman_id", "pk")
+                         .values_list("woman_id", "pk"))  # the latest of each: she is shared on it
         children = 0
         for c in chosen:
             released = ReleasedWoman(programme=programme, woman=c.woman, release=release, released_at=now,
-                                     trust_contact=trust_contact)
+                                     trust_contact=trust_contact, shared_on_decision_id=decisions[c.woman.pk])
             released.protect(protector, address=c.address.strip())
             released.save()
-            kids = list(Child.objects.filter(mother=c.woman).order_by("pk"))
+            kids = [k for k in Child.objects.filter(mother=c.woman).order_by("pk")
+                    if k.pk in removed.get(c.woman.pk, {})]
             ReleasedChild.objects.bulk_create(
                 ReleasedChild(programme=programme, released_woman=released, child=k,
                               token=tokens.make(TokenKind.CHILD, k.reveal(trust_protector, "trust_person_id")))
@@ -162,22 +168,43 @@ class ChildValues:
     outcome: str
 
 
+def removal_events(woman_ids) -> dict[int, dict[int, list]]:
+    """For each woman, her children's counted removals in the window, from her latest decision's
+    evidence: {woman id: {child id: [event, ...]}}. One query."""
+    evidence = {}
+    for d in Decision.objects.filter(woman_id__in=woman_ids).order_by("woman_id", "pk").only("woman_id", "evidence"):
+        evidence[d.woman_id] = d.evidence  # the latest wins
+    out: dict[int, dict[int, list]] = {}
+    for woman_id, found in evidence.items():
+        for e in (found or {}).get("events") or []:
+            if e[POSITION] == "counted" and e[IN_WINDOW] and e[DATE]:
+                out.setdefault(woman_id, {}).setdefault(e[CHILD], []).append(e)
+    return out
+
+
+def removed_released_children(children: list[ReleasedChild]) -> set[int]:
+    """The ids of those released children who were removed (a counted removal in the mother's latest
+    decision's evidence): the only children Pause is served (issue 21, point 3). Two queries."""
+    if not children:
+        return set()
+    mothers = dict(Child.objects.filter(pk__in=[r.child_id for r in children]).values_list("pk", "mother_id"))
+    removed = removal_events(set(mothers.values()))
+    return {r.pk for r in children if r.child_id in removed.get(mothers.get(r.child_id), {})}
+
+
 def child_values(children: list[ReleasedChild]) -> dict[int, ChildValues]:
     """What Pause is served of each released child, read live: year of birth from the Trust's
     record; removal year (the first counted removal) and outcome from the latest decision's
-    evidence about the mother. Two queries whatever the number of children."""
+    evidence about the mother. Two queries whatever the number of children. ("Not removed" is
+    never shown to Pause: the disclosure policy serves removed children only.)"""
     if not children:
         return {}
     kids = {c.pk: c for c in Child.objects.filter(pk__in=[r.child_id for r in children])}
-    mothers = {kids[r.child_id].mother_id for r in children}
-    evidence = {}
-    for d in Decision.objects.filter(woman_id__in=mothers).order_by("woman_id", "pk").only("woman_id", "evidence"):
-        evidence[d.woman_id] = d.evidence  # the latest wins
+    removed = removal_events({kids[r.child_id].mother_id for r in children})
     out = {}
     for r in children:
         kid = kids[r.child_id]
-        events = [e for e in (evidence.get(kid.mother_id) or {}).get("events") or []
-                  if e[CHILD] == kid.pk and e[POSITION] == "counted" and e[IN_WINDOW] and e[DATE]]
+        events = removed.get(kid.mother_id, {}).get(kid.pk, [])
         first = min((date.fromisoformat(e[DATE]) for e in events), default=None)
         out[r.pk] = ChildValues(token=r.token, birth_year=kid.birth_year, removal_year=first.year if first else None,
                                 outcome=_outcome(events) if events else "Not removed")

@@ -17,8 +17,8 @@ The policy itself — `disclose()`, the Trust's roles, the DPO's gate, the entry
   `SafeguardingConcern`) for women `sharing.delivery_access` puts in their view now — every one
   in view for the lead, their own caseload for a practitioner, nothing once the programme closes.
   Served: her name, date of birth, postcode (read live from the Trust's record), the address the
-  Trust gave and her Trust contact; children as delivery tokens with year of birth, removal year
-  and outcome. Never her NHS number or Trust id.
+  Trust gave and her Trust contact; her removed children only (never one who was not removed)
+  as delivery tokens with year of birth, removal year and outcome. Never her NHS number or Trust id.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from django.db import models
 
 from pause_portal.tenancy.models import Membership
 from pause_portal.tenancy.roles import Role
-from sharing.delivery_access import PAUSE_DELIVERY_ROLES, visible_ids
+from sharing.delivery_access import PAUSE_DELIVERY_ROLES, concern_stays_in_view, visible_ids
+from sharing.delivery_release import removed_released_children
 from sharing.models_delivery import (
     ContactAttempt,
     ReleasedChild,
@@ -84,12 +85,31 @@ def delivery_visible(user, records: list, memberships: dict[int, Membership]) ->
     return seen
 
 
+def concerns_kept(user, records: list, memberships: dict[int, Membership]) -> set[int]:
+    """The ids of concerns among `records` that stay in this Pause person's view although the woman
+    they are about has left it (open, raised by them or, for the Pause lead, by anyone: ADR 29)."""
+    wanted: dict[int, set[int]] = {}
+    for r in records:
+        membership = memberships.get(r.programme_id)
+        if isinstance(r, SafeguardingConcern) and membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES:
+            wanted.setdefault(r.programme_id, set()).add(r.pk)
+    kept: set[int] = set()
+    for programme_id, ids in wanted.items():
+        kept |= set(SafeguardingConcern.objects.filter(concern_stays_in_view(user, memberships[programme_id]),
+                                                       pk__in=ids).values_list("pk", flat=True))
+    return kept
+
+
 class PauseDisclosure:
     """Sharing's phase rules for one disclosure: built once per call, with the delivery view
     worked out in one query per programme and scoping's open/closed state cached per programme."""
 
     def __init__(self, user, records: list, memberships: dict[int, Membership]):
         self._delivery_seen = delivery_visible(user, records, memberships)
+        self._concerns_kept = concerns_kept(user, records, memberships)
+        # Only removed children are served in delivery (issue 21, point 3), even if released before.
+        self._removed_children = removed_released_children(
+            [r for r in records if isinstance(r, ReleasedChild) and released_woman_id(r) in self._delivery_seen])
         self._scoping_open: dict[int, bool] = {}
 
     def allows(self, record: models.Model, membership: Membership | None) -> bool | None:
@@ -98,7 +118,10 @@ class PauseDisclosure:
         if type(record) in SCOPING_FIELDS:
             return membership is not None and self._open(record.programme_id, membership) and _served(record)
         if type(record) in DELIVERY_FIELDS and membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES:
-            return released_woman_id(record) in self._delivery_seen
+            if isinstance(record, ReleasedChild):
+                return record.pk in self._removed_children
+            return (released_woman_id(record) in self._delivery_seen
+                    or (isinstance(record, SafeguardingConcern) and record.pk in self._concerns_kept))
         return None
 
     def fields(self, model: type[models.Model], membership: Membership) -> frozenset[str] | None:

@@ -81,9 +81,15 @@ class ReleasedWoman(ProtectedModel):
     withdrawn_at = models.DateTimeField(null=True, blank=True)  # the Trust took the release back
     withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
+    # The eligibility decision she is shared on: her latest at release, or the one a reinstatement
+    # cites. A later decision that is not eligible or at risk takes her out until a Trust lead
+    # reinstates her (ADR 29).
+    shared_on_decision = models.ForeignKey("eligibility.Decision", null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="+")
 
     data_classification = {
         "id": D.SAFE, "row_uid": D.SAFE, "programme": D.SAFE, "woman": D.SAFE, "release": D.SAFE,
+        "shared_on_decision": D.SAFE,
         "released_at": D.SAFE, "trust_contact": D.SAFE, "address": D.DIRECT, "target_position": D.SAFE,
         "target_reason": D.SPECIAL, "participation": D.SPECIAL, "participation_ended_at": D.QUASI,
         "privacy_information_given_at": D.SAFE, "withdrawn_at": D.SAFE, "withdrawn_by": D.SAFE,
@@ -105,6 +111,61 @@ class ReleasedWoman(ProtectedModel):
 
     def __str__(self) -> str:
         return f"released woman #{self.pk}"
+
+
+class AbsenceConfirmation(models.Model):
+    """A Trust lead's confirmation that a released woman missing from the latest extract stays shared
+    with Pause. It settles that one absence: the extract she was last in is kept, so when she comes
+    back and goes missing again the new absence needs a new confirmation (ADR 29)."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
+    released_woman = models.ForeignKey(ReleasedWoman, on_delete=models.PROTECT, related_name="absence_confirmations")
+    last_extract = models.ForeignKey("eligibility.Extract", on_delete=models.PROTECT, related_name="+")
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    data_classification = {
+        "id": D.SAFE, "programme": D.SAFE, "released_woman": D.SAFE, "last_extract": D.SAFE,
+        "confirmed_by": D.SAFE, "confirmed_at": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["confirmed_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["released_woman", "last_extract"], name="absence_confirmed_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"absence confirmation #{self.pk}"
+
+
+class ReleaseReinstatement(models.Model):
+    """A Trust lead reinstating a woman's existing release after she left Pause's view, on a new
+    decision that makes her releasable. The release keeps its row (one per woman); this keeps the
+    history: when, by whom, on which decision, and the withdrawal it undid, if any (ADR 29)."""
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
+    released_woman = models.ForeignKey(ReleasedWoman, on_delete=models.PROTECT, related_name="reinstatements")
+    decision = models.ForeignKey("eligibility.Decision", on_delete=models.PROTECT, related_name="+")
+    previous_decision = models.ForeignKey("eligibility.Decision", null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="+")
+    undid_withdrawal_at = models.DateTimeField(null=True, blank=True)
+    undid_withdrawal_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                            related_name="+")
+    reinstated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reinstated_at = models.DateTimeField(default=timezone.now)
+
+    data_classification = {
+        "id": D.SAFE, "programme": D.SAFE, "released_woman": D.SAFE, "decision": D.SAFE,
+        "previous_decision": D.SAFE, "undid_withdrawal_at": D.SAFE, "undid_withdrawal_by": D.SAFE,
+        "reinstated_by": D.SAFE, "reinstated_at": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["reinstated_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"reinstatement #{self.pk}"
 
 
 class CaseloadUserObjectPermission(UserObjectPermissionBase):

@@ -33,6 +33,7 @@ from sharing.delivery_access import in_pause_view
 from sharing.models_delivery import (
     LEAVES_VIEW_AFTER_DAYS,
     OPEN_CONCERN_STATUSES,
+    AbsenceConfirmation,
     CaseloadAssignment,
     CaseloadGroupObjectPermission,
     CaseloadUserObjectPermission,
@@ -42,6 +43,7 @@ from sharing.models_delivery import (
     QuarterlyReportStatus,
     ReleasedChild,
     ReleasedWoman,
+    ReleaseReinstatement,
     RetentionRun,
     SafeguardingConcern,
 )
@@ -155,7 +157,8 @@ def _open_concern(woman_field: str = "released_woman_id"):
 def _held_elsewhere() -> list[tuple[type[models.Model], str]]:
     """Other tables that PROTECT a released woman (added by other features): she is kept while
     any row of theirs points at her."""
-    known = {ReleasedChild, ContactAttempt, SafeguardingConcern, CaseloadAssignment, CaseloadUserObjectPermission,
+    known = {AbsenceConfirmation, ReleaseReinstatement, ReleasedChild, ContactAttempt, SafeguardingConcern,
+             CaseloadAssignment, CaseloadUserObjectPermission,
              CaseloadGroupObjectPermission}
     return [(rel.related_model, rel.field.name) for rel in ReleasedWoman._meta.related_objects
             if rel.related_model not in known and rel.on_delete in (models.PROTECT, models.RESTRICT)]
@@ -205,8 +208,8 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
         cutoff, rows = entry.period.cutoff(now), Counter()
         if key == "released_women":
             women = women_past_retention(programme, cutoff, now)
-            for model in (ReleasedChild, ContactAttempt, SafeguardingConcern, CaseloadAssignment,
-                          CaseloadUserObjectPermission):
+            for model in (AbsenceConfirmation, ReleaseReinstatement, ReleasedChild, ContactAttempt, SafeguardingConcern,
+                          CaseloadAssignment, CaseloadUserObjectPermission):
                 _delete(model.objects.filter(**{"content_object_id__in" if model is CaseloadUserObjectPermission
                                                 else "released_woman_id__in": women}), rows)
             _delete(CaseloadGroupObjectPermission.objects.filter(content_object_id__in=women), rows)

@@ -48,6 +48,8 @@ PERSON_LINKS: dict[str, tuple[str, str]] = {
     "sharing.contactattempt": ("released_woman", "sharing.releasedwoman"),
     "sharing.safeguardingconcern": ("released_woman", "sharing.releasedwoman"),
     "sharing.caseloadassignment": ("released_woman", "sharing.releasedwoman"),
+    "sharing.absenceconfirmation": ("released_woman", "sharing.releasedwoman"),
+    "sharing.releasereinstatement": ("released_woman", "sharing.releasedwoman"),
     "audit.rightsrequest": ("woman", "eligibility.woman"),  # issue 9: a request about her is about her
 }
 # A second link of the same model (a duplicate proposal names two women).

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db.models import Q
 from django.http import Http404
 
 from eligibility.disclosure import disclose
@@ -14,7 +15,11 @@ from pause_portal import presenting
 from pause_portal.tenancy.models import Membership
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import current_membership
-from sharing.delivery_access import PAUSE_DELIVERY_ROLES, visible_released_women
+from sharing.delivery_access import (
+    PAUSE_DELIVERY_ROLES,
+    concern_stays_in_view,
+    visible_released_women,
+)
 from sharing.models_delivery import ReleasedWoman, SafeguardingConcern
 
 
@@ -31,7 +36,8 @@ def visible_woman_or_404(request, pk: int) -> tuple[ReleasedWoman, Membership]:
 
 def concern_or_404(request, pk: int) -> tuple[SafeguardingConcern, Membership]:
     """The concern `pk` of the current programme: any, for whoever answers concerns (its Trust
-    lead); for Pause, only about a woman in their view now. Anyone else: 404."""
+    lead); for Pause, only about a woman in their view now, or an open one about a woman who left
+    it that they raised (any, for the Pause lead: ADR 29). Anyone else: 404."""
     membership = current_membership(request)
     if membership is None:
         raise Http404("No such concern.")
@@ -39,7 +45,8 @@ def concern_or_404(request, pk: int) -> tuple[SafeguardingConcern, Membership]:
     if not role_has(membership.role, Perm.VIEW_CONCERNS):
         raise Http404("No such concern.")
     if not role_has(membership.role, Perm.ANSWER_CONCERNS):
-        concerns = concerns.filter(released_woman__in=visible_released_women(request.user, membership))
+        concerns = concerns.filter(Q(released_woman__in=visible_released_women(request.user, membership))
+                                   | concern_stays_in_view(request.user, membership))
     concern = concerns.select_related("programme", "released_woman", "raised_by", "acknowledged_by",
                                       "closed_by").first()
     if concern is None:

@@ -16,6 +16,7 @@ from pause_portal.access import for_perm
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
+from sharing.delivery_access import visible_released_women
 from sharing.forms_casework import CloseConcernForm, ConcernForm
 from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
 from sharing.views.casework_common import concern_or_404, served_woman, visible_woman_or_404
@@ -83,7 +84,12 @@ def _concern_page(request, concern, membership, *, close_form=None):
         raise Http404("No such concern.")
     served = shown[0]
     fields = served.fields
-    woman = served_woman(request, concern.released_woman, reason="casework: whom a concern is about")
+    answers = role_has(membership.role, Perm.ANSWER_CONCERNS)
+    she_is_in_view = answers or visible_released_women(request.user, membership).filter(
+        pk=concern.released_woman_id).exists()
+    # A concern kept in view after she left Pause's view (ADR 29) is shown alone: nothing about her.
+    woman = (served_woman(request, concern.released_woman, reason="casework: whom a concern is about")
+             if she_is_in_view else None)
     text = {name: served[name] or "" for name in ("summary", "closing_note") if name in fields}
     people = {}
     for name in ("raised_by", "acknowledged_by", "closed_by"):
@@ -93,7 +99,7 @@ def _concern_page(request, concern, membership, *, close_form=None):
     record_staff_view(request, people.values(), membership=membership)
     return render(request, "casework/concern.html", {
         "concern": served, "released_woman_id": concern.released_woman_id, "woman": woman, "fields": fields,
-        "text": text, "answers": role_has(membership.role, Perm.ANSWER_CONCERNS),
+        "text": text, "answers": answers, "she_is_in_view": she_is_in_view,
         "is_open": concern.status in OPEN_CONCERN_STATUSES,
         "close_form": close_form or CloseConcernForm(),
     })

@@ -17,6 +17,7 @@ from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Membership, MembershipStatus, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
+from sharing.delivery_access import stop_contact_count, withdrawn_by_trust_count
 from sharing.forms_delivery import AssignForm
 from sharing.views.delivery_rows import in_view, shown_women
 
@@ -48,15 +49,17 @@ def women(request):
     for w in shown:
         w.assign_form = AssignForm(practitioners=choices, initial={"practitioner": w.practitioner_id},
                                    auto_id=f"assign-{w.pk}-%s", in_row_of=w.name)
-    return render(request, "delivery/women.html", {**state, "page": page, "women": shown})
+    return render(request, "delivery/women.html", {
+        **state, "page": page, "women": shown, "withdrawn": withdrawn_by_trust_count(current_membership(request))})
 
 
 @for_perm(Perm.VIEW_OWN_CASELOAD)
 def caseload(request):
     state = _state(request)
     shown = shown_women(request, in_view(request), reason="my caseload")
-    return render(request, "delivery/caseload.html", {**state, "women": shown,
-                                                      "to_contact": sum(w.prompt_contact for w in shown)})
+    return render(request, "delivery/caseload.html", {
+        **state, "women": shown, "to_contact": sum(w.prompt_contact for w in shown),
+        "stop_contact": stop_contact_count(request.user, current_membership(request))})
 
 
 def safe_cell(value) -> str:

@@ -22,6 +22,8 @@ from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
+from sharing.delivery_access import DECIDE_CHANGES_WITHIN_DAYS
+from sharing.delivery_changes import changes_since_release, confirm_absence, out_of_view, reinstate
 from sharing.delivery_release import (
     DeliveryReleaseRefused,
     ToRelease,
@@ -135,3 +137,63 @@ def withdraw(request):
         raise Http404(exc.message) from exc
     messages.success(request, f"Release of released woman #{released.pk} withdrawn: Pause no longer sees her.")
     return redirect("delivery:release")
+
+
+@for_perm(Perm.RELEASE_TO_PAUSE)
+@require_http_methods(["GET", "HEAD"])
+def changes(request):
+    """Changes since release: what the Trust lead must settle, by when, and whether Pause still
+    sees her (ADR 29)."""
+    programme = current_membership(request).programme
+    in_delivery = programme.phase == Phase.DELIVERY
+    rows = changes_since_release(programme) if in_delivery else []
+    out = out_of_view(programme) if in_delivery else []
+    names = named_women(request, [c.released.woman for c in rows] + [r.woman for r in out],
+                        "delivery: changes since release")
+    return render(request, "delivery/changes.html", {
+        "programme": programme, "in_delivery": in_delivery, "days": DECIDE_CHANGES_WITHIN_DAYS,
+        "rows": [{"change": c, "pk": c.released.pk, "woman_pk": c.released.woman_id, **names[c.released.woman_id]}
+                 for c in rows if c.released.woman_id in names],
+        "out": [{"pk": r.pk, "woman_pk": r.woman_id, "withdrawn": r.withdrawn_at is not None, **names[r.woman_id]}
+                for r in out if r.woman_id in names],
+    })
+
+
+@for_perm(Perm.RELEASE_TO_PAUSE)
+@require_POST
+def confirm_absence_view(request):
+    """Confirm that a woman missing from the latest extract stays shared with Pause."""
+    programme = current_membership(request).programme
+    form = ReleasedWomanForm(request.POST)
+    if programme.phase != Phase.DELIVERY or not form.is_valid():
+        raise Http404("No such release.")
+    released = ReleasedWoman.objects.filter(pk=form.cleaned_data["released"], programme=programme).first()
+    if released is None:
+        raise Http404("No such release.")
+    try:
+        confirm_absence(released, by=request.user)
+    except DeliveryReleaseRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Confirmed: released woman #{released.pk} stays shared with Pause.")
+    return redirect("delivery:changes")
+
+
+@for_perm(Perm.RELEASE_TO_PAUSE)
+@require_POST
+def reinstate_view(request):
+    """Reinstate a woman's existing release: she is back in Pause's view (ADR 29)."""
+    programme = current_membership(request).programme
+    form = ReleasedWomanForm(request.POST)
+    if programme.phase != Phase.DELIVERY or not form.is_valid():
+        raise Http404("No such release.")
+    released = ReleasedWoman.objects.filter(pk=form.cleaned_data["released"], programme=programme).first()
+    if released is None:
+        raise Http404("No such release.")
+    try:
+        reinstate(released, by=request.user)
+    except DeliveryReleaseRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Reinstated: Pause sees released woman #{released.pk} again.")
+    return redirect("delivery:changes")
