@@ -134,6 +134,16 @@ class ProposalForm(forms.Form):
 
 
 class PhaseChangeForm(forms.Form):
+    """`to_phase` is asked only in scoping, where the Trust may go on to delivery or close the
+    programme (`sharing.phases.MOVES`); left empty it means the next phase."""
+
+    to_phase = govuk(forms.ChoiceField(
+        label="Move the programme to", required=False, widget=forms.RadioSelect,
+        choices=[(Phase.DELIVERY.value, "Delivery: work with Pause on the women the Trust releases"),
+                 (Phase.CLOSED.value, "Closed: the Trust has decided not to go on with Pause")],
+        help_text="Either way scoping ends: its data is purged and a deletion certificate is kept",
+        error_messages={"invalid_choice": "Choose delivery or closed"},
+    ), size="m", heading=False)
     reason = forms.CharField(
         label="Why the programme should move on", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000,
         help_text="The person who confirms reads this",

@@ -128,7 +128,7 @@ def test_the_phase_page_propose_then_confirm_by_a_second_person(programme, trust
     with time_machine.travel(datetime(2027, 2, 21, 9, tzinfo=UTC), tick=False):
         body = sign_in_verified(Client(), trust_lead).get(reverse("governance:phase")).content.decode()
     lead = sign_in_verified(Client(), trust_lead)
-    assert "7 days left in scoping" in body and "28 February 2027" in body and "Propose moving to delivery" in body
+    assert "7 days left in scoping" in body and "28 February 2027" in body and "Propose ending scoping" in body
     assert lead.post(reverse("governance:phase-propose"), {"reason": " "}).status_code == 400
     assert lead.post(reverse("governance:phase-propose"), {"reason": "Scoping is done"}).status_code == 400
     assert lead.post(reverse("governance:phase-propose"),
