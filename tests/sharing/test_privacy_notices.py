@@ -251,3 +251,36 @@ def test_each_delivery_release_cites_the_trust_notice_version_in_force():
     assert first.trust_notice == v1
     entry = AuditEntry.objects.filter(reason__startswith=f"delivery release #{second.pk}:").get()
     assert entry.reason.endswith("; The Trust's privacy notice, version 2 in force")
+
+
+# --- the public page ---------------------------------------------------------------------------
+def test_the_public_page_shows_the_versions_in_force_without_sign_in_and_no_personal_data():
+    world = one_each_world()
+    programme = world.programme
+    trust_notice(programme, by=world.trust_lead, confirmed_by=world.caldicott,
+                 text="Version two of the Trust's notice.\n\nIt says <b>more</b>.")
+    publish_notice(programme=programme, by=world.pause_lead, text="A Pause draft not yet confirmed")
+    record_contact(world.released[0], by=world.practitioners[0], contacted_on=timezone.localdate(), method="phone",
+                   outcome="agreed", notices_given=["trust", "pause"], note="Synthetic contact note")
+    before = AuditEntry.objects.count()
+    response = Client().get(reverse("privacy-notice", args=[programme.pk]))  # nobody signed in
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Version two of the Trust&#x27;s notice." in body and "It says &lt;b&gt;more&lt;/b&gt;." in body
+    assert "Version 2, in force since" in body
+    assert "How Pause uses the information the Trust shares (synthetic Art. 14 notice text)." in body
+    assert "A Pause draft not yet confirmed" not in body and "How the Trust shares information" not in body
+    people = [world.trust_lead, world.caldicott, world.pause_lead, *world.practitioners]
+    assert not any(p.full_name in body or p.email in body for p in people)
+    assert not any(i in body for i in world.cohort.identifiers)  # no woman's name, NHS number, postcode...
+    assert "Synthetic contact note" not in body and "Synthetic Row" not in body
+    assert AuditEntry.objects.count() == before  # nothing personal was disclosed
+    assert Client().post(reverse("privacy-notice", args=[programme.pk])).status_code == 405
+    assert Client().get(reverse("privacy-notice", args=[999999])).status_code == 404
+
+
+def test_the_public_page_says_when_no_version_is_in_force(programme, trust_lead):
+    publish_notice(programme=programme, by=trust_lead, text="Waiting for the Caldicott Guardian")
+    body = Client().get(reverse("privacy-notice", args=[programme.pk])).content.decode()
+    assert body.count("No version of this notice has been published yet.") == 2
+    assert "Waiting for the Caldicott Guardian" not in body
