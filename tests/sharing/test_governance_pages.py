@@ -34,6 +34,9 @@ ALLOWED = {
     "governance:phase-propose": {Role.TRUST_LEAD},
     "governance:phase-decide": {Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN},
     "governance:phase-withdraw": {Role.TRUST_LEAD},
+    "governance:notices": READERS,
+    "governance:notice-publish": {Role.TRUST_LEAD, Role.PAUSE_LEAD},
+    "governance:notice-decide": {Role.CALDICOTT_GUARDIAN, Role.PAUSE_LEAD},
 }
 
 

@@ -284,3 +284,58 @@ def test_the_public_page_says_when_no_version_is_in_force(programme, trust_lead)
     body = Client().get(reverse("privacy-notice", args=[programme.pk])).content.decode()
     assert body.count("No version of this notice has been published yet.") == 2
     assert "Waiting for the Caldicott Guardian" not in body
+
+
+# --- the governance page -------------------------------------------------------------------------
+def test_publishing_and_confirming_through_the_notices_page(programme, trust_lead, caldicott, pause_lead, dpo):
+    lead = sign_in_verified(Client(), trust_lead)
+    url, publish, decide = (reverse(f"governance:{n}") for n in ("notices", "notice-publish", "notice-decide"))
+    response = lead.post(publish, {"text": " ", "scoping_months": "4"})
+    body = response.content.decode()
+    assert response.status_code == 400 and "Enter the text of the privacy notice" in body
+    assert not PrivacyNotice.objects.exists()
+    response = lead.post(publish, {"text": "The Trust's notice", "scoping_months": "4"})
+    assert response.status_code == 400 and "Scoping lasts between 1 and 3 months" in response.content.decode()
+    assert lead.post(publish, {"text": "The Trust's notice", "scoping_months": "3", "scoping_extension_days": "14",
+                               "change_reason": "First version"}).status_code == 302
+    notice = PrivacyNotice.objects.get()
+    assert (notice.controller, notice.scoping_extension_days, notice.proposed_by) == ("trust", 14, trust_lead)
+    # the publisher cannot confirm, on the page either; the DPO cannot reach the decision at all
+    response = lead.post(decide, {"proposal": notice.pk, "decision": "confirm"})
+    assert response.status_code == 404  # a Trust lead holds no confirm_privacy_notice
+    assert sign_in_verified(Client(), dpo).post(decide, {"proposal": notice.pk, "decision": "confirm"}).status_code == 404
+    guardian = sign_in_verified(Client(), caldicott)
+    assert "Record the decision" in guardian.get(url).content.decode()
+    assert guardian.post(decide, {"proposal": notice.pk + 1, "decision": "confirm"}).status_code == 404
+    assert guardian.post(decide, {"proposal": notice.pk, "decision": "confirm"}).status_code == 302
+    assert notice_in_force(programme, Controller.TRUST) == notice
+    assert "Version 1 in force since" in lead.get(url).content.decode()
+    # Pause's lead publishes Pause's notice (no scoping term asked); the Pause lead cannot confirm her own
+    pause = sign_in_verified(Client(), pause_lead)
+    page = pause.get(url).content.decode()
+    assert 'name="text"' in page and 'name="scoping_months"' not in page
+    assert pause.post(publish, {"text": "Pause's Art. 14 notice"}).status_code == 302
+    pause_notice = PrivacyNotice.objects.get(controller="pause")
+    response = pause.post(decide, {"proposal": pause_notice.pk, "decision": "confirm"})
+    assert response.status_code == 400 and "never by the person who published it" in response.content.decode()
+    response = guardian.post(decide, {"proposal": pause_notice.pk, "decision": "reject"})
+    assert response.status_code == 400 and "Enter why you reject it" in response.content.decode()
+    assert guardian.post(decide, {"proposal": pause_notice.pk, "decision": "confirm"}).status_code == 302
+    assert notice_in_force(programme, Controller.PAUSE) == pause_notice
+
+
+def test_another_programmes_waiting_notice_answers_404(programme, other_programme, trust_lead):
+    from tests.conftest import _member
+
+    notice = publish_notice(programme=programme, by=trust_lead, text="Ours")
+    outsider = sign_in_verified(Client(), _member(other_programme, Role.CALDICOTT_GUARDIAN))
+    assert outsider.post(reverse("governance:notice-decide"),
+                         {"proposal": notice.pk, "decision": "confirm"}).status_code == 404
+    assert PrivacyNotice.objects.get().status == ChangeStatus.PROPOSED
+
+
+@pytest.mark.parametrize("who", ["trust_lead", "caldicott", "dpo", "pause_lead"])
+def test_the_dashboard_links_to_the_notices_page(who, programme, trust_lead, caldicott, dpo, pause_lead):
+    person = {"trust_lead": trust_lead, "caldicott": caldicott, "dpo": dpo, "pause_lead": pause_lead}[who]
+    body = sign_in_verified(Client(), person).get(reverse("dashboard")).content.decode()
+    assert reverse("governance:notices") in body
