@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from pause_portal import views
 from sharing.urls import account_urls, people_urls
-from sharing.views import dashboard
+from sharing.views import dashboard, notices
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("dpo/", include("audit.oversight.urls_review")),
     path("rights/", include("audit.oversight.urls_rights")),
     path("conflicts/", include("audit.oversight.urls_conflicts")),
+    path("privacy-notice/<int:pk>/", notices.privacy_notice, name="privacy-notice"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -27,7 +27,7 @@ from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from sharing.models_scoping import Agreement, ChangeStatus
-from sharing.scoping_term import current_agreement
+from sharing.scoping_term import current_agreement, notice_term
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,13 @@ def propose_agreement(*, programme: Programme, by: Person, values: dict, change_
                                   "confirm or reject it, or its proposer withdraws it, before another is proposed")
         based_on = current_agreement(programme)
         clean = validate_agreement(values, based_on=based_on, change_reason=change_reason)
+        _, most = notice_term(programme)
+        if clean["scoping_extension_days"] > most:
+            raise ValidationError({"scoping_extension_days": (
+                "The Trust's privacy notice in force allows no extension of scoping: publish a notice version "
+                "that says so first" if most == 0 else
+                f"The Trust's privacy notice in force allows at most {most} days' extension of scoping: publish "
+                f"a notice version that says so first")})
         number = (Agreement.objects.filter(programme=programme).aggregate(n=Max("version"))["n"] or 0) + 1
         try:
             with transaction.atomic():

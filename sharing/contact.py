@@ -4,9 +4,11 @@ woman in their caseload, and what came of it.
 The attempt moves her participation on: agreeing starts it (and clears an earlier decline), a
 decline or withdrawal ends it and dates the end (the disclosure policy takes her out of Pause's
 view 30 days later unless a safeguarding concern about her is open), not reaching her changes
-nothing once she has answered. The first time she is reached the practitioner must say whether
-she was given the privacy information; until she has been, the portal keeps asking. After a
-decline or withdrawal the portal stops prompting contact. Refusals change nothing and say why.
+nothing once she has answered. The first time she is reached the practitioner must say which
+privacy notices she was given (issue 21, point 5): the Trust's, Pause's own Art. 14 notice, both
+or neither; the attempt records the versions in force that day (`ContactAttempt.trust_notice_given`,
+`pause_notice_given`). Until she has had one, the portal keeps asking. After a decline or
+withdrawal the portal stops prompting contact. Refusals change nothing and say why.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from sharing.models_delivery import (
     Participation,
     ReleasedWoman,
 )
+from sharing.models_notices import Controller, PrivacyNotice
+from sharing.privacy_notices import notice_in_force
 
 NOTE_MAX = 2000
 OUTCOMES = (Participation.AGREED, Participation.DECLINED, Participation.NOT_REACHED, Participation.WITHDREW)
@@ -59,8 +63,23 @@ def next_participation(current: str, outcome: str) -> str:
     return outcome
 
 
+def notices_in_force(programme_id: int) -> dict[str, PrivacyNotice]:
+    """controller -> the version of its notice in force now (the latest confirmed), for those that have one."""
+    notices = {controller.value: notice_in_force(programme_id, controller) for controller in Controller}
+    return {controller: notice for controller, notice in notices.items() if notice is not None}
+
+
+def _notice_problem(notices_given, in_force: dict[str, PrivacyNotice]) -> str | None:
+    for controller in notices_given:
+        if controller not in Controller.values:
+            return "Choose the privacy notices she was given from the list"
+        if controller not in in_force:
+            return f"No version of {Controller(controller).label} is in force, so she cannot have been given it"
+    return None
+
+
 def _problems(released: ReleasedWoman, *, contacted_on, method, outcome, privacy_information_given, note,
-              today: date) -> dict[str, str]:
+              today: date, notice_problem: str | None = None) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not isinstance(contacted_on, date):
         problems["contacted_on"] = "Enter the date of contact"
@@ -78,35 +97,50 @@ def _problems(released: ReleasedWoman, *, contacted_on, method, outcome, privacy
     elif outcome == Participation.DECLINED and released.participation == Participation.AGREED:
         problems["outcome"] = "She had agreed to take part: if she no longer wants to, choose 'Withdrew'"
     if outcome in REACHED and released.privacy_information_given_at is None and privacy_information_given is None:
-        problems["privacy_information_given"] = "Say whether she was given the privacy information"
+        problems["privacy_information_given"] = "Say which privacy notices she was given, or Neither"
     elif outcome == Participation.NOT_REACHED and privacy_information_given:
         problems["privacy_information_given"] = (
-            "She was not reached, so she cannot have been given the privacy information: choose 'No'")
+            "She was not reached, so she cannot have been given the privacy information: choose Neither")
+    elif notice_problem:
+        problems["privacy_information_given"] = notice_problem
     if len(note or "") > NOTE_MAX:
         problems["note"] = f"The note must be {NOTE_MAX} characters or fewer"
     return problems
 
 
 def record_contact(released: ReleasedWoman, *, by: Person, contacted_on: date | None, method: str, outcome: str,
-                   privacy_information_given: bool | None = None, note: str = "") -> ContactAttempt:
-    """Record one attempt to reach her and move her participation on. Raises PermissionDenied
-    unless `by` is her practitioner now, and ValidationError (field -> message) for bad input;
-    either way nothing is written."""
+                   privacy_information_given: bool | None = None, notices_given=None,
+                   note: str = "") -> ContactAttempt:
+    """Record one attempt to reach her and move her participation on. `notices_given` names the
+    privacy notices she was given ("trust", "pause"; empty: neither; None: not answered); the
+    attempt records the version of each in force now. `privacy_information_given=True` without
+    `notices_given` means every notice in force. Raises PermissionDenied unless `by` is her
+    practitioner now, and ValidationError (field -> message) for bad input; either way nothing is
+    written."""
     membership = _practitioner_membership(released, by)
     note = (note or "").strip()
     now = timezone.now()
     with transaction.atomic():
         released = ReleasedWoman.objects.select_for_update().get(pk=released.pk)
+        in_force = notices_in_force(released.programme_id)
+        if notices_given is None:
+            notices_given = list(in_force) if privacy_information_given else []
+        else:
+            notices_given = list(dict.fromkeys(notices_given))
+            privacy_information_given = bool(notices_given)
         problems = _problems(released, contacted_on=contacted_on, method=method, outcome=outcome,
                              privacy_information_given=privacy_information_given, note=note,
-                             today=timezone.localdate(now))
+                             today=timezone.localdate(now),
+                             notice_problem=_notice_problem(notices_given, in_force))
         if problems:
             raise ValidationError(problems)
         before = released.participation
         after = next_participation(before, outcome)
         attempt = ContactAttempt(programme_id=released.programme_id, released_woman=released, recorded_by=by,
                                  recorded_at=now, contacted_on=contacted_on, method=method, outcome=outcome,
-                                 privacy_information_given=bool(privacy_information_given))
+                                 privacy_information_given=bool(privacy_information_given),
+                                 trust_notice_given=in_force.get("trust") if "trust" in notices_given else None,
+                                 pause_notice_given=in_force.get("pause") if "pause" in notices_given else None)
         if note:
             attempt.protect(Protector.load(released.programme_id, ContactAttempt.key_phase), note=note)
         attempt.save()
@@ -127,7 +161,9 @@ def record_contact(released: ReleasedWoman, *, by: Person, contacted_on: date | 
             Event.CHANGE, actor=by, target=attempt, subjects=[released], programme=membership.programme,
             role=membership.role, action=0,
             reason=f"contact attempt #{attempt.pk} recorded ({method}, outcome {outcome}); participation "
-                   f"{before} -> {after}" + ("; privacy information given" if privacy_now else ""),
+                   f"{before} -> {after}" + ("; privacy information given" if privacy_now else "")
+                   + "".join(f"; given {n.label}" for n in (attempt.trust_notice_given, attempt.pause_notice_given)
+                             if n is not None),
         )
     return attempt
 

@@ -35,7 +35,7 @@ from sharing.caseloads import end_for
 from sharing.models_delivery import DeliveryRelease, ReleasedChild, ReleasedWoman
 from sharing.release_checks import release_blockers
 from sharing.scoping_release import _outcome, why_not_releasable
-from sharing.scoping_term import current_agreement
+from sharing.scoping_term import current_agreement, current_trust_notice
 
 DELIVERY_KEY_PHASE = "delivery"
 MAX_ADDRESS_LENGTH = 300
@@ -105,9 +105,10 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
     with transaction.atomic():
         list(Programme.objects.select_for_update().filter(pk=programme.pk))  # one release at a time
         agreement = current_agreement(programme)
+        notice = current_trust_notice(programme)  # the Trust's privacy notice version in force, cited
         release = DeliveryRelease.objects.create(programme=programme, agreement=agreement,
                                                  lawful_bases=list(agreement.lawful_bases), released_by=by,
-                                                 released_at=now, women_count=len(chosen))
+                                                 released_at=now, women_count=len(chosen), trust_notice=notice)
         protector = Protector.load(programme.pk, ReleasedWoman.key_phase)
         trust_protector = Protector.load(programme.pk, Woman.key_phase)
         tokens = TokenMaker(Keyring.load(token_scope(programme.pk)))
@@ -133,7 +134,8 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
             Event.CHANGE, actor=by, target=release, subjects=[c.woman for c in chosen], subject_model=Woman,
             programme=programme, role=membership.role, action=0,
             reason=f"delivery release #{release.pk}: {len(chosen)} women, {children} children as delivery "
-                   f"tokens, under agreement v{agreement.version} ({', '.join(agreement.lawful_bases)})",
+                   f"tokens, under agreement v{agreement.version} ({', '.join(agreement.lawful_bases)}); "
+                   + (f"{notice.label} in force" if notice else "no Trust privacy notice version in force"),
         )
     return release
 

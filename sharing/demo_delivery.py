@@ -10,7 +10,8 @@ from datetime import date, timedelta
 
 from eligibility.decisions import decide
 from eligibility.models import Evaluation, EvaluationRun, Proposal, Woman
-from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.models import MembershipStatus, Person, Programme
+from pause_portal.tenancy.roles import Role
 from sharing import caseloads
 from sharing.agreements import RETENTION_STORES, confirm_agreement, propose_agreement
 from sharing.concerns import raise_concern
@@ -23,6 +24,7 @@ from sharing.models_delivery import (
     Participation,
     ReleasedWoman,
 )
+from sharing.privacy_notices import confirm_notice, publish_notice
 
 RETENTION = {
     "scoping_data": "Until the end of scoping",
@@ -56,9 +58,24 @@ def agreement_values(programme: Programme, *, today: date) -> dict:
     }
 
 
+DEMO_TRUST_NOTICE = ("Demo privacy notice of the Trust (synthetic). The Trust shares information about women "
+                     "whose children have been removed with Pause, a charity, so that Pause can offer them its "
+                     "programme. Scoping lasts at most 3 months.")
+DEMO_PAUSE_NOTICE = ("Demo privacy notice of Pause (synthetic, UK GDPR Art. 14). Pause received your details from "
+                     "the Trust and uses them only to offer you its programme.")
+
+
 def seed_agreement(programme: Programme, *, lead: Person, caldicott: Person, today: date) -> None:
+    """The confirmed agreement, and the privacy notices in force: the Trust's (its lead publishes,
+    the Caldicott Guardian confirms) and Pause's (the programme's Pause lead, if it has one yet)."""
     proposed = propose_agreement(programme=programme, by=lead, values=agreement_values(programme, today=today))
     confirm_agreement(agreement=proposed, by=caldicott)
+    confirm_notice(notice=publish_notice(programme=programme, by=lead, text=DEMO_TRUST_NOTICE), by=caldicott)
+    pause_lead = Person.objects.filter(memberships__programme=programme, memberships__role=Role.PAUSE_LEAD,
+                                       memberships__status=MembershipStatus.ACTIVE).order_by("pk").first()
+    if pause_lead is not None:
+        confirm_notice(notice=publish_notice(programme=programme, by=pause_lead, text=DEMO_PAUSE_NOTICE),
+                       by=caldicott)
 
 
 def seed_delivery(programme: Programme, *, caseworker: Person, lead: Person, practitioners: list[Person],

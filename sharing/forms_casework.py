@@ -14,7 +14,7 @@ from sharing.concerns import TEXT_MAX
 from sharing.contact import NOTE_MAX, OUTCOMES
 from sharing.models_delivery import ConcernBasis, ConcernKind, ContactMethod, Participation
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
+NEITHER = "none"
 OUTCOME_LABELS = {
     Participation.AGREED: "She agreed to take part",
     Participation.DECLINED: "She declined",
@@ -36,19 +36,22 @@ class ContactForm(forms.Form):
                                           "wants to.",
                                 error_messages={"required": "Choose what came of the attempt",
                                                 "invalid_choice": "Choose what came of the attempt"})
-    privacy_information_given = govuk(forms.ChoiceField(
-        label="Was she given the privacy information?", choices=YES_NO, required=False, widget=forms.RadioSelect,
-        help_text="Required when she was reached: Pause's privacy notice, explaining what the Trust shared with "
-                  "Pause and her rights. If you could not give it, choose No and give it at your next contact.",
-        error_messages={"invalid_choice": "Say whether she was given the privacy information"}), small=True)
+    notices_given = govuk(forms.MultipleChoiceField(
+        label="Which privacy notices was she given?", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Required when she was reached. The versions in force today are recorded with the attempt. If "
+                  "you could not give them, choose Neither and give them at your next contact.",
+        error_messages={"invalid_choice": "Choose the privacy notices she was given from the list"}), small=True)
     note = forms.CharField(label="Note (optional)", required=False, strip=True,
                            widget=forms.Textarea(attrs={"rows": 5}), max_length=NOTE_MAX,
                            help_text="What she said or what happens next. Kept encrypted; seen by her practitioner "
                                      "and the Pause lead.",
                            error_messages={"max_length": f"The note must be {NOTE_MAX} characters or fewer"})
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, notices=None, **kwargs):
+        """`notices`: controller -> the version of its notice in force (`sharing.contact.notices_in_force`)."""
         super().__init__(*args, **kwargs)
+        self.fields["notices_given"].choices = [(c, n.label) for c, n in (notices or {}).items()] + [
+            (NEITHER, "Neither: I will give them at the next contact")]
         if not self.is_bound:
             today = timezone.localdate()
             self.initial.update(contacted=(today.day, today.month, today.year))
@@ -68,8 +71,10 @@ class ContactForm(forms.Form):
                 data["contacted_on"] = date(int(parts[2]), int(parts[1]), int(parts[0]))
             except ValueError:
                 self.add_error("contacted", "The date of contact must be a real date, for example 27 3 2026")
-        answer = data.get("privacy_information_given")
-        data["privacy_information_given"] = {"yes": True, "no": False}.get(answer)
+        answer = data.get("notices_given") or []
+        if NEITHER in answer and len(answer) > 1:
+            self.add_error("notices_given", "Choose the notices she was given, or Neither, not both")
+        data["notices_given"] = None if not answer else [c for c in answer if c != NEITHER]
         return data
 
 

@@ -134,6 +134,16 @@ class ProposalForm(forms.Form):
 
 
 class PhaseChangeForm(forms.Form):
+    """`to_phase` is asked only in scoping, where the Trust may go on to delivery or close the
+    programme (`sharing.phases.MOVES`); left empty it means the next phase."""
+
+    to_phase = govuk(forms.ChoiceField(
+        label="Move the programme to", required=False, widget=forms.RadioSelect,
+        choices=[(Phase.DELIVERY.value, "Delivery: work with Pause on the women the Trust releases"),
+                 (Phase.CLOSED.value, "Closed: the Trust has decided not to go on with Pause")],
+        help_text="Either way scoping ends: its data is purged and a deletion certificate is kept",
+        error_messages={"invalid_choice": "Choose delivery or closed"},
+    ), size="m", heading=False)
     reason = forms.CharField(
         label="Why the programme should move on", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000,
         help_text="The person who confirms reads this",
@@ -145,3 +155,24 @@ class PhaseChangeForm(forms.Form):
         help_text="Choose this only if scoping should end without an approved final report: the purge then "
                   "deletes every draft and keeps no report of what scoping found",
     ), legend="Ending scoping without a final report")
+
+
+class NoticeForm(forms.Form):
+    """A version of a privacy notice. The scoping term is asked only of the Trust's notice."""
+
+    text = forms.CharField(
+        label="The text of the notice", widget=forms.Textarea(attrs={"rows": 12}), max_length=50_000,
+        help_text="As women will read it: it is shown on the programme's public privacy notice page once confirmed",
+        error_messages={"required": "Enter the text of the privacy notice",
+                        "max_length": "The privacy notice must be 50000 characters or fewer"})
+    scoping_months = forms.IntegerField(
+        label="How many months scoping lasts", required=False, initial=3,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-2", "inputmode": "numeric"}),
+        help_text="1, 2 or 3: what the notice tells women", error_messages={"invalid": "Enter a whole number, like 3"})
+    scoping_extension_days = forms.IntegerField(
+        label="The longest extension of scoping the notice announces, in days", required=False, initial=0,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-3", "inputmode": "numeric"}),
+        help_text="0 if it announces none. The agreement's extension never counts for more",
+        error_messages={"invalid": "Enter a whole number of days, like 14, or 0"})
+    change_reason = forms.CharField(label="What changed, and why (optional)", required=False,
+                                    widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)

@@ -38,10 +38,13 @@ class DeliveryRelease(models.Model):
     released_at = models.DateTimeField(default=timezone.now)
     women_count = models.PositiveIntegerField(default=0)
     children_count = models.PositiveIntegerField(default=0)
+    # The Trust's privacy notice version in force at release (issue 21, point 5); None: none was.
+    trust_notice = models.ForeignKey("sharing.PrivacyNotice", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
 
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "agreement": D.SAFE, "lawful_bases": D.SAFE, "released_by": D.SAFE,
-        "released_at": D.SAFE, "women_count": D.SAFE, "children_count": D.SAFE,
+        "released_at": D.SAFE, "women_count": D.SAFE, "children_count": D.SAFE, "trust_notice": D.SAFE,
     }
 
     class Meta:
@@ -252,13 +255,19 @@ class ContactAttempt(ProtectedModel):
     contacted_on = models.DateField()
     method = models.CharField(max_length=20, choices=ContactMethod.choices)
     outcome = models.CharField(max_length=14, choices=Participation.choices)
-    privacy_information_given = models.BooleanField(default=False)
+    privacy_information_given = models.BooleanField(default=False)  # one of the notices below was given
+    # Which versions of the privacy notices she was given at this attempt (issue 21, point 5).
+    trust_notice_given = models.ForeignKey("sharing.PrivacyNotice", null=True, blank=True,
+                                           on_delete=models.PROTECT, related_name="+")
+    pause_notice_given = models.ForeignKey("sharing.PrivacyNotice", null=True, blank=True,
+                                           on_delete=models.PROTECT, related_name="+")
     note = EncryptedField()
 
     data_classification = {
         "id": D.SAFE, "row_uid": D.SAFE, "programme": D.SAFE, "released_woman": D.SAFE, "recorded_by": D.SAFE,
         "recorded_at": D.SAFE, "contacted_on": D.QUASI, "method": D.SAFE, "outcome": D.SPECIAL,
-        "privacy_information_given": D.SAFE, "note": D.SPECIAL,
+        "privacy_information_given": D.SAFE, "trust_notice_given": D.SAFE, "pause_notice_given": D.SAFE,
+        "note": D.SPECIAL,
     }
 
     class Meta:

@@ -3,8 +3,10 @@ longer only by the extension recorded in the current (confirmed) data-sharing ag
 disclosure policy asks `scoping_is_open` on every request, so scoping data stops being served at
 the deadline whether or not any worker runs.
 
-Phase changes go forward only (scoping -> delivery -> closed): a Trust lead proposes, the Caldicott
-Guardian or a second Trust lead confirms (never the proposer, never the DPO). Leaving scoping needs
+Phase changes go forward only (scoping -> delivery -> closed, or scoping -> closed when the Trust
+decides not to work with Pause after scoping, issue 21 point 6): a Trust lead proposes, the Caldicott
+Guardian or a second Trust lead confirms (never the proposer, never the DPO). Any move out of
+scoping, to delivery or straight to closed, runs the same scoping purge and leaves its certificate. Leaving scoping needs
 an approved final report, or the proposer's recorded choice to end scoping with no final report
 kept; both proposing and confirming check it against the report as it is then
 (`sharing.leaving_scoping`). The people who may confirm are emailed when a change is proposed.
@@ -121,6 +123,9 @@ def send_scoping_reminder(*, programme: Programme, at: datetime | None = None) -
 
 # --- phase changes: a Trust lead proposes, a second person confirms ------------------------------
 NEXT_PHASE = {Phase.SCOPING: Phase.DELIVERY, Phase.DELIVERY: Phase.CLOSED}
+# Where a programme may move from: scoping may also close at once (the Trust decides not to go on).
+MOVES = {Phase.SCOPING: (Phase.DELIVERY, Phase.CLOSED), Phase.DELIVERY: (Phase.CLOSED,)}
+MOVES_IN_WORDS = "a programme moves forward only: from scoping to delivery or to closed, from delivery to closed"
 
 
 def open_phase_change(programme: Programme) -> PhaseChange | None:
@@ -157,7 +162,8 @@ def _check_leaving_scoping(programme: Programme, no_final_report_kept: bool) -> 
 def propose_phase_change(*, programme: Programme, by: Person, reason: str,
                          to_phase: Phase | str | None = None, no_final_report_kept: bool = False,
                          portal_url: str = "") -> PhaseChange:
-    """A Trust lead proposes the next phase (forward only: scoping -> delivery -> closed). Leaving
+    """A Trust lead proposes a move forward (`MOVES`: scoping -> delivery or closed, delivery ->
+    closed; `to_phase` None means the next phase, `NEXT_PHASE`). Leaving
     scoping with no approved final report needs `no_final_report_kept`, the proposer's recorded
     choice. The people who may confirm it are emailed once the proposal is committed (`portal_url`:
     the phase page's address, the email's one link)."""
@@ -168,11 +174,13 @@ def propose_phase_change(*, programme: Programme, by: Person, reason: str,
         raise ValidationError({"reason": "Enter why the programme should move to the next phase"})
     with transaction.atomic():
         programme = Programme.objects.select_for_update().get(pk=programme.pk)
-        following = NEXT_PHASE.get(Phase(programme.phase))
-        if following is None:
+        moves = MOVES.get(Phase(programme.phase), ())
+        if not moves:
             raise ValidationError("The programme is closed: there is no next phase")
-        if to_phase is not None and Phase(to_phase) != following:
-            raise ValidationError("A programme moves forward one phase at a time: scoping, then delivery, then closed")
+        following = NEXT_PHASE[Phase(programme.phase)] if to_phase in (None, "") else to_phase
+        if following not in Phase.values or Phase(following) not in moves:
+            raise ValidationError({"to_phase": f"Choose a phase it may move to: {MOVES_IN_WORDS}"})
+        following = Phase(following)
         if programme.phase == Phase.SCOPING:
             _check_leaving_scoping(programme, no_final_report_kept)
         elif no_final_report_kept:

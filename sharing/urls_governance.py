@@ -4,7 +4,7 @@ proposal it decides only so that a stale or foreign one answers 404."""
 
 from django.urls import path
 
-from sharing.views import governance
+from sharing.views import governance, governance_notices
 
 app_name = "governance"
 
@@ -17,4 +17,7 @@ urlpatterns = [
     path("phase/propose/", governance.phase_propose, name="phase-propose"),
     path("phase/decide/", governance.phase_decide, name="phase-decide"),
     path("phase/withdraw/", governance.phase_withdraw, name="phase-withdraw"),
+    path("notices/", governance_notices.notices, name="notices"),
+    path("notices/publish/", governance_notices.publish, name="notice-publish"),
+    path("notices/decide/", governance_notices.decide, name="notice-decide"),
 ]

@@ -44,6 +44,8 @@ class Perm(models.TextChoices):
     CONFIRM_AGREEMENT_CHANGE = "confirm_agreement_change", "Confirm or reject a new version of the data-sharing agreement"
     PROPOSE_PHASE_CHANGE = "propose_phase_change", "Propose a phase change"
     CONFIRM_PHASE_CHANGE = "confirm_phase_change", "Confirm a phase change proposed by someone else"
+    PUBLISH_PRIVACY_NOTICE = "publish_privacy_notice", "Publish a version of your organisation's privacy notice"
+    CONFIRM_PRIVACY_NOTICE = "confirm_privacy_notice", "Confirm or reject a privacy notice version published by someone else"
     CONFIRM_ROLE_GRANT = "confirm_role_grant", "Confirm a grant of a lead, DPO or Caldicott role"
     VIEW_PROGRAMME_MEMBERS = "view_programme_members", "See who holds which role in the programme"
     # Pause's reports
@@ -121,6 +123,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_PROGRAMME_MEMBERS,
                     P.VIEW_GOVERNANCE,
                     P.PROPOSE_AGREEMENT_CHANGE,
+                    P.PUBLISH_PRIVACY_NOTICE,
                     P.VIEW_FINAL_REPORT,
                     P.VIEW_PROGRESS_REPORTS,
                     P.VIEW_CONCERNS,
@@ -145,6 +148,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.REVIEW_DPO_ACTIVITY,
                     P.VIEW_GOVERNANCE,
                     P.CONFIRM_AGREEMENT_CHANGE,
+                    P.CONFIRM_PRIVACY_NOTICE,
                     P.VIEW_DELETION_CERTIFICATE,
                     P.VIEW_PROGRESS_REPORTS,
                     P.CONFIRM_RIGHTS_DECISIONS,
@@ -186,6 +190,8 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.ASSIGN_CASELOAD,
                     P.WRITE_PAUSE_REPORTS,
                     P.VIEW_GOVERNANCE,
+                    P.PUBLISH_PRIVACY_NOTICE,
+                    P.CONFIRM_PRIVACY_NOTICE,
                     P.VIEW_FINAL_REPORT,
                     P.VIEW_PROGRESS_REPORTS,
                     P.VIEW_RELEASED_WOMAN,

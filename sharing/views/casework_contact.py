@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from pause_portal.access import for_perm
 from pause_portal.tenancy.roles import Perm
-from sharing.contact import privacy_question_required, prompts_for, record_contact
+from sharing.contact import notices_in_force, privacy_question_required, prompts_for, record_contact
 from sharing.forms_casework import ContactForm
 from sharing.views.casework_common import served_woman, visible_woman_or_404
 
@@ -32,18 +32,20 @@ def contact(request, pk: int):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def _contact(request, released):
-    form = ContactForm(request.POST if request.method == "POST" else None)
+    form = ContactForm(request.POST if request.method == "POST" else None,
+                       notices=notices_in_force(released.programme_id))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             record_contact(released, by=request.user, contacted_on=data["contacted_on"], method=data["method"],
-                           outcome=data["outcome"], privacy_information_given=data["privacy_information_given"],
+                           outcome=data["outcome"], notices_given=data["notices_given"],
                            note=data["note"])
         except PermissionDenied:
             raise Http404("No such woman.") from None
         except ValidationError as e:
             for name, errors in e.message_dict.items():
-                form.add_error("contacted" if name == "contacted_on" else name, errors)
+                form.add_error({"contacted_on": "contacted", "privacy_information_given": "notices_given"}.get(name, name),
+                               errors)
         else:
             messages.success(request, "Contact attempt recorded")
             return redirect("casework:woman", pk=released.pk)

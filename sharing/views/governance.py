@@ -209,6 +209,7 @@ def phase_propose(request):
         try:
             change = phases.propose_phase_change(
                 programme=_programme(request), by=request.user, reason=form.cleaned_data["reason"],
+                to_phase=form.cleaned_data["to_phase"] or None,
                 no_final_report_kept=form.cleaned_data["no_final_report_kept"],
                 portal_url=request.build_absolute_uri(reverse("governance:phase")))
         except ValidationError as exc:

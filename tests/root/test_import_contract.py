@@ -69,6 +69,7 @@ SEALED_LABELS = [
     ("sharing.Person_groups", "sharing_person_groups"),
     ("sharing.Person_user_permissions", "sharing_person_user_permissions"),
     ("sharing.PhaseChange", "sharing_phasechange"),
+    ("sharing.PrivacyNotice", "sharing_privacynotice"),
     ("sharing.Programme", "sharing_programme"),
     ("sharing.QuarterlyReport", "sharing_quarterlyreport"),
     ("sharing.ReleaseReinstatement", "sharing_releasereinstatement"),

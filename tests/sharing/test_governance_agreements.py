@@ -25,6 +25,7 @@ from sharing.models_scoping import Agreement, ChangeStatus
 from sharing.release_checks import release_blockers
 from sharing.scoping_term import current_agreement
 from tests import factories as f
+from tests.sharing.notices import trust_notice
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +104,7 @@ def test_the_database_refuses_a_version_decided_by_its_proposer(programme, trust
 def test_a_confirmed_version_is_never_changed_a_change_is_the_next_version(programme, trust_lead, caldicott):
     v1 = confirmed_v1(programme, trust_lead, caldicott)
     before = {k: getattr(v1, k) for k in agreements.VALUE_FIELDS} | {"status": v1.status}
+    trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=14)
     v2 = propose_agreement(programme=programme, by=trust_lead, change_reason="Scoping needs two more weeks",
                            values=valid_values(scoping_extension_days=14, purposes="New purposes"))
     assert v2.version == 2 and v2.based_on == v1

@@ -19,6 +19,7 @@ from sharing.phases import propose_phase_change
 from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.root.test_urlconf_metatest import ROLE_OF
+from tests.sharing.notices import trust_notice
 from tests.sharing.test_governance_agreements import valid_values
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,9 @@ ALLOWED = {
     "governance:phase-propose": {Role.TRUST_LEAD},
     "governance:phase-decide": {Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN},
     "governance:phase-withdraw": {Role.TRUST_LEAD},
+    "governance:notices": READERS,
+    "governance:notice-publish": {Role.TRUST_LEAD, Role.PAUSE_LEAD},
+    "governance:notice-decide": {Role.CALDICOTT_GUARDIAN, Role.PAUSE_LEAD},
 }
 
 
@@ -112,6 +116,7 @@ def test_proposing_confirming_and_the_versions_through_the_pages(programme, trus
                          {"proposal": v1.pk, "decision": "confirm"}).status_code == 302
     assert Agreement.objects.get().status == ChangeStatus.CONFIRMED
 
+    trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=21)
     response = lead.post(reverse("governance:agreement-propose"),
                          agreement_form(scoping_extension_days="21", change_reason="Late extract"))
     assert response.status_code == 302
@@ -128,7 +133,7 @@ def test_the_phase_page_propose_then_confirm_by_a_second_person(programme, trust
     with time_machine.travel(datetime(2027, 2, 21, 9, tzinfo=UTC), tick=False):
         body = sign_in_verified(Client(), trust_lead).get(reverse("governance:phase")).content.decode()
     lead = sign_in_verified(Client(), trust_lead)
-    assert "7 days left in scoping" in body and "28 February 2027" in body and "Propose moving to delivery" in body
+    assert "7 days left in scoping" in body and "28 February 2027" in body and "Propose ending scoping" in body
     assert lead.post(reverse("governance:phase-propose"), {"reason": " "}).status_code == 400
     assert lead.post(reverse("governance:phase-propose"), {"reason": "Scoping is done"}).status_code == 400
     assert lead.post(reverse("governance:phase-propose"),
@@ -171,6 +176,7 @@ def test_the_countdown_on_the_dashboards(actor, shown, actors, programme):
 
 def test_the_dashboard_countdown_follows_a_confirmed_extension_and_ends(programme, trust_lead, caldicott):
     Programme.objects.filter(pk=programme.pk).update(phase_started_at=datetime(2026, 11, 30, 10, tzinfo=UTC))
+    trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=10)
     v1 = propose_agreement(programme=programme, by=trust_lead, change_reason="More time",
                            values=valid_values(scoping_extension_days=10))
     confirm_agreement(agreement=v1, by=caldicott)

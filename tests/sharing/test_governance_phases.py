@@ -30,6 +30,7 @@ from sharing.phases import (
 from sharing.scoping_term import add_months, scoping_deadline, scoping_is_open
 from sharing.tasks_governance import send_scoping_reminders
 from tests import factories as f
+from tests.sharing.notices import trust_notice
 from tests.sharing.test_governance_agreements import valid_values
 
 pytestmark = pytest.mark.django_db
@@ -98,14 +99,16 @@ def test_the_database_refuses_a_change_decided_by_its_proposer(programme, trust_
 def test_forward_only_one_at_a_time_with_a_reason(programme, trust_lead, caldicott, second_trust_lead):
     with pytest.raises(ValidationError, match="Enter why"):
         propose_phase_change(programme=programme, by=trust_lead, reason="  ")
-    with pytest.raises(ValidationError, match="forward one phase at a time"):
-        propose_phase_change(programme=programme, by=trust_lead, reason="Skip", to_phase=Phase.CLOSED)
+    with pytest.raises(ValidationError, match="moves forward only"):
+        propose_phase_change(programme=programme, by=trust_lead, reason="Back", to_phase=Phase.SCOPING)
     change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
     with pytest.raises(ValidationError, match="already waiting"):
         propose_phase_change(programme=programme, by=second_trust_lead, reason="Me too", no_final_report_kept=True)
     confirm_phase_change(change=change, by=caldicott)
     closing = propose_phase_change(programme=programme, by=second_trust_lead, reason="Programme over")
     assert (closing.from_phase, closing.to_phase) == (Phase.DELIVERY, Phase.CLOSED)
+    with pytest.raises(ValidationError, match="already waiting"):
+        propose_phase_change(programme=programme, by=trust_lead, reason="Back", to_phase=Phase.CLOSED)
     confirm_phase_change(change=closing, by=trust_lead)  # the first lead is the second person now
     programme.refresh_from_db()
     assert programme.phase == Phase.CLOSED
@@ -160,6 +163,7 @@ def test_30_november_plus_three_months_is_the_end_of_february():
 def test_the_deadline_and_its_extension_through_a_confirmed_agreement(programme, trust_lead, caldicott):
     started(programme, datetime(2026, 11, 30, 10, tzinfo=UTC))
     assert scoping_deadline(programme) == datetime(2027, 2, 28, 10, tzinfo=UTC)
+    trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=14)  # an extension needs one
     v1 = propose_agreement(programme=programme, by=trust_lead, change_reason="Christmas closure",
                            values=valid_values(scoping_extension_days=14))
     assert scoping_deadline(programme) == datetime(2027, 2, 28, 10, tzinfo=UTC)  # not until confirmed
@@ -231,6 +235,7 @@ def test_a_new_deadline_gets_its_own_reminders(programme, trust_lead, caldicott,
     with time_machine.travel(DEADLINE - timedelta(days=3), tick=False):
         assert send_scoping_reminder(programme=programme) == 1  # the 7-day one (the 30-day one is stale)
         assert send_scoping_reminder(programme=programme) == 0
+        trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=30)
         v1 = propose_agreement(programme=programme, by=trust_lead, change_reason="More time",
                                values=valid_values(scoping_extension_days=30))
         confirm_agreement(agreement=v1, by=caldicott)

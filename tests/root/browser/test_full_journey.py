@@ -95,7 +95,7 @@ class Journey:
 
 
 @pytest.fixture
-def agreed(programme, trust_lead, caldicott, settings, tmp_path):
+def agreed(programme, trust_lead, caldicott, pause_lead, settings, tmp_path):  # the Pause lead publishes her notice
     settings.PORTAL_UPLOAD_DIR = tmp_path / "uploads"
     seed_agreement(programme, lead=trust_lead, caldicott=caldicott, today=timezone.localdate())
     return programme
@@ -202,7 +202,8 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     expect(lead.locator("h1")).to_have_text("Phase: scoping")
     j.check(lead, "phase")
     lead.get_by_label("Why the programme should move on").fill("Scoping is done and the final report is approved")
-    lead.get_by_role("button", name="Propose moving to delivery").click()
+    lead.get_by_label(re.compile("^Delivery: work with Pause")).check()
+    lead.get_by_role("button", name="Propose the move").click()
     expect(lead.locator(".govuk-notification-banner")).to_contain_text("Moving to delivery proposed")
     j.check(lead, "phase-proposed")
     guardian = j.page_of(caldicott, "caldicott")
@@ -251,7 +252,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     pr.get_by_label("Year").fill(str(today.year))
     pr.get_by_label("Phone call").check()
     pr.get_by_label("She agreed to take part").check()
-    pr.locator("input[name=privacy_information_given][value=yes]").check()
+    pr.locator("input[name=notices_given][value=pause]").check()
     pr.get_by_label("Note (optional)").fill("Agreed to meet at the family centre next week")
     pr.get_by_role("button", name="Record the attempt").click()
     expect(pr.locator(".govuk-notification-banner")).to_be_visible()

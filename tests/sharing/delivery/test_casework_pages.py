@@ -44,7 +44,7 @@ SUMMARY = "Synthetic: she was seen with a bruise and would not say how"
 def contact_data(**overrides):
     today = timezone.localdate()
     data = {"contacted_day": today.day, "contacted_month": today.month, "contacted_year": today.year,
-            "method": "phone", "outcome": "agreed", "privacy_information_given": "yes", "note": "Synthetic note"}
+            "method": "phone", "outcome": "agreed", "notices_given": ["trust", "pause"], "note": "Synthetic note"}
     data.update(overrides)
     return data
 
@@ -181,28 +181,28 @@ def test_the_contact_journey_asks_for_the_privacy_information_and_stops_promptin
     page = client.get(reverse("casework:woman", args=[her.pk])).content.decode()
     assert 'id="prompt-contact"' in page and reverse("casework:contact", args=[her.pk]) in page
     form = client.get(reverse("casework:contact", args=[her.pk])).content.decode()
-    assert 'name="privacy_information_given"' in form
+    assert 'name="notices_given"' in form
     # Bad input: the error summary says what is wrong, and nothing is recorded.
     response = client.post(reverse("casework:contact", args=[her.pk]),
-                           contact_data(privacy_information_given="", contacted_year="2999"))
+                           contact_data(notices_given=[], contacted_year="2999"))
     body = response.content.decode()
     assert response.status_code == 200 and "govuk-error-summary" in body
     assert "The date of contact must be today or in the past" in body and not ContactAttempt.objects.exists()
-    response = client.post(reverse("casework:contact", args=[her.pk]), contact_data(privacy_information_given=""))
-    assert "Say whether she was given the privacy information" in response.content.decode()
+    response = client.post(reverse("casework:contact", args=[her.pk]), contact_data(notices_given=[]))
+    assert "Say which privacy notices she was given, or Neither" in response.content.decode()
     response = client.post(reverse("casework:contact", args=[her.pk]), contact_data(contacted_day="31",
                                                                                     contacted_month="2"))
     assert "must be a real date" in response.content.decode() and not ContactAttempt.objects.exists()
     # She agrees but was not given it: recorded, and the portal keeps asking.
-    response = client.post(reverse("casework:contact", args=[her.pk]), contact_data(privacy_information_given="no"))
+    response = client.post(reverse("casework:contact", args=[her.pk]), contact_data(notices_given=["none"]))
     assert response.status_code == 302 and response["Location"] == reverse("casework:woman", args=[her.pk])
     page = client.get(reverse("casework:woman", args=[her.pk])).content.decode()
     assert 'id="prompt-privacy"' in page and 'id="prompt-contact"' not in page and "Synthetic note" in page
-    assert 'name="privacy_information_given"' in client.get(reverse("casework:contact", args=[her.pk])).content.decode()
-    client.post(reverse("casework:contact", args=[her.pk]), contact_data(privacy_information_given="yes"))
+    assert 'name="notices_given"' in client.get(reverse("casework:contact", args=[her.pk])).content.decode()
+    client.post(reverse("casework:contact", args=[her.pk]), contact_data(notices_given=["pause"]))
     page = client.get(reverse("casework:woman", args=[her.pk])).content.decode()
     assert 'id="prompt-privacy"' not in page
-    assert 'name="privacy_information_given"' not in client.get(
+    assert 'name="notices_given"' not in client.get(
         reverse("casework:contact", args=[her.pk])).content.decode()
     # She withdraws: no more prompts, and the page says when she leaves Pause's view.
     client.post(reverse("casework:contact", args=[her.pk]), contact_data(outcome="withdrew"))

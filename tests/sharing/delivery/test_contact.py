@@ -72,7 +72,7 @@ def test_first_reach_must_answer_the_privacy_question_and_no_keeps_prompting(wor
     her, practitioner = world.released[0], world.practitioners[0]
     assert prompts_for(her).contact is True
     message = refused(her, practitioner, "privacy_information_given", privacy_information_given=None)
-    assert message == "Say whether she was given the privacy information"
+    assert message == "Say which privacy notices she was given, or Neither"
     contact(her, practitioner, privacy_information_given=False)
     her = fresh(her)
     assert her.participation == Participation.AGREED and her.privacy_information_given_at is None

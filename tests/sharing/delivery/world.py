@@ -15,7 +15,9 @@ from pause_portal.tenancy.roles import Role
 from sharing import caseloads
 from sharing.delivery_release import ToRelease, release_for_delivery
 from sharing.models_delivery import ReleasedWoman
+from sharing.privacy_notices import confirm_notice, publish_notice
 from tests import factories as f
+from tests.sharing.notices import PAUSE_TEXT, trust_notice
 from tests.sharing.test_scoping_world import Cohort, agreement, member
 
 
@@ -53,8 +55,11 @@ def delivery_world(*, women: int = 3, phase: str = "delivery", name: str | None 
     caldicott = member(programme, Role.CALDICOTT_GUARDIAN)
     agreement(programme, proposed_by=trust_lead, decided_by=caldicott,
               data_items={"scoping": ["age_band"], "delivery": ["name", "date_of_birth", "address"]})
+    pause_lead = member(programme, Role.PAUSE_LEAD)
+    trust_notice(programme, by=trust_lead, confirmed_by=caldicott)  # both notices in force (issue 21)
+    confirm_notice(notice=publish_notice(programme=programme, by=pause_lead, text=PAUSE_TEXT), by=caldicott)
     world = DeliveryWorld(programme=programme, trust_lead=trust_lead, caldicott=caldicott,
-                          pause_lead=member(programme, Role.PAUSE_LEAD),
+                          pause_lead=pause_lead,
                           practitioners=[member(programme, Role.PAUSE_PRACTITIONER) for _ in range(2)],
                           cohort=Cohort(programme, trust_lead))
     if women:
