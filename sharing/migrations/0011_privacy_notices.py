@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0008_accounts_identity'),
+        ('sharing', '0010_reinstatement_and_shared_on_decision'),
     ]
 
     operations = [
