@@ -51,8 +51,7 @@ def delivery_world(*, women: int = 3, phase: str = "delivery", name: str | None 
     programme = f.programme(name=name, phase="delivery")
     trust_lead = member(programme, Role.TRUST_LEAD)
     caldicott = member(programme, Role.CALDICOTT_GUARDIAN)
-    agreement(programme, proposed_by=trust_lead, decided_by=caldicott,
-              data_items={"scoping": ["age_band"], "delivery": ["name", "date_of_birth", "address"]})
+    agreement(programme, proposed_by=trust_lead, decided_by=caldicott)  # every data item (ADR 28)
     world = DeliveryWorld(programme=programme, trust_lead=trust_lead, caldicott=caldicott,
                           pause_lead=member(programme, Role.PAUSE_LEAD),
                           practitioners=[member(programme, Role.PAUSE_PRACTITIONER) for _ in range(2)],
