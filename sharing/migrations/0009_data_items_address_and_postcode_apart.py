@@ -52,9 +52,12 @@ def join(apps, schema_editor):
         if not set(NEW) & set(delivery):
             continue
         both = set(NEW) <= set(delivery)
-        kept = [c for c in delivery if c not in NEW]
-        if both:
-            kept.insert(2 if len(kept) >= 2 else len(kept), OLD)
+        kept = []
+        for c in delivery:  # the combined item where the first of the two stood
+            if c not in NEW:
+                kept.append(c)
+            elif both and OLD not in kept:
+                kept.append(OLD)
         items["delivery"] = kept
         agreement.data_items = items
         agreement.save(update_fields=["data_items"])
