@@ -28,6 +28,7 @@ from sharing.demo_delivery import agreement_values
 from sharing.disclosure import LIVE_FROM_TRUST_RECORD
 from sharing.models_delivery import ReleasedChild, ReleasedWoman
 from sharing.models_scoping import Agreement, ScopingRelease, ScopingWomanRow
+from sharing.release_preview import preview_release
 from sharing.scoping_recheck import recheck_for_items
 from sharing.scoping_release import (
     COLUMN_LABELS,
@@ -38,6 +39,7 @@ from sharing.scoping_release import (
 )
 from sharing.scoping_tables import TABLE_NAMES
 from sharing.scoping_term import current_agreement
+from sharing.views.scoping_release import served_columns_in_words
 from tests import factories as f
 from tests.conftest import sign_in_verified
 from tests.sharing.test_scoping_world import Cohort, member
@@ -251,3 +253,15 @@ def test_the_agreement_page_shows_the_items_in_plain_words(programme):
         assert code not in page
     assert shown("data_items", {"delivery": ["address_postcode"]})[1] == (
         "Delivery: Her postcode; The address Pause should contact her at")
+
+
+def test_the_trust_leads_preview_shows_what_pause_would_see_under_the_items(scoping):
+    programme, lead, guardian, _ = scoping
+    agree(programme, lead, guardian, [i for i in SCOPING if i not in ("age_band", "child_outcome")])
+    today = timezone.localdate()
+    extra = Cohort(programme, lead).woman(born=date(1991, 3, 1), ethnicity="WBRI",
+                                          removals=[today - timedelta(days=400), today - timedelta(days=90)])
+    preview = preview_release(programme, [extra], by=lead)
+    assert [c for c, _ in preview.columns] == [c for c in COLUMN_OF.values() if c != "age_band"]
+    assert [t.name for t in preview.tables] == ["first-removal-age"]
+    assert "age band" not in served_columns_in_words(programme) and "ethnic group" in served_columns_in_words(programme)

@@ -163,3 +163,13 @@ def test_with_no_child_item_the_woman_page_says_so(world):
     page = sign_in_verified(Client(), world.pause_lead).get(reverse("delivery:woman", args=[world.her.pk]))
     text = page.content.decode()
     assert "The data-sharing agreement shares nothing about her children." in text and 'id="children"' not in text
+
+
+def test_the_pages_say_not_shared_and_the_release_page_names_the_agreed_items(world):
+    agree(world, ["date_of_birth", "child_delivery_tokens"])
+    listing = sign_in_verified(Client(), world.pause_lead).get(reverse("delivery:women")).content.decode()
+    assert "Name not shared under the agreement" in listing and "Not shared under the agreement" in listing
+    assert "Not recorded" not in listing
+    release = sign_in_verified(Client(), world.trust_lead).get(reverse("delivery:release")).content.decode()
+    assert "delivery: her date of birth; a delivery token for each of her children, in place of their names." in release
+    assert "her postcode" not in release
