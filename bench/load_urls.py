@@ -11,7 +11,7 @@ from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Phase
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
-from sharing.disclosure import DELIVERY_FIELDS, PauseDisclosure
+from sharing.disclosure import PauseDisclosure
 from sharing.views.delivery_rows import as_shown, in_view
 
 
@@ -21,7 +21,7 @@ def _served_without_audit(user, records: list) -> list:
     memberships = memberships_by_programme(user, {r.programme_id for r in records})
     phase = PauseDisclosure(user, records, memberships)  # works out the view once, as disclose() does
     seen, read = phase._delivery_seen, _Reader(phase)
-    return [(r, Served(r, DELIVERY_FIELDS[type(r)], read)) for r in records if r.pk in seen]
+    return [(r, Served(r, phase.fields(type(r), memberships[r.programme_id]), read)) for r in records if r.pk in seen]
 
 
 @for_perm(Perm.VIEW_OWN_CASELOAD)

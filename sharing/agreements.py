@@ -26,7 +26,10 @@ from pause_portal import presenting
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
+from sharing import data_items
 from sharing.models_scoping import Agreement, ChangeStatus
+from sharing.scoping_recheck import recheck_for_items
+from sharing.scoping_release import columns_served_now
 from sharing.scoping_term import current_agreement, notice_term
 
 
@@ -51,30 +54,9 @@ LAWFUL_BASES: dict[str, LawfulBasis] = {
     )
 }
 
-# phase -> item code -> what it is. Closed shares nothing.
-DATA_ITEMS: dict[str, dict[str, str]] = {
-    Phase.SCOPING: {
-        "scoping_tokens": "Women: scoping tokens",
-        "age_band": "Women: age band",
-        "broad_ethnic_group": "Women: broad ethnic group",
-        "children_removed": "Women: number of children removed",
-        "removal_years_banded": "Women: removal years, in bands",
-        "outcome_types": "Women: outcome types",
-        "child_scoping_tokens": "Children: scoping tokens",
-        "child_year_band": "Children: year band",
-        "child_outcome": "Children: outcome",
-    },
-    Phase.DELIVERY: {
-        "name": "Women: name",
-        "date_of_birth": "Women: date of birth",
-        "address_postcode": "Women: address and postcode",
-        "trust_contact": "Women: Trust contact",
-        "child_delivery_tokens": "Children: delivery tokens",
-        "child_year_of_birth": "Children: year of birth",
-        "child_removal_year": "Children: removal year",
-        "child_outcome": "Children: outcome",
-    },
-}
+# phase -> item code -> what it is, in plain words (`sharing.data_items` holds the vocabulary and
+# what each item serves). Closed shares nothing.
+DATA_ITEMS: dict[str, dict[str, str]] = {phase: data_items.labels(phase) for phase in (Phase.SCOPING, Phase.DELIVERY)}
 SHARING_PHASES = (Phase.SCOPING, Phase.DELIVERY)
 
 # store -> what it is; each needs a retention period, in words.
@@ -253,6 +235,8 @@ def _decide(agreement: Agreement, by: Person, status: ChangeStatus, reason: str)
         if not may_decide(agreement, by):
             raise PermissionDenied("A version is confirmed or rejected by the programme's Caldicott Guardian, "
                                    "never by the person who proposed it.")
+        before = current_agreement(agreement.programme)
+        served_before = columns_served_now(agreement.programme)
         agreement.status = status
         agreement.decided_by = by
         agreement.decided_at = timezone.now()
@@ -262,7 +246,14 @@ def _decide(agreement: Agreement, by: Person, status: ChangeStatus, reason: str)
                      role=_role_in(by, agreement.programme), action=1,
                      reason=f"data-sharing agreement version {agreement.version} {what}"
                             + (f": {reason.strip()}" if reason.strip() else ""))
+        if status == ChangeStatus.CONFIRMED and _scoping_items(before) != _scoping_items(agreement):
+            # Any change to the scoping items re-runs the check before anything new is served (ADR 28).
+            recheck_for_items(agreement.programme, version=agreement.version, served_before=served_before, by=by)
     return agreement
+
+
+def _scoping_items(agreement: Agreement | None) -> list[str]:
+    return data_items.known(Phase.SCOPING, (agreement.data_items or {}).get(str(Phase.SCOPING))) if agreement else []
 
 
 def confirm_agreement(*, agreement: Agreement, by: Person) -> Agreement:
@@ -308,7 +299,7 @@ def shown(name: str, value) -> list[str]:
     if name == "data_items":
         lines = []
         for phase in SHARING_PHASES:
-            items = [DATA_ITEMS[phase].get(i, i) for i in (value or {}).get(str(phase), [])]
+            items = [DATA_ITEMS[phase][i] for i in data_items.known(phase, (value or {}).get(str(phase)))]
             lines.append(f"{Phase(phase).label}: {'; '.join(items) if items else 'nothing'}")
         return lines + ["Closed: nothing"]
     if name == "retention":

@@ -38,6 +38,7 @@ from sharing.scoping_release import _outcome, why_not_releasable
 from sharing.scoping_term import current_agreement, current_trust_notice
 
 DELIVERY_KEY_PHASE = "delivery"
+CHILD_VALUES = ("token", "birth_year", "removal_year", "outcome")
 MAX_ADDRESS_LENGTH = 300
 
 
@@ -164,10 +165,11 @@ def withdraw_from_delivery(released: ReleasedWoman, *, by: Person) -> ReleasedWo
 
 @dataclass(frozen=True)
 class ChildValues:
-    token: str
+    token: str | None
     birth_year: int | None
     removal_year: int | None
-    outcome: str
+    outcome: str | None
+    served: frozenset[str] = frozenset(CHILD_VALUES)  # what the agreement's items serve (ADR 28)
 
 
 def removal_events(woman_ids) -> dict[int, dict[int, list]]:
@@ -194,20 +196,30 @@ def removed_released_children(children: list[ReleasedChild]) -> set[int]:
     return {r.pk for r in children if r.child_id in removed.get(mothers.get(r.child_id), {})}
 
 
-def child_values(children: list[ReleasedChild]) -> dict[int, ChildValues]:
+def child_values(children: list[ReleasedChild], served: frozenset[str] | None = None) -> dict[int, ChildValues]:
     """What Pause is served of each released child, read live: year of birth from the Trust's
     record; removal year (the first counted removal) and outcome from the latest decision's
     evidence about the mother. Two queries whatever the number of children. ("Not removed" is
-    never shown to Pause: the disclosure policy serves removed children only.)"""
+    never shown to Pause: the disclosure policy serves removed children only.)
+
+    `served` is the set of the child's fields the disclosure policy serves now (a `Served`'s
+    `fields`: the agreement's delivery items, ADR 28); a value not served is None and is never read.
+    None serves all four (the Trust's own reads)."""
+    served = frozenset(CHILD_VALUES) if served is None else frozenset(served) & frozenset(CHILD_VALUES)
     if not children:
         return {}
     kids = {c.pk: c for c in Child.objects.filter(pk__in=[r.child_id for r in children])}
-    removed = removal_events({kids[r.child_id].mother_id for r in children})
+    removed = (removal_events({kids[r.child_id].mother_id for r in children})
+               if served & {"removal_year", "outcome"} else {})
     out = {}
     for r in children:
         kid = kids[r.child_id]
         events = removed.get(kid.mother_id, {}).get(kid.pk, [])
         first = min((date.fromisoformat(e[DATE]) for e in events), default=None)
-        out[r.pk] = ChildValues(token=r.token, birth_year=kid.birth_year, removal_year=first.year if first else None,
-                                outcome=_outcome(events) if events else "Not removed")
+        out[r.pk] = ChildValues(
+            token=r.token if "token" in served else None,
+            birth_year=kid.birth_year if "birth_year" in served else None,
+            removal_year=(first.year if first else None) if "removal_year" in served else None,
+            outcome=(_outcome(events) if events else "Not removed") if "outcome" in served else None,
+            served=served)
     return out

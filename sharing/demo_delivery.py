@@ -10,12 +10,13 @@ from datetime import date, timedelta
 
 from eligibility.decisions import decide
 from eligibility.models import Evaluation, EvaluationRun, Proposal, Woman
-from pause_portal.tenancy.models import MembershipStatus, Person, Programme
+from pause_portal.tenancy.models import MembershipStatus, Person, Phase, Programme
 from pause_portal.tenancy.roles import Role
 from sharing import caseloads
 from sharing.agreements import RETENTION_STORES, confirm_agreement, propose_agreement
 from sharing.concerns import raise_concern
 from sharing.contact import record_contact
+from sharing.data_items import ITEMS
 from sharing.delivery_release import ToRelease, release_for_delivery
 from sharing.models_delivery import (
     ConcernBasis,
@@ -43,10 +44,8 @@ def agreement_values(programme: Programme, *, today: date) -> dict:
         "purposes": "To judge the need for a Pause practice, then to offer Pause to the women the Trust releases",
         "lawful_bases": ["art6_1_e", "art9_2_h", "art9_2_g"],
         "data_items": {
-            "scoping": ["scoping_tokens", "age_band", "broad_ethnic_group", "children_removed", "removal_years_banded",
-                        "outcome_types", "child_scoping_tokens", "child_year_band", "child_outcome"],
-            "delivery": ["name", "date_of_birth", "address_postcode", "trust_contact", "child_delivery_tokens",
-                         "child_year_of_birth", "child_removal_year", "child_outcome"],
+            "scoping": list(ITEMS[Phase.SCOPING]),
+            "delivery": list(ITEMS[Phase.DELIVERY]),
         },
         "retention": {store: RETENTION.get(store, "6 years") for store in RETENTION_STORES},
         "uk_only_processing": True,

@@ -6,8 +6,9 @@ The policy itself — `disclose()`, the Trust's roles, the DPO's gate, the entry
 `PauseDisclosure`: which of the records Pause's roles may see now, with which fields.
 
 - Pause lead in scoping (issue 6): while `scoping_is_open`, the scoping snapshot's rows that are
-  not withheld (`ScopingWomanRow`, and `ScopingChildRow` of served women) with their served values
-  only (`sharing.scoping_release.SCOPING_WOMAN_SERVED`), and the programme's scoping notes —
+  not withheld (`ScopingWomanRow`, and `ScopingChildRow` of served women) with the fields of the
+  agreement's scoping items only (a row's column only once the check has run with it: ADR 28),
+  and the programme's scoping notes —
   nothing else, never `eligibility.Woman`/`Child`. After the deadline nothing, with no worker
   needed: the check runs on every call. A child's year band is served at the level the women's
   removal years are served at (set on the returned instance, never saved). Nobody else sees
@@ -16,55 +17,57 @@ The policy itself — `disclose()`, the Trust's roles, the DPO's gate, the entry
   reference to the Trust's record) and what hangs off them (`ReleasedChild`, `ContactAttempt`,
   `SafeguardingConcern`) for women `sharing.delivery_access` puts in their view now — every one
   in view for the lead, their own caseload for a practitioner, nothing once the programme closes.
-  Served: her name, date of birth, postcode (read live from the Trust's record), the address the
-  Trust gave and her Trust contact; her removed children only (never one who was not removed)
-  as delivery tokens with year of birth, removal year and outcome. Never her NHS number or Trust id.
+  Served: the fields of the delivery items of the confirmed agreement in force now (of: her name,
+  date of birth, postcode — read live from the Trust's record —, the address the Trust gave, her
+  Trust contact; her removed children only (never one who was not removed) as delivery tokens,
+  year of birth, removal year and outcome), and what `sharing.data_items.ALWAYS_SERVED` names.
+  Never her NHS number or Trust id.
+
+Which fields: `sharing.data_items` (ADR 28), read from the agreement once per disclosure, so a
+confirmed change takes effect on the next request.
 """
 
 from __future__ import annotations
 
 from django.db import models
 
-from pause_portal.tenancy.models import Membership
+from pause_portal.tenancy.models import Membership, Phase
 from pause_portal.tenancy.roles import Role
+from sharing.data_items import ALWAYS_SERVED, served_now
 from sharing.delivery_access import PAUSE_DELIVERY_ROLES, concern_stays_in_view, visible_ids
 from sharing.delivery_release import removed_released_children
-from sharing.models_delivery import (
-    ContactAttempt,
-    ReleasedChild,
-    ReleasedWoman,
-    SafeguardingConcern,
-)
-from sharing.models_scoping import ScopingChildRow, ScopingNote, ScopingWomanRow
+from sharing.models_delivery import ReleasedChild, ReleasedWoman, SafeguardingConcern
+from sharing.models_scoping import ScopingChildRow, ScopingWomanRow
 from sharing.scoping_release import (
-    SCOPING_CHILD_SERVED,
-    SCOPING_WOMAN_SERVED,
+    checked_columns,
     serve_child_year_bands,
+    served_columns,
 )
 from sharing.scoping_term import scoping_is_open
 
-SCOPING_FIELDS: dict[type[models.Model], frozenset[str]] = {
-    ScopingWomanRow: frozenset(SCOPING_WOMAN_SERVED),
-    ScopingChildRow: frozenset(SCOPING_CHILD_SERVED),
-    ScopingNote: frozenset({"written_by", "written_at", "text"}),
-}
-
-# What Pause is served of a released woman: her live details from the Trust's record (through
-# the `woman` reference) and the release's own fields. Never her NHS number or Trust id.
-DELIVERY_WOMAN_FIELDS = frozenset({
-    "forename", "surname", "date_of_birth", "postcode", "address", "trust_contact", "released_at",
-    "target_position", "target_reason", "participation", "participation_ended_at",
-    "privacy_information_given_at",
-})
+# The models each phase's rules govern. Which of their fields are served is the agreement's to say:
+# `sharing.data_items` maps each agreed item to its fields (ADR 28), read on every disclosure.
+SCOPING_MODELS = frozenset(ALWAYS_SERVED[Phase.SCOPING])
+DELIVERY_MODELS = frozenset(ALWAYS_SERVED[Phase.DELIVERY])
+# A released woman's name, date of birth and postcode are read live from the Trust's record.
 LIVE_FROM_TRUST_RECORD = frozenset({"forename", "surname", "date_of_birth", "postcode"})
-DELIVERY_FIELDS: dict[type[models.Model], frozenset[str]] = {
-    ReleasedWoman: DELIVERY_WOMAN_FIELDS,
-    ReleasedChild: frozenset({"token", "birth_year", "removal_year", "outcome"}),
-    ContactAttempt: frozenset({"recorded_by", "recorded_at", "contacted_on", "method", "outcome",
-                               "privacy_information_given", "note"}),
-    SafeguardingConcern: frozenset({"kind", "lawful_basis", "raised_by", "raised_at", "summary", "status",
-                                    "acknowledged_at", "closed_at", "closing_note"}),
-}
+
+
+def scoping_fields(programme_id: int) -> dict[type[models.Model], frozenset[str]]:
+    """What Pause's lead is served of the scoping snapshot now: the fields of the confirmed
+    agreement's scoping items; a woman's row's columns only if the snapshot's latest check ran
+    over them too (an item newly agreed is served only once the check has re-run with it)."""
+    fields = dict(served_now(programme_id, Phase.SCOPING))
+    checked = checked_columns(programme_id)
+    columns = set(served_columns())
+    fields[ScopingWomanRow] = frozenset(f for f in fields[ScopingWomanRow] if f not in columns or f in checked)
+    return fields
+
+
+def delivery_fields(programme_id: int) -> dict[type[models.Model], frozenset[str]]:
+    """What Pause's roles are served in delivery now: the fields of the confirmed agreement's
+    delivery items, and what is always served."""
+    return served_now(programme_id, Phase.DELIVERY)
 
 
 def released_woman_id(record: models.Model) -> int:
@@ -77,7 +80,7 @@ def delivery_visible(user, records: list, memberships: dict[int, Membership]) ->
     wanted: dict[int, set[int]] = {}
     for r in records:
         membership = memberships.get(r.programme_id)
-        if type(r) in DELIVERY_FIELDS and membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES:
+        if type(r) in DELIVERY_MODELS and membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES:
             wanted.setdefault(r.programme_id, set()).add(released_woman_id(r))
     seen: set[int] = set()
     for programme_id, ids in wanted.items():
@@ -111,13 +114,14 @@ class PauseDisclosure:
         self._removed_children = removed_released_children(
             [r for r in records if isinstance(r, ReleasedChild) and released_woman_id(r) in self._delivery_seen])
         self._scoping_open: dict[int, bool] = {}
+        self._fields: dict[tuple[int, str], dict[type[models.Model], frozenset[str]]] = {}  # this call only
 
     def allows(self, record: models.Model, membership: Membership | None) -> bool | None:
         """True or False for a record these rules govern; None for one they do not (the policy's
         Trust rules decide)."""
-        if type(record) in SCOPING_FIELDS:
+        if type(record) in SCOPING_MODELS:
             return membership is not None and self._open(record.programme_id, membership) and _served(record)
-        if type(record) in DELIVERY_FIELDS and membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES:
+        if type(record) in DELIVERY_MODELS and membership is not None and Role(membership.role) in PAUSE_DELIVERY_ROLES:
             if isinstance(record, ReleasedChild):
                 return record.pk in self._removed_children
             return (released_woman_id(record) in self._delivery_seen
@@ -125,11 +129,19 @@ class PauseDisclosure:
         return None
 
     def fields(self, model: type[models.Model], membership: Membership) -> frozenset[str] | None:
-        if model in SCOPING_FIELDS:
-            return SCOPING_FIELDS[model]
-        if model in DELIVERY_FIELDS and Role(membership.role) in PAUSE_DELIVERY_ROLES:
-            return DELIVERY_FIELDS[model]
+        """The fields of the agreement's items in force now for the model's phase (read once per
+        disclosure, so a newly confirmed version takes effect on the next request)."""
+        if model in SCOPING_MODELS:
+            return self._agreed(membership.programme_id, Phase.SCOPING)[model]
+        if model in DELIVERY_MODELS and Role(membership.role) in PAUSE_DELIVERY_ROLES:
+            return self._agreed(membership.programme_id, Phase.DELIVERY)[model]
         return None
+
+    def _agreed(self, programme_id: int, phase: str) -> dict[type[models.Model], frozenset[str]]:
+        if (programme_id, phase) not in self._fields:
+            read = scoping_fields if phase == Phase.SCOPING else delivery_fields
+            self._fields[programme_id, phase] = read(programme_id)
+        return self._fields[programme_id, phase]
 
     def woman_of(self, record: models.Model) -> int | None:
         if getattr(record, "released_woman_id", None) is not None:

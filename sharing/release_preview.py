@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.models import Person, Phase, Programme
+from sharing.data_items import served_now
 from sharing.models_scoping import ScopingChildRow, ScopingWomanRow
 from sharing.scoping_release import (
     COLUMN_LABELS,
+    agreed_columns,
     release_for_scoping,
     serve_child_year_bands,
-    served_columns,
 )
 from sharing.scoping_tables import summary_tables
 
@@ -49,12 +50,13 @@ def preview_release(programme: Programme, women, *, by: Person) -> ReleasePrevie
             served = list(ScopingWomanRow.objects.filter(programme=programme, withheld=False).order_by("pk"))
             children = list(ScopingChildRow.objects.filter(programme=programme, mother_row__withheld=False)
                             .select_related("mother_row"))
-            columns = [(c, COLUMN_LABELS.get(c, c)) for c in served_columns()]
+            columns = [(c, COLUMN_LABELS.get(c, c)) for c in agreed_columns(programme)]  # the agreement's items
             serve_child_year_bands(children)  # as the disclosure policy serves them to Pause
             combos = Counter(tuple(str(getattr(r, c)) for c, _ in columns) for r in served)
             out["preview"] = ReleasePreview(
                 report=dict(release.report), combinations=sorted(combos.items()), columns=columns,
-                tables=list(summary_tables(served, children).values()))
+                tables=list(summary_tables(served, children, allowed=frozenset(
+                    set(agreed_columns(programme)) | served_now(programme, Phase.SCOPING)[ScopingChildRow])).values()))
             raise _RollBack
     except _RollBack:
         pass

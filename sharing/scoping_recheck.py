@@ -31,8 +31,7 @@ FOUND_BY = "re-check over every served column (issue 16)"
 REASON = "re-checked over every served column"
 
 
-def _served_classes(rows: list[ScopingWomanRow]) -> Counter:
-    columns = served_columns()
+def _served_classes(rows: list[ScopingWomanRow], columns: tuple[str, ...]) -> Counter:
     return Counter(tuple(getattr(r, c) for c in columns) for r in rows)
 
 
@@ -53,17 +52,21 @@ def _viewers(row_ids: list[int]) -> tuple[list[dict], object]:
     return out, first
 
 
-def recheck_programme(programme: Programme) -> dict | None:
-    """Re-check one programme's snapshot; returns what it found and did, or None without one."""
+def recheck_programme(programme: Programme, *, why: str = REASON, served_before: tuple[str, ...] | None = None,
+                      by=None) -> dict | None:
+    """Re-check one programme's snapshot; returns what it found and did, or None without one.
+    `served_before`: the columns Pause was served until now (every column by default), over which
+    the served rows are measured for incidents."""
     with transaction.atomic():
         programme = Programme.objects.select_for_update().get(pk=programme.pk)
         rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))
         if not rows:
             return None
         served = [r for r in rows if not r.withheld]
-        sizes = _served_classes(served)
+        measured = served_columns() if served_before is None else served_before
+        sizes = _served_classes(served, measured)
         columns = served_columns()
-        unsafe = [r for r in served if sizes[tuple(getattr(r, c) for c in columns)] < K]
+        unsafe = [r for r in served if sizes[tuple(getattr(r, c) for c in measured)] < K]
         before = {r.pk: (r.withheld, *(getattr(r, c) for c in columns)) for r in rows}
         report = apply_check(programme, refuse_if_unsolved=False)
         after = {r.pk: (r.withheld, *(getattr(r, c) for c in columns))
@@ -71,13 +74,13 @@ def recheck_programme(programme: Programme) -> dict | None:
         changed = before != after
         latest = ScopingRelease.objects.filter(programme=programme).order_by("-pk").first()
         if changed or unsafe:
-            report.update({"at": timezone.now().isoformat(), "why": REASON,
+            report.update({"at": timezone.now().isoformat(), "why": why,
                            "unsafe_before": len(unsafe),
                            "smallest_class_before": min(sizes.values()) if sizes else None})
             latest.report = {**latest.report, "rechecks": [*(latest.report.get("rechecks") or []), report]}
             latest.save(update_fields=["report"])
-            record_event(Event.CHANGE, target=latest, programme=programme, action=1,
-                         reason=f"scoping snapshot {REASON}: {len(unsafe)} served row(s) found unsafe; now "
+            record_event(Event.CHANGE, actor=by, target=latest, programme=programme, action=1,
+                         reason=f"scoping snapshot {why}: {len(unsafe)} served row(s) found unsafe; now "
                                 f"{report['served']} served, {report['withheld']} withheld (k={K})")
         incidents = []
         by_release: dict[int, list[ScopingWomanRow]] = defaultdict(list)
@@ -111,3 +114,16 @@ def recheck_live_snapshots() -> list[dict]:
         if result is not None:
             found.append(result)
     return found
+
+
+ITEMS_CHANGED = "re-checked over the scoping data items of agreement version {version}"
+
+
+def recheck_for_items(programme: Programme, *, version: int, served_before: tuple[str, ...], by=None) -> dict | None:
+    """A newly confirmed agreement version changed the scoping items (ADR 28): re-run the check
+    over the live snapshot with the new items' columns, in the confirmation's transaction, so that
+    nothing newly agreed is served before the check has run with it. The disclosure policy serves a
+    column only if the latest check covered it, so a re-check that has not happened serves nothing
+    new either."""
+    return recheck_programme(programme, why=ITEMS_CHANGED.format(version=version), served_before=served_before,
+                             by=by)

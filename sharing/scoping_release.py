@@ -66,6 +66,7 @@ from pseudonymisation.kanonymity import (
 from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
+from sharing.data_items import SCOPING_ITEMS, served_now
 from sharing.models_scoping import ScopingChildRow, ScopingRelease, ScopingWomanRow
 from sharing.release_checks import release_blockers
 from sharing.scoping_term import current_agreement, scoping_is_open
@@ -75,10 +76,12 @@ K = settings.PORTAL_SCOPING_K  # 5 unless raised (ADR 18)
 # exactly these). Every field but the token is a quasi-identifier of the k-check (`served_columns`
 # reads this tuple), so a field added here is checked without anyone remembering to add it there
 # (issue 16).
-SCOPING_WOMAN_SERVED = ("token", "age_band", "ethnic_group", "children_removed", "removal_years",
-                        "outcome_types", "age_at_first_removal")
+# The fields come from the data items' table (`sharing.data_items`, ADR 28): every field a scoping
+# item may serve of a woman's row; which of them are served is the agreement's to say
+# (`agreed_columns`).
+SCOPING_WOMAN_SERVED = tuple(f for item in SCOPING_ITEMS for f in sorted(item.serves.get(ScopingWomanRow, ())))
 # A child is never listed: its year band and outcome only feed the children's summary table.
-SCOPING_CHILD_SERVED = ("year_band", "outcome")
+SCOPING_CHILD_SERVED = tuple(f for item in SCOPING_ITEMS for f in sorted(item.serves.get(ScopingChildRow, ())))
 SCOPING_KEY_PHASE = "scoping"
 COLUMN_LABELS = {"age_band": "Age band", "ethnic_group": "Ethnic group", "children_removed": "Children removed",
                  "removal_years": "Removal years", "outcome_types": "Outcome types",
@@ -89,6 +92,30 @@ def served_columns() -> tuple[str, ...]:
     """Every attribute the disclosure policy serves beside a scoping token, in page order: each is
     a quasi-identifier of the check (derived, never a hand-kept list: issue 16, point 1)."""
     return tuple(f for f in SCOPING_WOMAN_SERVED if f != "token")
+
+
+def agreed_columns(programme: Programme | int) -> tuple[str, ...]:
+    """The columns the confirmed agreement's scoping items allow now, in page order: the check
+    runs over these, and every other column is served as nothing (held at its suppressed level)."""
+    allowed = served_now(programme, Phase.SCOPING)[ScopingWomanRow]
+    return tuple(c for c in served_columns() if c in allowed)
+
+
+def columns_served_now(programme: Programme | int) -> tuple[str, ...]:
+    """The columns Pause's lead is served now, in page order: agreed and checked."""
+    checked = checked_columns(programme)
+    return tuple(c for c in agreed_columns(programme) if c in checked)
+
+
+def checked_columns(programme: Programme | int) -> frozenset[str]:
+    """The columns the snapshot's latest check ran over (nothing if it served nothing): a column
+    is served only if the agreement allows it AND the check has run with it (ADR 28)."""
+    checks = _checks(getattr(programme, "pk", programme))
+    if not checks or not checks[-1].get("served"):
+        return frozenset()
+    last = checks[-1]
+    # A report from before checks named their columns (issue 16) served every column as it stood.
+    return frozenset(last["columns"] if "columns" in last else served_columns())
 
 
 QUASI_IDENTIFIERS = served_columns()
@@ -344,23 +371,31 @@ def served_level_history(programme: Programme | int) -> list[dict[str, int]]:
             if r.get("served") and r.get("levels")]
 
 
-def _best(fine: list[dict], history: list[dict[str, int]]) -> tuple[KAnonymityResult, dict[str, int]]:
+def _best(fine: list[dict], history: list[dict[str, int]],
+          agreed: tuple[str, ...] | None = None) -> tuple[KAnonymityResult, dict[str, int]]:
     """The least generalisation whose levels are comparable with EVERY version already served:
     finer-or-equal than the finest of them in every column, or coarser-or-equal than the coarsest.
     (Comparable with the last version only is not enough: a version coarser than the last in one
     column and finer in another may be incomparable with an older one, and Pause holds both.)"""
     hierarchies = check_hierarchies()
+    agreed = served_columns() if agreed is None else agreed
+    # A column the agreement does not allow is held at its suppressed level (ADR 28).
+    floor = {c: 0 if c in agreed else len(h) - 1 for c, h in hierarchies.items()}
+
+    def run(lowest: dict[str, int], highest: dict[str, int] | None = None):
+        cut = {c: hierarchies[c][lowest[c]:] for c in hierarchies}
+        caps = {c: highest[c] - lowest[c] for c in hierarchies} if highest else None
+        result = k_anonymise(fine, cut, k=K, max_levels=caps)
+        return result, {c: lv + lowest[c] for c, lv in result.levels.items()}
+
     if not history:
-        result = k_anonymise(fine, hierarchies, k=K)
-        return result, result.levels
+        return run(floor)
     finest = {c: min(h[c] for h in history) for c in hierarchies}
     coarsest = {c: max(h[c] for h in history) for c in hierarchies}
     candidates = []
-    finer = k_anonymise(fine, hierarchies, k=K, max_levels=finest)
-    candidates.append((finer, finer.levels))
-    coarser_h = {c: hierarchies[c][coarsest[c]:] for c in hierarchies}
-    coarser = k_anonymise(fine, coarser_h, k=K)
-    candidates.append((coarser, {c: lv + coarsest[c] for c, lv in coarser.levels.items()}))
+    if all(floor[c] <= finest[c] for c in hierarchies):
+        candidates.append(run(floor, finest))
+    candidates.append(run({c: max(floor[c], coarsest[c]) for c in hierarchies}))
 
     def rank(candidate):
         result, levels = candidate
@@ -380,10 +415,11 @@ def apply_check(programme: Programme, *, refuse_if_unsolved: bool) -> dict:
     """Run the k-check over every snapshot row of the programme and store the served values
     (with no solution, every row is withheld, or the release is refused). Returns the report
     (counts, level names and class sizes only)."""
-    columns = served_columns()
+    every = served_columns()
+    columns = agreed_columns(programme)  # the agreement's scoping items (ADR 28)
     check_hierarchies()  # before any fine value is read: an unchecked served column refuses here
     rows = list(ScopingWomanRow.objects.filter(programme=programme).order_by("pk"))
-    result, levels = _best(_fine_rows(rows), served_level_history(programme)) if rows else (None, None)
+    result, levels = _best(_fine_rows(rows), served_level_history(programme), columns) if rows else (None, None)
     solved = result is not None and result.found
     if not solved and refuse_if_unsolved:
         raise ScopingReleaseRefused(
@@ -392,10 +428,10 @@ def apply_check(programme: Programme, *, refuse_if_unsolved: bool) -> dict:
             "withholding limit. " + (result.summary if result else ""))
     kept = {r.index: r.row for r in result.rows} if solved else {}
     for index, row in enumerate(rows):
-        for c in columns:
-            setattr(row, c, kept[index][c] if index in kept else "")
+        for c in every:
+            setattr(row, c, kept[index][c] if index in kept and c in columns else "")
         row.withheld = index not in kept
-    ScopingWomanRow.objects.bulk_update(rows, [*columns, "withheld"], batch_size=500)
+    ScopingWomanRow.objects.bulk_update(rows, [*every, "withheld"], batch_size=500)
     if not solved:
         return {"k": K, "rows": len(rows), "served": 0, "withheld": len(rows), "levels": None,
                 "level_names": None, "columns": list(columns),

@@ -104,6 +104,8 @@ def generalised_children(children: list) -> tuple[list[tuple[str, str]], dict[st
     that gives every combination at least THRESHOLD children (none withheld: the totals stay the
     children's). The year band arrives at the level the women's removal years are served at, so the
     table never says more about years than the rows do. Returns the pairs and the levels' names."""
+    if not _rows_serve(children, "outcome", "year_band"):
+        return [], {}
     rows = [{"outcome": c.outcome or NO_OUTCOME, "years": c.year_band} for c in children]
     if not rows:
         return [], {}
@@ -114,24 +116,46 @@ def generalised_children(children: list) -> tuple[list[tuple[str, str]], dict[st
     return [(r.row["outcome"], r.row["years"]) for r in result.rows], result.level_names
 
 
-def summary_tables(women: list, children: list) -> dict[str, SummaryTable]:
-    """The three tables, from served (disclosed) women's and children's rows."""
-    child_pairs, child_levels = generalised_children(children)
-    outcomes = cross_table("outcomes", "Children removed by outcome and removal years", "Outcome", "Removal years",
-                           child_pairs)
-    if child_levels:
-        outcomes.notes.insert(0, f"Children are counted by {child_levels['outcome']} and removal years "
-                                 f"({child_levels['years']}), so that every count shown is 0 or at least "
-                                 f"{THRESHOLD}.")
-    tables = [
-        cross_table("removals", "Women by number of children removed and age band", "Children removed", "Age band",
-                    [(w.children_removed, w.age_band) for w in women]),
-        cross_table("first-removal-age", "Women by age band at first removal and number of children removed",
-                    "Age at first removal", "Children removed",
-                    [(w.age_at_first_removal or NOT_KNOWN, w.children_removed) for w in women]),
-        outcomes,
-    ]
+def summary_tables(women: list, children: list, *, allowed: frozenset[str] | None = None) -> dict[str, SummaryTable]:
+    """The tables, from served (disclosed) women's and children's rows: only those whose fields
+    are served (ADR 28). `allowed`: the fields served, for records not read through the disclosure
+    policy (the Trust lead's preview of what Pause would see); by default the rows' own."""
+
+    def serves(rows: list, *names: str) -> bool:
+        return set(names) <= allowed if allowed is not None else _rows_serve(rows, *names)
+
+    tables = []
+    if serves(women, "children_removed", "age_band"):
+        tables.append(cross_table("removals", "Women by number of children removed and age band", "Children removed",
+                                  "Age band", [(w.children_removed, w.age_band) for w in women]))
+    if serves(women, "age_at_first_removal", "children_removed"):
+        tables.append(cross_table("first-removal-age",
+                                  "Women by age band at first removal and number of children removed",
+                                  "Age at first removal", "Children removed",
+                                  [(w.age_at_first_removal or NOT_KNOWN, w.children_removed) for w in women]))
+    if serves(children, "outcome", "year_band"):
+        child_pairs, child_levels = generalised_children(children)
+        outcomes = cross_table("outcomes", "Children removed by outcome and removal years", "Outcome",
+                               "Removal years", child_pairs)
+        if child_levels:
+            outcomes.notes.insert(0, f"Children are counted by {child_levels['outcome']} and removal years "
+                                     f"({child_levels['years']}), so that every count shown is 0 or at least "
+                                     f"{THRESHOLD}.")
+        tables.append(outcomes)
     return {t.name: t for t in tables}
+
+
+def _rows_serve(rows: list, *names: str) -> bool:
+    """Whether the rows serve every one of these fields (the agreement's items say: ADR 28). A
+    table of fields not served is not made; with no rows, there is nothing to leave out."""
+    return all(all(_serves(r, n) for n in names) for r in rows[:1])
+
+
+def _serves(row, name: str) -> bool:
+    """A served row (from the disclosure policy) serves the fields it holds; a record read
+    directly holds every field."""
+    fields = getattr(row, "fields", None)
+    return True if fields is None else name in fields
 
 
 TABLE_NAMES = ("removals", "first-removal-age", "outcomes")

@@ -27,6 +27,11 @@ from sharing.models_delivery import (
     ReleasedWoman,
 )
 
+# What a page says of a field the agreement's delivery items do not share (ADR 28): never "Not
+# recorded", which would say something about the Trust's record.
+NOT_SHARED = "Not shared under the agreement"
+NAME_NOT_SHARED = "Name not shared under the agreement"
+
 
 @dataclass
 class ShownWoman:
@@ -81,11 +86,12 @@ def as_shown(pairs) -> list[ShownWoman]:
         contact = w.get("trust_contact")
         out.append(ShownWoman(
             released=r, pk=r.pk,
-            name=presenting.name(w.get("forename"), w.get("surname")),
-            date_of_birth=presenting.day(w.get("date_of_birth")),
-            postcode=presenting.text(w.get("postcode")),
-            address=presenting.text(w.get("address")),
-            trust_contact=contact.full_name if contact is not None else "",
+            name=presenting.name(w.get("forename"), w.get("surname"),
+                                 missing="Name not recorded" if "forename" in w else NAME_NOT_SHARED),
+            date_of_birth=presenting.day(w.get("date_of_birth")) if "date_of_birth" in w else NOT_SHARED,
+            postcode=presenting.text(w.get("postcode")) if "postcode" in w else NOT_SHARED,
+            address=presenting.text(w.get("address")) if "address" in w else NOT_SHARED,
+            trust_contact=(contact.full_name if contact is not None else "") if "trust_contact" in w else NOT_SHARED,
             participation=r.participation, participation_label=labels.get(r.participation, r.participation),
             target_position=w.get("target_position"),
             target_reason=w.get("target_reason") or "",

@@ -22,6 +22,8 @@ from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
+from sharing.agreements import DATA_ITEMS
+from sharing.data_items import agreed_items
 from sharing.delivery_access import DECIDE_CHANGES_WITHIN_DAYS
 from sharing.delivery_changes import changes_since_release, confirm_absence, out_of_view, reinstate
 from sharing.delivery_release import (
@@ -113,6 +115,7 @@ def release_page(request):
         "programme": programme, "in_delivery": in_delivery, "form": form, "form_list": [form], "refusal": refusal,
         "candidates": _candidates(request, women, form) if women else [],
         "blockers": release_blockers(programme) if in_delivery else [],
+        "shared_items": [DATA_ITEMS[Phase.DELIVERY][c] for c in agreed_items(programme, Phase.DELIVERY)],
         "releases": releases,
         "released": [{"pk": r.pk, "released_at": r.released_at, **released_names[r.woman_id]}
                      for r in current if r.woman_id in released_names],

@@ -79,11 +79,15 @@ def woman(request, pk: int):
     shown = shown_women(request, [released], reason="woman page")
     if not shown:
         raise Http404("No such woman.")
-    children = disclose(request.user, ReleasedChild.objects.filter(released_woman=released).order_by("pk"),
-                        page=request.path, reason="woman page: her children").records
-    values = child_values(children)
+    disclosed = disclose(request.user, ReleasedChild.objects.filter(released_woman=released).order_by("pk"),
+                         page=request.path, reason="woman page: her children")
+    children = disclosed.records
+    # only what the agreement's delivery items serve (ADR 28)
+    child_fields = disclosed.served[0].fields if children else frozenset()
+    values = child_values(children, child_fields)
     return render(request, "delivery/woman.html", {
-        "w": shown[0], "released": released, "children": [values[c.pk] for c in children], "assigns": assigns,
+        "w": shown[0], "released": released, "children": [values[c.pk] for c in children], "child_fields": child_fields,
+        "assigns": assigns,
         "target_form": target_form, "assign_form": assign_form,
         "errors": [f for f in (target_form, assign_form) if f.errors],
     }, status=400 if posted is not None else 200)

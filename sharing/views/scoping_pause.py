@@ -20,7 +20,7 @@ from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.forms_scoping import ExportForm, NoteForm
 from sharing.models_scoping import ScopingChildRow, ScopingExport, ScopingNote, ScopingWomanRow
-from sharing.scoping_release import COLUMN_LABELS, served_columns
+from sharing.scoping_release import COLUMN_LABELS, columns_served_now
 from sharing.scoping_tables import (
     as_csv,
     digest,
@@ -59,9 +59,11 @@ def rows(request):
     if state["is_open"]:
         women = list(disclose(request.user, ScopingWomanRow.objects.filter(programme=state["programme"])
                               .order_by("token"), page=request.path, reason="scoping release rows"))
-    columns = [(c, COLUMN_LABELS[c]) for c in served_columns()]
-    table = [[w.token, *(getattr(w, c) for c, _ in columns)] for w in women]
-    return render(request, "scoping/rows.html", {**state, "women": table, "columns": columns})
+    columns = [(c, COLUMN_LABELS[c]) for c in columns_served_now(state["programme"])]
+    shows_token = bool(women) and "token" in women[0]  # the agreement's scoping items say (ADR 28)
+    table = [[*([w.token] if shows_token else []), *(w.get(c, "") for c, _ in columns)] for w in women]
+    return render(request, "scoping/rows.html", {**state, "women": table, "columns": columns,
+                                                 "shows_token": shows_token})
 
 
 @for_perm(Perm.VIEW_RELEASED_DATA)
@@ -88,7 +90,10 @@ def export(request):
     name = form.cleaned_data["table"]
     with transaction.atomic():
         women, children = _served(request, state["programme"], f"scoping aggregate export: {name}")
-        table = hold_back_changed_versions(state["programme"], summary_tables(women, children)[name])
+        made = summary_tables(women, children)
+        if name not in made:  # a table of items the agreement does not share
+            raise Http404("This table cannot be exported.")
+        table = hold_back_changed_versions(state["programme"], made[name])
         if not table.shown:
             raise Http404("This table cannot be exported.")
         content = as_csv(table)

@@ -43,6 +43,7 @@ from sharing.scoping_release import (
     HIERARCHIES,
     K,
     ScopingReleaseRefused,
+    agreed_columns,
     releasable_women,
     release_for_scoping,
     served_columns,
@@ -65,10 +66,12 @@ def _label(column: str) -> str:
     return COLUMN_LABELS.get(column, column.replace("_", " ").capitalize())
 
 
-def served_columns_in_words() -> str:
-    """"age band, ethnic group, children removed and removal years": the columns served beside a
-    scoping token now, from `served_columns()` (never a list kept here)."""
-    words = [_label(c).lower() for c in served_columns()]
+def served_columns_in_words(programme) -> str:
+    """"age band, ethnic group, children removed and removal years": the columns the agreement's
+    scoping items serve beside a scoping token (`agreed_columns`, never a list kept here)."""
+    words = [_label(c).lower() for c in agreed_columns(programme)]
+    if not words:
+        return "nothing"
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
@@ -204,7 +207,7 @@ def release_page(request):
         "deadline": scoping_deadline(programme), "blockers": release_blockers(programme) if is_open else [],
         "candidates": candidates, "form": form, "refusal": refusal, "releases": releases,
         "served": counts.get(False, 0), "withheld": counts.get(True, 0),
-        "columns_in_words": served_columns_in_words(), "k": K,
+        "columns_in_words": served_columns_in_words(programme), "k": K,
     }, status=200)
 
 
@@ -236,7 +239,7 @@ def release_check(request):
         "programme": programme, "women": ids, "named": named, "chose_all": choice.get("all", False),
         "preview": preview, "described": _described(preview.report), "form": form,
         "refusal": _refusal_kept(request, programme), "combinations": _combinations(preview),
-        "columns_in_words": served_columns_in_words(), "change_url": _choose_again(),
+        "columns_in_words": served_columns_in_words(programme), "change_url": _choose_again(),
     })
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from pause_portal.tenancy.roles import Role
+from sharing.data_items import ITEMS
 from sharing.models_delivery import (
     ContactAttempt,
     ContactMethod,
@@ -30,8 +31,8 @@ from tests.factories.tenancy import ProgrammeFactory, member
 
 class AgreementFactory(DjangoModelFactory):
     """The programme's next version, proposed by a Trust lead and confirmed by its Caldicott
-    Guardian (new members of the programme unless given), allowing scoping by age band and ethnic
-    group."""
+    Guardian (new members of the programme unless given), agreeing every data item of both phases
+    (tests of the items themselves give fewer)."""
 
     class Meta:
         model = Agreement
@@ -41,7 +42,7 @@ class AgreementFactory(DjangoModelFactory):
     parties = "The Trust (controller); Pause (controller)"
     purposes = "Scoping the need for a Pause practice"
     lawful_bases = factory.LazyFunction(lambda: ["6(1)(e)", "9(2)(h)"])
-    data_items = factory.LazyFunction(lambda: {"scoping": ["age_band", "ethnic_group"]})
+    data_items = factory.LazyFunction(lambda: {str(phase): list(items) for phase, items in ITEMS.items()})
     retention = factory.LazyFunction(lambda: {"scoping": "3 months"})
     uk_only_processing = True
     policy_document_reference = "APD-2026-01"

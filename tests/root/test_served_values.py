@@ -22,7 +22,7 @@ from audit.core.models import AuditEntry, Event
 from eligibility.disclosure import Served, disclose
 from eligibility.models import Woman
 from pseudonymisation.fields import Protector
-from sharing.disclosure import DELIVERY_FIELDS
+from sharing.disclosure import delivery_fields
 from sharing.models_delivery import Participation, ReleasedWoman
 from tests.sharing.delivery.world import delivery_world
 
@@ -132,7 +132,7 @@ def test_a_practitioner_is_served_exactly_the_delivery_fields_of_her_caseload(wo
     shown = disclose(world.practitioners[0], world.released, page="/test/")
     assert [r.pk for r in shown.records] == [world.released[0].pk] and shown.withheld == 1
     [her] = shown
-    assert isinstance(her, Served) and her.fields == DELIVERY_FIELDS[ReleasedWoman]
+    assert isinstance(her, Served) and her.fields == delivery_fields(world.programme.pk)[ReleasedWoman]
     released = world.released[0]
     woman = released.woman
     assert her.forename == _plain(woman, "forename") and her["surname"] == _plain(woman, "surname")

@@ -178,11 +178,12 @@ def test_a_release_the_check_would_refuse_goes_back_to_choosing_with_the_reason(
     assert ticked(body) == {w.pk for w in world.group_b[:3]}
 
 
-def test_the_page_says_which_columns_are_checked_from_served_columns(world, monkeypatch):
+def test_the_page_says_which_columns_are_checked_from_the_agreed_items(world):
     body = world.client().get(RELEASE).content.decode()
-    words = [COLUMN_LABELS[c].lower() for c in served_columns()]
+    words = [COLUMN_LABELS[c].lower() for c in served_columns()]  # the factory's version agrees every item
     assert f"every combination of {', '.join(words[:-1])} and {words[-1]} is shared by at least 5 women" in body
-    monkeypatch.setattr("sharing.views.scoping_release.served_columns", lambda: ("age_band", "outcome_types"))
+    f.AgreementFactory(programme=world.programme, data_items={"scoping": ["age_band", "outcome_types"],
+                                                              "delivery": ["name"]})  # ADR 28
     body = world.client().get(RELEASE).content.decode()
     assert "every combination of age band and outcome types is shared by at least 5 women" in body
 

@@ -53,8 +53,7 @@ def delivery_world(*, women: int = 3, phase: str = "delivery", name: str | None 
     programme = f.programme(name=name, phase="delivery")
     trust_lead = member(programme, Role.TRUST_LEAD)
     caldicott = member(programme, Role.CALDICOTT_GUARDIAN)
-    agreement(programme, proposed_by=trust_lead, decided_by=caldicott,
-              data_items={"scoping": ["age_band"], "delivery": ["name", "date_of_birth", "address"]})
+    agreement(programme, proposed_by=trust_lead, decided_by=caldicott)  # every data item (ADR 28)
     pause_lead = member(programme, Role.PAUSE_LEAD)
     trust_notice(programme, by=trust_lead, confirmed_by=caldicott)  # both notices in force (issue 21)
     confirm_notice(notice=publish_notice(programme=programme, by=pause_lead, text=PAUSE_TEXT), by=caldicott)
