@@ -105,7 +105,7 @@ ALWAYS_SERVED: dict[str, dict[type[models.Model], frozenset[str]]] = {
 }
 
 # Item codes of earlier versions of this vocabulary -> the items they became. Agreements stored
-# with them are rewritten by a data migration (sharing 0009); reading one still maps it.
+# with them are rewritten by a data migration (sharing 0012); reading one still maps it.
 RENAMED: dict[str, dict[str, tuple[str, ...]]] = {
     Phase.SCOPING: {},
     Phase.DELIVERY: {"address_postcode": ("postcode", "contact_address")},
