@@ -261,13 +261,18 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
         served = phase.fields(model, membership)
         return visible_fields(model, membership.role) if served is None else served
 
+    kinds: dict[tuple[int, type], frozenset[str]] = {}  # (programme, model) -> fields served
+    for r in shown:
+        if (r.programme_id, type(r)) not in kinds:
+            kinds[r.programme_id, type(r)] = served_fields(type(r), memberships[r.programme_id])
+
     # One programme per disclosure keeps the entry's context exact; a page spanning several
     # programmes gets one entry for each.
     with transaction.atomic():
         for programme_id in sorted({r.programme_id for r in shown}):
             membership = memberships[programme_id]
             subjects = [r for r in shown if r.programme_id == programme_id]
-            result.fields[programme_id] = served_fields(type(subjects[0]), membership)
+            result.fields[programme_id] = kinds[programme_id, type(subjects[0])]
             result.entry = record_event(
                 Event.DISCLOSURE,
                 actor=user,
@@ -278,12 +283,7 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
                 reason=reason,
                 page=page,
             )
-    kinds: dict[tuple[int, type], frozenset[str]] = {}
-    for r in shown:
-        kind = (r.programme_id, type(r))
-        if kind not in kinds:
-            kinds[kind] = served_fields(type(r), memberships[r.programme_id])
-        result.served.append(Served(r, kinds[kind], read))
+    result.served = [Served(r, kinds[r.programme_id, type(r)], read) for r in shown]
     return result
 
 

@@ -122,18 +122,24 @@ def release_page(request):
     }, status=400 if refusal or form.errors else 200)
 
 
-@for_perm(Perm.RELEASE_TO_PAUSE)
-@require_POST
-def withdraw(request):
-    """Withdraw one woman's delivery release: she leaves every Pause view at once."""
+def _posted_release(request, **only) -> ReleasedWoman:
+    """The release the form posts, of this programme in delivery (and matching `only`); 404 for
+    anything else."""
     programme = current_membership(request).programme
     form = ReleasedWomanForm(request.POST)
     if programme.phase != Phase.DELIVERY or not form.is_valid():
         raise Http404("No such release.")
-    released = ReleasedWoman.objects.filter(pk=form.cleaned_data["released"], programme=programme,
-                                            withdrawn_at__isnull=True).first()
+    released = ReleasedWoman.objects.filter(pk=form.cleaned_data["released"], programme=programme, **only).first()
     if released is None:
         raise Http404("No such release.")
+    return released
+
+
+@for_perm(Perm.RELEASE_TO_PAUSE)
+@require_POST
+def withdraw(request):
+    """Withdraw one woman's delivery release: she leaves every Pause view at once."""
+    released = _posted_release(request, withdrawn_at__isnull=True)
     try:
         withdraw_from_delivery(released, by=request.user)
     except DeliveryReleaseRefused as exc:
@@ -166,13 +172,7 @@ def changes(request):
 @require_POST
 def confirm_absence_view(request):
     """Confirm that a woman missing from the latest extract stays shared with Pause."""
-    programme = current_membership(request).programme
-    form = ReleasedWomanForm(request.POST)
-    if programme.phase != Phase.DELIVERY or not form.is_valid():
-        raise Http404("No such release.")
-    released = ReleasedWoman.objects.filter(pk=form.cleaned_data["released"], programme=programme).first()
-    if released is None:
-        raise Http404("No such release.")
+    released = _posted_release(request)
     try:
         confirm_absence(released, by=request.user)
     except DeliveryReleaseRefused as exc:
@@ -186,13 +186,7 @@ def confirm_absence_view(request):
 @require_POST
 def reinstate_view(request):
     """Reinstate a woman's existing release: she is back in Pause's view (ADR 29)."""
-    programme = current_membership(request).programme
-    form = ReleasedWomanForm(request.POST)
-    if programme.phase != Phase.DELIVERY or not form.is_valid():
-        raise Http404("No such release.")
-    released = ReleasedWoman.objects.filter(pk=form.cleaned_data["released"], programme=programme).first()
-    if released is None:
-        raise Http404("No such release.")
+    released = _posted_release(request)
     try:
         reinstate(released, by=request.user)
     except DeliveryReleaseRefused as exc:
