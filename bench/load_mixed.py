@@ -98,7 +98,7 @@ def seed(clients: int, caseload: int) -> World:
     from pause_portal.tenancy.roles import Role
     from pseudonymisation.fields import Protector
     from sharing.concerns import raise_concern
-    from sharing.models_delivery import ConcernBasis, ConcernKind, ReleasedChild
+    from sharing.models_delivery import ConcernKind, ReleasedChild
     from tests.sharing.delivery.world import delivery_world
     from tests.sharing.test_scoping_world import member
 
@@ -126,7 +126,7 @@ def seed(clients: int, caseload: int) -> World:
     concerns = {}
     for r in world.released[:: max(1, len(world.released) // 20)]:
         by = next(p for p in people["practitioner"] if r.pk in caseloads[p.pk])
-        c = raise_concern(r, by=by, kind=ConcernKind.SAFEGUARDING, lawful_basis=ConcernBasis.SAFEGUARDING_INDIVIDUALS,
+        c = raise_concern(r, by=by, kind=ConcernKind.SAFEGUARDING,
                           summary="Synthetic concern for the load benchmark")
         concerns[c.pk] = r.woman_id
     children = defaultdict(list)

@@ -27,32 +27,11 @@ from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from sharing import data_items
+from sharing import lawful_bases as bases
 from sharing.models_scoping import Agreement, ChangeStatus
 from sharing.scoping_recheck import recheck_for_items
 from sharing.scoping_release import columns_served_now
 from sharing.scoping_term import current_agreement, notice_term
-
-
-@dataclass(frozen=True)
-class LawfulBasis:
-    code: str
-    article: str  # "6" or "9"
-    label: str
-    needs_policy_document: bool = False
-
-
-LAWFUL_BASES: dict[str, LawfulBasis] = {
-    b.code: b
-    for b in (
-        LawfulBasis("art6_1_e", "6", "UK GDPR Article 6(1)(e): a task carried out in the public interest or in "
-                                     "the exercise of official authority"),
-        LawfulBasis("art9_2_h", "9", "UK GDPR Article 9(2)(h) with DPA 2018 Schedule 1 Part 1 paragraph 2: "
-                                     "health or social care purposes"),
-        LawfulBasis("art9_2_g", "9", "UK GDPR Article 9(2)(g) with DPA 2018 Schedule 1 Part 2 paragraph 18: "
-                                     "safeguarding of children and of individuals at risk",
-                    needs_policy_document=True),
-    )
-}
 
 # phase -> item code -> what it is, in plain words (`sharing.data_items` holds the vocabulary and
 # what each item serves). Closed shares nothing.
@@ -69,6 +48,7 @@ RETENTION_STORES: dict[str, str] = {
 }
 
 MAX_EXTENSION_DAYS = 92  # at most another three months, and only through a recorded change
+DECIDE_CHANGES_DAYS = (1, 28)  # the least and most days a Trust lead may be given to settle a change
 
 # The fields of a version, in the order pages show them.
 FIELD_LABELS: dict[str, str] = {
@@ -83,6 +63,7 @@ FIELD_LABELS: dict[str, str] = {
     "dpia_signed_off_by": "DPIA signed off by",
     "dpia_signed_off_on": "DPIA signed off on",
     "scoping_extension_days": "Scoping extension",
+    "decide_changes_within_days": "Days to decide about a change since release",
 }
 VALUE_FIELDS = tuple(FIELD_LABELS)
 
@@ -95,13 +76,15 @@ def _role_in(person: Person, programme: Programme) -> Role | None:
 def values_of(agreement: Agreement | None) -> dict:
     """A version's values (the starting point of the next one); empty defaults with none."""
     if agreement is None:
-        return {"parties": "", "purposes": "", "lawful_bases": [], "data_items": {}, "retention": {},
+        return {"parties": "", "purposes": "", "lawful_bases": {}, "data_items": {}, "retention": {},
                 "uk_only_processing": False, "policy_document_reference": "", "dpia_reference": "",
-                "dpia_signed_off_by": "", "dpia_signed_off_on": None, "scoping_extension_days": 0}
+                "dpia_signed_off_by": "", "dpia_signed_off_on": None, "scoping_extension_days": 0,
+                "decide_changes_within_days": 14}
     return {name: getattr(agreement, name) for name in VALUE_FIELDS}
 
 
-def validate_agreement(values: dict, *, based_on: Agreement | None, change_reason: str) -> dict:
+def validate_agreement(values: dict, *, based_on: Agreement | None, change_reason: str,
+                       programme_id: int | None = None) -> dict:
     """The values made tidy, or a ValidationError keyed by the propose form's field names."""
     errors: dict[str, str] = {}
     clean = dict(values)
@@ -112,22 +95,16 @@ def validate_agreement(values: dict, *, based_on: Agreement | None, change_reaso
     if not clean["purposes"]:
         errors["purposes"] = "Enter the purposes of the sharing"
 
-    bases = list(dict.fromkeys(values.get("lawful_bases") or []))
-    unknown = [b for b in bases if b not in LAWFUL_BASES]
-    if unknown:
-        errors["lawful_bases"] = "Select lawful bases from the list"
-    elif not any(LAWFUL_BASES[b].article == "6" for b in bases):
-        errors["lawful_bases"] = "Select UK GDPR Article 6(1)(e): every sharing needs an Article 6 lawful basis"
-    elif not any(LAWFUL_BASES[b].article == "9" for b in bases):
-        errors["lawful_bases"] = ("Select an Article 9 condition: the data include special category data "
-                                  "(ethnic group, health and social care)")
-    clean["lawful_bases"] = [b for b in LAWFUL_BASES if b in bases]  # the vocabulary's order
-    if not errors.get("lawful_bases") and not clean["policy_document_reference"]:
-        needing = [LAWFUL_BASES[b] for b in clean["lawful_bases"] if LAWFUL_BASES[b].needs_policy_document]
-        if needing:
-            errors["policy_document_reference"] = (
-                "Enter the reference of the appropriate policy document: Article 9(2)(g) with Schedule 1 "
-                "Part 2 paragraph 18 needs one")
+    try:  # each controller's three fields (sharing.lawful_bases), keyed as the form's
+        clean["lawful_bases"] = bases.validate(values.get("lawful_bases"), programme_id=programme_id)
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+        clean["lawful_bases"] = {}
+    if (clean["lawful_bases"] and not clean["policy_document_reference"]
+            and bases.needs_policy_document(clean["lawful_bases"])):
+        errors["policy_document_reference"] = (
+            "Enter the reference of the appropriate policy document: a DPA 2018 Schedule 1 Part 2 condition "
+            "needs one")
 
     items = values.get("data_items") or {}
     clean["data_items"] = {}
@@ -169,6 +146,15 @@ def validate_agreement(values: dict, *, based_on: Agreement | None, change_reaso
         errors["scoping_extension_days"] = f"The scoping extension must be {MAX_EXTENSION_DAYS} days or fewer"
     clean["scoping_extension_days"] = extension
 
+    days = values.get("decide_changes_within_days")
+    least, most = DECIDE_CHANGES_DAYS
+    if days is None or days == "":
+        errors["decide_changes_within_days"] = ("Enter how many days the Trust has to decide about a change since "
+                                                "release, like 14")
+    elif not isinstance(days, int) or isinstance(days, bool) or not least <= days <= most:
+        errors["decide_changes_within_days"] = f"The days to decide must be a whole number from {least} to {most}"
+    clean["decide_changes_within_days"] = days
+
     previous_extension = based_on.scoping_extension_days if based_on else 0
     if not change_reason.strip():
         if based_on is not None:
@@ -198,7 +184,8 @@ def propose_agreement(*, programme: Programme, by: Person, values: dict, change_
             raise ValidationError("A proposed version is already waiting for the Caldicott Guardian: they "
                                   "confirm or reject it, or its proposer withdraws it, before another is proposed")
         based_on = current_agreement(programme)
-        clean = validate_agreement(values, based_on=based_on, change_reason=change_reason)
+        clean = validate_agreement(values, based_on=based_on, change_reason=change_reason,
+                                   programme_id=programme.pk)
         _, most = notice_term(programme)
         if clean["scoping_extension_days"] > most:
             raise ValidationError({"scoping_extension_days": (
@@ -295,7 +282,7 @@ class Change:
 def shown(name: str, value) -> list[str]:
     """A field's value in words, as lines."""
     if name == "lawful_bases":
-        return [LAWFUL_BASES[b].label if b in LAWFUL_BASES else b for b in value] or ["None"]
+        return bases.lines(value)
     if name == "data_items":
         lines = []
         for phase in SHARING_PHASES:
@@ -308,6 +295,8 @@ def shown(name: str, value) -> list[str]:
         return ["Yes" if value else "No"]
     if name == "dpia_signed_off_on":
         return [presenting.day(value)]
+    if name == "decide_changes_within_days":
+        return [f"{value} day{'s' if value != 1 else ''}"]
     if name == "scoping_extension_days":
         return [f"{value} day{'s' if value != 1 else ''} beyond three months" if value else "None"]
     return [value or "Not recorded"]

@@ -1,7 +1,8 @@
 """Safeguarding concerns and serious incidents (issue 7, point 5).
 
 Her practitioner (or the Pause lead, for any woman in Pause's view) raises one about a released
-woman, with the lawful basis for telling the Trust. The Trust leads of the programme are told
+woman, with Pause's lawful bases for telling the Trust (`sharing.lawful_bases`: by default those of
+Pause in the agreement in force). The Trust leads of the programme are told
 twice: in the portal (their concerns list and dashboard), where they see what it contains, and by
 an email sent after the concern is committed that says only that something awaits them — no
 name, no identifier, no token, no summary, no link to the concern itself. A Trust lead
@@ -27,15 +28,16 @@ from pause_portal.tenancy.models import MembershipStatus, Person, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
+from sharing import lawful_bases as bases
 from sharing.delivery_access import visible_released_women
 from sharing.models_delivery import (
     OPEN_CONCERN_STATUSES,
-    ConcernBasis,
     ConcernKind,
     ConcernStatus,
     ReleasedWoman,
     SafeguardingConcern,
 )
+from sharing.scoping_term import current_agreement
 
 logger = logging.getLogger(__name__)
 
@@ -69,17 +71,29 @@ def _text(value: str, *, field: str, missing: str, what: str) -> str:
     return value
 
 
-def raise_concern(released: ReleasedWoman, *, by: Person, kind: str, lawful_basis: str, summary: str,
+def pause_bases_in_force(programme_id: int) -> dict:
+    """Pause's bases in the agreement in force ({"pause": {...}}), or {} where it names none."""
+    agreement = current_agreement(Programme(pk=programme_id))
+    pause = bases.normalised(agreement.lawful_bases if agreement else {}).get("pause")
+    return {"pause": pause} if pause else {}
+
+
+def raise_concern(released: ReleasedWoman, *, by: Person, kind: str, summary: str, lawful_bases: dict | None = None,
                   portal_url: str = "") -> SafeguardingConcern:
-    """Record a concern or serious incident about her with its lawful basis, and tell the Trust
-    leads once it is committed. `portal_url` is the absolute address of the concerns list (the
-    email's only link). Raises PermissionDenied or ValidationError; nothing is written then."""
+    """Record a concern or serious incident about her with Pause's lawful bases for telling the
+    Trust ({"pause": {"article_6", "article_9", "power"}}; by default Pause's in the agreement in
+    force), and tell the Trust leads once it is committed. `portal_url` is the absolute address of
+    the concerns list (the email's only link). Raises PermissionDenied or ValidationError; nothing
+    is written then."""
     membership = _raiser_membership(released, by)
     problems = {}
     if kind not in ConcernKind.values:
         problems["kind"] = "Choose whether this is a safeguarding concern or a serious incident"
-    if lawful_basis not in ConcernBasis.values:
-        problems["lawful_basis"] = "Choose the lawful basis for telling the Trust"
+    try:
+        chosen = bases.validate(pause_bases_in_force(released.programme_id) if lawful_bases is None else lawful_bases,
+                                programme_id=released.programme_id, controllers=("pause",))
+    except ValidationError as e:
+        problems.update({k: v[0] for k, v in e.message_dict.items()})
     try:
         summary = _text(summary, field="summary", missing="Describe the concern: what happened and what you know",
                         what="The description")
@@ -89,12 +103,12 @@ def raise_concern(released: ReleasedWoman, *, by: Person, kind: str, lawful_basi
         raise ValidationError(problems)
     with transaction.atomic():
         concern = SafeguardingConcern(programme_id=released.programme_id, released_woman=released, kind=kind,
-                                      lawful_basis=lawful_basis, raised_by=by, raised_at=timezone.now())
+                                      lawful_bases=chosen, raised_by=by, raised_at=timezone.now())
         concern.protect(Protector.load(released.programme_id, SafeguardingConcern.key_phase), summary=summary)
         concern.save()
         record_event(Event.CHANGE, actor=by, target=concern, subjects=[released], programme=membership.programme,
                      role=membership.role, action=0,
-                     reason=f"{kind} #{concern.pk} raised with the Trust under {lawful_basis}")
+                     reason=f"{kind} #{concern.pk} raised with the Trust under {bases.in_words(chosen)}")
         send_on_commit("sharing.tell_trust_leads_of_concern", concern.pk, portal_url)
     return concern
 

@@ -99,7 +99,7 @@ ALWAYS_SERVED: dict[str, dict[type[models.Model], frozenset[str]]] = {
         ReleasedChild: frozenset(),
         ContactAttempt: frozenset({"recorded_by", "recorded_at", "contacted_on", "method", "outcome",
                                    "privacy_information_given", "trust_notice_given", "pause_notice_given", "note"}),
-        SafeguardingConcern: frozenset({"kind", "lawful_basis", "raised_by", "raised_at", "summary", "status",
+        SafeguardingConcern: frozenset({"kind", "lawful_bases", "raised_by", "raised_at", "summary", "status",
                                         "acknowledged_at", "closed_at", "closing_note"}),
     },
 }

@@ -7,8 +7,9 @@ A released woman is in Pause's view only while all of these hold (ADR 29):
 - the Trust still shares her (`trust_still_shares`): her latest eligibility decision is eligible
   or at risk, she is not recorded as having died, and no restriction of her is open — each takes
   her out at once; a pending re-review of her latest decision, or her absence from the latest
-  extract, takes her out only when the Trust lead has not settled it within
-  `DECIDE_CHANGES_WITHIN_DAYS` days (a new decision settles a re-review; confirming her absence
+  extract, takes her out only when the Trust lead has not settled it within the days the
+  agreement in force sets (`Agreement.decide_changes_within_days`; `DEFAULT_DECIDE_WITHIN_DAYS`
+  without one) (a new decision settles a re-review; confirming her absence
   settles that absence). Once out on a decision or a missed re-review she stays out, whatever is
   decided later, until a Trust lead reinstates her release on a decision that makes her
   releasable (`sharing.delivery_changes.reinstate`; `ReleasedWoman.shared_on_decision`);
@@ -41,17 +42,40 @@ from sharing.models_delivery import (
     ReleasedWoman,
     SafeguardingConcern,
 )
+from sharing.models_scoping import Agreement, ChangeStatus
 
 PAUSE_DELIVERY_ROLES = (Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER)
 PERMISSION = f"sharing.{WORK_WITH_WOMAN}"
 
 # How long the Trust lead has to settle a change since release (a pending re-review, or her absence
-# from the latest extract) before she leaves Pause's view. A constant, not an agreement setting: the
-# agreement's terms are being reworked under issue 21's other points, and a fixed, short period keeps
-# the window in which Pause may see a woman the Trust has not re-confirmed the same for every
-# programme. Counted from the re-review's `marked_at` and from the end of the extract she was missing
-# from.
-DECIDE_CHANGES_WITHIN_DAYS = 14
+# from the latest extract) before she leaves Pause's view, where no agreement is in force: the
+# agreement's own field has the same default. Counted from the re-review's `marked_at` and from the
+# end of the extract she was missing from, with the period of the agreement in force now (a
+# confirmed change applies on the next request, to changes already waiting too).
+DEFAULT_DECIDE_WITHIN_DAYS = 14
+
+
+def decide_within_days(programme_id: int) -> int:
+    """The days the agreement in force gives a Trust lead to settle a change since release."""
+    days = (Agreement.objects.filter(programme_id=programme_id, status=ChangeStatus.CONFIRMED)
+            .order_by("-version").values_list("decide_changes_within_days", flat=True).first())
+    return days or DEFAULT_DECIDE_WITHIN_DAYS
+
+
+def _windows() -> list[tuple[Q, timedelta]]:
+    """(which programmes, their period) for each period the agreements in force set, and the default
+    for programmes with none. One query over the agreements."""
+    latest: dict[int, int] = {}
+    for programme_id, days in (Agreement.objects.filter(status=ChangeStatus.CONFIRMED)
+                               .order_by("programme_id", "version")
+                               .values_list("programme_id", "decide_changes_within_days")):
+        latest[programme_id] = days  # the latest version wins
+    groups: dict[int, list[int]] = {}
+    for programme_id, days in latest.items():
+        groups.setdefault(days, []).append(programme_id)
+    out = [(Q(programme_id__in=ids), timedelta(days=days)) for days, ids in groups.items()]
+    out.append((~Q(programme_id__in=list(latest)) if latest else Q(), timedelta(days=DEFAULT_DECIDE_WITHIN_DAYS)))
+    return out
 
 
 def absent_since():
@@ -84,30 +108,32 @@ def with_changes(queryset: QuerySet[ReleasedWoman]) -> QuerySet[ReleasedWoman]:
 def trust_still_shares(queryset: QuerySet[ReleasedWoman], *, now=None) -> QuerySet[ReleasedWoman]:
     """Those of `queryset` the Trust still shares with Pause now, computed from stored data alone:
     latest decision eligible or at risk, not recorded as having died, no open restriction, and no
-    re-review or absence left unsettled for more than `DECIDE_CHANGES_WITHIN_DAYS` days."""
+    re-review or absence left unsettled for longer than the agreement in force allows."""
     now = now or timezone.now()
-    window = timedelta(days=DECIDE_CHANGES_WITHIN_DAYS)
-    cutoff = now - window
     open_restriction = Restriction.objects.filter(woman=OuterRef("woman_id"), ended_at__isnull=True)
     # Once out on a decision, out until a Trust lead reinstates her (a new decision alone is not
     # enough): a decision since the one she is shared on that is not eligible or at risk, or a
     # re-review since then that no decision settled within the deadline.
     later_refusal = (Decision.objects.filter(woman=OuterRef("woman_id"), pk__gt=OuterRef("shared_on_decision_id"))
                      .exclude(outcome__in=RELEASABLE_OUTCOMES))
-    settled_in_time = Decision.objects.filter(woman=OuterRef("woman_id"), pk__gt=OuterRef("decision_id"),
-                                              decided_at__lt=OuterRef("marked_at") + window)
-    missed_re_review = (ReReview.objects.filter(woman=OuterRef("woman_id"),
-                                                decision_id__gte=OuterRef("shared_on_decision_id"),
-                                                marked_at__lte=cutoff)
-                        .exclude(Exists(settled_in_time)))
+    late = Q(pk__in=[])  # nobody, then each programme's unsettled changes past its own deadline
+    for programmes, window in _windows():
+        cutoff = now - window
+        settled_in_time = Decision.objects.filter(woman=OuterRef("woman_id"), pk__gt=OuterRef("decision_id"),
+                                                  decided_at__lt=OuterRef("marked_at") + window)
+        missed_re_review = (ReReview.objects.filter(woman=OuterRef("woman_id"),
+                                                    decision_id__gte=OuterRef("shared_on_decision_id"),
+                                                    marked_at__lte=cutoff)
+                            .exclude(Exists(settled_in_time)))
+        late |= programmes & (Q(Exists(missed_re_review))
+                              | Q(_re_review_at__isnull=False, _re_review_at__lte=cutoff)
+                              | Q(_absent_since__isnull=False, _absent_since__lte=cutoff))
     return (
         with_changes(queryset)
         .exclude(Exists(later_refusal))
-        .exclude(Exists(missed_re_review))
         .filter(_latest_outcome__in=RELEASABLE_OUTCOMES, woman__died_on__isnull=True)
         .exclude(Exists(open_restriction))
-        .filter(Q(_re_review_at__isnull=True) | Q(_re_review_at__gt=cutoff))
-        .filter(Q(_absent_since__isnull=True) | Q(_absent_since__gt=cutoff))
+        .exclude(late)
     )
 
 

@@ -1,9 +1,9 @@
 """Changes since release (issue 21, point 2; ADR 29): what the Trust lead must settle about women
 released to Pause for delivery, and by when.
 
-Two changes do not take a woman out of Pause's view at once, but must be settled within
-`DECIDE_CHANGES_WITHIN_DAYS` days, or she leaves it on the next request after (computed in
-`sharing.delivery_access`, so no job has to run):
+Two changes do not take a woman out of Pause's view at once, but must be settled within the days
+the agreement in force sets (`decide_within_days`), or she leaves it on the next request after
+(computed in `sharing.delivery_access`, so no job has to run):
 - a pending re-review: the evidence of her latest eligibility decision changed in a later rules
   run; a new decision settles it (eligible or at risk keeps her shared; anything else takes her out);
 - her absence from the latest extract: the Trust lead confirms she stays shared
@@ -29,7 +29,7 @@ from eligibility.release import can_be_released
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
-from sharing.delivery_access import DECIDE_CHANGES_WITHIN_DAYS, trust_still_shares, with_changes
+from sharing.delivery_access import decide_within_days, trust_still_shares, with_changes
 from sharing.delivery_release import DeliveryReleaseRefused
 from sharing.models_delivery import AbsenceConfirmation, ReleasedWoman, ReleaseReinstatement
 from sharing.scoping_release import why_not_releasable
@@ -59,7 +59,7 @@ def changes_since_release(programme: Programme, *, now: datetime | None = None) 
     """Every unsettled change about the programme's current (not withdrawn) releases, the most
     urgent first."""
     now = now or timezone.now()
-    window = timedelta(days=DECIDE_CHANGES_WITHIN_DAYS)
+    window = timedelta(days=decide_within_days(programme.pk))
     rows = (with_changes(ReleasedWoman.objects.filter(programme=programme, withdrawn_at__isnull=True))
             .select_related("woman").order_by("pk"))
     out = []

@@ -31,7 +31,9 @@ from pseudonymisation.fields import Protector
 from pseudonymisation.keys import Keyring, KeyScope
 from pseudonymisation.models import Purpose
 from pseudonymisation.tokens import TokenKind, TokenMaker
+from sharing import lawful_bases as bases
 from sharing.caseloads import end_for
+from sharing.data_items import agreed_items
 from sharing.models_delivery import DeliveryRelease, ReleasedChild, ReleasedWoman
 from sharing.release_checks import release_blockers
 from sharing.scoping_release import _outcome, why_not_releasable
@@ -58,8 +60,25 @@ def token_scope(programme_id: int) -> KeyScope:
     return KeyScope(programme_id, DELIVERY_KEY_PHASE, Purpose.TOKEN)
 
 
+NO_NOTICE = ("No version of the Trust's privacy notice is in force: a Trust lead publishes one and the Caldicott "
+             "Guardian confirms it")
+
+
+def delivery_blockers(programme: Programme) -> list[str]:
+    """Why a delivery release would be refused now: the agreement's blockers, and no Trust privacy
+    notice in force (each release cites the version women were told of)."""
+    return release_blockers(programme) + ([NO_NOTICE] if current_trust_notice(programme) is None else [])
+
+
+def asks_address(programme: Programme) -> bool:
+    """Whether the agreement in force shares an address to contact her at (the item
+    `contact_address`): only then is one asked for, and stored."""
+    return "contact_address" in agreed_items(programme, Phase.DELIVERY)
+
+
 def _check(programme: Programme, chosen: list[ToRelease], trust_contact: Person | None) -> list[str]:
     problems = []
+    with_address = asks_address(programme)
     already = set(ReleasedWoman.objects.filter(programme=programme, woman__in=[c.woman for c in chosen])
                   .values_list("woman_id", flat=True))
     if len({c.woman.pk for c in chosen}) != len(chosen):
@@ -73,7 +92,11 @@ def _check(programme: Programme, chosen: list[ToRelease], trust_contact: Person 
         elif not can_be_released(c.woman):
             problems.append(f"{label}: {why_not_releasable(c.woman)}")
         address = (c.address or "").strip()
-        if not address:
+        if not with_address:
+            if address:
+                problems.append(f"{label}: the agreement in force does not share an address to contact her at, "
+                                "so leave it empty")
+        elif not address:
             problems.append(f"{label}: enter the address Pause should contact her at")
         elif len(address) > MAX_ADDRESS_LENGTH:
             problems.append(f"{label}: the address must be {MAX_ADDRESS_LENGTH} characters or fewer")
@@ -93,9 +116,9 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
     programme = membership.programme
     if programme.phase != Phase.DELIVERY:
         raise DeliveryReleaseRefused("Delivery releases are made only while the programme is in delivery.")
-    blockers = release_blockers(programme)
+    blockers = delivery_blockers(programme)
     if blockers:
-        raise DeliveryReleaseRefused("Nothing was released: the data-sharing agreement is not complete.", blockers)
+        raise DeliveryReleaseRefused("Nothing was released: what a release needs is not on record.", blockers)
     chosen = list(chosen)
     if not chosen:
         raise DeliveryReleaseRefused("Choose at least one woman to release.")
@@ -107,8 +130,12 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
         list(Programme.objects.select_for_update().filter(pk=programme.pk))  # one release at a time
         agreement = current_agreement(programme)
         notice = current_trust_notice(programme)  # the Trust's privacy notice version in force, cited
+        if notice is None:
+            raise DeliveryReleaseRefused("Nothing was released: the Trust's privacy notice was withdrawn meanwhile.")
+        cited = bases.normalised(agreement.lawful_bases)  # both controllers' bases, as they are now
+        with_address = asks_address(programme)
         release = DeliveryRelease.objects.create(programme=programme, agreement=agreement,
-                                                 lawful_bases=list(agreement.lawful_bases), released_by=by,
+                                                 lawful_bases=cited, released_by=by,
                                                  released_at=now, women_count=len(chosen), trust_notice=notice)
         protector = Protector.load(programme.pk, ReleasedWoman.key_phase)
         trust_protector = Protector.load(programme.pk, Woman.key_phase)
@@ -120,7 +147,7 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
         for c in chosen:
             released = ReleasedWoman(programme=programme, woman=c.woman, release=release, released_at=now,
                                      trust_contact=trust_contact, shared_on_decision_id=decisions[c.woman.pk])
-            released.protect(protector, address=c.address.strip())
+            released.protect(protector, address=c.address.strip() if with_address else "")
             released.save()
             kids = [k for k in Child.objects.filter(mother=c.woman).order_by("pk")
                     if k.pk in removed.get(c.woman.pk, {})]
@@ -135,8 +162,7 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
             Event.CHANGE, actor=by, target=release, subjects=[c.woman for c in chosen], subject_model=Woman,
             programme=programme, role=membership.role, action=0,
             reason=f"delivery release #{release.pk}: {len(chosen)} women, {children} children as delivery "
-                   f"tokens, under agreement v{agreement.version} ({', '.join(agreement.lawful_bases)}); "
-                   + (f"{notice.label} in force" if notice else "no Trust privacy notice version in force"),
+                   f"tokens, under agreement v{agreement.version} ({bases.in_words(cited)}); {notice.label} in force",
         )
     return release
 

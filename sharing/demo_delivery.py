@@ -19,7 +19,6 @@ from sharing.contact import record_contact
 from sharing.data_items import ITEMS
 from sharing.delivery_release import ToRelease, release_for_delivery
 from sharing.models_delivery import (
-    ConcernBasis,
     ConcernKind,
     ContactMethod,
     Participation,
@@ -38,11 +37,19 @@ STREETS = ["Larkspur Row", "Quillfeather Lane", "Ottermead Close", "Brindlecombe
            "Marrowgate Street", "Sallowby Road", "Tinsley Drift"]
 
 
+# Each controller's bases as the demo's agreement records them (`sharing.lawful_bases`): the Trust's
+# public task under the Children Act 2004 s.11 with Sch. 1 para 18; Pause's legitimate interests.
+DEMO_BASES = {
+    "trust": {"article_6": "art6_1_e", "article_9": "art9_2_g", "power": "ca2004_s11"},
+    "pause": {"article_6": "art6_1_f", "article_9": "art9_2_g", "power": ""},
+}
+
+
 def agreement_values(programme: Programme, *, today: date) -> dict:
     return {
         "parties": f"{programme.trust.name} (controller); {programme.pause_practice.name} (controller)",
         "purposes": "To judge the need for a Pause practice, then to offer Pause to the women the Trust releases",
-        "lawful_bases": ["art6_1_e", "art9_2_h", "art9_2_g"],
+        "lawful_bases": DEMO_BASES,
         "data_items": {
             "scoping": list(ITEMS[Phase.SCOPING]),
             "delivery": list(ITEMS[Phase.DELIVERY]),
@@ -54,6 +61,7 @@ def agreement_values(programme: Programme, *, today: date) -> dict:
         "dpia_signed_off_by": "Demo Signatory, Head of Information Governance",
         "dpia_signed_off_on": today - timedelta(days=30),
         "scoping_extension_days": 0,
+        "decide_changes_within_days": 14,
     }
 
 
@@ -99,6 +107,5 @@ def seed_delivery(programme: Programme, *, caseworker: Person, lead: Person, pra
         record_contact(released[1], by=practitioners[0], contacted_on=today,
                        method=ContactMethod.LETTER, outcome=Participation.NOT_REACHED)
         raise_concern(released[0], by=practitioners[0], kind=ConcernKind.SAFEGUARDING,
-                      lawful_basis=ConcernBasis.SAFEGUARDING_INDIVIDUALS,
                       summary="Demo: a synthetic concern, to show the Trust lead's alert")
     return released

@@ -10,9 +10,10 @@ from django import forms
 from django.utils import timezone
 
 from pause_portal.form_rendering import DatePartsField, govuk
-from sharing.concerns import TEXT_MAX
+from sharing.concerns import TEXT_MAX, pause_bases_in_force
 from sharing.contact import NOTE_MAX, OUTCOMES
-from sharing.models_delivery import ConcernBasis, ConcernKind, ContactMethod, Participation
+from sharing.forms_bases import add_bases_fields, bases_initial, bases_posted
+from sharing.models_delivery import ConcernKind, ContactMethod, Participation
 
 NEITHER = "none"
 OUTCOME_LABELS = {
@@ -84,18 +85,24 @@ class ConcernForm(forms.Form):
                                                          "incident",
                                              "invalid_choice": "Choose whether this is a safeguarding concern or a "
                                                                "serious incident"})
-    lawful_basis = forms.ChoiceField(label="Lawful basis for telling the Trust", choices=ConcernBasis.choices,
-                                     widget=forms.RadioSelect,
-                                     help_text="The condition under UK GDPR Article 9 (and the Data Protection Act "
-                                               "2018) that allows this personal data to go to the Trust.",
-                                     error_messages={"required": "Choose the lawful basis for telling the Trust",
-                                                     "invalid_choice": "Choose the lawful basis for telling the Trust"})
     summary = forms.CharField(label="What happened, and what you know", strip=True,
                               widget=forms.Textarea(attrs={"rows": 8}), max_length=TEXT_MAX,
                               help_text="The Trust sees this. Write what they need to act; it is kept encrypted.",
                               error_messages={"required": "Describe the concern: what happened and what you know",
                                               "max_length": f"The description must be {TEXT_MAX} characters or "
                                                             "fewer"})
+
+    def __init__(self, *args, programme_id: int, **kwargs):
+        """Pause's lawful bases for telling the Trust, starting from Pause's in the agreement in force."""
+        kwargs.setdefault("initial", bases_initial(pause_bases_in_force(programme_id), ("pause",)))
+        super().__init__(*args, **kwargs)
+        self.bases_names = add_bases_fields(self, "pause", programme_id, whose="Pause's")
+
+    def bases_fields(self):
+        return [self[n] for n in self.bases_names]
+
+    def lawful_bases(self) -> dict:
+        return bases_posted(self.cleaned_data, ("pause",))
 
 
 class CloseConcernForm(forms.Form):

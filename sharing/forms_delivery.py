@@ -29,13 +29,17 @@ class DeliveryReleaseForm(forms.Form):
         error_messages={"required": "Choose the Trust contact Pause should talk to",
                         "invalid_choice": "Choose the Trust contact Pause should talk to"})
 
-    def __init__(self, *args, candidates=(), contacts=(), **kwargs):
+    def __init__(self, *args, candidates=(), contacts=(), names=None, asks_address=True, **kwargs):
+        """`names`: each candidate's name as served (for the messages); `asks_address`: whether the
+        agreement in force shares an address to contact her at (no address field otherwise)."""
         super().__init__(*args, **kwargs)
+        self.names = names or {}
+        self.asks_address = asks_address
         self.fields["women"].choices = [(pk, str(pk)) for pk in candidates]
         self.fields["women"].error_messages["invalid_choice"] = (
             "A woman chosen can no longer be released: reload the page and choose again")
         self.fields["trust_contact"].choices = [("", "Choose a Trust contact"), *contacts]
-        for pk in candidates:  # each in her row of the table, labelled with her name by the view
+        for pk in candidates if asks_address else ():  # each in her row of the table, labelled with her name
             self.fields[address_field(pk)] = govuk(forms.CharField(
                 required=False, max_length=MAX_ADDRESS_LENGTH, strip=True,
                 widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "class": "govuk-!-margin-bottom-0"}),
@@ -44,13 +48,14 @@ class DeliveryReleaseForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        for pk in data.get("women") or []:
+        for pk in (data.get("women") or []) if self.asks_address else ():
             if not data.get(address_field(pk)) and address_field(pk) not in self.errors:
-                self.add_error(address_field(pk), "Enter the address Pause should contact her at")
+                self.add_error(address_field(pk), f"Enter the address Pause should contact "
+                                                  f"{self.names.get(pk) or 'her'} at")
         return data
 
     def address_of(self, pk: int) -> str:
-        return self.cleaned_data.get(address_field(pk)) or ""
+        return (self.cleaned_data.get(address_field(pk)) or "") if self.asks_address else ""
 
 
 class ReleasedWomanForm(forms.Form):

@@ -9,13 +9,15 @@ from django import forms
 
 from pause_portal.form_rendering import govuk
 from pause_portal.tenancy.models import Phase
+from sharing import lawful_bases as bases
 from sharing.agreements import (
     DATA_ITEMS,
-    LAWFUL_BASES,
+    DECIDE_CHANGES_DAYS,
     MAX_EXTENSION_DAYS,
     RETENTION_STORES,
     values_of,
 )
+from sharing.forms_bases import add_bases_fields, bases_initial, bases_posted
 from sharing.leaving_scoping import NO_REPORT_CHOICE
 from sharing.models_scoping import Agreement
 
@@ -42,10 +44,6 @@ class AgreementForm(forms.Form):
     parties = _text("Parties", textarea=True,
                     help_text="The Trust and the Pause practice, each with its role (controller or processor)")
     purposes = _text("Purposes", textarea=True)
-    lawful_bases = forms.MultipleChoiceField(
-        label="Lawful bases", choices=[(b.code, b.label) for b in LAWFUL_BASES.values()], required=False,
-        widget=forms.CheckboxSelectMultiple, error_messages={"invalid_choice": "Select lawful bases from the list"},
-    )
     data_items_scoping = _items(Phase.SCOPING)
     data_items_delivery = _items(Phase.DELIVERY)
     uk_only_processing = forms.BooleanField(label="The data are processed in the UK only", required=False)
@@ -56,7 +54,9 @@ class AgreementForm(forms.Form):
     dpia_signed_off_by = _text("DPIA signed off by", max_length=200, help_text="Their name and role")
     dpia_signed_off_on = forms.DateField(
         label="DPIA signed off on", required=False, input_formats=["%d/%m/%Y", "%d %m %Y", "%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"class": "govuk-input--width-10"}),
+        # Shown back as it is typed (27/3/2026), so a version's own date is valid when it is the
+        # starting point of the next one.
+        widget=forms.DateInput(attrs={"class": "govuk-input--width-10"}, format="%d/%m/%Y"),
         help_text="For example, 27/3/2026",
         error_messages={"invalid": "The date the DPIA was signed off must be a real date, like 27/3/2026"},
     )
@@ -70,33 +70,53 @@ class AgreementForm(forms.Form):
             "max_value": f"The scoping extension must be {MAX_EXTENSION_DAYS} days or fewer",
         },
     )
+    decide_changes_within_days = forms.IntegerField(
+        label="Days the Trust has to decide about a change since release", required=False,
+        min_value=DECIDE_CHANGES_DAYS[0], max_value=DECIDE_CHANGES_DAYS[1],
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-3", "inputmode": "numeric"}),
+        help_text="When a released woman's evidence changes or she is missing from the latest extract, a Trust "
+                  "lead decides within this many days, or Pause stops seeing her",
+        error_messages={
+            "invalid": "The days to decide must be a whole number, like 14",
+            "min_value": f"The days to decide must be {DECIDE_CHANGES_DAYS[0]} or more",
+            "max_value": f"The days to decide must be {DECIDE_CHANGES_DAYS[1]} or fewer",
+        },
+    )
     change_reason = _text("Why the agreement is changing", textarea=True,
                           help_text="Needed for every change, and for any scoping extension")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, programme_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.bases_names = {c: add_bases_fields(self, c, programme_id) for c in bases.CONTROLLERS}
         for store, label in RETENTION_STORES.items():
             self.fields[f"retention_{store}"] = _text(f"How long is this kept: {label.lower()}", max_length=200)
 
     @classmethod
-    def starting_from(cls, agreement: Agreement | None, data=None) -> AgreementForm:
+    def starting_from(cls, agreement: Agreement | None, data=None, *, programme_id: int | None = None) -> AgreementForm:
         """The form, filled in with a version's values (the starting point of the next one)."""
         values = values_of(agreement)
-        initial = {k: values[k] for k in ("parties", "purposes", "lawful_bases", "uk_only_processing",
+        initial = {k: values[k] for k in ("parties", "purposes", "uk_only_processing",
                                           "policy_document_reference", "dpia_reference", "dpia_signed_off_by",
-                                          "dpia_signed_off_on", "scoping_extension_days")}
+                                          "dpia_signed_off_on", "scoping_extension_days",
+                                          "decide_changes_within_days")}
+        initial |= bases_initial(values["lawful_bases"], bases.CONTROLLERS)
         initial |= {f"data_items_{p}": values["data_items"].get(str(p), []) for p in (Phase.SCOPING, Phase.DELIVERY)}
         initial |= {f"retention_{s}": values["retention"].get(s, "") for s in RETENTION_STORES}
-        return cls(data=data, initial=initial)
+        return cls(data=data, initial=initial, programme_id=programme_id)
 
     def retention_fields(self):
         return [self[f"retention_{store}"] for store in RETENTION_STORES]
+
+    def bases_fields(self):
+        """(the controller in words, its three fields), for the page."""
+        return [(bases.CONTROLLERS[c], [self[n] for n in names]) for c, names in self.bases_names.items()]
 
     def agreement_values(self) -> dict:
         """The cleaned form as an agreement's values (for sharing.agreements.propose_agreement)."""
         data = self.cleaned_data
         return {
-            "parties": data["parties"], "purposes": data["purposes"], "lawful_bases": data["lawful_bases"],
+            "parties": data["parties"], "purposes": data["purposes"],
+            "lawful_bases": bases_posted(data, bases.CONTROLLERS),
             "data_items": {str(p): data[f"data_items_{p}"] for p in (Phase.SCOPING, Phase.DELIVERY)},
             "retention": {s: data[f"retention_{s}"] for s in RETENTION_STORES},
             "uk_only_processing": data["uk_only_processing"],
@@ -104,6 +124,7 @@ class AgreementForm(forms.Form):
             "dpia_reference": data["dpia_reference"], "dpia_signed_off_by": data["dpia_signed_off_by"],
             "dpia_signed_off_on": data["dpia_signed_off_on"],
             "scoping_extension_days": data["scoping_extension_days"] or 0,
+            "decide_changes_within_days": data["decide_changes_within_days"],
         }
 
 
@@ -176,3 +197,19 @@ class NoticeForm(forms.Form):
         error_messages={"invalid": "Enter a whole number of days, like 14, or 0"})
     change_reason = forms.CharField(label="What changed, and why (optional)", required=False,
                                     widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class PowerForm(forms.Form):
+    """A statutory power a Trust lead proposes for the programme's vocabulary."""
+
+    label = forms.CharField(
+        label="The statutory power", max_length=300, widget=forms.TextInput(attrs={"class": "govuk-input"}),
+        help_text="The Act, the section and what it provides, as pages will show it. For example, Children Act "
+                  "1989, section 22: the general duty towards looked-after children",
+        error_messages={"required": "Enter the statutory power: the Act, the section and what it provides",
+                        "max_length": "The statutory power must be 300 characters or fewer"})
+    justification = forms.CharField(
+        label="Why it applies", widget=forms.Textarea(attrs={"rows": 4}), max_length=5000,
+        help_text="The Trust's legal advice, in brief: the Caldicott Guardian reads this",
+        error_messages={"required": "Enter why this power applies: the Trust's legal advice, in brief",
+                        "max_length": "The reason must be 5000 characters or fewer"})

@@ -31,6 +31,7 @@ from sharing.models_delivery import (  # noqa: F401
     SafeguardingConcern,
 )
 from sharing.models_notices import Controller, PrivacyNotice  # noqa: F401
+from sharing.models_powers import StatutoryPower  # noqa: F401
 from sharing.models_scoping import (  # noqa: F401
     Agreement,
     ChangeStatus,

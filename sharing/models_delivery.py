@@ -33,7 +33,7 @@ class DeliveryRelease(models.Model):
 
     programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="delivery_releases")
     agreement = models.ForeignKey("sharing.Agreement", on_delete=models.PROTECT, related_name="+")
-    lawful_bases = models.JSONField(default=list)  # the agreement's codes, as cited at release
+    lawful_bases = models.JSONField(default=dict)  # the agreement's bases, as cited at release (sharing.lawful_bases)
     released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     released_at = models.DateTimeField(default=timezone.now)
     women_count = models.PositiveIntegerField(default=0)
@@ -294,15 +294,6 @@ class ConcernStatus(models.TextChoices):
 OPEN_CONCERN_STATUSES = (ConcernStatus.OPEN, ConcernStatus.ACKNOWLEDGED)
 
 
-class ConcernBasis(models.TextChoices):
-    SAFEGUARDING_INDIVIDUALS = (
-        "sch1_p2_18",
-        "Art. 9(2)(g) with DPA 2018 Sch. 1 Part 2 para 18: safeguarding of children and individuals at risk",
-    )
-    VITAL_INTERESTS = "art9_2_c", "Art. 9(2)(c): vital interests, where she cannot give consent"
-    CONSENT = "art9_2_a", "Art. 9(2)(a): her explicit consent"
-
-
 class SafeguardingConcern(ProtectedModel):
     """A concern or serious incident a practitioner raises with the Trust about a released woman.
     The Trust sees what it contains; the email that tells the Trust lead says only that something
@@ -311,7 +302,9 @@ class SafeguardingConcern(ProtectedModel):
     programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
     released_woman = models.ForeignKey(ReleasedWoman, on_delete=models.PROTECT, related_name="concerns")
     kind = models.CharField(max_length=16, choices=ConcernKind.choices)
-    lawful_basis = models.CharField(max_length=12, choices=ConcernBasis.choices)
+    # Pause's bases for telling the Trust: {"pause": {"article_6", "article_9", "power"}}, codes of
+    # sharing.lawful_bases (issue 21, point 4).
+    lawful_bases = models.JSONField(default=dict)
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     raised_at = models.DateTimeField(default=timezone.now)
     summary = EncryptedField()
@@ -326,7 +319,7 @@ class SafeguardingConcern(ProtectedModel):
 
     data_classification = {
         "id": D.SAFE, "row_uid": D.SAFE, "programme": D.SAFE, "released_woman": D.SAFE, "kind": D.SPECIAL,
-        "lawful_basis": D.SAFE, "raised_by": D.SAFE, "raised_at": D.SAFE, "summary": D.SPECIAL,
+        "lawful_bases": D.SAFE, "raised_by": D.SAFE, "raised_at": D.SAFE, "summary": D.SPECIAL,
         "status": D.SAFE, "acknowledged_by": D.SAFE, "acknowledged_at": D.SAFE, "closed_by": D.SAFE,
         "closed_at": D.SAFE, "closing_note": D.SPECIAL,
     }

@@ -36,7 +36,9 @@ class Agreement(models.Model):
     based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     parties = models.TextField()  # the controllers and processors, by name and role
     purposes = models.TextField()
-    lawful_bases = models.JSONField(default=list)  # codes of sharing.agreements.LAWFUL_BASES
+    # Each controller's bases: {"trust": {"article_6", "article_9", "power"}, "pause": {...}}, codes of
+    # sharing.lawful_bases (issue 21, point 4); versions before it held one flat list (sharing 0013).
+    lawful_bases = models.JSONField(default=dict)
     data_items = models.JSONField(default=dict)  # phase -> list of item codes each phase may share
     retention = models.JSONField(default=dict)  # store -> period, in words
     uk_only_processing = models.BooleanField(default=False)
@@ -45,6 +47,9 @@ class Agreement(models.Model):
     dpia_signed_off_by = models.CharField(max_length=200, blank=True)  # name and role of the signatory
     dpia_signed_off_on = models.DateField(null=True, blank=True)
     scoping_extension_days = models.PositiveIntegerField(default=0)  # beyond the 3 months
+    # How long a Trust lead has to settle a change since release (a re-review, an absence) before
+    # she leaves Pause's view (issue 21, point 2; `sharing.delivery_access`).
+    decide_changes_within_days = models.PositiveSmallIntegerField(default=14)
     change_reason = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PROPOSED)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -58,7 +63,7 @@ class Agreement(models.Model):
         "purposes": D.SAFE, "lawful_bases": D.SAFE, "data_items": D.SAFE, "retention": D.SAFE,
         "uk_only_processing": D.SAFE, "policy_document_reference": D.SAFE, "dpia_reference": D.SAFE,
         "dpia_signed_off_by": D.SAFE, "dpia_signed_off_on": D.SAFE, "scoping_extension_days": D.SAFE,
-        "change_reason": D.SAFE, "status": D.SAFE, "proposed_by": D.SAFE, "proposed_at": D.SAFE,
+        "decide_changes_within_days": D.SAFE, "change_reason": D.SAFE, "status": D.SAFE, "proposed_by": D.SAFE, "proposed_at": D.SAFE,
         "decided_by": D.SAFE, "decided_at": D.SAFE,
     }
 
@@ -91,11 +96,14 @@ class PhaseChange(models.Model):
     # Leaving scoping with no approved final report is refused unless the proposer chose, on the
     # record, to end scoping with no final report kept (the purge then keeps nothing).
     no_final_report_kept = models.BooleanField(default=False)
+    # The bases the change relies on: the agreement's in force when it was proposed (both controllers;
+    # sharing.lawful_bases). Empty on changes recorded before issue 21.
+    lawful_bases = models.JSONField(default=dict)
 
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "from_phase": D.SAFE, "to_phase": D.SAFE, "reason": D.SAFE,
         "status": D.SAFE, "proposed_by": D.SAFE, "proposed_at": D.SAFE, "decided_by": D.SAFE,
-        "decided_at": D.SAFE, "no_final_report_kept": D.SAFE,
+        "decided_at": D.SAFE, "no_final_report_kept": D.SAFE, "lawful_bases": D.SAFE,
     }
 
     class Meta:

@@ -30,6 +30,7 @@ from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import MembershipStatus, Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
+from sharing import lawful_bases
 from sharing.leaving_scoping import NO_REPORT_CHOICE, leaving_scoping, report_state
 from sharing.models_scoping import (
     ChangeStatus,
@@ -38,7 +39,7 @@ from sharing.models_scoping import (
     ScopingReminder,
 )
 from sharing.scoping_purge import end_scoping
-from sharing.scoping_term import scoping_deadline
+from sharing.scoping_term import current_agreement, scoping_deadline
 
 
 # --- the countdown shown on dashboards and the phase page ----------------------------------------
@@ -186,17 +187,20 @@ def propose_phase_change(*, programme: Programme, by: Person, reason: str,
         elif no_final_report_kept:
             raise ValidationError({"no_final_report_kept": "Only a move out of scoping ends scoping: "
                                                            "there is no final report to keep or leave"})
+        agreement = current_agreement(programme)  # the bases the change relies on: the agreement's now
+        cited = lawful_bases.normalised(agreement.lawful_bases) if agreement else {}
         try:
             with transaction.atomic():
                 change = PhaseChange.objects.create(programme=programme, from_phase=programme.phase,
                                                     to_phase=following, reason=reason.strip(), proposed_by=by,
-                                                    no_final_report_kept=no_final_report_kept)
+                                                    no_final_report_kept=no_final_report_kept, lawful_bases=cited)
         except IntegrityError as exc:
             raise ValidationError("A phase change is already waiting for confirmation: it is confirmed, "
                                   "rejected or withdrawn before another is proposed") from exc
         choice = f" ({NO_REPORT_CHOICE.lower()})" if no_final_report_kept else ""
         record_event(Event.CHANGE, actor=by, target=change, programme=programme, role=role, action=0,
-                     reason=f"phase change {change.from_phase} -> {change.to_phase} proposed{choice}: {change.reason}")
+                     reason=f"phase change {change.from_phase} -> {change.to_phase} proposed{choice}, under "
+                            f"{lawful_bases.in_words(cited)}: {change.reason}")
         send_on_commit("sharing.tell_deciders_of_phase_change", change.pk, portal_url)
     return change
 

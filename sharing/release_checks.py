@@ -1,10 +1,12 @@
 """What must be on record before anything is released to Pause: a confirmed data-sharing
-agreement, the appropriate policy document (UK GDPR Art. 9(2)(g) with DPA 2018 Sch. 1 Part 2
-para 18 needs one), the DPIA sign-off, and UK-only processing."""
+agreement with both controllers' lawful bases (`sharing.lawful_bases`), the appropriate policy
+document (a DPA 2018 Sch. 1 Part 2 condition needs one), the DPIA sign-off, and UK-only
+processing."""
 
 from __future__ import annotations
 
 from pause_portal.tenancy.models import Programme
+from sharing import lawful_bases
 from sharing.scoping_term import current_agreement
 
 
@@ -14,6 +16,11 @@ def release_blockers(programme: Programme) -> list[str]:
     if agreement is None:
         return ["No data-sharing agreement has been confirmed by the Caldicott Guardian"]
     blockers = []
+    recorded = lawful_bases.normalised(agreement.lawful_bases)
+    for controller, whose in lawful_bases.WHOSE.items():
+        if not all((recorded.get(controller) or {}).get(f) for f in ("article_6", "article_9")):
+            blockers.append(f"The agreement does not record {whose} lawful bases (its Article 6 basis and its "
+                            "Article 9 condition)")
     if not agreement.policy_document_reference.strip():
         blockers.append("The agreement does not record the appropriate policy document")
     if not (agreement.dpia_signed_off_by.strip() and agreement.dpia_signed_off_on):

@@ -4,7 +4,7 @@ proposal it decides only so that a stale or foreign one answers 404."""
 
 from django.urls import path
 
-from sharing.views import governance, governance_notices
+from sharing.views import governance, governance_notices, governance_powers
 
 app_name = "governance"
 
@@ -20,4 +20,8 @@ urlpatterns = [
     path("notices/", governance_notices.notices, name="notices"),
     path("notices/publish/", governance_notices.publish, name="notice-publish"),
     path("notices/decide/", governance_notices.decide, name="notice-decide"),
+    path("notices/withdraw/", governance_notices.withdraw, name="notice-withdraw"),
+    path("powers/", governance_powers.powers, name="powers"),
+    path("powers/propose/", governance_powers.propose, name="power-propose"),
+    path("powers/decide/", governance_powers.decide, name="power-decide"),
 ]

@@ -41,6 +41,7 @@ from eligibility.models import Child, Correction, Decision, Evaluation, Restrict
 from pause_portal import presenting
 from pause_portal.tenancy.models import Membership, Person
 from pause_portal.tenancy.roles import Role
+from sharing import lawful_bases as bases
 from sharing.models_delivery import (
     CaseloadAssignment,
     ContactAttempt,
@@ -200,7 +201,7 @@ def _releases(woman: Woman, released: ReleasedWoman | None, staff: _Staff) -> Se
     rows = [[text(e.when), e.phase, e.what, e.agreement, e.bases, staff(e.actor_id, role=e.role)]
             for e in release_events(woman, released)]
     return Section("releases", "What was released to Pause",
-                   ["When", "Phase", "What happened", "Agreement version", "Lawful basis", "By"], rows)
+                   ["When", "Phase", "What happened", "Agreement version", "Lawful bases", "By"], rows)
 
 
 def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff, read: Read) -> list[Section]:
@@ -208,7 +209,7 @@ def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff, read
     contacts = Section("contact", "Contact with her", ["Date", "How", "Outcome", "Privacy information given",
                                                        "Note", "Recorded by"])
     concerns = Section("concerns", "Safeguarding concerns and serious incidents",
-                       ["Raised", "Kind", "Lawful basis", "Summary", "Status", "Closed", "Closing note", "Raised by"])
+                       ["Raised", "Kind", "Lawful bases", "Summary", "Status", "Closed", "Closing note", "Raised by"])
     caseload = Section("caseload", "Her Pause practitioner", ["From", "To", "Practitioner"])
     if released is None:
         return [details, contacts, concerns, caseload]
@@ -225,7 +226,7 @@ def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff, read
                                   text(r.privacy_information_given), text(read(r, "note")),
                                   staff(r.recorded_by_id)])
         elif isinstance(r, SafeguardingConcern):
-            concerns.rows.append([text(r.raised_at), r.get_kind_display(), r.get_lawful_basis_display(),
+            concerns.rows.append([text(r.raised_at), r.get_kind_display(), bases.in_words(r.lawful_bases),
                                   text(read(r, "summary")), r.get_status_display(), text(r.closed_at),
                                   text(read(r, "closing_note")), staff(r.raised_by_id)])
         elif isinstance(r, CaseloadAssignment):

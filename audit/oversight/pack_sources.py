@@ -18,20 +18,30 @@ from django.db.models import Q, QuerySet
 from audit.core.models import AuditEntry, AuditSubject, Event
 from audit.oversight.person_subjects import pages_about, references_about_woman
 from eligibility.models import Woman
-from sharing.agreements import LAWFUL_BASES
+from pause_portal.tenancy.models import Phase
+from sharing import data_items
+from sharing import lawful_bases as bases
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
 from sharing.models_scoping import Agreement, ChangeStatus, DeletionCertificate, ScopingRelease
-from sharing.scoping_release import COLUMN_LABELS, served_columns
 
 
-def scoping_what() -> str:
-    """What a scoping release served about her, from the columns the disclosure policy serves."""
-    labels = [COLUMN_LABELS[c].lower() for c in served_columns()]
-    return (f"Released for scoping: a pseudonymised row (a token, her {', '.join(labels[:-1])} and {labels[-1]}, "
-            "generalised until at least 5 women share every combination of everything served)")
-DELIVERY_WHAT = ("Released for delivery: her name, date of birth and postcode (read from the Trust's record), the "
-                 "address to contact her at and her Trust contact; her children as delivery tokens with year of "
-                 "birth, removal year and outcome")
+def _items(agreement: Agreement | None, phase: str) -> str:
+    """The data items `agreement` let `phase` share, in its words (lower case), joined."""
+    codes = data_items.known(phase, (agreement.data_items or {}).get(str(phase)) if agreement else ())
+    words = [data_items.ITEMS[phase][c].label for c in codes]
+    return "; ".join(w[0].lower() + w[1:] for w in words) if words else "nothing"
+
+
+def scoping_what(agreement: Agreement | None) -> str:
+    """What a scoping release served about her: the scoping items of the agreement it was under."""
+    return ("Released for scoping: a pseudonymised row, generalised until at least 5 women share every "
+            f"combination of everything served, with the items the agreement allowed: {_items(agreement, Phase.SCOPING)}")
+
+
+def delivery_what(agreement: Agreement | None) -> str:
+    """What a delivery release served about her: the delivery items of the agreement it was under
+    (her name, date of birth and postcode are read from the Trust's record while she is released)."""
+    return f"Released for delivery, with the items the agreement allowed: {_items(agreement, Phase.DELIVERY)}"
 
 
 def access_log_entries(woman: Woman) -> QuerySet[AuditEntry]:
@@ -64,10 +74,6 @@ class ReleaseEvent:
     role: str
 
 
-def _bases(codes: list[str]) -> str:
-    return "; ".join(LAWFUL_BASES[c].label if c in LAWFUL_BASES else c for c in codes or [])
-
-
 def _in_force(programme_id: int, when: datetime) -> Agreement | None:
     return (Agreement.objects.filter(programme_id=programme_id, status=ChangeStatus.CONFIRMED, decided_at__lte=when)
             .order_by("-version").first())
@@ -84,16 +90,18 @@ def release_events(woman: Woman, released: ReleasedWoman | None) -> list[Release
         if e.object_repr.startswith(f"{delivery}:"):
             release = DeliveryRelease.objects.filter(pk=e.object_id).select_related("agreement").first()
             agreement = release.agreement if release else _in_force(woman.programme_id, e.timestamp)
-            bases = release.lawful_bases if release else (agreement.lawful_bases if agreement else [])
-            what = DELIVERY_WHAT
+            cited = release.lawful_bases if release else (agreement.lawful_bases if agreement else {})
+            what = delivery_what(agreement)
         else:
             release = ScopingRelease.objects.filter(pk=e.object_id).select_related("agreement").first()
             agreement = release.agreement if release else _in_force(woman.programme_id, e.timestamp)
-            bases = agreement.lawful_bases if agreement else []
-            what = scoping_what() if e.action == 0 else "Removed from the scoping release: Pause no longer sees her row"
+            cited = agreement.lawful_bases if agreement else {}
+            what = (scoping_what(agreement) if e.action == 0
+                    else "Removed from the scoping release: Pause no longer sees her row")
         events.append(ReleaseEvent(when=e.timestamp, phase=e.phase, what=what,
                                    agreement=f"Version {agreement.version}" if agreement else "",
-                                   bases=_bases(bases), actor_id=e.actor_id, role=e.role))
+                                   bases=bases.in_words(cited) if cited else "", actor_id=e.actor_id,
+                                   role=e.role))
     if released is not None and released.withdrawn_at is not None:
         events.append(ReleaseEvent(when=released.withdrawn_at, phase="delivery", agreement="", bases="",
                                    what="Delivery release withdrawn: Pause no longer sees her",

@@ -40,11 +40,11 @@ def raise_page(request, pk: int):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def _raise(request, released):
-    form = ConcernForm(request.POST if request.method == "POST" else None)
+    form = ConcernForm(request.POST if request.method == "POST" else None, programme_id=released.programme_id)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            concern = raise_concern(released, by=request.user, kind=data["kind"], lawful_basis=data["lawful_basis"],
+            concern = raise_concern(released, by=request.user, kind=data["kind"], lawful_bases=form.lawful_bases(),
                                     summary=data["summary"],
                                     portal_url=request.build_absolute_uri(reverse("casework:concerns")))
         except PermissionDenied:

@@ -24,17 +24,18 @@ from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
 from sharing.agreements import DATA_ITEMS
 from sharing.data_items import agreed_items
-from sharing.delivery_access import DECIDE_CHANGES_WITHIN_DAYS
+from sharing.delivery_access import decide_within_days
 from sharing.delivery_changes import changes_since_release, confirm_absence, out_of_view, reinstate
 from sharing.delivery_release import (
     DeliveryReleaseRefused,
     ToRelease,
+    asks_address,
+    delivery_blockers,
     release_for_delivery,
     withdraw_from_delivery,
 )
 from sharing.forms_delivery import DeliveryReleaseForm, ReleasedWomanForm, address_field
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
-from sharing.release_checks import release_blockers
 
 CONTACT_ROLES = (Role.TRUST_LEAD, Role.TRUST_CASEWORKER)
 
@@ -63,8 +64,7 @@ def named_women(request, women: list[Woman], reason: str) -> dict[int, dict]:
             for w in disclose(request.user, women, page=request.path, reason=reason)}
 
 
-def _candidates(request, women: list[Woman], form) -> list[dict]:
-    named = named_women(request, women, "delivery release: women who can be released")
+def _candidates(named: dict[int, dict], women: list[Woman], form) -> list[dict]:
     latest = {d.woman_id: d for d in Decision.objects.filter(woman__in=women).order_by("woman_id", "pk")}
     chosen = {int(v) for v in form.data.getlist("women") if v.isdigit()} if form.is_bound else set()
     out = []
@@ -72,8 +72,9 @@ def _candidates(request, women: list[Woman], form) -> list[dict]:
         if w.pk not in named:
             continue
         decision = latest.get(w.pk)
-        field = form[address_field(w.pk)]
-        field.label = f"Address to contact {named[w.pk]['name']} at"
+        field = form[address_field(w.pk)] if form.asks_address else None
+        if field is not None:
+            field.label = f"Address to contact {named[w.pk]['name']} at"
         out.append({**named[w.pk], "pk": w.pk, "address": field, "checked": w.pk in chosen,
                     "decision": decision.get_outcome_display() if decision else ""})
     return out
@@ -86,9 +87,11 @@ def release_page(request):
     in_delivery = programme.phase == Phase.DELIVERY
     women = list(releasable_for_delivery(programme)) if in_delivery else []
     contacts = _trust_contacts(programme)
+    named = named_women(request, women, "delivery release: women who can be released")
     form = DeliveryReleaseForm(request.POST if request.method == "POST" else None,
-                               candidates=[w.pk for w in women], contacts=contacts,
-                               initial={"trust_contact": request.user.pk})
+                               candidates=[w.pk for w in women if w.pk in named], contacts=contacts,
+                               names={pk: n["name"] for pk, n in named.items()},
+                               asks_address=asks_address(programme), initial={"trust_contact": request.user.pk})
     refusal = None
     if request.method == "POST":
         if not in_delivery:
@@ -106,15 +109,16 @@ def release_page(request):
                                           f"released to Pause for delivery, with {release.children_count} "
                                           f"child{'' if release.children_count == 1 else 'ren'} as delivery tokens.")
                 return redirect("delivery:release")
-    releases = list(DeliveryRelease.objects.filter(programme=programme).select_related("released_by", "agreement")
+    releases = list(DeliveryRelease.objects.filter(programme=programme).select_related("released_by", "agreement",
+                                                                                    "trust_notice")
                     .order_by("-released_at", "-pk"))
     current = list(ReleasedWoman.objects.filter(programme=programme, withdrawn_at__isnull=True)
                    .select_related("woman").order_by("released_at", "pk")) if in_delivery else []
     released_names = named_women(request, [r.woman for r in current], "delivery release: women released")
     return render(request, "delivery/release.html", {
-        "programme": programme, "in_delivery": in_delivery, "form": form, "form_list": [form], "refusal": refusal,
-        "candidates": _candidates(request, women, form) if women else [],
-        "blockers": release_blockers(programme) if in_delivery else [],
+        "programme": programme, "in_delivery": in_delivery, "form": form, "refusal": refusal,
+        "candidates": _candidates(named, women, form) if women else [],
+        "blockers": delivery_blockers(programme) if in_delivery else [],
         "shared_items": [DATA_ITEMS[Phase.DELIVERY][c] for c in agreed_items(programme, Phase.DELIVERY)],
         "releases": releases,
         "released": [{"pk": r.pk, "released_at": r.released_at, **released_names[r.woman_id]}
@@ -160,7 +164,7 @@ def changes(request):
     names = named_women(request, [c.released.woman for c in rows] + [r.woman for r in out],
                         "delivery: changes since release")
     return render(request, "delivery/changes.html", {
-        "programme": programme, "in_delivery": in_delivery, "days": DECIDE_CHANGES_WITHIN_DAYS,
+        "programme": programme, "in_delivery": in_delivery, "days": decide_within_days(programme.pk),
         "rows": [{"change": c, "pk": c.released.pk, "woman_pk": c.released.woman_id, **names[c.released.woman_id]}
                  for c in rows if c.released.woman_id in names],
         "out": [{"pk": r.pk, "woman_pk": r.woman_id, "withdrawn": r.withdrawn_at is not None, **names[r.woman_id]}

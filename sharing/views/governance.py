@@ -88,7 +88,8 @@ def agreement_propose(request):
     if agreements.open_proposal(programme) is not None:
         messages.info(request, "A proposed version is already waiting for the Caldicott Guardian.")
         return redirect("governance:agreement")
-    form = AgreementForm.starting_from(current, data=request.POST if request.method == "POST" else None)
+    form = AgreementForm.starting_from(current, data=request.POST if request.method == "POST" else None,
+                                       programme_id=programme.pk)
     status = 200
     if request.method == "POST":
         if form.is_valid():

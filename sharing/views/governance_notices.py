@@ -35,6 +35,7 @@ def _page(request, *, publish_form=None, decide_form=None, status=200):
             "waiting": waiting,
             "may_decide": waiting is not None and privacy_notices.may_decide(waiting, request.user),
             "may_publish": waiting is None and mine == controller,
+            "may_withdraw": waiting is not None and waiting.proposed_by_id == request.user.pk,
             "confirmers": privacy_notices.CONFIRMERS_IN_WORDS[controller],
         })
     record_staff_view(request, {r["waiting"].proposed_by_id: r["waiting"].proposed_by for r in rows if r["waiting"]}
@@ -98,3 +99,24 @@ def decide(request):
         else:
             return redirect("governance:notices")
     return _page(request, decide_form=form, status=400)
+
+
+@for_perm(Perm.PUBLISH_PRIVACY_NOTICE)
+@require_POST
+def withdraw(request):
+    """Its publisher takes a waiting version back (to publish a corrected one)."""
+    programme = current_membership(request).programme
+    proposal = request.POST.get("proposal", "")
+    notice = PrivacyNotice.objects.filter(programme=programme, status=ChangeStatus.PROPOSED,
+                                          pk=proposal if str(proposal).isdigit() else None).first()
+    if notice is None:
+        raise Http404("No such version waiting.")
+    try:
+        privacy_notices.withdraw_notice(notice=notice, by=request.user)
+    except PermissionDenied:
+        raise Http404("No such version waiting.") from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{notice.label} withdrawn: it will not come into force.")
+    return redirect("governance:notices")

@@ -18,6 +18,7 @@ from tests.factories.casedata import (
     latest_extract,
 )
 from tests.factories.sharing import (
+    BASES,
     AgreementFactory,
     ContactAttemptFactory,
     SafeguardingConcernFactory,
@@ -35,6 +36,7 @@ from tests.factories.tenancy import (
 )
 
 __all__ = [
+    "BASES",
     "PASSWORD", "AgreementFactory", "CareEpisodeFactory", "ChildFactory", "ContactAttemptFactory", "ExtractFactory",
     "LegalStatusFactory", "MembershipFactory", "OrganisationFactory", "PersonFactory", "ProgrammeFactory",
     "SafeguardingConcernFactory", "ScopingChildRowFactory", "ScopingReleaseFactory", "ScopingWomanRowFactory",

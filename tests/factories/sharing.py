@@ -28,6 +28,13 @@ from sharing.scoping_term import current_agreement
 from tests.factories.casedata import ProtectedFactory, WomanFactory
 from tests.factories.tenancy import ProgrammeFactory, member
 
+# Each controller's lawful bases, as an agreement records them (sharing.lawful_bases): the Trust's
+# public task under the Children Act 2004 s.11, Pause's legitimate interests; both with Sch. 1 para 18.
+BASES = {
+    "trust": {"article_6": "art6_1_e", "article_9": "art9_2_g", "power": "ca2004_s11"},
+    "pause": {"article_6": "art6_1_f", "article_9": "art9_2_g", "power": ""},
+}
+
 
 class AgreementFactory(DjangoModelFactory):
     """The programme's next version, proposed by a Trust lead and confirmed by its Caldicott
@@ -41,7 +48,7 @@ class AgreementFactory(DjangoModelFactory):
     version = factory.LazyAttribute(lambda a: Agreement.objects.filter(programme=a.programme).count() + 1)
     parties = "The Trust (controller); Pause (controller)"
     purposes = "Scoping the need for a Pause practice"
-    lawful_bases = factory.LazyFunction(lambda: ["6(1)(e)", "9(2)(h)"])
+    lawful_bases = factory.LazyFunction(lambda: dict(BASES))
     data_items = factory.LazyFunction(lambda: {str(phase): list(items) for phase, items in ITEMS.items()})
     retention = factory.LazyFunction(lambda: {"scoping": "3 months"})
     uk_only_processing = True
@@ -116,4 +123,4 @@ class SafeguardingConcernFactory(ProtectedFactory):
 
     programme = factory.SelfAttribute("released_woman.programme")
     kind = "safeguarding"
-    lawful_basis = "sch1_p2_18"
+    lawful_bases = factory.LazyFunction(lambda: {"pause": dict(BASES["pause"])})

@@ -86,6 +86,7 @@ SEALED_LABELS = [
     ("sharing.ScopingTableVersion", "sharing_scopingtableversion"),
     ("sharing.ScopingWomanRow", "sharing_scopingwomanrow"),
     ("sharing.SignedInSession", "sharing_signedinsession"),
+    ("sharing.StatutoryPower", "sharing_statutorypower"),
 ]
 
 

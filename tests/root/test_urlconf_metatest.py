@@ -232,8 +232,7 @@ def a_concern(programme):
     from tests.sharing.delivery.world import delivery_world
 
     world = delivery_world(women=1)
-    return raise_concern(world.released[0], by=world.pause_lead, kind="safeguarding", lawful_basis="sch1_p2_18",
-                         summary="Synthetic concern")
+    return raise_concern(world.released[0], by=world.pause_lead, kind="safeguarding", summary="Synthetic concern")
 
 
 def a_review_search(programme):

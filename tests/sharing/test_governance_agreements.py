@@ -34,7 +34,7 @@ def valid_values(**changes) -> dict:
     values = {
         "parties": "Synthetic Trust (controller); Synthetic Pause practice (processor)",
         "purposes": "To judge the need for a Pause practice, then to offer Pause to eligible women",
-        "lawful_bases": ["art6_1_e", "art9_2_h", "art9_2_g"],
+        "lawful_bases": f.BASES,
         "data_items": {"scoping": ["scoping_tokens", "age_band", "child_year_band"],
                        "delivery": ["name", "date_of_birth", "child_delivery_tokens"]},
         "retention": {store: "Until the end of scoping" for store in agreements.RETENTION_STORES},
@@ -44,6 +44,7 @@ def valid_values(**changes) -> dict:
         "dpia_signed_off_by": "Synthetic Signatory, Head of Information Governance",
         "dpia_signed_off_on": date(2026, 1, 5),
         "scoping_extension_days": 0,
+        "decide_changes_within_days": 14,
     }
     return values | changes
 
@@ -151,10 +152,22 @@ def test_a_change_that_changes_nothing_is_refused(programme, trust_lead, caldico
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"policy_document_reference": ""}, "policy_document_reference",
-     "Enter the reference of the appropriate policy document: Article 9(2)(g)"),
-    ({"lawful_bases": ["art9_2_h"]}, "lawful_bases", "Select UK GDPR Article 6(1)(e)"),
-    ({"lawful_bases": ["art6_1_e"]}, "lawful_bases", "Select an Article 9 condition"),
-    ({"lawful_bases": ["art6_1_e", "art9_2_x"]}, "lawful_bases", "Select lawful bases from the list"),
+     "Enter the reference of the appropriate policy document: a DPA 2018 Schedule 1 Part 2 condition"),
+    ({"lawful_bases": {"trust": f.BASES["trust"]}}, "pause_article_6", "Choose Pause's Article 6 lawful basis"),
+    ({"lawful_bases": {**f.BASES, "trust": {"article_6": "art6_1_e", "power": "ca2004_s10"}}}, "trust_article_9",
+     "Choose the Trust's Article 9 condition"),
+    ({"lawful_bases": {**f.BASES, "trust": {"article_6": "art6_1_e", "article_9": "art9_2_x"}}},
+     "trust_article_9", "Choose the Trust's Article 9 condition"),
+    ({"lawful_bases": {**f.BASES, "trust": {"article_6": "art6_1_c", "article_9": "art9_2_h"}}},
+     "trust_power", "Choose the law that sets out the task or obligation"),
+    ({"lawful_bases": {**f.BASES, "pause": {**f.BASES["pause"], "power": "ca1989_s17"}}},
+     "pause_power", "Leave the statutory power empty"),
+    ({"lawful_bases": {**f.BASES, "trust": {**f.BASES["trust"], "power": "power_999"}}},
+     "trust_power", "Choose a statutory power from the list"),
+    ({"lawful_bases": ["art6_1_e", "art9_2_h"]}, "trust_article_6", "Choose the Trust's Article 6 lawful basis"),
+    ({"decide_changes_within_days": None}, "decide_changes_within_days", "Enter how many days the Trust has"),
+    ({"decide_changes_within_days": 29}, "decide_changes_within_days", "a whole number from 1 to 28"),
+    ({"decide_changes_within_days": 0}, "decide_changes_within_days", "a whole number from 1 to 28"),
     ({"parties": "  "}, "parties", "Enter the parties"),
     ({"purposes": ""}, "purposes", "Enter the purposes"),
     ({"data_items": {"scoping": ["name"], "delivery": ["name"]}}, "data_items_scoping",
@@ -178,8 +191,8 @@ def test_clear_messages_for_what_is_missing(changes, field, message, programme, 
 
 def test_without_9_2_g_no_policy_document_is_needed_to_propose_but_release_waits_for_one(programme, trust_lead,
                                                                                         caldicott):
-    confirmed_v1(programme, trust_lead, caldicott, lawful_bases=["art6_1_e", "art9_2_h"],
-                 policy_document_reference="")
+    h_only = {c: {**b, "article_9": "art9_2_h"} for c, b in f.BASES.items()}
+    confirmed_v1(programme, trust_lead, caldicott, lawful_bases=h_only, policy_document_reference="")
     assert release_blockers(programme) == ["The agreement does not record the appropriate policy document"]
 
 

@@ -37,6 +37,10 @@ ALLOWED = {
     "governance:notices": READERS,
     "governance:notice-publish": {Role.TRUST_LEAD, Role.PAUSE_LEAD},
     "governance:notice-decide": {Role.CALDICOTT_GUARDIAN, Role.PAUSE_LEAD},
+    "governance:notice-withdraw": {Role.TRUST_LEAD, Role.PAUSE_LEAD},
+    "governance:powers": READERS,
+    "governance:power-propose": {Role.TRUST_LEAD},
+    "governance:power-decide": {Role.CALDICOTT_GUARDIAN},
 }
 
 
@@ -85,7 +89,9 @@ def test_another_programmes_proposals_answer_404_and_stay_as_they_are(programme,
 def agreement_form(**changes) -> dict:
     data = {
         "parties": "Synthetic Trust (controller)", "purposes": "Scoping then delivery",
-        "lawful_bases": ["art6_1_e", "art9_2_h", "art9_2_g"], "data_items_scoping": ["scoping_tokens", "age_band"],
+        "trust_article_6": "art6_1_e", "trust_article_9": "art9_2_g", "trust_power": "ca2004_s10",
+        "pause_article_6": "art6_1_f", "pause_article_9": "art9_2_g", "pause_power": "",
+        "data_items_scoping": ["scoping_tokens", "age_band"], "decide_changes_within_days": "14",
         "data_items_delivery": ["name"], "uk_only_processing": "on", "policy_document_reference": "APD-1",
         "dpia_reference": "DPIA-1", "dpia_signed_off_by": "Synthetic Signatory", "dpia_signed_off_on": "5/1/2026",
         "scoping_extension_days": "0", "change_reason": "",

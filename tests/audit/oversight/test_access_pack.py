@@ -85,9 +85,10 @@ def test_the_pack_holds_exactly_her_data_releases_and_access_log_and_nobody_else
     assert not [p.full_name for p in staff if p.full_name in everything]
     # her release: when, in which phase, under which agreement and basis
     releases = list(csv.reader(io.StringIO(files[f"access-pack-{rr.reference}/releases.csv"].lstrip("\ufeff"))))
-    assert releases[0] == ["When", "Phase", "What happened", "Agreement version", "Lawful basis", "By"]
+    assert releases[0] == ["When", "Phase", "What happened", "Agreement version", "Lawful bases", "By"]
     assert [r[1] for r in releases[1:]] == ["delivery"]
-    assert releases[1][3] == "Version 1" and releases[1][4] == "6(1)(e); 9(2)(h)"
+    assert releases[1][3] == "Version 1" and releases[1][4].startswith("The Trust: A task in the public interest")
+    assert "Pause: Legitimate interests" in releases[1][4] and "art6" not in releases[1][4]  # words, never codes
     assert releases[1][5] == f"Trust lead, {w.programme.trust.name}"  # by role until disclosed
     # her access log, not the other woman's
     log = files[f"access-pack-{rr.reference}/access_log.csv"]

@@ -64,8 +64,7 @@ def _secrets(woman: Woman) -> list[str]:
 
 def _concern(w, released, summary="Synthetic concern"):
     w.delivery.assign(released, w.delivery.practitioners[0]) if not released.assignments.exists() else None
-    return raise_concern(released, by=w.delivery.practitioners[0], kind="safeguarding", lawful_basis="sch1_p2_18",
-                         summary=summary)
+    return raise_concern(released, by=w.delivery.practitioners[0], kind="safeguarding", summary=summary)
 
 
 # --- finding 1 ------------------------------------------------------------------------------------

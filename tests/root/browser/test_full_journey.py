@@ -260,7 +260,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     pr.goto(j.url + reverse("casework:raise", args=[released.pk]))
     j.check(pr, "concern-form")
     pr.get_by_label("Safeguarding concern").check()
-    pr.locator("input[name=lawful_basis][value=sch1_p2_18]").check()
+    pr.locator("input[name=pause_article_9][value=art9_2_g]").check()  # Pause's bases start as the agreement's
     pr.get_by_label("What happened, and what you know").fill("A synthetic concern raised in the journey test")
     pr.get_by_role("button", name="Raise it with the Trust").click()
     expect(pr.locator(".govuk-notification-banner")).to_be_visible()

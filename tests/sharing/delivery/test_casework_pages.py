@@ -61,8 +61,7 @@ def setup(phase=Phase.DELIVERY):
     her, other = world.released
     world.assign(her, world.practitioners[0])
     world.assign(other, world.practitioners[1])
-    concern = raise_concern(her, by=world.practitioners[0], kind="safeguarding", lawful_basis="sch1_p2_18",
-                            summary=SUMMARY)
+    concern = raise_concern(her, by=world.practitioners[0], kind="safeguarding", summary=SUMMARY)
     if phase != Phase.DELIVERY:
         Programme.objects.filter(pk=world.programme.pk).update(phase=phase)
     return world, her, other, concern
@@ -83,7 +82,7 @@ def hit(client, page, her, concern):
     url = reverse("casework:concerns") if name == "concerns" else reverse(f"casework:{name}", args=[pk])
     if method == "GET":
         return client.get(url)
-    data = {"contact": contact_data(), "raise": {"kind": "serious_incident", "lawful_basis": "art9_2_a",
+    data = {"contact": contact_data(), "raise": {"kind": "serious_incident", "pause_article_6": "art6_1_f", "pause_article_9": "art9_2_a",
                                                  "summary": "Synthetic incident"},
             "acknowledge": {}, "close": {"closing_note": "Synthetic: handled"}}[name]
     return client.post(url, data)
@@ -140,7 +139,7 @@ def test_another_practitioners_woman_and_her_concern_are_404(method):
     for url in (reverse("casework:woman", args=[her.pk]), reverse("casework:contact", args=[her.pk]),
                 reverse("casework:raise", args=[her.pk]), reverse("casework:concern", args=[concern.pk])):
         before = state()
-        data = contact_data() if "contact" in url else {"kind": "safeguarding", "lawful_basis": "art9_2_a",
+        data = contact_data() if "contact" in url else {"kind": "safeguarding", "pause_article_6": "art6_1_f", "pause_article_9": "art9_2_a",
                                                          "summary": "x"}
         response = client.get(url) if method == "get" else client.post(url, data)
         assert response.status_code == 404, url
@@ -231,12 +230,15 @@ def test_the_concern_journey_from_raising_to_closing():
     world, her, other, _ = setup()
     SafeguardingConcern.objects.all().delete()
     practitioner = sign_in_verified(Client(), world.practitioners[0])
-    response = practitioner.post(reverse("casework:raise", args=[her.pk]), {"kind": "safeguarding", "summary": "x"})
-    body = response.content.decode()
-    assert response.status_code == 200 and "Choose the lawful basis for telling the Trust" in body
-    assert 'href="#id_lawful_basis_0"' in body and 'id="id_lawful_basis_0"' in body and not SafeguardingConcern.objects.exists()
     response = practitioner.post(reverse("casework:raise", args=[her.pk]),
-                                 {"kind": "safeguarding", "lawful_basis": "sch1_p2_18", "summary": SUMMARY})
+                                 {"kind": "safeguarding", "pause_article_6": "art6_1_f", "summary": "x"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "Choose Pause&#x27;s Article 9 condition" in body
+    assert ('href="#id_pause_article_9_0"' in body and 'id="id_pause_article_9_0"' in body
+            and not SafeguardingConcern.objects.exists())
+    response = practitioner.post(reverse("casework:raise", args=[her.pk]),
+                                 {"kind": "safeguarding", "pause_article_6": "art6_1_f", "pause_article_9": "art9_2_g",
+                                  "summary": SUMMARY})
     concern = SafeguardingConcern.objects.get()
     assert response["Location"] == reverse("casework:concern", args=[concern.pk])
     assert "Open: awaiting the Trust" in practitioner.get(response["Location"]).content.decode()
@@ -246,7 +248,7 @@ def test_the_concern_journey_from_raising_to_closing():
     listing = lead.get(reverse("casework:concerns")).content.decode()
     assert reverse("casework:concern", args=[concern.pk]) in listing and SUMMARY not in listing
     page = lead.get(reverse("casework:concern", args=[concern.pk])).content.decode()
-    assert SUMMARY in page and name_of(world, her) in page and "Sch. 1 Part 2 para 18" in page
+    assert SUMMARY in page and name_of(world, her) in page and "Schedule 1 Part 2 paragraph 18" in page
     trust_id = her.woman.reveal(Protector.load(world.programme.pk, Woman.key_phase), "trust_person_id")
     assert f'<dd class="govuk-summary-list__value" id="trust-person-id">{trust_id}</dd>' in page
     pause_page = practitioner.get(reverse("casework:concern", args=[concern.pk])).content.decode()
@@ -301,10 +303,11 @@ def test_every_view_and_write_leaves_its_audit_entries():
 
     mark = AuditEntry.objects.order_by("-pk").first().pk
     practitioner.post(reverse("casework:raise", args=[her.pk]),
-                      {"kind": "serious_incident", "lawful_basis": "art9_2_c", "summary": "Synthetic"})
+                      {"kind": "serious_incident", "pause_article_6": "art6_1_d", "pause_article_9": "art9_2_c", "summary": "Synthetic"})
     raised = SafeguardingConcern.objects.latest("pk")
-    assert _entries_since(mark, event=Event.CHANGE, reason=f"serious_incident #{raised.pk} raised with the Trust "
-                                                          "under art9_2_c").count() == 1
+    assert _entries_since(mark, event=Event.CHANGE,
+                          reason__startswith=f"serious_incident #{raised.pk} raised with the Trust under Pause: To "
+                                             "protect someone's life").count() == 1
 
     url = reverse("casework:concern", args=[concern.pk])
     mark = AuditEntry.objects.order_by("-pk").first().pk
@@ -351,8 +354,7 @@ def test_the_list_shows_every_open_concern_and_the_latest_closed_ones(monkeypatc
     world, her, other, open_one = setup()
     closed = []
     for i in range(3):
-        c = raise_concern(her, by=world.pause_lead, kind="safeguarding", lawful_basis="sch1_p2_18",
-                          summary=f"Synthetic {i}")
+        c = raise_concern(her, by=world.pause_lead, kind="safeguarding", summary=f"Synthetic {i}")
         closed.append(close_concern(c, by=world.trust_lead, closing_note="Synthetic"))
     url = reverse("casework:concerns")
     mark = AuditEntry.objects.order_by("-pk").first().pk

@@ -68,7 +68,7 @@ def test_raising_one_on_the_page_emails_each_active_trust_lead_and_nothing_ident
     client = sign_in_verified(Client(), world.practitioners[0])
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("casework:raise", args=[world.released[0].pk]),
-                               {"kind": "serious_incident", "lawful_basis": "art9_2_c", "summary": summary})
+                               {"kind": "serious_incident", "pause_article_6": "art6_1_d", "pause_article_9": "art9_2_c", "summary": summary})
     concern = SafeguardingConcern.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("casework:concern", args=[concern.pk])
     assert sorted(m.to[0] for m in mail.outbox) == sorted([world.trust_lead.email, world.second_lead.email])
@@ -89,13 +89,12 @@ def test_raising_one_on_the_page_emails_each_active_trust_lead_and_nothing_ident
 
 def test_nothing_is_sent_before_the_commit_nor_when_it_rolls_back(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as pending:
-        raise_concern(world.released[0], by=world.practitioners[0], kind="safeguarding", lawful_basis="sch1_p2_18",
-                      summary="Synthetic concern")
+        raise_concern(world.released[0], by=world.practitioners[0], kind="safeguarding", summary="Synthetic concern")
     assert len(pending) == 1 and mail.outbox == []  # queued for the commit, not sent inside the transaction
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(RuntimeError), transaction.atomic():
             raise_concern(world.released[0], by=world.practitioners[0], kind="safeguarding",
-                          lawful_basis="sch1_p2_18", summary="Synthetic concern that is rolled back")
+                          summary="Synthetic concern that is rolled back")
             raise RuntimeError("the request failed after the concern was written")
     assert mail.outbox == [] and SafeguardingConcern.objects.count() == 1
 
@@ -114,7 +113,7 @@ def test_the_task_carries_only_the_concern_id_and_the_list_address(world, django
     monkeypatch.setattr(tell_trust_leads_of_concern, "apply_async", spy)
     with django_capture_on_commit_callbacks(execute=True):
         concern = raise_concern(world.released[0], by=world.practitioners[0], kind="safeguarding",
-                                lawful_basis="sch1_p2_18", summary="Synthetic concern",
+                                summary="Synthetic concern",
                                 portal_url="https://portal.example/casework/concerns/")
     assert sent == [((concern.pk, "https://portal.example/casework/concerns/"), {})]
     assert len(mail.outbox) == 2 and "https://portal.example/casework/concerns/" in mail.outbox[0].body
@@ -130,7 +129,7 @@ def test_the_task_is_registered_with_the_worker():
 def test_a_concern_closed_before_the_email_goes_sends_nothing(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         concern = raise_concern(world.released[0], by=world.practitioners[0], kind="safeguarding",
-                                lawful_basis="sch1_p2_18", summary="Synthetic concern")
+                                summary="Synthetic concern")
     close_concern(concern, by=world.trust_lead, closing_note="Synthetic: dealt with by phone")
     assert tell_trust_leads(concern_id=concern.pk) == 0 and mail.outbox == []
     assert tell_trust_leads(concern_id=999999) == 0
@@ -138,8 +137,7 @@ def test_a_concern_closed_before_the_email_goes_sends_nothing(world, django_capt
 
 def test_without_an_address_the_email_says_where_to_look(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        raise_concern(world.released[0], by=world.pause_lead, kind="safeguarding", lawful_basis="sch1_p2_18",
-                      summary="Synthetic concern")
+        raise_concern(world.released[0], by=world.pause_lead, kind="safeguarding", summary="Synthetic concern")
     body = mail.outbox[0].body
     assert "Safeguarding concerns and serious incidents" in body and "http" not in body
 
@@ -149,7 +147,7 @@ def test_a_programme_without_an_active_trust_lead_is_recorded(django_capture_on_
     deactivate_person(person=world.trust_lead, by=f.person(world.programme.trust, system_admin=True))
     with django_capture_on_commit_callbacks(execute=True):
         concern = raise_concern(world.released[0], by=world.pause_lead, kind="safeguarding",
-                                lawful_basis="sch1_p2_18", summary="Synthetic concern")
+                                summary="Synthetic concern")
     assert mail.outbox == []
     assert AuditEntry.objects.filter(reason=f"safeguarding #{concern.pk}: no active Trust lead to tell by email").exists()
     assert f"concern #{concern.pk}: no active Trust lead" in caplog.text

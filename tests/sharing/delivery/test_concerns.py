@@ -13,6 +13,7 @@ from eligibility.restrictions import open_restriction
 from pause_portal.tenancy.models import Phase, Programme
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
 from sharing.models_delivery import ConcernStatus, SafeguardingConcern
+from sharing.scoping_term import current_agreement
 from tests.sharing.delivery.world import delivery_world, one_each_world
 
 pytestmark = pytest.mark.django_db
@@ -26,21 +27,32 @@ def world():
 
 
 def concern(world, *, by=None, released=None, **overrides):
-    values = dict(kind="safeguarding", lawful_basis="sch1_p2_18", summary=SUMMARY)
+    values = dict(kind="safeguarding", summary=SUMMARY)
     values.update(overrides)
     return raise_concern(released or world.released[0], by=by or world.practitioners[0], **values)
 
 
-def test_her_practitioner_raises_one_with_its_lawful_basis_and_an_audit_entry(world):
-    c = concern(world, kind="serious_incident", lawful_basis="art9_2_c")
-    assert (c.kind, c.lawful_basis, c.status, c.raised_by) == ("serious_incident", "art9_2_c", ConcernStatus.OPEN,
+VITAL = {"pause": {"article_6": "art6_1_d", "article_9": "art9_2_c", "power": ""}}
+
+
+def test_her_practitioner_raises_one_with_its_lawful_bases_and_an_audit_entry(world):
+    c = concern(world, kind="serious_incident", lawful_bases=VITAL)
+    assert (c.kind, c.lawful_bases, c.status, c.raised_by) == ("serious_incident", VITAL, ConcernStatus.OPEN,
                                                                world.practitioners[0])
     assert b"frightened" not in bytes(c.summary)  # encrypted at rest
     entry = AuditEntry.objects.get(event=Event.CHANGE, actor=world.practitioners[0],
                                    reason__startswith=f"serious_incident #{c.pk} ")
-    assert entry.reason == f"serious_incident #{c.pk} raised with the Trust under art9_2_c"
+    assert entry.reason == (f"serious_incident #{c.pk} raised with the Trust under Pause: To protect someone's life "
+                            "(vital interests, UK GDPR Article 6(1)(d)); To protect her or someone else's life when she "
+                            "cannot consent (vital interests, UK GDPR Article 9(2)(c))")
+
     assert list(AuditSubject.objects.filter(entry=entry).values_list("subject", flat=True)) == [
         f"sharing.releasedwoman:{world.released[0].pk}"]
+
+
+def test_by_default_it_rests_on_pauses_bases_in_the_agreement_in_force(world):
+    agreement = current_agreement(world.programme)
+    assert concern(world).lawful_bases == {"pause": agreement.lawful_bases["pause"]}
 
 
 def test_the_pause_lead_raises_one_about_any_woman_in_view(world):
@@ -70,8 +82,17 @@ def test_not_about_a_woman_out_of_view(world):
 
 
 @pytest.mark.parametrize("field,overrides,message", [
-    ("lawful_basis", {"lawful_basis": ""}, "Choose the lawful basis for telling the Trust"),
-    ("lawful_basis", {"lawful_basis": "6(1)(e)"}, "Choose the lawful basis for telling the Trust"),
+    ("pause_article_6", {"lawful_bases": {"pause": {"article_9": "art9_2_c"}}},
+     "Choose Pause's Article 6 lawful basis from the list"),
+    ("pause_article_9", {"lawful_bases": {"pause": {"article_6": "art6_1_d", "article_9": "sch1_p2_18"}}},
+     "Choose Pause's Article 9 condition: the data include special category data (ethnic group, health and "
+     "social care)"),
+    ("pause_power", {"lawful_bases": {"pause": {"article_6": "art6_1_e", "article_9": "art9_2_g"}}},
+     "Choose the law that sets out the task or obligation (UK GDPR Article 6(3)): a public task or a legal "
+     "obligation needs one"),
+    ("pause_power", {"lawful_bases": {"pause": {"article_6": "art6_1_f", "article_9": "art9_2_g",
+                                                "power": "ca2004_s10"}}},
+     "Leave the statutory power empty: only a public task or a legal obligation rests on one"),
     ("kind", {"kind": "complaint"}, "Choose whether this is a safeguarding concern or a serious incident"),
     ("summary", {"summary": "   "}, "Describe the concern: what happened and what you know"),
     ("summary", {"summary": "x" * 5001}, "The description must be 5000 characters or fewer"),

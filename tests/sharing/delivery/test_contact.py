@@ -182,8 +182,7 @@ def test_an_open_concern_keeps_her_in_view_until_it_closes(world):
     with time_machine.travel(start + timedelta(days=2), tick=False):
         contact(her, practitioner, outcome="withdrew")
     with time_machine.travel(start + timedelta(days=20), tick=False):
-        concern = raise_concern(her, by=practitioner, kind="safeguarding", lawful_basis="sch1_p2_18",
-                                summary="Synthetic concern that keeps her in view")
+        concern = raise_concern(her, by=practitioner, kind="safeguarding", summary="Synthetic concern that keeps her in view")
     day = start + timedelta(days=2)
     assert _sees(practitioner, world, her, day + timedelta(days=31))
     assert _sees(world.pause_lead, world, her, day + timedelta(days=90))

@@ -99,8 +99,7 @@ def world():
     her = world.released[0]
     world.assign(her)
     world.assign(world.released[1])
-    concern = raise_concern(her, by=world.practitioners[0], kind="safeguarding", lawful_basis="sch1_p2_18",
-                            summary="Synthetic concern about her")
+    concern = raise_concern(her, by=world.practitioners[0], kind="safeguarding", summary="Synthetic concern about her")
     world.her, world.concern = her, concern
     agree(world, DELIVERY)  # every item: the baseline
     return world

@@ -57,7 +57,7 @@ def test_release_page_names_releasable_women_through_the_policy_and_lists_past_r
     [extra] = world.women(1)
     page = body(as_(world.trust_lead).get(reverse("delivery:release")))
     assert reveal(extra, "surname") in page and reveal(extra, "nhs_number") not in page
-    assert "Version 1" in page and "6(1)(e), 9(2)(h)" in page  # the release cites the agreement
+    assert "Version 1" in page and "The Trust: A task in the public interest" in page  # the release cites the agreement
     entry = entries(world.trust_lead, "women who can be released").get()
     assert entry.subject_count == 1 and reveal(extra, "surname") not in entry.reason
 
@@ -79,7 +79,7 @@ def test_release_posts_addresses_and_a_trust_contact():
 
 @pytest.mark.parametrize("data, message", [
     ({}, "Choose at least one woman to release"),
-    ({"women": ["W"], "trust_contact": "LEAD"}, "Enter the address Pause should contact her at"),
+    ({"women": ["W"], "trust_contact": "LEAD"}, "Enter the address Pause should contact"),
     ({"women": ["W"], "address": "x" * 301, "trust_contact": "LEAD"}, "The address must be 300 characters or fewer"),
     ({"women": ["W"], "address": "1 Lane"}, "Choose the Trust contact Pause should talk to"),
     ({"women": ["W"], "address": "1 Lane", "trust_contact": "PAUSE"}, "Choose the Trust contact Pause should talk to"),
@@ -108,7 +108,7 @@ def test_release_refused_by_the_action_is_shown_in_the_error_summary():
     response = as_(world.trust_lead).post(reverse("delivery:release"), {
         "women": [w.pk], f"address_{w.pk}": "1 Lane", "trust_contact": world.trust_lead.pk})
     assert response.status_code == 400
-    assert "the data-sharing agreement is not complete" in body(response) and "UK only" in body(response)
+    assert "what a release needs is not on record" in body(response) and "UK only" in body(response)
     assert not ReleasedWoman.objects.exists()
 
 
