@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from pause_portal import views
+from pause_portal import site_pages, views
 from sharing.urls import account_urls, people_urls
 from sharing.views import dashboard, notices
 
@@ -21,6 +21,10 @@ urlpatterns = [
     path("rights/", include("audit.oversight.urls_rights")),
     path("conflicts/", include("audit.oversight.urls_conflicts")),
     path("privacy-notice/<int:pk>/", notices.privacy_notice, name="privacy-notice"),
+    path("privacy-notice/", notices.privacy_notices, name="privacy-notices"),
+    path("accessibility/", site_pages.accessibility, name="accessibility"),
+    path("cookies/", site_pages.cookies, name="cookies"),
+    path("help/", site_pages.help_page, name="help"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

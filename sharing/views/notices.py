@@ -21,3 +21,13 @@ def privacy_notice(request, pk: int):
     programme = get_object_or_404(Programme.objects.only("pk", "name"), pk=pk)
     notices = [(controller, notice_in_force(programme, controller)) for controller in Controller]
     return render(request, "notices/privacy_notice.html", {"programme_name": programme.name, "notices": notices})
+
+
+@require_safe
+@public
+def privacy_notices(request):
+    """The programmes with a privacy notice in force, each linking to its public page (the footer's
+    "Privacy notice" for someone not signed in to a programme)."""
+    programmes = [p for p in Programme.objects.only("pk", "name").order_by("name", "pk")
+                  if any(notice_in_force(p, c) for c in Controller)]
+    return render(request, "notices/privacy_notices.html", {"programmes": programmes})

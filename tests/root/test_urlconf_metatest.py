@@ -34,6 +34,8 @@ PUBLIC_ALLOWLIST = {
     "accounts:account-link",
     "healthz",
     "privacy-notice",  # a programme's privacy notices in force: no personal data (tests/sharing/test_privacy_notices.py)
+    "privacy-notices",  # which programmes have one: their names only (tests/root/test_site_pages.py)
+    "accessibility", "cookies", "help",  # the footer's pages: fixed text (tests/root/test_site_pages.py)
 }
 MFA_STEP_ALLOWLIST = {"accounts:mfa-verify", "accounts:mfa-enrol"}
 # Any verified person, whatever their role, and nothing of a programme's data on its own: the

@@ -140,6 +140,7 @@ def test_the_dpo_opens_a_request_through_the_page_and_sees_her_under_its_referen
     assert trust_id not in response["Location"]
     page = client.get(response["Location"])
     assert page.status_code == 200 and woman.reveal(protector, "surname").encode() in page.content
+    assert b"There is a problem" not in page.content and b"govuk-error-summary" not in page.content  # none to show
     view = AuditEntry.objects.filter(event=Event.DISCLOSURE, actor=w.dpo, reason=rr.reference).get()
     assert view.page == reverse("rights:request", args=[rr.pk])
     # The entry names her and the request shown about her (the register is served too: ADR 26).
@@ -263,6 +264,7 @@ def test_a_breach_through_the_pages():
     assert response.status_code == 302 and response["Location"] == reverse("rights:breach", args=[breach.pk])
     page = client.get(response["Location"])
     assert page.status_code == 200 and b"hours" in page.content and b"left" in page.content
+    assert b"govuk-error-summary" not in page.content  # no empty "There is a problem" box
     assert b"A letter went to an old address" in page.content
     response = client.post(response["Location"], {"action": "ico", "ico-told": "no", "ico-not_told_reason": ""})
     assert response.status_code == 400 and b"Enter why they were not told" in response.content
