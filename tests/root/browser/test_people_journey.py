@@ -90,7 +90,7 @@ def test_an_administrator_adds_a_person_and_grants_changes_and_revokes_their_rol
     s.get_by_role("button", name="Confirm Trust lead for Robin Synthetic").click()
     expect(s.locator(".govuk-notification-banner")).to_contain_text("Role confirmed")
     lead = Membership.objects.get(person=robin, status=MembershipStatus.ACTIVE)
-    assert lead.role == Role.TRUST_LEAD and lead.confirmed_by == second_admin
+    assert (lead.programme, lead.role, lead.confirmed_by) == (programme, Role.TRUST_LEAD, second_admin)
 
     # Revoke it, after a confirmation page.
     a.reload()
