@@ -73,7 +73,7 @@ def add(request):
         except (PermissionDenied, ValidationError) as exc:
             refusal = _message(exc)
         else:
-            messages.success(request, f"{added.full_name} is added. We have emailed them a one-time link to set up "
+            messages.success(request, f"{added.full_name} is added. We are emailing them a one-time link to set up "
                                       "their account; it is not shown to you. Now give them a role.")
             return redirect("people:person", added.pk)
     return render(request, "people/add.html", {"form": form, "refusal": refusal})
@@ -85,7 +85,7 @@ def send_set_up_link(request, pk: int):
     shown = _person_or_404(pk)
     if shown.is_active and not shown.has_usable_password() and shown.pk != request.user.pk:
         email_new_link_on_commit(person=shown, by=request.user, portal_url=_portal_url(request))
-        messages.success(request, f"We have emailed {shown.full_name} a new one-time link to set up their account. "
+        messages.success(request, f"We are emailing {shown.full_name} a new one-time link to set up their account. "
                                   "Any earlier link stops working.")
     else:
         messages.error(request, f"{shown.full_name} has already set up their account: reset their two-step "
