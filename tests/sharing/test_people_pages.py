@@ -95,6 +95,30 @@ def test_the_link_is_not_kept_when_the_mail_server_refuses_it(system_admin, prog
     assert not AuditEntry.objects.filter(event=Event.ACCOUNT_LINK_ISSUED).exists()
 
 
+def _failing(*args, **kwargs):
+    raise RuntimeError("audit store unavailable")
+
+
+def test_nobody_is_added_and_nothing_is_sent_when_the_entry_cannot_be_written(
+        system_admin, programme, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(actions, "record_event", _failing)
+    with django_capture_on_commit_callbacks(execute=True) as queued, pytest.raises(RuntimeError):
+        set_up_links.add_person_and_email_link(email="lost@test.invalid", full_name="Lost Synthetic",
+                                               organisation=programme.trust, by=system_admin,
+                                               portal_url="https://portal.test.invalid/")
+    assert queued == [] and mail.outbox == [] and not Person.objects.filter(email="lost@test.invalid").exists()
+
+
+def test_no_email_goes_without_its_entry(system_admin, programme, monkeypatch):
+    person = actions.add_person(email="quiet@test.invalid", full_name="Quiet Synthetic", organisation=programme.trust,
+                                by=system_admin)
+    monkeypatch.setattr(set_up_links, "record_event", _failing)
+    with pytest.raises(RuntimeError):
+        set_up_links.email_set_up_link(person_id=person.pk, issued_by_id=system_admin.pk,
+                                       portal_url="https://portal.test.invalid/")
+    assert mail.outbox == [] and not AccountLink.objects.filter(person=person).exists()
+
+
 def test_nothing_is_sent_once_the_administrator_no_longer_is_one(system_admin, second_admin, programme):
     person = actions.add_person(email="new@test.invalid", full_name="New Synthetic", organisation=programme.trust,
                                 by=system_admin)
