@@ -101,7 +101,10 @@ def request_role(*, person: Person, programme: Programme, role: Role, by: Person
     if Membership.objects.filter(
         person=person, programme=programme, status__in=[MembershipStatus.PENDING, MembershipStatus.ACTIVE]
     ).exists():
-        raise ValidationError(f"This person already has a role in {programme.name}: revoke it first.")
+        raise ValidationError(
+            f"This person already has a role in {programme.name}: change it instead (their page under People, "
+            "or add_user --change)."
+        )
     now = timezone.now()
     pending = role in SECOND_PERSON_ROLES
     with transaction.atomic():
@@ -209,7 +212,10 @@ def end_sessions(person: Person) -> int:
 
 
 def deactivate_person(*, person: Person, by: Person) -> Person:
-    """People are deactivated, never deleted; their sessions end at once."""
+    """People are deactivated, never deleted; their sessions end at once. The one place a person is
+    deactivated (the People page and `manage.py deactivate_user` both call it): what else must happen
+    when someone leaves, such as handing over their caseload (issue 22), belongs here, in this
+    transaction."""
     _require_system_admin(by, "deactivate people")
     if person.pk == by.pk:
         raise PermissionDenied("Nobody can deactivate themselves.")

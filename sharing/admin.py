@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
 
 from pause_portal.tenancy.models import Membership, Organisation, Programme
 from sharing import actions
@@ -45,6 +46,13 @@ class MembershipAdmin(SystemAdminOnly):
 
     def has_add_permission(self, request):
         return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Roles are granted on the portal, with its rules and audit entries: the admin's add page
+        # (a 403 until issue 24) sends the administrator there instead.
+        self.message_user(request, "Grant roles on the People page: open the person, then Grant a role.",
+                          messages.INFO)
+        return redirect("people:list")
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -9,6 +9,7 @@ from celery import shared_task
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person
 from sharing import notices
 from sharing.account_emails import tell_person_of_enrolment as tell_enrolment
+from sharing.set_up_links import email_set_up_link as email_link
 
 
 @shared_task(name="sharing.notify_grant_awaiting_confirmation", ignore_result=True)
@@ -38,3 +39,11 @@ def tell_person_of_enrolment(person_id: int, enrolled_at: str) -> int:
     """Email the person that two-step sign-in was set up on their account (enqueued on commit by
     `sharing.actions.enrol_totp_device`; retried when the mail server fails)."""
     return tell_enrolment(person_id=person_id, enrolled_at=enrolled_at)
+
+
+@shared_task(name="sharing.email_set_up_link", ignore_result=True,
+             autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=True, max_retries=8)
+def email_set_up_link(person_id: int, issued_by_id: int, portal_url: str) -> int:
+    """Make a person's one-time set-up link and email it to them, and only them (enqueued on commit
+    by `sharing.set_up_links`; retried, with a new link, when the mail server fails)."""
+    return email_link(person_id=person_id, issued_by_id=issued_by_id, portal_url=portal_url)

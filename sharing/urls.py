@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sharing.views import accounts, people
+from sharing.views import accounts, people, roles
 
 account_urls = (
     [
@@ -19,6 +19,12 @@ account_urls = (
 people_urls = (
     [
         path("", people.people, name="list"),
+        path("add/", people.add, name="add"),
+        path("<int:pk>/", people.person, name="person"),
+        path("<int:pk>/set-up-link/", people.send_set_up_link, name="send-set-up-link"),
+        path("<int:pk>/grant/", roles.grant, name="grant"),
+        path("roles/<int:pk>/change/", roles.change, name="change-role"),
+        path("roles/<int:pk>/revoke/", roles.revoke, name="revoke-role"),
         path("<int:pk>/deactivate/", people.deactivate, name="deactivate"),
         path("<int:pk>/two-step-reset/", people.issue_mfa_reset, name="mfa-reset"),
         path("grants/", people.grants, name="grants"),

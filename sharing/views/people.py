@@ -1,4 +1,6 @@
-"""People and role grants, for system administrators (and grants for Caldicott Guardians)."""
+"""People, for system administrators: the list, a person's page, adding a person (their one-time
+link goes to them by email only), deactivating, resets; and role grants awaiting confirmation
+(also for Caldicott Guardians). Granting, changing and revoking roles: `sharing.views.roles`."""
 
 from __future__ import annotations
 
@@ -16,14 +18,23 @@ from pause_portal.tenancy.models import AccountLinkPurpose, Membership, Membersh
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership, pending_grants_for
 from sharing import actions
+from sharing.forms_people import AddPersonForm
+from sharing.set_up_links import add_person_and_email_link, email_new_link_on_commit
+
+
+def _message(exc: Exception) -> str:
+    return "; ".join(getattr(exc, "messages", None) or [str(exc.args[0] if exc.args else exc)])
+
+
+def _current_roles():
+    return Membership.objects.exclude(status=MembershipStatus.REVOKED).select_related("programme")
 
 
 @for_perm(Perm.MANAGE_PEOPLE)
 def people(request):
-    memberships = Membership.objects.exclude(status=MembershipStatus.REVOKED).select_related("programme")
     rows = (
         Person.objects.select_related("organisation")
-        .prefetch_related(Prefetch("memberships", queryset=memberships))
+        .prefetch_related(Prefetch("memberships", queryset=_current_roles()))
         .order_by("organisation__name", "full_name")
     )
     rows = list(rows)
@@ -36,30 +47,84 @@ def _person_or_404(pk: int) -> Person:
 
 
 @for_perm(Perm.MANAGE_PEOPLE)
+def person(request, pk: int):
+    shown = get_object_or_404(
+        Person.objects.select_related("organisation").prefetch_related(
+            Prefetch("memberships", queryset=_current_roles())), pk=pk)
+    record_staff_view(request, [shown])
+    return render(request, "people/person.html", {
+        "person": shown, "memberships": list(shown.memberships.all()),
+        "awaits_set_up": shown.is_active and not shown.has_usable_password(),
+    })
+
+
+def _portal_url(request) -> str:
+    # The host is one ALLOWED_HOSTS let through: the link in the email points at this portal.
+    return request.build_absolute_uri("/")
+
+
+@for_perm(Perm.MANAGE_PEOPLE)
+def add(request):
+    form = AddPersonForm(request.POST if request.method == "POST" else None)
+    refusal = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = add_person_and_email_link(**form.cleaned_data, by=request.user, portal_url=_portal_url(request))
+        except (PermissionDenied, ValidationError) as exc:
+            refusal = _message(exc)
+        else:
+            messages.success(request, f"{added.full_name} is added. We are emailing them a one-time link to set up "
+                                      "their account; it is not shown to you. Now give them a role.")
+            return redirect("people:person", added.pk)
+    return render(request, "people/add.html", {"form": form, "refusal": refusal})
+
+
+@for_perm(Perm.MANAGE_PEOPLE)
 @require_POST
-def deactivate(request, pk: int):
-    person = _person_or_404(pk)
-    try:
-        actions.deactivate_person(person=person, by=request.user)
-    except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, str(exc.args[0] if exc.args else exc))
+def send_set_up_link(request, pk: int):
+    shown = _person_or_404(pk)
+    if shown.is_active and not shown.has_usable_password() and shown.pk != request.user.pk:
+        email_new_link_on_commit(person=shown, by=request.user, portal_url=_portal_url(request))
+        messages.success(request, f"We are emailing {shown.full_name} a new one-time link to set up their account. "
+                                  "Any earlier link stops working.")
     else:
-        messages.success(request, f"{person.full_name} is deactivated and signed out everywhere.")
-    return redirect("people:list")
+        messages.error(request, f"{shown.full_name} has already set up their account: reset their two-step "
+                                "sign-in instead if they have lost their phone.")
+    return redirect("people:person", shown.pk)
+
+
+@for_perm(Perm.MANAGE_PEOPLE)
+def deactivate(request, pk: int):
+    """A confirmation page, then deactivation (`actions.deactivate_person`, the one place it happens)."""
+    shown = _person_or_404(pk)
+    if not shown.is_active:
+        messages.error(request, f"{shown.full_name} is already deactivated.")
+        return redirect("people:person", shown.pk)
+    refusal = None
+    if request.method == "POST":
+        try:
+            actions.deactivate_person(person=shown, by=request.user)
+        except (PermissionDenied, ValidationError) as exc:
+            refusal = _message(exc)
+        else:
+            messages.success(request, f"{shown.full_name} is deactivated and signed out everywhere.")
+            return redirect("people:person", shown.pk)
+    record_staff_view(request, [shown])
+    return render(request, "people/deactivate.html", {"person": shown, "refusal": refusal})
 
 
 @for_perm(Perm.MANAGE_PEOPLE)
 @require_POST
 def issue_mfa_reset(request, pk: int):
-    person = _person_or_404(pk)
+    shown = _person_or_404(pk)
     try:
-        token = actions.issue_account_link(person=person, purpose=AccountLinkPurpose.MFA_RESET, by=request.user)
+        token = actions.issue_account_link(person=shown, purpose=AccountLinkPurpose.MFA_RESET, by=request.user)
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, str(exc.args[0] if exc.args else exc))
+        messages.error(request, _message(exc))
         return redirect("people:list")
     link = request.build_absolute_uri(reverse("accounts:account-link", args=[token]))
     # Shown once, to be passed on by a trusted channel; only its hash is stored.
-    return render(request, "people/reset_link.html", {"person": person, "link": link})
+    return render(request, "people/reset_link.html", {"person": shown, "link": link})
 
 
 @for_perm(Perm.CONFIRM_ROLE_GRANT)

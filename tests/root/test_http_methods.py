@@ -142,7 +142,7 @@ def _system_admin(programme):
 
 # url name: make (an object, a person who may reach it) in `programme` (or the object's own).
 OWN_OBJECTS = {
-    "people:deactivate": lambda prog: (f.person(prog.trust), _system_admin(prog)),
+    "people:send-set-up-link": lambda prog: (f.person(prog.trust, with_device=False), _system_admin(prog)),
     "people:mfa-reset": lambda prog: (f.person(prog.trust), _system_admin(prog)),
     "people:confirm-grant": lambda prog: (meta.pending_grant(prog), _member(prog, Role.CALDICOTT_GUARDIAN)),
     "eligibility:extract-retry": lambda prog: (meta.an_extract(prog), _member(prog, Role.TRUST_LEAD)),

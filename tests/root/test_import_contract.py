@@ -176,6 +176,7 @@ def test_the_queue_knows_every_task_by_its_name_from_before_the_move():
         "eligibility.run_import",
         "eligibility.sweep_kept_uploads",
         "sharing.apply_retention_schedules",
+        "sharing.email_set_up_link",  # since issue 24: a new person's one-time link, to them only
         "sharing.end_scoping_at_deadlines",
         "sharing.notify_grant_awaiting_confirmation",
         "sharing.send_scoping_reminders",

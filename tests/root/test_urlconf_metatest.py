@@ -297,6 +297,11 @@ OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
     "people:deactivate": (lambda prog: f.person(prog.trust), Role.TRUST_LEAD),
+    "people:person": (lambda prog: f.person(prog.trust), Role.TRUST_LEAD),
+    "people:send-set-up-link": (lambda prog: f.person(prog.trust, with_device=False), Role.TRUST_LEAD),
+    "people:grant": (lambda prog: f.person(prog.trust), Role.CALDICOTT_GUARDIAN),
+    "people:change-role": (pending_grant, Role.CALDICOTT_GUARDIAN),
+    "people:revoke-role": (pending_grant, Role.CALDICOTT_GUARDIAN),
     "people:mfa-reset": (lambda prog: f.person(prog.trust), Role.TRUST_LEAD),
     "eligibility:extract": (an_extract, Role.TRUST_CASEWORKER),
     "eligibility:extract-progress": (an_extract, Role.TRUST_CASEWORKER),
@@ -348,6 +353,6 @@ def test_object_urls_answer_404_to_a_person_of_another_programme(name, method, p
     client = sign_in_verified(Client(), outsider)
     response = getattr(client, method)(reverse(name, args=[obj.pk]))
     assert response.status_code == 404
-    if name == "people:confirm-grant":
+    if name in ("people:confirm-grant", "people:change-role", "people:revoke-role"):
         obj.refresh_from_db()
         assert obj.status == MembershipStatus.PENDING

@@ -8,6 +8,13 @@ same command again for that person, programme and role with `--by` naming a diff
 administrator (or confirm in the admin, or on the portal's grants page). Nobody grants a role to
 themselves: `--by` naming the person receiving it is refused.
 
+Someone who already holds (or awaits) another role in the programme is moved to the new one with
+`--change`, as one audited step (`sharing.role_changes.change_role`): the old role ends at once,
+with their sessions and their caseload there, and the new one is granted (a lead, DPO or Caldicott
+role then waits for confirmation as above). Without `--change` the command says so and changes
+nothing. On the portal, the People page does the same with a confirmation page, and emails a new
+person's link to them instead of showing it.
+
 The email address is matched and stored in one form (lower-case, plain ASCII), so
 `Jo@Example.org` and `jo@example.org` are one person.
 """
@@ -29,6 +36,7 @@ from pause_portal.tenancy.models import (
 )
 from pause_portal.tenancy.roles import Role
 from sharing import actions
+from sharing.role_changes import change_role
 
 
 class Command(BaseCommand):
@@ -41,6 +49,9 @@ class Command(BaseCommand):
         parser.add_argument("--programme", default="", help="The programme's name (for a programme role).")
         parser.add_argument("--role", default="", choices=[r.value for r in Role] + [""], help="The role to grant.")
         parser.add_argument("--by", default="", help="Email of the system administrator doing this (not needed only for the very first one).")
+        parser.add_argument("--change", action="store_true",
+                            help="Move someone who holds another role in the programme to this one (their old role "
+                                 "ends at once, with their sessions and caseload there).")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the portal is served, for the printed link.")
 
     def handle(self, *args, **opts):
@@ -75,14 +86,14 @@ class Command(BaseCommand):
             actions.make_system_admin(person=person, by=by)
             self.stdout.write(f"{person.email} is a system administrator.")
         elif role is not None:
-            self._grant(person, role, opts["programme"], by)
+            self._grant(person, role, opts["programme"], by, change=opts["change"])
 
         if new:
             token = actions.issue_account_link(person=person, purpose=AccountLinkPurpose.SET_PASSWORD, by=by)
             url = opts["base_url"].rstrip("/") + reverse("accounts:account-link", args=[token])
             self.stdout.write(f"One-time link (expires in 72 hours; pass it on by a trusted channel):\n{url}")
 
-    def _grant(self, person: Person, role: Role, programme_name: str, by: Person | None) -> None:
+    def _grant(self, person: Person, role: Role, programme_name: str, by: Person | None, *, change: bool) -> None:
         if not programme_name:
             raise CommandError(f"{role.label} is held in a programme: name it with --programme.")
         programme = Programme.objects.filter(name=programme_name).first()
@@ -90,14 +101,31 @@ class Command(BaseCommand):
             raise CommandError(f"No programme called {programme_name!r}.")
         if by is None:
             raise CommandError("Granting a role needs --by (the system administrator doing it).")
-        pending = Membership.objects.filter(
-            person=person, programme=programme, role=role, status=MembershipStatus.PENDING
+        held = Membership.objects.filter(
+            person=person, programme=programme, status__in=[MembershipStatus.PENDING, MembershipStatus.ACTIVE]
         ).first()
-        if pending is not None:
-            actions.confirm_role(membership=pending, by=by)
-            self.stdout.write(f"Confirmed: {role.label} in {programme.name} (asked by person #{pending.requested_by_id}).")
+        if held is not None and held.role == role:
+            if held.status == MembershipStatus.PENDING:
+                actions.confirm_role(membership=held, by=by)
+                self.stdout.write(f"Confirmed: {role.label} in {programme.name} (asked by person #{held.requested_by_id}).")
+            else:
+                self.stdout.write(f"{person.email} already holds {role.label} in {programme.name}: nothing changed.")
             return
-        membership = actions.request_role(person=person, programme=programme, role=role, by=by)
+        if held is not None:
+            if not change:
+                raise CommandError(
+                    f"{person.email} holds {held.get_role_display()} in {programme.name}"
+                    f"{' (awaiting confirmation)' if held.status == MembershipStatus.PENDING else ''}. To move them "
+                    f"to {role.label} in one step, run this again with --change: their current role ends at once, "
+                    f"with their sessions and their caseload in {programme.name}. Nothing changed."
+                )
+            done = change_role(membership=held, role=role, by=by)
+            self.stdout.write(f"Ended: {held.get_role_display()} in {programme.name} "
+                              f"({done.revocation.sessions_ended} session(s) and "
+                              f"{done.revocation.assignments_ended} caseload assignment(s) ended).")
+            membership = done.granted
+        else:
+            membership = actions.request_role(person=person, programme=programme, role=role, by=by)
         if membership.status == MembershipStatus.PENDING:
             self.stdout.write(
                 f"{role.label} in {programme.name} is awaiting confirmation by a second person (another system "
