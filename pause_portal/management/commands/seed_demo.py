@@ -8,6 +8,11 @@ with ``import_extract``, as an upload would be. Northbrook's is sized so that 15
 are imported (a scoping release needs enough women to survive k-anonymity): 620 children and
 ~230 mothers, of whom the minimisation keeps ~165 and the default rules find ~45 eligible.
 Westvale's is smaller (150 children, ~60 mothers, ~40 women imported).
+
+So that every role's pages have data (issue 24, point 5): Westvale is released for delivery with
+caseloads, contact and a safeguarding concern (`sharing.demo_delivery`); Northbrook's eligible
+women are released for scoping (`sharing.demo_scoping`); Westvale's DPO has an access request and
+a breach (`audit.oversight.demo_oversight`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.oversight.demo_oversight import seed_rights_and_breach
 from eligibility.importing import import_extract
 from eligibility.models import ExtractStatus
 from eligibility.recompute import recompute
@@ -26,6 +32,7 @@ from pause_portal.tenancy.models import MembershipStatus, Organisation, Person, 
 from pause_portal.tenancy.roles import OrganisationKind, Role
 from sharing import actions
 from sharing.demo_delivery import seed_agreement, seed_delivery
+from sharing.demo_scoping import seed_scoping_release
 
 DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 - synthetic demo accounts only
 DOMAIN = "demo.invalid"
@@ -137,6 +144,15 @@ class Command(BaseCommand):
                           "confirmed by the Caldicott Guardian.")
         self.stdout.write(f"Westvale delivery: {len(released)} women decided eligible and released to Pause; "
                           "caseloads assigned, contact recorded and one safeguarding concern raised.")
+        northbrook = programmes["Northbrook scoping"]
+        release = seed_scoping_release(northbrook, caseworker=people["caseworker"], lead=people["lead"], today=today)
+        self.stdout.write(f"Northbrook scoping: {release.women} women decided eligible and released to Pause for "
+                          f"scoping; {release.report['served']} rows served after the k-anonymity check.")
+        request, breach = seed_rights_and_breach(westvale, dpo=people["westvale.dpo"],
+                                                 checked_by=people["westvale.caseworker"],
+                                                 woman=released[2].woman, today=today)
+        self.stdout.write(f"Westvale delivery: rights request {request.reference} (access) and breach "
+                          f"{breach.reference} recorded by the DPO.")
 
     def _print_logins(self) -> None:
         w = self.stdout.write

@@ -87,3 +87,20 @@ def test_the_demo_seeds_agreements_and_a_delivery_caseload(capsys):
     protector = Protector.load(released[0].programme_id, ReleasedWoman.key_phase)
     for r in released:  # the invented addresses never reach the audit trail
         assert r.reveal(protector, "address") not in text
+
+
+@override_settings(DEMO=True)
+def test_the_demo_shows_every_role_something_a_scoping_release_a_rights_request_and_a_breach(capsys):
+    """Issue 24, point 5: Northbrook's Pause lead sees k-checked scoping rows; Westvale's DPO has a
+    rights request and a breach (and the Trust lead a concern, above)."""
+    from audit.core.models_rights import Breach, RightsRequest
+    from sharing.models_scoping import ScopingRelease, ScopingWomanRow
+
+    call_command("seed_demo")
+    release = ScopingRelease.objects.get(programme__name="Northbrook scoping")
+    served = ScopingWomanRow.objects.filter(release=release, withheld=False).count()
+    assert served >= 5 and release.report["served"] == served  # at least one class of k women
+    assert RightsRequest.objects.filter(programme__name="Westvale delivery", kind="access").count() == 1
+    assert Breach.objects.filter(programme__name="Westvale delivery").count() == 1
+    out = capsys.readouterr().out
+    assert "released to Pause for scoping" in out and "rights request" in out
