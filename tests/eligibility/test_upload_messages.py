@@ -1,5 +1,6 @@
-"""Issue 24: the day field of a date of birth showed Django's own "Ensure this value has at most 2
-characters". Every part of every GOV.UK date input now says what is wrong in words of ours."""
+"""Issue 24: every message written for the user, never Django's default. The day field of a date
+of birth showed Django's own "Ensure this value has at most 2 characters": every part of every
+GOV.UK date input now says what is wrong in words of ours, and so does the column mapping form."""
 
 from __future__ import annotations
 
@@ -33,3 +34,15 @@ def test_every_part_too_long_is_named_in_words_of_ours(max_lengths):
             field.clean(values)
         messages = refused.value.messages
         assert messages == [f"The {part} must be {n} digits or fewer"], messages
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("posted", "message"), [
+    ({"name": "", "lines": ""}, "Enter a name for the mapping"),
+    ({"name": "", "lines": ""}, "Enter at least one column name"),
+    ({"name": "x" * 101, "lines": "pers_person_id = PersonID"}, "The name of the mapping must be 100 characters or fewer"),
+])
+def test_the_column_mapping_form_speaks_in_words_of_ours(client, trust_lead, posted, message):
+    sign_in_verified(client, trust_lead)
+    page = client.post(reverse("eligibility:mappings"), posted).content.decode()
+    assert message in page and "This field is required" not in page and DJANGO_DEFAULT not in page
