@@ -172,3 +172,33 @@ def test_the_sweep_leaves_a_checked_upload_alone_for_24_hours_then_expires_it(ch
     assert report.not_confirmed == 1 and extract.status == ExtractStatus.EXPIRED and extract.upload_id == ""
     assert not any(upload_dir.rglob("*"))
     assert AuditEntry.objects.filter(reason__contains="not confirmed within 24 hours").exists()
+
+
+def test_the_confirmation_is_audited_with_who_confirmed(client, checked, caseworker,
+                                                        django_capture_on_commit_callbacks):
+    extract = checked()
+    confirm_checked(client, django_capture_on_commit_callbacks)
+    entry = AuditEntry.objects.get(reason="extract confirmed: importing it")
+    assert entry.actor_id == caseworker.pk and entry.object_id == extract.pk
+
+
+def test_a_confirmed_write_that_fails_changes_nothing_and_its_retry_writes_what_was_shown(
+        client, checked, monkeypatch, django_capture_on_commit_callbacks):
+    extract = checked()
+    shown = import_confirmation.what_changes(extract.summary)
+    real = importing._upsert_events
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(importing, "_upsert_events", broken)
+    with pytest.raises(RuntimeError):
+        confirm_checked(client, django_capture_on_commit_callbacks)
+    extract.refresh_from_db()
+    assert extract.status == ExtractStatus.FAILED and extract.confirmed_at and not Woman.objects.exists()
+    monkeypatch.setattr(importing, "_upsert_events", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("eligibility:extract-retry", args=[extract.pk]))
+    extract.refresh_from_db()
+    assert extract.status == ExtractStatus.SUCCEEDED and import_confirmation.what_changes(extract.summary) == shown
+    assert Woman.objects.count() == 1 and extract.upload_id == ""
