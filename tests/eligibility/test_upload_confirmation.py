@@ -114,6 +114,7 @@ def test_confirming_after_another_import_checks_the_upload_again(client, checked
     assert extract.summary["women"]["created"] == 1
     again = confirm_checked(client, django_capture_on_commit_callbacks)
     assert again.pk == extract.pk and again.status == ExtractStatus.CHECKED  # checked again, not written
+    assert again.checked_at > extract.checked_at  # its 24 hours start again
     assert again.checked_again == import_confirmation.IMPORTED_SINCE
     assert again.summary["women"] == {"created": 0, "updated": 0, "unchanged": 1}
     assert again.summary["not_in_latest"] == {"women": 1, "children": 1}
@@ -202,3 +203,17 @@ def test_a_confirmed_write_that_fails_changes_nothing_and_its_retry_writes_what_
     extract.refresh_from_db()
     assert extract.status == ExtractStatus.SUCCEEDED and import_confirmation.what_changes(extract.summary) == shown
     assert Woman.objects.count() == 1 and extract.upload_id == ""
+
+
+def test_the_outcome_is_saved_in_the_write_s_own_transaction(caseworker, programme, upload_dir):
+    """Anything failing after the write and its "imported" are saved rolls both back together."""
+    extract = Extract.objects.create(programme=programme, uploaded_by=caseworker, sha256="4" * 64, size_bytes=1)
+
+    def fails_at_the_end(written):
+        assert Extract.objects.get(pk=written.pk).status == ExtractStatus.SUCCEEDED and Woman.objects.exists()
+        raise RuntimeError("after the write")
+
+    with pytest.raises(RuntimeError):
+        importing.check_and_write(extract, Ssd().files(), by=caseworker, before_commit=fails_at_the_end)
+    extract.refresh_from_db()
+    assert extract.status == ExtractStatus.FAILED and not Woman.objects.exists() and not Child.objects.exists()
