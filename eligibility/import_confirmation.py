@@ -131,6 +131,20 @@ def confirm(extract: Extract, *, by: Person, role: str, now: datetime | None = N
     return outcome
 
 
+def cancel(extract: Extract, *, by: Person, role: str) -> bool:
+    """A caseworker decides a checked extract is not to be imported: nothing is written and its
+    upload is deleted now, not after `CONFIRM_WITHIN`. False when it was not waiting."""
+    with transaction.atomic():
+        if not Extract.objects.filter(pk=extract.pk, status=ExtractStatus.CHECKED).update(
+                status=ExtractStatus.CANCELLED, finished_at=timezone.now(), confirmed_at=None):
+            return False
+        record_event(Event.CHANGE, actor=by, target=extract, programme=extract.programme, role=role, action=1,
+                     reason="extract not to be imported (cancelled after its check): nothing imported; "
+                            "its upload is deleted")
+    _discard(extract)
+    return True
+
+
 def expire(extract: Extract, *, now: datetime, by: Person | None = None, role: str = "") -> bool:
     """Mark a checked extract not confirmed in time (in the caller's transaction), with its audit
     entry. The caller deletes the upload once this commits. False if it was no longer waiting."""

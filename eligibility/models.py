@@ -27,6 +27,7 @@ class ExtractStatus(models.TextChoices):
     REFUSED = "refused", "Refused"
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Not confirmed in time"
+    CANCELLED = "cancelled", "Not imported: cancelled"
 
 
 class ExtractFormat(models.TextChoices):

@@ -189,7 +189,8 @@ def mark_queued(upload_id: str) -> None:
 
 def _why_remove(extract, now: datetime) -> tuple[str, str] | None:
     """(report field, audit reason) when an extract's kept upload should go, else None."""
-    if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED, ExtractStatus.EXPIRED):
+    if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED, ExtractStatus.EXPIRED,
+                          ExtractStatus.CANCELLED):
         return "finished", "its import has finished"
     if extract.status == ExtractStatus.CHECKED:  # waiting for confirmation: left alone until its bound
         if (extract.checked_at or extract.uploaded_at) < now - CONFIRM_WITHIN:

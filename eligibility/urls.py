@@ -10,6 +10,7 @@ urlpatterns = [
     path("extracts/<int:pk>/report.csv", extracts.extract_report, name="extract-report"),
     path("extracts/<int:pk>/retry/", extracts.extract_retry, name="extract-retry"),
     path("extracts/<int:pk>/confirm/", extracts.extract_confirm, name="extract-confirm"),
+    path("extracts/<int:pk>/cancel/", extracts.extract_cancel, name="extract-cancel"),
     path("extracts/column-mappings/", extracts.mappings, name="mappings"),
     path("extracts/columns/", columns.columns, name="columns"),
     path("extracts/columns/template.csv", columns.column_template, name="column-template"),

@@ -145,6 +145,22 @@ def _confirm(request, extract):
     return redirect("eligibility:extract", pk=extract.pk)
 
 
+@for_perm(Perm.UPLOAD_EXTRACTS)
+def extract_cancel(request, pk: int):
+    """The caseworker decides not to import a checked extract: its upload is deleted now."""
+    extract = _extract_or_404(request, pk)
+    return _cancel(request, extract)
+
+
+@require_POST
+def _cancel(request, extract):
+    if import_confirmation.cancel(extract, by=request.user, role=current_membership(request).role):
+        messages.success(request, "Nothing was imported, and the uploaded files have been deleted")
+    else:
+        messages.error(request, CONFIRM_ANSWERS[import_confirmation.NOT_WAITING])
+    return redirect("eligibility:extract", pk=extract.pk)
+
+
 def _percent(extract: Extract) -> int:
     if extract.status not in WORKING:
         return 100

@@ -217,3 +217,19 @@ def test_the_outcome_is_saved_in_the_write_s_own_transaction(caseworker, program
         importing.check_and_write(extract, Ssd().files(), by=caseworker, before_commit=fails_at_the_end)
     extract.refresh_from_db()
     assert extract.status == ExtractStatus.FAILED and not Woman.objects.exists() and not Child.objects.exists()
+
+
+def test_do_not_import_deletes_the_upload_now_and_writes_nothing(client, checked, caseworker, upload_dir,
+                                                                 django_capture_on_commit_callbacks):
+    extract = checked()
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(reverse("eligibility:extract-cancel", args=[extract.pk]), follow=True)
+    extract.refresh_from_db()
+    assert queued == [] and extract.status == ExtractStatus.CANCELLED and extract.finished_at
+    assert extract.upload_id == "" and not any(upload_dir.rglob("*")) and not Woman.objects.exists()
+    page = response.content.decode()
+    assert "Nothing was imported, and the uploaded files have been deleted" in page and "Extract not imported" in page
+    entry = AuditEntry.objects.get(reason__startswith="extract not to be imported")
+    assert entry.actor_id == caseworker.pk and entry.object_id == extract.pk
+    again = client.post(reverse("eligibility:extract-confirm", args=[extract.pk]), follow=True)
+    assert "This extract is not waiting for confirmation" in again.content.decode() and not Woman.objects.exists()
