@@ -85,8 +85,9 @@ def may_import(person: Person, programme: Programme) -> str | None:
     return membership.role
 
 
-def refuse_if_imported(programme: Programme, sha: str) -> None:
-    earlier = Extract.objects.filter(programme=programme, sha256=sha, status=ExtractStatus.SUCCEEDED).first()
+def refuse_if_imported(programme: Programme, sha: str, *, but: Extract | None = None) -> None:
+    earlier = (Extract.objects.filter(programme=programme, sha256=sha, status=ExtractStatus.SUCCEEDED)
+               .exclude(pk=getattr(but, "pk", None)).first())
     if earlier is not None:
         raise AlreadyImported(earlier)
 
@@ -193,6 +194,12 @@ def check_and_write(
     extract.save(update_fields=["status", "failure"])
     progress = _Progress(extract)
     progress.save(stage=ImportStage.CHECKING)
+    try:  # the same files imported while this upload waited (two uploads of one file, both checked)
+        refuse_if_imported(programme, extract.sha256, but=extract)
+    except AlreadyImported as exc:
+        again = Problem(Level.ERROR, Code.ALREADY_IMPORTED, str(exc))
+        extract.problems = [_problem_dict(again)]
+        return _refuse(extract, [again], {Code.ALREADY_IMPORTED: 1}, by, role)
     try:
         mapping = check_mapping(mapping)
     except ValueError as exc:  # a saved mapping the reader no longer accepts: the caseworker's to fix

@@ -233,3 +233,19 @@ def test_do_not_import_deletes_the_upload_now_and_writes_nothing(client, checked
     assert entry.actor_id == caseworker.pk and entry.object_id == extract.pk
     again = client.post(reverse("eligibility:extract-confirm", args=[extract.pk]), follow=True)
     assert "This extract is not waiting for confirmation" in again.content.decode() and not Woman.objects.exists()
+
+
+def test_the_same_files_imported_while_an_upload_waited_are_refused_politely_at_its_recheck(
+        client, checked, upload_dir, django_capture_on_commit_callbacks):
+    first, second = checked(), checked()  # the same files twice, both checked before either is imported
+    assert first.status == second.status == ExtractStatus.CHECKED
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("eligibility:extract-confirm", args=[first.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("eligibility:extract-confirm", args=[second.pk]))
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == ExtractStatus.SUCCEEDED and second.status == ExtractStatus.REFUSED
+    assert [p["code"] for p in second.problems] == ["already_imported"]
+    assert "already imported" in second.problems[0]["message"] and second.upload_id == ""
+    assert Woman.objects.count() == 1
