@@ -6,7 +6,7 @@ DEMO_ENV := PORTAL_ENV=demo
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: demo test lint lint-imports check-migrations check-deploy demo-code lock clean-demo bench bench-services
+.PHONY: demo demo-extract test lint lint-imports check-migrations check-deploy demo-code lock clean-demo bench bench-services
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(VENV)/.runtime
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	$(DEMO_ENV) $(BIN)/python -m pause_portal.demo_runner --host $(HOST) --port $(PORT)
+
+## demo-extract: write a synthetic extract to upload in the demo (invented people), e.g. make demo-extract DEMO_EXTRACT=var/demo-extract
+DEMO_EXTRACT ?= var/demo-extract
+demo-extract: $(VENV)/.runtime
+	$(DEMO_ENV) $(BIN)/python manage.py write_synthetic_extract $(DEMO_EXTRACT)
 
 ## demo-code: the current two-step code of a demo account, e.g. make demo-code EMAIL=lead@demo.invalid
 demo-code: $(VENV)/.runtime

@@ -27,12 +27,15 @@ class MappingChoiceForm(forms.Form):
 
 
 class ColumnMappingForm(forms.Form):
-    name = govuk(forms.CharField(label="Name of the mapping", max_length=100), size="")
+    name = govuk(forms.CharField(label="Name of the mapping", max_length=100, error_messages={
+        "required": "Enter a name for the mapping",
+        "max_length": "The name of the mapping must be 100 characters or fewer"}), size="")
     lines = govuk(forms.CharField(
         label="Column names",
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         help_text="One a line: the portal's column name, an equals sign, then your column's header. "
                   "For example: pers_person_id = PersonID",
+        error_messages={"required": "Enter at least one column name"},
     ), size="")
 
     def __init__(self, *args, programme=None, **kwargs):

@@ -15,6 +15,7 @@ never deleted; rectified values stand; people erased on request are not brought 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import BinaryIO
@@ -84,8 +85,9 @@ def may_import(person: Person, programme: Programme) -> str | None:
     return membership.role
 
 
-def refuse_if_imported(programme: Programme, sha: str) -> None:
-    earlier = Extract.objects.filter(programme=programme, sha256=sha, status=ExtractStatus.SUCCEEDED).first()
+def refuse_if_imported(programme: Programme, sha: str, *, but: Extract | None = None) -> None:
+    earlier = (Extract.objects.filter(programme=programme, sha256=sha, status=ExtractStatus.SUCCEEDED)
+               .exclude(pk=getattr(but, "pk", None)).first())
     if earlier is not None:
         raise AlreadyImported(earlier)
 
@@ -160,15 +162,44 @@ class _CountingReader:
 def run_import(
     extract: Extract, files: Files, *, by: Person, mapping: dict | None = None, today: date | None = None
 ) -> Extract:
-    """Everything after the upload: check, and if there are no errors, write all or nothing."""
+    """Everything after the upload, in one go (the command's path): check, and if there are no
+    errors, write all or nothing. The portal checks first and writes once a caseworker has
+    confirmed what will change (``eligibility.import_confirmation``)."""
+    return check_and_write(extract, files, by=by, mapping=mapping, today=today, before_commit=None)
+
+
+class WriteUndone(Exception):
+    """Raised by a ``before_commit`` to roll the write back on purpose; carries the summary and
+    problems the write would have recorded."""
+
+    def __init__(self, extract: Extract):
+        self.summary, self.problems = extract.summary, extract.problems
+        super().__init__("the write was rolled back on purpose")
+
+
+def check_and_write(
+    extract: Extract, files: Files, *, by: Person, mapping: dict | None = None, today: date | None = None,
+    before_commit: Callable[[Extract], None] | None,
+) -> Extract:
+    """Check the upload; if it has no errors, write it in one transaction. ``before_commit`` sees
+    the extract as the write left it (summary, problems), inside that transaction, and may raise
+    ``WriteUndone`` to roll every row back (a rehearsal, or a write that no longer matches what was
+    confirmed): the extract is then returned as stored, with ``undone`` holding the exception."""
     programme = extract.programme
     role = may_import(by, programme)
     if role is None:
         raise PermissionDenied("Only the programme's Trust caseworkers and leads import extracts.")
+    extract.undone = None
     extract.status, extract.failure = ExtractStatus.RUNNING, ""
     extract.save(update_fields=["status", "failure"])
     progress = _Progress(extract)
     progress.save(stage=ImportStage.CHECKING)
+    try:  # the same files imported while this upload waited (two uploads of one file, both checked)
+        refuse_if_imported(programme, extract.sha256, but=extract)
+    except AlreadyImported as exc:
+        again = Problem(Level.ERROR, Code.ALREADY_IMPORTED, str(exc))
+        extract.problems = [_problem_dict(again)]
+        return _refuse(extract, [again], {Code.ALREADY_IMPORTED: 1}, by, role)
     try:
         mapping = check_mapping(mapping)
     except ValueError as exc:  # a saved mapping the reader no longer accepts: the caseworker's to fix
@@ -191,25 +222,41 @@ def run_import(
                 return _refuse(extract, reading.problems, reading.problem_counts, by, role)
             plan.finish()
             progress.save(stage=ImportStage.SAVING)
-            with transaction.atomic():
-                summary = _write(extract, reading, plan, staging, by, role)
+            Protector.load(programme.pk, Woman.key_phase)  # a first key is made (and kept) outside the write
+            try:
+                with transaction.atomic():
+                    summary = _write(extract, reading, plan, staging, by, role)
+                    _succeed(extract, reading, summary)
+                    if before_commit is not None:
+                        before_commit(extract)
+            except WriteUndone as undone:
+                extract.refresh_from_db()
+                extract.undone = undone
+                return extract
     except Exception as exc:
         Extract.objects.filter(pk=extract.pk).update(
             status=ExtractStatus.FAILED, finished_at=timezone.now(), failure=type(exc).__name__[:200]
         )
         raise
+    return extract
+
+
+def _succeed(extract: Extract, reading, summary: dict) -> None:
+    """Record the outcome in the write's own transaction: the records and "imported" together."""
+    kept = summary.pop("corrections_kept")  # problems (file, row, column), reported as warnings
     extract.summary = {
         **summary,
         "left_out": reading.left_out,
-        "warnings": len(reading.warnings) + len(summary["corrections_kept"]),
+        "warnings": len(reading.warnings) + len(kept),
+        "corrections_kept": len(kept),
         "rows_read": reading.rows_read,
     }
-    extract.problems += summary.pop("corrections_kept")
+    extract.problems = extract.problems + kept
     extract.status = ExtractStatus.SUCCEEDED
     extract.stage, extract.progress_done = ImportStage.DONE, extract.progress_total
     extract.finished_at = timezone.now()
+    extract.checked_again = ""
     extract.save()
-    return extract
 
 
 def _refuse(extract: Extract, problems: list[Problem], counts: dict, by: Person, role: str) -> Extract:

@@ -22,9 +22,12 @@ from pseudonymisation.fields import BlindIndexField, EncryptedField, ProtectedMo
 class ExtractStatus(models.TextChoices):
     RECEIVED = "received", "Received"
     RUNNING = "running", "Importing"
+    CHECKED = "checked", "Checked: waiting for confirmation"
     SUCCEEDED = "succeeded", "Imported"
     REFUSED = "refused", "Refused"
     FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Not confirmed in time"
+    CANCELLED = "cancelled", "Not imported: cancelled"
 
 
 class ExtractFormat(models.TextChoices):
@@ -88,6 +91,11 @@ class Extract(models.Model):
     summary = models.JSONField(default=dict)
     problems = models.JSONField(default=list)  # errors and warnings: file, row, column, message
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The check rehearses the import and shows what it would change; the import itself waits for
+    # a caseworker's confirmation (eligibility.import_confirmation).
+    checked_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)  # set: the next run writes
+    checked_again = models.CharField(max_length=200, blank=True)  # why the upload was checked again
 
     data_classification = {
         "id": D.SAFE,
@@ -109,6 +117,9 @@ class Extract(models.Model):
         "summary": D.SAFE,  # counts only
         "problems": D.SAFE,  # locations and messages; never a value from the file
         "finished_at": D.SAFE,
+        "checked_at": D.SAFE,
+        "confirmed_at": D.SAFE,
+        "checked_again": D.SAFE,
     }
 
     class Meta:
@@ -120,7 +131,7 @@ class Extract(models.Model):
                 name="extract_imported_once_per_programme",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["received", "running"]) | Q(finished_at__isnull=False),
+                condition=Q(status__in=["received", "running", "checked"]) | Q(finished_at__isnull=False),
                 name="extract_finished_is_dated",
             ),
         ]

@@ -1,4 +1,6 @@
-"""Thin tasks: ids in, the actor's right re-checked, the work run. A successful import is
+"""Thin tasks: ids in, the actor's right re-checked, the work run. `run_import` checks an upload
+(then it waits for a caseworker's confirmation) or, once confirmed, writes it
+(`import_confirmation`). A successful import is
 followed by a recompute of the proposals (its own task, through `recompute_jobs`: the import's
 transaction is not held open for it, and a failed recompute never undoes an import). The upload
 sweep runs hourly from beat (`CELERY_BEAT_SCHEDULE`; `manage.py sweep_uploads` does the same)."""
@@ -10,7 +12,7 @@ from contextlib import ExitStack
 from celery import shared_task
 from django.utils import timezone
 
-from eligibility import importing, recompute_jobs, uploads
+from eligibility import import_confirmation, importing, recompute_jobs, uploads
 from eligibility.models import Extract, ExtractStatus
 from pause_portal.tenancy.models import Person
 
@@ -38,7 +40,10 @@ def run_import(extract_id: int, actor_id: int) -> str:
     mapping = extract.column_mapping.columns if extract.column_mapping else None
     with ExitStack() as stack:
         files = uploads.open_files(extract, stack)
-        extract = importing.run_import(extract, files, by=actor, mapping=mapping)
+        if extract.confirmed_at is None:  # check, and show what the import will change
+            extract = import_confirmation.check_upload(extract, files, by=actor, mapping=mapping)
+        else:  # confirmed: write, if it still changes exactly what was shown
+            extract = import_confirmation.import_confirmed(extract, files, by=actor, mapping=mapping)
     if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED):
         # The outcome, hash and report are recorded: now the upload goes. The record stops
         # pointing at it only once it is gone; if it could not be deleted, the sweep tries again.

@@ -6,7 +6,8 @@ hashed, and counted against the size limit — no plaintext copy ever reaches a 
 
 Only an upload that an extract records is kept: the view deletes any other when it answers
 (`discard_unless_recorded`), the import deletes its own once it succeeds or is refused, and
-`sweep_kept_uploads` (hourly, and `manage.py sweep_uploads`) deletes whatever is left behind.
+`sweep_kept_uploads` (hourly, and `manage.py sweep_uploads`) deletes whatever is left behind. A
+checked upload waiting for confirmation is left alone for `CONFIRM_WITHIN`, then expires.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ UPLOAD_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: the only folder names th
 NO_RECORD_GRACE = timedelta(hours=6)
 FAILED_KEPT_FOR = timedelta(days=7)  # a failed import can be tried again this long
 UNFINISHED_BOUND = timedelta(days=2)  # queued or running longer than this: its task was lost
+CONFIRM_WITHIN = timedelta(hours=24)  # a checked upload waits this long for confirmation, no longer
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +156,7 @@ class SweepReport:
     finished: int = 0  # uploads of imports that succeeded or were refused
     failed_not_retried: int = 0  # failed imports not tried again within FAILED_KEPT_FOR
     never_imported: int = 0  # queued or running past UNFINISHED_BOUND: marked failed
+    not_confirmed: int = 0  # checked, not confirmed within CONFIRM_WITHIN: marked expired
     records_cleared: int = 0  # records pointing at a folder already gone (not counted above)
     waiting: int = 0  # folders with no record yet, within the grace: an upload in progress
     not_deleted: int = 0  # could not be deleted: the next sweep tries again
@@ -161,7 +164,7 @@ class SweepReport:
 
     @property
     def deleted(self) -> int:
-        return self.no_record + self.finished + self.failed_not_retried + self.never_imported
+        return self.no_record + self.finished + self.failed_not_retried + self.never_imported + self.not_confirmed
 
     def as_text(self) -> str:
         return ", ".join(f"{f.name.replace('_', ' ')} {getattr(self, f.name)}" for f in fields(self))
@@ -186,8 +189,14 @@ def mark_queued(upload_id: str) -> None:
 
 def _why_remove(extract, now: datetime) -> tuple[str, str] | None:
     """(report field, audit reason) when an extract's kept upload should go, else None."""
-    if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED):
+    if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED, ExtractStatus.EXPIRED,
+                          ExtractStatus.CANCELLED):
         return "finished", "its import has finished"
+    if extract.status == ExtractStatus.CHECKED:  # waiting for confirmation: left alone until its bound
+        if (extract.checked_at or extract.uploaded_at) < now - CONFIRM_WITHIN:
+            hours = int(CONFIRM_WITHIN.total_seconds() // 3600)
+            return "not_confirmed", f"not confirmed within {hours} hours of its check; the import is marked expired"
+        return None
     if extract.status == ExtractStatus.FAILED and (extract.finished_at or extract.uploaded_at) < now - FAILED_KEPT_FOR:
         return "failed_not_retried", f"the failed import was not tried again within {FAILED_KEPT_FOR.days} days"
     queued = max(extract.uploaded_at, _newest_change(folder(extract.upload_id)) or extract.uploaded_at)
@@ -210,15 +219,18 @@ def sweep_kept_uploads(*, now: datetime | None = None, dry_run: bool = False) ->
         if why is None:
             continue
         field, reason = why
+        marks = field  # the extract's new status follows why it goes, even if its folder is gone
         if field != "records_cleared" and not folder(extract.upload_id).exists():
             field = "records_cleared"
         if dry_run:
             setattr(report, field, getattr(report, field) + 1)
             continue
         changes = {"upload_id": "", "stored_files": []}
-        if field == "never_imported":
+        if marks == "never_imported":
             changes |= {"status": ExtractStatus.FAILED, "finished_at": now,
                         "failure": f"not imported within {UNFINISHED_BOUND.days} days"}
+        elif marks == "not_confirmed":
+            changes |= {"status": ExtractStatus.EXPIRED, "finished_at": now}
         with transaction.atomic():
             # Only if nothing changed since it was read (a retry may have just begun).
             if not Extract.objects.filter(pk=extract.pk, status=extract.status, upload_id=extract.upload_id).update(**changes):

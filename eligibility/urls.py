@@ -1,6 +1,6 @@
 from django.urls import path
 
-from eligibility.views import duplicates, extracts, queue, rules
+from eligibility.views import columns, duplicates, extracts, queue, rules
 
 app_name = "eligibility"
 urlpatterns = [
@@ -9,7 +9,11 @@ urlpatterns = [
     path("extracts/<int:pk>/progress/", extracts.extract_progress, name="extract-progress"),
     path("extracts/<int:pk>/report.csv", extracts.extract_report, name="extract-report"),
     path("extracts/<int:pk>/retry/", extracts.extract_retry, name="extract-retry"),
+    path("extracts/<int:pk>/confirm/", extracts.extract_confirm, name="extract-confirm"),
+    path("extracts/<int:pk>/cancel/", extracts.extract_cancel, name="extract-cancel"),
     path("extracts/column-mappings/", extracts.mappings, name="mappings"),
+    path("extracts/columns/", columns.columns, name="columns"),
+    path("extracts/columns/template.csv", columns.column_template, name="column-template"),
     path("duplicates/", duplicates.duplicate_list, name="duplicates"),
     path("duplicates/<int:pk>/", duplicates.duplicate_detail, name="duplicate"),
     path("eligibility/", queue.queue, name="queue"),

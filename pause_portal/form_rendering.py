@@ -83,7 +83,11 @@ class DatePartsField(forms.MultiValueField):
     widget = DatePartsWidget
 
     def __init__(self, *, max_lengths=(2, 2, 4), **kwargs):
-        parts = [forms.CharField(required=False, max_length=n) for n in max_lengths]
+        # A part too long gets a message of ours, never Django's "Ensure this value has at most 2
+        # characters": the day, month or year, and how many digits it has at most.
+        parts = [forms.CharField(required=False, max_length=n, error_messages={
+                     "max_length": f"The {part} must be {n} digit{'s' if n > 1 else ''} or fewer"})
+                 for n, (part, _, _) in zip(max_lengths, DatePartsWidget.PARTS, strict=True)]
         kwargs.setdefault("required", False)
         super().__init__(parts, require_all_fields=False, **kwargs)
 

@@ -1,6 +1,6 @@
 """Reading and validating case extracts: pure Python, no database.
 
-Two formats (``shared/docs/extract-formats.md``): the Standard Safeguarding Dataset table set
+Two formats (``docs/extract-formats.md``): the Standard Safeguarding Dataset table set
 (several CSV files, or one ZIP file of them) and the flat template (one CSV or XLSX file). The
 entry point is ``read_extract``; the database side writes what ``ExtractReading.iter_records``
 yields. Modules, from the outside in: ``bundle`` (the upload: format and refusals before

@@ -271,6 +271,9 @@ class ReadContext:
     left_out: Counter[str] = field(default_factory=Counter)  # rows not imported, by reason
     unread: Counter[str] = field(default_factory=Counter)  # optional dates not read, by column
     failed: set[str] = field(default_factory=set)  # files that could not be read to the end
+    # Person ids of rows that had an error: no record is made of them, but they are in the file,
+    # so links to them are not reported as well (one bad date is one error, not one per link).
+    present_with_errors: list[str] = field(default_factory=list)
 
     def quiet(self) -> ReadContext:
         """A context for re-reading a file whose problems were already recorded."""

@@ -1,6 +1,6 @@
 """Code lists of the extract formats, with each code's meaning and default position.
 
-Facts from `shared/docs/extract-formats.md` (itself from the DfE SSDA903 "children looked after"
+Facts from `docs/extract-formats.md` (itself from the DfE SSDA903 "children looked after"
 specification and the Standard Safeguarding Dataset). The default positions are the spec's
 "What counts as a removal": the rule-set side copies them into its first, versioned rule set
 and lets a Trust lead change them; this module is only the starting point and the code lists

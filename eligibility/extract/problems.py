@@ -44,6 +44,7 @@ class Code(StrEnum):
     UNSAFE_NAME = "unsafe_name"
     MIXED_FORMATS = "mixed_formats"
     BAD_MAPPING = "bad_mapping"  # the chosen column mapping names a column the portal does not read
+    ALREADY_IMPORTED = "already_imported"  # the same files were imported while this upload waited
     UNKNOWN_TABLE = "unknown_table"
     MISSING_TABLE = "missing_table"
     # Headers.

@@ -3,7 +3,9 @@
 Each reads its file's header (the SSD column names, or the Trust's through a column mapping;
 extra columns are ignored), then streams one record per non-blank row, checking what a single
 row can show. A row with an error yields no record (the import will be refused anyway, and the
-database side never sees a half-valid row). Checks across rows and files are in ``validate``.
+database side never sees a half-valid row); a person row with an error still names someone who
+is in the file, so its id is passed on for linking (``ctx.present_with_errors``) and links to
+them raise no error of their own. Checks across rows and files are in ``validate``.
 
 Required columns are the ones a rule, a match or a link depends on; the others may be absent
 from an export (the value is then None). Youth-justice legal statuses (J1-J3) and episodes
@@ -109,6 +111,8 @@ def read_persons(tf: TableFile, ctx: ReadContext) -> Iterator[PersonRow]:
         )
         if not r.bad:
             yield row
+        elif person_id:
+            ctx.present_with_errors.append(person_id)
 
 
 def read_mothers(tf: TableFile, ctx: ReadContext) -> Iterator[MotherRow]:

@@ -15,7 +15,8 @@ Order: the SSD tables are read people first, so each link is checked as it is re
 row ids are found when each table ends (the index is sorted then). A table whose ids repeat is
 re-read to name the exact rows, so a hash collision can never be reported as a duplicate.
 Checks that need people are skipped when ``ssd_person.csv`` itself could not be read, rather
-than burying its one error under a million "person not in the extract" errors.
+than burying its one error under a million "person not in the extract" errors; a person row
+with an error of its own still counts as present, so the links to it add no errors.
 """
 
 from __future__ import annotations
@@ -259,6 +260,9 @@ def _ssd_records(bundle: Bundle, ctx: ReadContext, check: bool, tables=None) -> 
             for person in reader(tf, ctx):
                 people.add(canonical_id(person.person_id), person.dob)
                 yield person
+            for person_id in ctx.present_with_errors:  # in the file, with an error of its own
+                people.add(canonical_id(person_id))
+            ctx.present_with_errors.clear()
             repeated = people.seal()
             people_ok = tf.name not in ctx.failed
         else:

@@ -1,9 +1,11 @@
-"""Uploading an extract, watching its import, and its report. Trust caseworkers and leads only."""
+"""Uploading an extract, watching its check, confirming what it will change, watching its import,
+and its report. Trust caseworkers and leads only."""
 
 from __future__ import annotations
 
 import csv
 
+from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -13,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from audit.core.log import record_event
 from audit.core.models import Event
-from eligibility import importing, uploads
+from eligibility import import_confirmation, importing, uploads
 from eligibility.forms import ColumnMappingForm, MappingChoiceForm
 from eligibility.models import ColumnMapping, Extract, ExtractStatus
 from pause_portal.access import for_perm
@@ -99,19 +101,68 @@ def _receive(request, handler: uploads.EncryptingUploadHandler):
     return redirect("eligibility:extract", pk=extract.pk)
 
 
+WORKING = (ExtractStatus.RECEIVED, ExtractStatus.RUNNING)
+LEFT_OUT = {  # the reader's reasons for leaving a row out (ReadContext.left_out), in words
+    "youth_justice_legal_status": "youth-justice legal statuses (no rule uses them)",
+    "youth_justice_episode": "youth-justice care episodes (no rule uses them)",
+}
+
+
 @for_perm(Perm.UPLOAD_EXTRACTS)
 def extract_detail(request, pk: int):
     extract = _extract_or_404(request, pk)
     return render(request, "eligibility/extract.html", {
         "extract": extract,
+        "here": f"Extract {extract.pk}",
+        "working": extract.status in WORKING,
+        "left_out": [(LEFT_OUT.get(reason, reason), n) for reason, n in extract.summary.get("left_out", {}).items()],
+        "confirm_by": import_confirmation.confirm_by(extract),
         "errors": [p for p in extract.problems if p["level"] == "error"][:100],
         "warnings": [p for p in extract.problems if p["level"] == "warning"][:100],
         "percent": _percent(extract),
     })
 
 
+CONFIRM_ANSWERS = {
+    import_confirmation.EXPIRED: "This check is more than 24 hours old, so nothing was imported. Upload the files again",
+    import_confirmation.NOT_WAITING: "This extract is not waiting for confirmation",
+}
+
+
+@for_perm(Perm.UPLOAD_EXTRACTS)
+def extract_confirm(request, pk: int):
+    """The caseworker confirms the changes the check showed: the write is queued (or, if another
+    extract was imported since, the check runs again)."""
+    extract = _extract_or_404(request, pk)
+    return _confirm(request, extract)
+
+
+@require_POST
+def _confirm(request, extract):
+    outcome = import_confirmation.confirm(extract, by=request.user, role=current_membership(request).role)
+    if outcome in CONFIRM_ANSWERS:
+        messages.error(request, CONFIRM_ANSWERS[outcome])
+    return redirect("eligibility:extract", pk=extract.pk)
+
+
+@for_perm(Perm.UPLOAD_EXTRACTS)
+def extract_cancel(request, pk: int):
+    """The caseworker decides not to import a checked extract: its upload is deleted now."""
+    extract = _extract_or_404(request, pk)
+    return _cancel(request, extract)
+
+
+@require_POST
+def _cancel(request, extract):
+    if import_confirmation.cancel(extract, by=request.user, role=current_membership(request).role):
+        messages.success(request, "Nothing was imported, and the uploaded files have been deleted")
+    else:
+        messages.error(request, CONFIRM_ANSWERS[import_confirmation.NOT_WAITING])
+    return redirect("eligibility:extract", pk=extract.pk)
+
+
 def _percent(extract: Extract) -> int:
-    if extract.status in (ExtractStatus.SUCCEEDED, ExtractStatus.REFUSED):
+    if extract.status not in WORKING:
         return 100
     return int(100 * extract.progress_done / extract.progress_total) if extract.progress_total else 0
 
@@ -125,7 +176,7 @@ def extract_progress(request, pk: int):
         "status_label": extract.get_status_display(),
         "stage": extract.get_stage_display(),
         "percent": _percent(extract),
-        "finished": extract.finished_at is not None,
+        "finished": extract.status not in WORKING,
     })
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from eligibility.models import ColumnMapping, Extract, ExtractStatus
 from tests import factories as f
 from tests.conftest import sign_in_verified
+from tests.eligibility.confirming import confirm_checked
 from tests.eligibility.extracts import Ssd
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +93,8 @@ def test_the_programmes_own_mapping_is_accepted(client, caseworker, ours, django
     sign_in_verified(client, caseworker)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(UPLOAD, {"files": files_of(renamed), "mapping": str(ours.pk)})
-    assert response.status_code == 302 and Extract.objects.get().status == ExtractStatus.SUCCEEDED
+    assert response.status_code == 302 and Extract.objects.get().status == ExtractStatus.CHECKED
+    assert confirm_checked(client, django_capture_on_commit_callbacks).status == ExtractStatus.SUCCEEDED
 
 
 def test_a_saved_mapping_the_reader_no_longer_accepts_refuses_the_import_with_a_problem(

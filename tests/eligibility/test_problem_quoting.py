@@ -29,10 +29,11 @@ from eligibility.extract.quoting import (
     may_quote,
 )
 from eligibility.extract.validate import KNOWN_COLUMNS
-from eligibility.models import ColumnMapping, Extract, ExtractStatus, LegalStatus, Woman
+from eligibility.models import ColumnMapping, ExtractStatus, LegalStatus, Woman
 from eligibility.stored_problems import rewrite_stored_problems, rewritten
 from tests import factories as f
 from tests.conftest import sign_in_verified
+from tests.eligibility.confirming import confirm_checked
 from tests.eligibility.extracts import (
     OTHER_VALID_NHS,
     TODAY,
@@ -61,7 +62,8 @@ def test_an_nhs_number_in_the_ethnicity_column_is_not_in_the_problem_the_page_th
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("eligibility:upload"), {
             "files": [SimpleUploadedFile(n, d, content_type="text/csv") for n, d in typed.named()]})
-    extract = Extract.objects.get()
+    preview = client.get(response["Location"]).content.decode()
+    extract = confirm_checked(client, django_capture_on_commit_callbacks)
     assert extract.status == ExtractStatus.SUCCEEDED  # a warning: the row is kept, for review
     [problem] = extract.problems
     assert (problem["file"], problem["row"], problem["column"]) == ("ssd_person.csv", 2, "pers_ethnicity")
@@ -72,7 +74,7 @@ def test_an_nhs_number_in_the_ethnicity_column_is_not_in_the_problem_the_page_th
     stored = json.dumps([extract.problems, extract.summary])
     assert Woman.objects.get().ethnicity == NOT_SHOWN  # not kept as given in a plain column either
     trail = json.dumps([list(e) for e in AuditEntry.objects.values_list("reason", "object_repr", "changes")])
-    for where in (stored, page, report, trail):
+    for where in (stored, preview, page, report, trail):
         assert OTHER_VALID_NHS not in where and "943 476" not in where
 
 

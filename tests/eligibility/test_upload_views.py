@@ -18,6 +18,7 @@ from eligibility.models import (
 )
 from eligibility.views.extracts import _safe_cell
 from tests.conftest import sign_in_verified
+from tests.eligibility.confirming import confirm_checked
 from tests.eligibility.extracts import Ssd
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +46,8 @@ def test_upload_imports_in_the_background_and_deletes_the_kept_upload(client, ca
         response = post(client, files_of(Ssd()))
     extract = Extract.objects.get()
     assert response["Location"] == reverse("eligibility:extract", args=[extract.pk])
+    assert extract.status == ExtractStatus.CHECKED and not Woman.objects.exists()  # waits for confirmation
+    extract = confirm_checked(client, django_capture_on_commit_callbacks)
     assert extract.status == ExtractStatus.SUCCEEDED and Woman.objects.count() == 1
     assert extract.upload_id == "" and extract.stored_files == []
     run = EvaluationRun.objects.get()  # the proposals were recomputed after the import
@@ -71,6 +74,7 @@ def test_the_same_file_again_is_refused_politely(client, caseworker, django_capt
     sign_in_verified(client, caseworker)
     with django_capture_on_commit_callbacks(execute=True):
         post(client, files_of(Ssd()))
+    confirm_checked(client, django_capture_on_commit_callbacks)
     response = post(client, files_of(Ssd()))
     assert response.status_code == 409 and "already imported" in response.content.decode()
     assert Extract.objects.count() == 1
@@ -135,7 +139,7 @@ def test_a_failed_import_can_be_retried(client, caseworker, monkeypatch, django_
     monkeypatch.setattr(importing, "_upsert_events", real)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("eligibility:extract-retry", args=[extract.pk]))
-    extract.refresh_from_db()
+    extract = confirm_checked(client, django_capture_on_commit_callbacks)
     assert extract.status == ExtractStatus.SUCCEEDED and Woman.objects.count() == 1 and extract.upload_id == ""
 
 
@@ -174,4 +178,4 @@ def test_a_saved_column_mapping_is_used(client, trust_lead, django_capture_on_co
         row["PersonID"] = row.pop("pers_person_id")
     with django_capture_on_commit_callbacks(execute=True):
         post(client, files_of(renamed), mapping=mapping.pk)
-    assert Extract.objects.get().status == ExtractStatus.SUCCEEDED and Woman.objects.count() == 1
+    assert confirm_checked(client, django_capture_on_commit_callbacks).status == ExtractStatus.SUCCEEDED and Woman.objects.count() == 1

@@ -75,6 +75,16 @@ def test_an_uploaded_extract_is_imported_by_a_real_worker(settings, tmp_path):
             response = client.post(reverse("eligibility:upload"), {"files": files})
             assert response.status_code == 302
             deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # the check: it rehearses the import, changing nothing
+                extract = Extract.objects.get()
+                if extract.status not in (ExtractStatus.RECEIVED, ExtractStatus.RUNNING):
+                    break
+                time.sleep(0.2)
+            assert extract.status == ExtractStatus.CHECKED, (extract.status, extract.failure)
+            assert extract.summary["women"]["created"] == 1 and not Woman.objects.exists()
+            confirmed = client.post(reverse("eligibility:extract-confirm", args=[extract.pk]))
+            assert confirmed.status_code == 302
+            deadline = time.monotonic() + 30
             while time.monotonic() < deadline:  # the import, then the rules it asks for
                 extract = Extract.objects.get()
                 job = RecomputeJob.objects.first()

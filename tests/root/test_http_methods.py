@@ -146,6 +146,8 @@ OWN_OBJECTS = {
     "people:mfa-reset": lambda prog: (f.person(prog.trust), _system_admin(prog)),
     "people:confirm-grant": lambda prog: (meta.pending_grant(prog), _member(prog, Role.CALDICOTT_GUARDIAN)),
     "eligibility:extract-retry": lambda prog: (meta.an_extract(prog), _member(prog, Role.TRUST_LEAD)),
+    "eligibility:extract-confirm": lambda prog: (meta.an_extract(prog), _member(prog, Role.TRUST_CASEWORKER)),
+    "eligibility:extract-cancel": lambda prog: (meta.an_extract(prog), _member(prog, Role.TRUST_LEAD)),
     "casework:acknowledge": lambda prog: ((c := meta.a_concern(prog)), _member(c.programme, Role.TRUST_LEAD)),
     "casework:close": lambda prog: ((c := meta.a_concern(prog)), _member(c.programme, Role.TRUST_LEAD)),
     "progress:send": lambda prog: ((r := meta.a_quarterly_report(prog)), r.written_by),

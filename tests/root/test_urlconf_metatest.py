@@ -307,6 +307,8 @@ OBJECT_URLS = {
     "eligibility:extract-progress": (an_extract, Role.TRUST_CASEWORKER),
     "eligibility:extract-report": (an_extract, Role.TRUST_LEAD),
     "eligibility:extract-retry": (an_extract, Role.TRUST_LEAD),
+    "eligibility:extract-confirm": (an_extract, Role.TRUST_CASEWORKER),
+    "eligibility:extract-cancel": (an_extract, Role.TRUST_LEAD),
     "eligibility:duplicate": (a_duplicate_proposal, Role.TRUST_CASEWORKER),
     "eligibility:woman": (a_woman, Role.TRUST_CASEWORKER),
     "eligibility:rule-version": (a_rule_set, Role.TRUST_LEAD),

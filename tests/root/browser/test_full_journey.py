@@ -120,7 +120,18 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
         expect(cw.locator("#progress-bar")).to_be_visible()
         expect(cw.locator("#progress-bar")).to_have_attribute("value", "0")
         j.check(cw, "progress-waiting")
-        # 3. A real worker imports it and runs the rules; the page follows and shows the summary.
+        # 3. A real worker checks it; the page follows and shows what the import will change.
+        if sqlite_shared_cache():
+            cw.route("**/progress/", lambda route: route.abort())
+        with real_worker(until_task="eligibility.run_import") as wait:
+            wait(cw)
+        cw.unroute("**/progress/")
+        if sqlite_shared_cache():
+            cw.reload()
+        expect(cw.locator("h1")).to_have_text("Check what the import will change", timeout=15_000)
+        j.check(cw, "extract-checked")
+        # She confirms; the worker imports it and runs the rules; the page shows the summary.
+        cw.get_by_role("button", name="Confirm and import").click()
         if sqlite_shared_cache():
             cw.route("**/progress/", lambda route: route.abort())
         with real_worker(until_task="eligibility.recompute") as wait:
@@ -352,7 +363,11 @@ def test_the_upload_and_decision_forms_by_keyboard_alone(page, live_server, case
     chooser.value.set_files(files)
     _tab_until(page, lambda f: f["tag"] == "button" and f["text"] == "Upload and check", "the upload button")
     with page.expect_navigation():
-        page.keyboard.press("Enter")  # the test settings' eager task imports during the request
+        page.keyboard.press("Enter")  # the test settings' eager task checks during the request
+    expect(page.locator("h1")).to_have_text("Check what the import will change")
+    _tab_until(page, lambda f: f["tag"] == "button" and f["text"] == "Confirm and import", "the confirm button")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # and imports during this one
     expect(page.locator("h1")).to_have_text("Extract imported")
     check_axe(page, "keyboard-extract-imported")
 

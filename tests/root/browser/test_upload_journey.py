@@ -1,5 +1,6 @@
 """Uploading an extract in a real browser with the CSP enforced: the file-upload form by keyboard
-alone, the progress page, the summary and a refused extract's errors — each page checked by axe."""
+alone, the progress page, what the import will change and its confirmation, the summary and the
+next step, the columns page, and a refused extract's errors — each page checked by axe."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from eligibility.importing import import_extract
 from eligibility.models import Extract, ExtractStatus, Woman
 from tests.eligibility.extracts import Ssd
 from tests.root.browser.helpers import check_axe, sign_in
@@ -38,11 +40,49 @@ def test_upload_by_keyboard_watch_progress_and_read_the_summary(page, live_serve
     page.keyboard.press("Tab")
     while page.evaluate("() => document.activeElement.textContent.trim()") != "Upload and check":
         page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the eager task runs the check during the request
+    expect(page.locator("h1")).to_have_text("Check what the import will change")
+    expect(page.locator(".govuk-summary-list")).to_contain_text("1 to be added")
+    assert Extract.objects.get().status == ExtractStatus.CHECKED and not Woman.objects.exists()
+    page.get_by_role("button", name="Confirm and import").focus()
     page.keyboard.press("Enter")  # the eager task runs the import during the request
     expect(page.locator("h1")).to_have_text("Extract imported")
     expect(page.locator(".govuk-summary-list")).to_contain_text("1 added")
     check_axe(page, "extract-imported")
     assert Extract.objects.get().status == ExtractStatus.SUCCEEDED and Woman.objects.count() == 1
+
+
+def test_the_preview_shows_who_leaves_the_extract_and_confirming_imports_then_leads_to_the_queue(
+        page, live_server, caseworker, programme, tmp_path):
+    """Issue 24: the caseworker sees what the import will change (here, a woman and her child held
+    from an earlier extract who are not in this one) before anything is written, confirms it, and
+    is offered the decision queue as the next step."""
+    earlier = Ssd().add("ssd_person", Ssd.person("M2", "Dee", "Jones", dob="1988-02-03", is_mother="Y"))
+    earlier.add("ssd_person", Ssd.person("C3", "Eve", "Jones", dob="2010-04-05"))
+    earlier.add("ssd_mother", {"moth_table_id": "T3", "moth_person_id": "M2", "moth_childs_person_id": "C3",
+                               "moth_childs_dob": "2010-04-05"})
+    earlier.add("ssd_legal_status", Ssd.legal("L3", "C3", "C2", "2011-01-01"))
+    import_extract(programme=programme, files=earlier.files(), by=caseworker)
+    sign_in(page, live_server, caseworker)
+    page.goto(live_server.url + reverse("eligibility:upload"))
+    page.get_by_role("link", name="See every column and code the portal accepts, with templates to download").click()
+    expect(page.locator("h1")).to_have_text("Columns and codes an extract may have")
+    check_axe(page, "extract-columns")
+    page.go_back()
+    page.locator("#files").set_input_files(_write(tmp_path, Ssd()))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.locator("h1")).to_have_text("Check what the import will change")
+    expect(page.locator("#not-in-latest")).to_contain_text("1 women and 1 children held from earlier extracts")
+    expect(page.locator(".govuk-warning-text")).to_contain_text("will be marked as no longer in the latest extract")
+    check_axe(page, "extract-checked")
+    assert not Woman.objects.filter(in_latest_extract=False).exists()  # nothing marked before confirmation
+    page.get_by_role("button", name="Confirm and import").click()
+    expect(page.locator("h1")).to_have_text("Extract imported")
+    expect(page.locator("#not-in-latest")).to_contain_text("they were marked as no longer in the latest extract")
+    check_axe(page, "extract-confirmed-imported")
+    assert Woman.objects.filter(in_latest_extract=False).count() == 1
+    page.get_by_role("link", name="Go to the decision queue").click()
+    expect(page.locator("h1")).to_have_text("Decision queue")
 
 
 def test_a_refused_extract_lists_its_errors(page, live_server, caseworker, tmp_path):
