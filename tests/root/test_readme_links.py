@@ -21,3 +21,10 @@ def test_every_link_of_the_readme_is_a_file_of_the_repository():
 def test_the_readme_names_no_path_outside_the_repository():
     assert "../" not in README
     assert "[docs/extract-formats.md](docs/extract-formats.md)" in README
+
+
+def test_the_readme_says_how_to_get_the_chromium_the_browser_tests_and_ci_use():
+    """The browser tests' skip reason and .ci/run's install name the same Debian package."""
+    assert "sudo apt-get install chromium" in README
+    assert "apt-get install chromium" in (ROOT / "tests" / "conftest.py").read_text()
+    assert 'missing="$missing chromium"' in (ROOT / ".ci" / "run").read_text()
