@@ -40,7 +40,9 @@ NOT_FOLLOWED = ("/static/", "/admin/", "/account/sign-out/", "/healthz")
 CODES = sorted(
     {c for c in lawful_bases.ARTICLE_6} | {c for c in lawful_bases.ARTICLE_9} | set(lawful_bases.SEEDED_POWERS)
     | set(lawful_bases.LEGACY_ARTICLE_9) | {"sch1_p1_2", "sch1_p2_6", "sch1_p2_18"}
-    | {value for value, label in Participation.choices if value != label},
+    # Participation codes that are not English words ("agreed" and "declined" are, and pages use them
+    # as words): "not_contacted", "not_reached".
+    | {value for value, label in Participation.choices if value != label and "_" in value},
     key=len, reverse=True)
 RAW_CODE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(c) for c in CODES) + r")(?![\w-])")
 DJANGO_DEFAULTS = ("This field is required.", "Enter a valid", "Ensure this value has at most",
