@@ -54,7 +54,7 @@ class HerState:
 
     def as_checked(self) -> list:
         """The part the person checked, as kept between the check and the confirmation."""
-        return [self.run_id, self.proposal, self.evidence_digest, self.decision_id]
+        return [self.run_id, self.proposal, self.evidence_digest, self.decision_id, self.restricted]
 
 
 class BatchRefused(Refused):
@@ -130,20 +130,20 @@ def check_selection(programme: Programme, pks: list[int]) -> Selection:
 
 def _changed(checked: list, now: HerState | None, labels: dict) -> str | None:
     """Why her state now differs from what was checked, in words; None if it does not."""
-    run_id, proposal, digest, decision_id = checked
+    _run_id, proposal, digest, decision_id, restricted = checked
     if now is None:
         return "she is no longer in the programme's records"
     if now.decision_id != decision_id:
         return "a decision about her was recorded after your check"
-    if now.restricted:
+    if now.restricted and not restricted:
         return "her records were restricted after your check"
     if now.proposal != proposal:
         return (f"the rules now propose {labels.get(now.proposal, 'nothing').lower()} for her "
                 f"(at your check: {labels.get(proposal, 'nothing').lower()})")
     if now.evidence_digest != digest:
         return "her evidence changed after your check"
-    if now.run_id != run_id:
-        return "the rules ran again after your check"
+    # A new run of the rules that changed neither her proposal nor her evidence changes nothing
+    # she was checked on (the digest covers the evidence and its extract references).
     return None
 
 

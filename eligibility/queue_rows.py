@@ -16,6 +16,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     Subquery,
@@ -134,8 +135,14 @@ def neighbours(run: EvaluationRun, woman_id: int, params) -> tuple[int | None, i
     recorded can take her out of "No decision yet"), so that "next" still goes on from her."""
     sort, descending = sort_of(params)
     order = [F(n[1:]).desc() if n.startswith("-") else F(n).asc() for n in ordering(sort, descending)]
-    rows = queue_rows(run).filter(filter_condition(filters_of(params)) | Q(woman_id=woman_id))
+    rows, condition = queue_rows(run), filter_condition(filters_of(params))
+    if condition:  # (an empty Q or'ed with hers would be hers alone)
+        rows = rows.filter(condition | Q(woman_id=woman_id))
+    # Her row is picked out after the window functions have run over every row: Django applies a
+    # filter on a window annotation in an outer query (a plain filter on woman_id would leave the
+    # windows only her row), hence her id read back as a window of its own.
     found = (rows.annotate(previous_id=Window(Lag("woman_id"), order_by=order),
-                           next_id=Window(Lead("woman_id"), order_by=order))
-             .filter(woman_id=woman_id).values_list("previous_id", "next_id").first())
+                           next_id=Window(Lead("woman_id"), order_by=order),
+                           this_woman=Window(Max("woman_id"), partition_by=[F("woman_id")]))
+             .filter(this_woman=woman_id).values_list("previous_id", "next_id").first())
     return found if found is not None else (None, None)

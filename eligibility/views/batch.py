@@ -122,6 +122,9 @@ def _check_page(request, selection, outcome: str, reason: str, *, data=None, ref
         form.is_valid()
     else:
         form = BatchCheckForm(names=names, ticked=ticked, initial={"check": check})
+    if refusal is None and selection.problems:  # say at once what would stop it
+        refusal = BatchRefused("These women cannot be decided together as they are now.",
+                               problems=selection.problems, by_woman=selection.by_woman)
     by_woman = refusal.by_woman if refusal is not None else {}
     for r in rows:
         r["tick"] = form[tick_field(r["pk"])]
