@@ -163,9 +163,11 @@ def decide_batch(*, programme: Programme, checked: dict[int, list], by: Person, 
     outcome = DecisionOutcome(outcome)
     pks = sorted(checked)
     with transaction.atomic():
-        # The rules cannot run meanwhile (recompute takes the same lock), and no one else's
-        # decision or restriction about these women can land between this check and the writes.
-        Programme.objects.select_for_update().filter(pk=programme.pk).first()
+        # The rules cannot run meanwhile: recompute locks the programme for update. (No key update
+        # here: rows that merely refer to the programme, such as audit entries, are not held up.)
+        Programme.objects.select_for_update(no_key=True).filter(pk=programme.pk).first()
+        # Nor can anyone else's decision or restriction about these women land between this check
+        # and the writes: inserting a row that refers to her waits for this lock.
         list(Woman.objects.select_for_update().filter(programme=programme, pk__in=pks).order_by("pk")
              .values_list("pk", flat=True))
         selection = check_selection(programme, pks)

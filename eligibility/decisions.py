@@ -68,8 +68,9 @@ def decide(*, woman: Woman, by: Person, outcome: DecisionOutcome | str, reason: 
     )
     decision.protect(Protector.load(woman.programme_id, Decision.key_phase), reason=reason)
     with transaction.atomic():
-        # One decision about her at a time: a batch that checked her state holds this lock until
-        # it commits (eligibility.batch_decisions).
+        # One decision about her at a time, before this one takes its number: a batch that checked
+        # her holds her row until it commits, and the latest decision (the highest pk) is then the
+        # one committed last (eligibility.batch_decisions).
         Woman.objects.select_for_update().filter(pk=woman.pk).values_list("pk", flat=True).first()
         decision.save()
         record_event(

@@ -2,17 +2,19 @@
 decision record and one audit entry per woman through `decide`, and all or nothing when any woman
 changed after the person checked her."""
 
+import threading
 from datetime import date, timedelta
 from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.utils import timezone
 
 from audit.core.models import AuditEntry, Event
 from eligibility.batch_decisions import BATCH_MAX, BatchRefused, check_selection, decide_batch
 from eligibility.decisions import decide
-from eligibility.models import Decision, Proposal, RestrictionReason
+from eligibility.models import Decision, Proposal, RestrictionReason, Woman
 from eligibility.recompute import recompute
 from eligibility.restrictions import restrict
 from pseudonymisation.fields import Protector
@@ -193,3 +195,49 @@ def test_nothing_is_kept_when_one_womans_audit_entry_fails(programme, caseworker
                      reason=REASON)
     assert len(calls) == 3 and not Decision.objects.exists()
     assert not AuditEntry.objects.filter(object_repr__startswith="eligibility.decision:").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_single_decision_waits_while_a_batch_holds_her(book, programme, caseworker, trust_lead, monkeypatch):
+    """Between a batch's fresh check of her and its writes, no other decision about her can land:
+    it waits for the batch to commit, and comes after it — as her current decision (without the lock
+    in `decide` it would wait on the foreign key, but holding a lower pk taken before it waited)."""
+    from eligibility import batch_decisions
+
+    women = proposed(book, 2)
+    recompute(programme, by=caseworker)
+    seen = checked(programme, women)
+    holding, release, done = threading.Event(), threading.Event(), []
+    real_check = batch_decisions.check_selection
+
+    def check_then_wait(*args, **kwargs):
+        selection = real_check(*args, **kwargs)
+        holding.set()
+        release.wait(timeout=10)
+        return selection
+
+    monkeypatch.setattr(batch_decisions, "check_selection", check_then_wait)
+
+    def in_thread(work):
+        def run():
+            try:
+                done.append(work())
+            finally:
+                connection.close()
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    batch = in_thread(lambda: decide_batch(programme=programme, checked=seen, by=caseworker, outcome="eligible",
+                                           reason=REASON))
+    assert holding.wait(timeout=10)
+    single = in_thread(lambda: decide(woman=Woman.objects.get(pk=women[0].pk), by=trust_lead,
+                                      outcome="not_eligible", reason="Elsewhere"))
+    single.join(timeout=1.5)
+    assert single.is_alive() and not done  # waiting for the batch
+    release.set()
+    batch.join(timeout=10)
+    single.join(timeout=10)
+    assert len(done) == 2 and Decision.objects.count() == 3
+    assert Decision.objects.filter(woman=women[0]).order_by("pk").last().decided_by == trust_lead  # after it

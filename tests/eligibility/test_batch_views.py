@@ -206,6 +206,7 @@ def test_confirming_records_one_decision_per_woman_and_goes_back_to_the_queue(cl
     entries = AuditEntry.objects.filter(event=Event.CHANGE, object_repr__startswith="eligibility.decision:")
     assert sorted(e.subjects.get().subject for e in entries) == sorted(f"eligibility.woman:{w.pk}" for w in women)
     assert "3 decisions recorded: at risk" in client.get(QUEUE).content.decode()
+    assert REASON not in str(dict(client.session.items())) and REASON not in response["Location"]
 
 
 def test_a_woman_decided_by_someone_else_after_the_check_stops_the_batch_and_is_named(client, caseworker,
