@@ -1,6 +1,8 @@
 """The decision queue: the latest run's proposals for Trust caseworkers and leads; one woman's
-evidence, decision history and decision form; running the rules now; and what the latest run
-changed.
+evidence, decision history and decision form, with links to the women before and after her in the
+queue's order; running the rules now; and what the latest run changed. Which rows, in which order,
+is `eligibility.queue_rows`; choosing women for a batch decision is `eligibility.views.batch`, and
+the queue as CSV `eligibility.views.queue_export`.
 
 Names, dates of birth and Trust ids reach the page only through `eligibility.disclosure.disclose`,
 for the rows shown (one audit entry per page view). Searching is posted (no identifier in an
