@@ -40,9 +40,10 @@ def latest_evaluation(woman: Woman) -> Evaluation | None:
     return Evaluation.objects.filter(woman=woman).select_related("run", "run__rule_set").order_by("-run_id").first()
 
 
-def decide(*, woman: Woman, by: Person, outcome: DecisionOutcome | str, reason: str) -> Decision:
+def decide(*, woman: Woman, by: Person, outcome: DecisionOutcome | str, reason: str, note: str = "") -> Decision:
     """Record `by`'s decision about the woman, on the evidence of her latest evaluation (or, if
-    the rules have not run for her yet, of an evaluation made now under the current rules)."""
+    the rules have not run for her yet, of an evaluation made now under the current rules).
+    `note` adds to the audit entry how it was made (a batch says so: `eligibility.batch_decisions`)."""
     role = may_decide_eligibility(by, woman.programme_id)
     if role is None:
         raise PermissionDenied("Only the programme's Trust caseworkers and leads decide about women.")
@@ -67,12 +68,16 @@ def decide(*, woman: Woman, by: Person, outcome: DecisionOutcome | str, reason: 
     )
     decision.protect(Protector.load(woman.programme_id, Decision.key_phase), reason=reason)
     with transaction.atomic():
+        # One decision about her at a time, before this one takes its number: a batch that checked
+        # her holds her row until it commits, and the latest decision (the highest pk) is then the
+        # one committed last (eligibility.batch_decisions).
+        Woman.objects.select_for_update().filter(pk=woman.pk).values_list("pk", flat=True).first()
         decision.save()
         record_event(
             Event.CHANGE, actor=by, target=decision, subjects=[woman], subject_model=Woman,
             programme=woman.programme, role=role, action=0,
             reason=f"eligibility decision #{decision.pk}: {outcome.label} (rules proposed {proposal}; "
-                   f"rule set version {rule_set.version})",
+                   f"rule set version {rule_set.version}){'; ' + note if note else ''}",
         )
         if outcome not in (DecisionOutcome.ELIGIBLE, DecisionOutcome.AT_RISK):
             # A withdrawn flag takes her out of the scoping release at once (no-op if not in it):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from eligibility.views import columns, duplicates, extracts, queue, rules
+from eligibility.views import batch, columns, duplicates, extracts, queue, queue_export, rules
 
 app_name = "eligibility"
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
     path("duplicates/<int:pk>/", duplicates.duplicate_detail, name="duplicate"),
     path("eligibility/", queue.queue, name="queue"),
     path("eligibility/run/", queue.run_rules, name="run-rules"),
+    path("eligibility/batch/", batch.batch, name="batch"),
+    path("eligibility/queue.csv", queue_export.queue_export, name="queue-export"),
     path("eligibility/changes/", queue.changes, name="changes"),
     path("women/<int:pk>/", queue.woman_detail, name="woman"),
     path("rules/", rules.rule_set_current, name="rules"),

@@ -1,6 +1,8 @@
 """The decision queue: the latest run's proposals for Trust caseworkers and leads; one woman's
-evidence, decision history and decision form; running the rules now; and what the latest run
-changed.
+evidence, decision history and decision form, with links to the women before and after her in the
+queue's order; running the rules now; and what the latest run changed. Which rows, in which order,
+is `eligibility.queue_rows`; choosing women for a batch decision is `eligibility.views.batch`, and
+the queue as CSV `eligibility.views.queue_export`.
 
 Names, dates of birth and Trust ids reach the page only through `eligibility.disclosure.disclose`,
 for the rows shown (one audit entry per page view). Searching is posted (no identifier in an
@@ -15,12 +17,12 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Exists, IntegerField, OuterRef, Subquery, Value, When
-from django.db.models.fields.json import KeyTextTransform
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from eligibility.batch_decisions import BATCH_MAX
 from eligibility.decisions import (
     decide,
     decision_history,
@@ -30,15 +32,8 @@ from eligibility.decisions import (
 from eligibility.disclosure import disclose, record_staff_view
 from eligibility.engine import CHILD, CODE, DATE, END, EXTRACT, IN_WINDOW, LIST, POSITION, describe
 from eligibility.extract.codes import CodeList
-from eligibility.forms_queue import (
-    ANY,
-    PROPOSED,
-    RE_REVIEW,
-    UNDECIDED,
-    DecisionForm,
-    FilterForm,
-    SearchForm,
-)
+from eligibility.forms_batch import BatchSelectionForm
+from eligibility.forms_queue import DecisionForm, FilterForm, SearchForm
 from eligibility.identifiers import WOMAN_INDEX, search_terms
 from eligibility.models import (
     Decision,
@@ -49,6 +44,18 @@ from eligibility.models import (
     ReReview,
     Woman,
 )
+from eligibility.queue_rows import (
+    QUEUE_PARAMS,
+    SORTS,
+    filtered,
+    filters_of,
+    latest_run,
+    neighbours,
+    ordered,
+    queue_query,
+    queue_rows,
+    sort_of,
+)
 from eligibility.recompute_jobs import request_recompute, unfinished_job
 from eligibility.rules import POSITION_LABELS
 from pause_portal import presenting
@@ -58,18 +65,6 @@ from pause_portal.tenancy.selectors import current_membership
 
 PER_PAGE = 50
 CHANGES_SHOWN = 100  # per kind of change, on the changes page
-
-PROPOSAL_RANK = Case(*[When(proposal=p, then=Value(i)) for i, p in enumerate(Proposal.values)],
-                     output_field=IntegerField())
-# Sortable columns: query-string name -> (label, ordering expression names). Anything else is ignored.
-SORTS = {
-    "proposal": ("Proposal", ["proposal_rank"]),
-    "removed": ("Children removed", ["children_removed"]),
-    "last_removal": ("Last removal", ["last_removal_on"]),
-    "decision": ("Current decision", ["decision_rank"]),
-    "re_review": ("Re-review", ["re_review"]),
-}
-DEFAULT_SORT = "proposal"
 LIST_LABELS = {str(CodeList.LEGAL_STATUS): "Legal status", str(CodeList.EPISODE_CEASED): "Episode ceased"}
 
 
@@ -85,65 +80,11 @@ def _woman_or_404(request, pk: int) -> Woman:
     return woman
 
 
-def _latest_run(programme) -> EvaluationRun | None:
-    return (EvaluationRun.objects.filter(programme=programme).select_related("rule_set", "run_by")
-            .order_by("-pk").first())
-
-
-def _queue_rows(run: EvaluationRun):
-    """The run's evaluations with each woman's current decision and re-review flag, in SQL."""
-    latest = Decision.objects.filter(woman=OuterRef("woman_id")).order_by("-pk")
-    decision_rank = Case(*[When(current_outcome=o, then=Value(i)) for i, o in enumerate(DecisionOutcome.values)],
-                         default=Value(len(DecisionOutcome.values)), output_field=IntegerField())
-    return (
-        Evaluation.objects.filter(run=run)
-        .select_related("woman")
-        .defer("evidence", "explanation")
-        .annotate(
-            current_decision_id=Subquery(latest.values("pk")[:1]),
-            current_outcome=Subquery(latest.values("outcome")[:1]),
-            last_removal_on=KeyTextTransform("last_removal", "evidence"),
-            proposal_rank=PROPOSAL_RANK,
-        )
-        .annotate(
-            re_review=Exists(ReReview.objects.filter(decision_id=OuterRef("current_decision_id"))),
-            decision_rank=decision_rank,
-        )
-    )
-
-
-def _filtered(rows, data: dict):
-    proposal, decision = data["proposal"], data["decision"]
-    if proposal == PROPOSED:
-        rows = rows.exclude(proposal=Proposal.NOT_PROPOSED)
-    elif proposal != ANY:
-        rows = rows.filter(proposal=proposal)
-    if decision == UNDECIDED:
-        rows = rows.filter(current_decision_id__isnull=True)
-    elif decision == RE_REVIEW:
-        rows = rows.filter(re_review=True)
-    elif decision != ANY:
-        rows = rows.filter(current_outcome=decision)
-    return rows
-
-
 def _searched(rows, search: tuple, programme):
     """The rows whose woman matches the search exactly, under any live blind-index key version
     (`eligibility.identifiers`: no key, or a value that cannot be normalised, finds nobody)."""
     kind, value = search
     return rows.filter(**{f"woman__{WOMAN_INDEX[kind]}__in": search_terms(programme, kind, value)})
-
-
-def _sort_of(request) -> tuple[str, bool]:
-    sort = request.GET.get("sort", DEFAULT_SORT)
-    if sort not in SORTS:
-        sort = DEFAULT_SORT
-    return sort, request.GET.get("order") == "desc"
-
-
-def _ordered(rows, sort: str, descending: bool):
-    names = SORTS[sort][1]
-    return rows.order_by(*[f"-{n}" if descending else n for n in names], "woman_id")
 
 
 WOMAN = Woman._meta.label_lower
@@ -159,7 +100,7 @@ def _presented(her) -> dict:
     return values
 
 
-def _identifiers(request, women: list[Woman]) -> dict[int, dict]:
+def identifiers_for(request, women: list[Woman]) -> dict[int, dict]:
     """The shown women's identifiers as the disclosure policy serves them (one audit entry)."""
     if not women:
         return {}
@@ -184,32 +125,49 @@ def _with_reasons(request, woman: Woman, history: list[Decision]) -> dict | None
 def queue(request):
     """GET lists the latest run's women by the filters; POST searches for one woman exactly
     (across every proposal and decision), showing the first page of matches."""
+    return queue_page(request, searching=request.method == "POST")
+
+
+def queue_page(request, *, searching: bool = False, selection=None, status: int = 200):
+    """The queue as the query string filters, sorts and pages it. `selection` is a batch
+    selection refused (`eligibility.views.batch`): its error is shown, and its women stay ticked."""
     programme = _programme(request)
     form = FilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {"proposal": PROPOSED, "decision": ANY}
-    search_form = SearchForm(request.POST if request.method == "POST" else None)
+    data = filters_of(request.GET)
+    search_form = SearchForm(request.POST if searching else None)
     search = search_form.cleaned_data["search"] if search_form.is_bound and search_form.is_valid() else None
-    sort, descending = _sort_of(request)
-    run = _latest_run(programme)
+    sort, descending = sort_of(request.GET)
+    run = latest_run(programme)
     page, identifiers = None, {}
     if run is not None and not (search_form.is_bound and search is None):
-        rows = _searched(_queue_rows(run), search, programme) if search else _filtered(_queue_rows(run), data)
-        rows = _ordered(rows, sort, descending)
+        rows = _searched(queue_rows(run), search, programme) if search else filtered(queue_rows(run), data)
+        rows = ordered(rows, sort, descending)
         page = Paginator(rows, PER_PAGE).get_page(1 if search else request.GET.get("page"))
-        identifiers = _identifiers(request, [e.woman for e in page.object_list])
+        identifiers = identifiers_for(request, [e.woman for e in page.object_list])
         outcomes = dict(DecisionOutcome.choices)
+        chosen = set(selection.chosen_pks()) if selection is not None else set()
+        row_problems = getattr(selection, "row_problems", {})
         for e in page.object_list:
             e.shown = identifiers.get(e.woman_id)
             e.decision_label = outcomes.get(e.current_outcome, "")
-            # SQLite reads a JSON null through KeyTextTransform as the text "null".
-            e.last_removal_text = presenting.day(e.last_removal_on) if e.last_removal_on not in (None, "", "null") else "None"
+            e.last_removal_text = last_removal_text(e.last_removal_on)
+            e.chosen, e.batch_problem = e.woman_id in chosen, row_problems.get(e.woman_id, "")
     kept = {k: v for k, v in request.GET.items() if k not in ("page", "sort", "order") and v}
+    sort_query = urlencode({**kept, "sort": sort, "order": "desc" if descending else "asc"})
     return render(request, "eligibility/queue.html", {
-        "form": form, "search_form": search_form, "form_list": [f for f in (search_form, form) if f.errors], "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),
-        "filter_query": urlencode(kept), "sort_query": urlencode({**kept, "sort": sort,
-                                                                  "order": "desc" if descending else "asc"}),
-        "searched": search is not None,
-    })
+        "form": form, "search_form": search_form,
+        "form_list": [f for f in (selection, search_form, form) if f is not None and f.errors],
+        "run": run, "job": unfinished_job(programme), "page": page, "headers": _headers(kept, sort, descending),
+        "filter_query": urlencode(kept), "sort_query": sort_query,
+        "page_query": urlencode({**dict(request.GET.items()), "sort": sort, "order": "desc" if descending else "asc"}),
+        "searched": search is not None, "selection": selection or BatchSelectionForm(),
+        "batch_max": BATCH_MAX, "woman_query": queue_query(request.GET), "queue_params": {k: v for k, v in request.GET.items() if k in QUEUE_PARAMS},
+    }, status=status)
+
+
+def last_removal_text(value) -> str:
+    # SQLite reads a JSON null through KeyTextTransform as the text "null".
+    return presenting.day(value) if value not in (None, "", "null") else "None"
 
 
 def _headers(kept: dict, sort: str, descending: bool) -> list[dict]:
@@ -243,7 +201,7 @@ def woman_detail(request, pk: int):
             else:
                 label = DecisionOutcome(form.cleaned_data["outcome"]).label.lower()
                 messages.success(request, f"Decision recorded: {label}")
-                return redirect("eligibility:woman", pk=woman.pk)
+                return redirect(_with_query(reverse("eligibility:woman", args=[woman.pk]), request.GET))
         status = 400
     evaluation = latest_evaluation(woman)
     history = list(decision_history(woman))
@@ -260,7 +218,26 @@ def woman_detail(request, pk: int):
         "events": _events(evaluation.evidence) if evaluation else [],
         "history": list(reversed(history)), "current": history[-1] if history else None,
         "re_review": re_review_pending(woman), "form": form,
+        "queue_url": _with_query(reverse("eligibility:queue"), request.GET),
+        **_neighbour_links(woman, request.GET),
     }, status=status)
+
+
+def _with_query(url: str, params) -> str:
+    """`url` with the queue's filters and order from `params` (nothing else)."""
+    query = queue_query(params)
+    return f"{url}?{query}" if query else url
+
+
+def _neighbour_links(woman: Woman, params) -> dict:
+    """Links to the women before and after her in the queue, as its filters and order say. They
+    name no one (no disclosure): "Previous woman" and "Next woman", by the page they open."""
+    run = latest_run(woman.programme)
+    if run is None:
+        return {"previous_url": None, "next_url": None}
+    before, after = neighbours(run, woman.pk, params)
+    return {key: _with_query(reverse("eligibility:woman", args=[pk]), params) if pk else None
+            for key, pk in (("previous_url", before), ("next_url", after))}
 
 
 def _events(evidence: dict) -> list[dict]:
@@ -335,13 +312,13 @@ def run_changes(run: EvaluationRun) -> dict[str, list[tuple[int, str | None, str
 @for_perm(Perm.DECIDE_ELIGIBILITY)
 def changes(request):
     programme = _programme(request)
-    run = _latest_run(programme)
+    run = latest_run(programme)
     sections = []
     if run is not None:
         found = run_changes(run)
         shown_pks = {w for kind, _ in CHANGE_KINDS for w, *_ in found[kind][:CHANGES_SHOWN]}
         women = list(Woman.objects.filter(programme=programme, pk__in=shown_pks).order_by("pk"))
-        identifiers = _identifiers(request, women)
+        identifiers = identifiers_for(request, women)
         labels = dict(Proposal.choices)
         for kind, label in CHANGE_KINDS:
             rows = [{"woman": w, "shown": identifiers.get(w), "before": labels.get(b, "Not evaluated"),

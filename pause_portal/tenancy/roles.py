@@ -33,7 +33,8 @@ class Perm(models.TextChoices):
     # The Trust's case records and eligibility
     VIEW_OWN_TRUST_RECORDS = "view_own_trust_records", "See the programme's case records"
     UPLOAD_EXTRACTS = "upload_extracts", "Upload case extracts"
-    DECIDE_ELIGIBILITY = "decide_eligibility", "Flag or rule out women proposed by the rules"
+    DECIDE_ELIGIBILITY = "decide_eligibility", ("Flag or rule out women proposed by the rules, one at a time or in "
+                                                 "checked batches, and download the decision queue")
     EDIT_RULE_SET = "edit_rule_set", "Edit the eligibility rule set (as a new version)"
     RELEASE_TO_PAUSE = "release_to_pause", "Release flagged women to Pause"
     RESTRICT_PROCESSING = "restrict_processing", "Restrict a woman's records, and end a restriction"

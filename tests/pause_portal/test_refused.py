@@ -10,6 +10,7 @@ import pytest
 from audit.oversight.breaches import BreachRefused
 from audit.oversight.review_actions import ReviewRefused
 from audit.oversight.rights import RightsRefused
+from eligibility.batch_decisions import BatchRefused
 from eligibility.extract.problems import Code, ExtractRefused, Level, Problem
 from eligibility.restrictions import RestrictionRefused
 from pause_portal.refused import Refused
@@ -42,6 +43,13 @@ def test_an_extract_refusal_is_a_refused_built_from_its_problems():
     assert ExtractRefused([]).message == "The extract cannot be imported"
 
 
+def test_a_batch_refusal_is_a_refused_that_also_names_each_womans_problem():
+    exc = BatchRefused("Nothing was recorded.", ["Choose women with the same proposal"], by_woman={7: "restricted"})
+    assert isinstance(exc, Refused) and exc.message == str(exc) == "Nothing was recorded."
+    assert exc.problems == ["Choose women with the same proposal"] and exc.by_woman == {7: "restricted"}
+    assert BatchRefused("Nothing was recorded.").by_woman == {}
+
+
 def test_no_other_refused_error_is_defined():
     """Every class named *Refused in the apps derives from Refused (pseudonymisation's key-custody
     RotationRefused aside: the leaf imports nothing above it)."""
@@ -53,5 +61,5 @@ def test_no_other_refused_error_is_defined():
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ClassDef) and node.name.endswith("Refused") and node.name != "Refused":
                     found[node.name] = [ast.unparse(b) for b in node.bases]
-    assert set(found) == {c.__name__ for c in PLAIN} | {"ExtractRefused"}
+    assert set(found) == {c.__name__ for c in PLAIN} | {"ExtractRefused", "BatchRefused"}
     assert all(bases == ["Refused"] for bases in found.values()), found

@@ -388,6 +388,8 @@ HAND_WRITTEN = {
                                                            "row of the table (a GOV.UK checkboxes component cannot "
                                                            "be split across rows)"),
     "scoping/release.html": ({"govuk-checkboxes__input"}, "the same: one checkbox in each woman's row"),
+    "eligibility/queue.html": ({"govuk-checkboxes__input"}, "the same: the women chosen for a batch decision, "
+                                                            "one checkbox in each woman's row"),
     "eligibility/upload.html": ({"govuk-file-upload"}, "the extract files: read from the request by the "
                                                        "encrypting upload handler, not a Django form field"),
 }
