@@ -6,16 +6,19 @@ from pause_portal.form_rendering import govuk
 from pause_portal.tenancy.identity import normalise_email
 
 
-def _password(label: str, autocomplete: str) -> forms.CharField:
-    return govuk(forms.CharField(label=label, strip=False,
+def _password(label: str, autocomplete: str, required: str) -> forms.CharField:
+    return govuk(forms.CharField(label=label, strip=False, error_messages={"required": required},
                                  widget=forms.PasswordInput(attrs={"autocomplete": autocomplete})), size="")
 
 
 class SignInForm(AuthenticationForm):
-    username = govuk(forms.EmailField(label="Email address", max_length=254,
-                                      widget=forms.EmailInput(attrs={"autocomplete": "username",
-                                                                     "spellcheck": "false"})), size="")
-    password = _password("Password", "current-password")
+    username = govuk(forms.EmailField(
+        label="Email address", max_length=254,
+        error_messages={"required": "Enter your email address",
+                        "invalid": "Enter an email address in the correct format, like name@example.com",
+                        "max_length": "The email address must be 254 characters or fewer"},
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "spellcheck": "false"})), size="")
+    password = _password("Password", "current-password", "Enter your password")
 
     error_messages = {
         # One message whether the account exists or not.
@@ -54,8 +57,8 @@ class EnrolTokenForm(OtpTokenForm):
 
 
 class SetPasswordForm(forms.Form):
-    new_password = _password("Create a password", "new-password")
-    confirm_password = _password("Confirm your password", "new-password")
+    new_password = _password("Create a password", "new-password", "Create a password")
+    confirm_password = _password("Confirm your password", "new-password", "Enter the password again to confirm it")
 
     def __init__(self, *args, person=None, **kwargs):
         self.person = person
@@ -75,7 +78,7 @@ class SetPasswordForm(forms.Form):
 
 
 class ConfirmPasswordForm(forms.Form):
-    password = _password("Your password", "current-password")
+    password = _password("Your password", "current-password", "Enter your password")
 
 
 class ProgrammeChoiceForm(forms.Form):
