@@ -111,3 +111,19 @@ def codes(choices, values: Iterable[str] | None, *, missing: str = NOT_RECORDED)
     shown = [code(choices, v) for v in (values or ()) if v]
     return ", ".join(shown) or missing
 
+
+
+# Words that keep their capital inside a sentence: the names of the parties and of the law.
+PROPER = ("Pause", "Trust", "Caldicott", "DPIA", "UK", "DPA", "Article", "Children")
+
+
+def in_sentence(label: str) -> str:
+    """A label that starts a line ("The approved final scoping report", "Pause's scoping data"),
+    as it reads inside a sentence: the first letter lowered unless the first word is a name
+    ("Pause's", "Trust"), never the whole label (that made "pause's" and "the trust's")."""
+    if not label:
+        return label
+    first = label.split(" ", 1)[0]
+    if first.startswith(PROPER) or first.isupper():
+        return label
+    return label[0].lower() + label[1:]

@@ -123,7 +123,7 @@ def validate_agreement(values: dict, *, based_on: Agreement | None, change_reaso
     for store, label in RETENTION_STORES.items():
         period = (retention.get(store) or "").strip()
         if not period:
-            errors[f"retention_{store}"] = f"Enter how long this is kept: {label.lower()}"
+            errors[f"retention_{store}"] = f"Enter how long this is kept: {presenting.in_sentence(label)}"
         clean["retention"][store] = period
 
     clean["uk_only_processing"] = bool(values.get("uk_only_processing"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 
+from pause_portal import presenting
 from pause_portal.form_rendering import govuk
 from sharing import lawful_bases as bases
 
@@ -15,7 +16,7 @@ def _choice(label: str, choices, *, help_text: str = "", blank: str = "") -> for
     field = forms.ChoiceField(label=label, required=False, help_text=help_text,
                               choices=([("", blank)] if blank else []) + list(choices),
                               widget=forms.Select if blank else forms.RadioSelect,
-                              error_messages={"invalid_choice": f"Choose {label[0].lower()}{label[1:]} from the list"})
+                              error_messages={"invalid_choice": f"Choose {presenting.in_sentence(label)} from the list"})
     return govuk(field, small=not blank)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 
+from pause_portal import presenting
 from pause_portal.form_rendering import govuk
 from pause_portal.tenancy.models import Phase
 from sharing import lawful_bases as bases
@@ -89,7 +90,8 @@ class AgreementForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.bases_names = {c: add_bases_fields(self, c, programme_id) for c in bases.CONTROLLERS}
         for store, label in RETENTION_STORES.items():
-            self.fields[f"retention_{store}"] = _text(f"How long is this kept: {label.lower()}", max_length=200)
+            self.fields[f"retention_{store}"] = _text(f"How long is this kept: {presenting.in_sentence(label)}",
+                                                      max_length=200)
 
     @classmethod
     def starting_from(cls, agreement: Agreement | None, data=None, *, programme_id: int | None = None) -> AgreementForm:

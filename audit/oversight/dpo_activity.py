@@ -35,11 +35,12 @@ class Activity:
 
 
 def _opened(r: RightsRequest) -> Activity:
-    received = f"Received {presenting.day(r.received_on)}, " + (r.get_received_via_display().lower() if r.received_via
+    received = f"Received {presenting.day(r.received_on)}, " + (presenting.in_sentence(r.get_received_via_display()) if r.received_via
                                                           else "how it was received not recorded")
     if r.identity_verified:
-        identity = (f"identity: {r.get_identity_method_display().lower()}; document: "
-                    f"{r.get_identity_document_display().lower()}; checked by person #{r.identity_checked_by_id}")
+        identity = (f"identity: {presenting.in_sentence(r.get_identity_method_display())}; document: "
+                    f"{presenting.in_sentence(r.get_identity_document_display())}; checked by person "
+                    f"#{r.identity_checked_by_id}")
     else:
         identity = "identity check: free text only, no structured evidence"
     return Activity(r.opened_at, r.opened_by_id, "Rights request opened", r.reference, f"{received}; {identity}")
