@@ -3,8 +3,9 @@
 The permission is a django-guardian object permission (`sharing.work_with_woman` on the
 `ReleasedWoman`, a direct foreign-key table); `CaseloadAssignment` keeps its history. A woman has
 at most one practitioner at a time: reassigning removes the previous practitioner's permission in
-the same transaction, so their access ends at once. Closing a programme ends every assignment, and
-revoking a practitioner's role ends theirs.
+the same transaction, so their access ends at once. Closing a programme ends every assignment;
+revoking a practitioner's role or deactivating her ends hers and hands the women to the Pause lead
+(`sharing.handover`). Each ended assignment records why (`CaseloadAssignment.end_reason`).
 
 One gate (issue 19, point 6): `_open` and `_close` below are the only writes of the permission and
 of its history, each writing both in one transaction, so the people with the permission are always
