@@ -25,4 +25,5 @@ def unassigned(request):
     choices = practitioners(programme)
     for w in shown:
         w.assign_form = AssignForm(practitioners=choices, auto_id=f"assign-{w.pk}-%s", in_row_of=w.name)
-    return render(request, "delivery/unassigned.html", {"programme": programme, "in_delivery": programme.phase == Phase.DELIVERY, "women": shown})
+    return render(request, "delivery/unassigned.html", {
+        "programme": programme, "in_delivery": programme.phase == Phase.DELIVERY, "women": shown})
