@@ -324,3 +324,22 @@ def test_the_list_is_served_by_the_disclosure_policy(world, admin):
     entry = AuditEntry.objects.filter(event=Event.DISCLOSURE, actor=world.pause_lead,
                                       reason__contains="women who need a practitioner").get()
     assert entry.subject_count == 2
+
+
+def test_the_list_costs_the_same_queries_whatever_the_number_of_women(world, admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for women in (1, 4):
+        world = delivery_world(women=women)
+        for released in world.released:
+            world.assign(released, world.practitioners[0])
+        actions.deactivate_person(person=world.practitioners[0], by=admin)
+        client = sign_in_verified(Client(), world.pause_lead)
+        client.get(reverse("delivery:unassigned"))  # warm the session
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("delivery:unassigned"))
+        assert len(ids_on(response)) == women
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
