@@ -35,7 +35,8 @@ from pause_portal.tenancy.roles import (
     OrganisationKind,
     Role,
 )
-from sharing.caseloads import end_for_practitioner
+from sharing.handover import hand_over, hand_over_everywhere
+from sharing.models_delivery import CaseloadEndReason
 
 # How long after redeeming a one-time link its session may set up two-step sign-in.
 ENROLMENT_WINDOW = timedelta(minutes=30)
@@ -172,11 +173,13 @@ class Revocation:
     permissions_removed: int
 
 
-def revoke_role(*, membership: Membership, by: Person) -> Revocation:
+def revoke_role(*, membership: Membership, by: Person, portal_url: str = "") -> Revocation:
     """End a role (or withdraw a pending grant) at once: the membership is revoked, every session
     of the person ends (they sign in again under the roles they still hold), and their caseload in
-    that programme ends — its assignments closed and its object permissions removed — all in one
-    transaction with the audit entries inside it. Revoking a revoked role changes nothing."""
+    that programme is handed over to the Pause lead (`sharing.handover`: its assignments closed as
+    "role revoked", its object permissions removed, the Pause leads emailed after the commit;
+    `portal_url` is the address of the lead's list) — all in one transaction with the audit entries
+    inside it. Revoking a revoked role changes nothing."""
     _require_system_admin(by, "revoke roles")
     with transaction.atomic():
         membership = Membership.objects.select_for_update().select_related("programme").get(pk=membership.pk)
@@ -188,7 +191,9 @@ def revoke_role(*, membership: Membership, by: Person) -> Revocation:
         membership.revoked_at = now
         membership.save(update_fields=["status", "revoked_by", "revoked_at"])
         person = membership.person
-        assignments, removed, women = end_for_practitioner(person, membership.programme, by=by, now=now)
+        handed = hand_over(person, membership.programme, by=by, reason=CaseloadEndReason.ROLE_REVOKED, now=now,
+                           portal_url=portal_url)
+        assignments, removed = handed.assignments_ended, handed.permissions_removed
         sessions = end_sessions(person)
         record_event(
             Event.ROLE_REVOKED, actor=by, target=membership, programme=membership.programme,
@@ -196,11 +201,6 @@ def revoke_role(*, membership: Membership, by: Person) -> Revocation:
             reason=f"{sessions} session(s) ended; {assignments} caseload assignment(s) ended, "
                    f"{removed} caseload permission(s) removed",
         )
-        if assignments or removed:
-            record_event(
-                Event.CHANGE, actor=by, target=membership, subjects=women, programme=membership.programme,
-                action=1, reason=f"caseload: taken out of person #{person.pk}'s caseload (role revoked)",
-            )
     return Revocation(membership, sessions, assignments, removed)
 
 
@@ -211,11 +211,12 @@ def end_sessions(person: Person) -> int:
     return len(keys)
 
 
-def deactivate_person(*, person: Person, by: Person) -> Person:
+def deactivate_person(*, person: Person, by: Person, portal_url: str = "") -> Person:
     """People are deactivated, never deleted; their sessions end at once. The one place a person is
     deactivated (the People page and `manage.py deactivate_user` both call it): what else must happen
-    when someone leaves, such as handing over their caseload (issue 22), belongs here, in this
-    transaction."""
+    when someone leaves belongs here, in this transaction. A practitioner's caseload in every
+    programme is handed over to its Pause lead ("practitioner left", `sharing.handover`; the Pause
+    leads are emailed after the commit, `portal_url` being the address of their list)."""
     _require_system_admin(by, "deactivate people")
     if person.pk == by.pk:
         raise PermissionDenied("Nobody can deactivate themselves.")
@@ -223,13 +224,16 @@ def deactivate_person(*, person: Person, by: Person) -> Person:
         person = Person.objects.select_for_update().get(pk=person.pk)
         if not person.is_active:
             return person
+        now = timezone.now()
         person.is_active = False
-        person.deactivated_at = timezone.now()
+        person.deactivated_at = now
         person.deactivated_by = by
         person.save(update_fields=["is_active", "deactivated_at", "deactivated_by"])
         ended = end_sessions(person)
+        handed = hand_over_everywhere(person, by=by, now=now, portal_url=portal_url)
         record_event(
-            Event.PERSON_DEACTIVATED, actor=by, target=person, reason=f"{ended} session(s) ended", action=1
+            Event.PERSON_DEACTIVATED, actor=by, target=person, action=1,
+            reason=f"{ended} session(s) ended; {handed} woman/women handed over to the Pause lead",
         )
     return person
 

@@ -3,8 +3,9 @@
 The permission is a django-guardian object permission (`sharing.work_with_woman` on the
 `ReleasedWoman`, a direct foreign-key table); `CaseloadAssignment` keeps its history. A woman has
 at most one practitioner at a time: reassigning removes the previous practitioner's permission in
-the same transaction, so their access ends at once. Closing a programme ends every assignment, and
-revoking a practitioner's role ends theirs.
+the same transaction, so their access ends at once. Closing a programme ends every assignment;
+revoking a practitioner's role or deactivating her ends hers and hands the women to the Pause lead
+(`sharing.handover`). Each ended assignment records why (`CaseloadAssignment.end_reason`).
 
 One gate (issue 19, point 6): `_open` and `_close` below are the only writes of the permission and
 of its history, each writing both in one transaction, so the people with the permission are always
@@ -31,7 +32,12 @@ from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
 from sharing.delivery_access import PERMISSION, in_pause_view
-from sharing.models_delivery import CaseloadAssignment, CaseloadUserObjectPermission, ReleasedWoman
+from sharing.models_delivery import (
+    CaseloadAssignment,
+    CaseloadEndReason,
+    CaseloadUserObjectPermission,
+    ReleasedWoman,
+)
 
 TARGET_REASON_MAX = 1000
 
@@ -62,11 +68,12 @@ def _open(released: ReleasedWoman, practitioner: Person, *, by: Person, now) -> 
                                                  practitioner=practitioner, assigned_by=by, assigned_at=now)
 
 
-def _close(*, programme_id: int, by: Person | None, now, released: ReleasedWoman | None = None,
+def _close(*, programme_id: int, by: Person | None, now, reason: CaseloadEndReason,
+           released: ReleasedWoman | None = None,
            practitioner: Person | None = None) -> tuple[list[CaseloadAssignment], int]:
     """Take caseloads away in one scope — one woman, one practitioner, or the whole programme: end
-    the open history rows and remove the permissions, in one transaction. Returns the assignments
-    ended and how many permission rows were removed."""
+    the open history rows, with why, and remove the permissions, in one transaction. Returns the
+    assignments ended and how many permission rows were removed."""
     rows, perms = {"programme_id": programme_id}, {"content_object__programme_id": programme_id}
     if released is not None:
         rows["released_woman"], perms["content_object"] = released, released
@@ -75,15 +82,17 @@ def _close(*, programme_id: int, by: Person | None, now, released: ReleasedWoman
     with transaction.atomic():
         ended = list(CaseloadAssignment.objects.select_for_update().filter(ended_at__isnull=True, **rows))
         if ended:
-            CaseloadAssignment.objects.filter(pk__in=[a.pk for a in ended]).update(ended_at=now, ended_by=by)
+            CaseloadAssignment.objects.filter(pk__in=[a.pk for a in ended]).update(ended_at=now, ended_by=by,
+                                                                                  end_reason=reason)
         for assignment in ended:
-            assignment.ended_at, assignment.ended_by = now, by
+            assignment.ended_at, assignment.ended_by, assignment.end_reason = now, by, reason
         removed, _ = CaseloadUserObjectPermission.objects.filter(**perms).delete()
     return ended, removed
 
 
-def _end_current(released: ReleasedWoman, *, by: Person | None, now) -> CaseloadAssignment | None:
-    ended, _ = _close(programme_id=released.programme_id, released=released, by=by, now=now)
+def _end_current(released: ReleasedWoman, *, by: Person | None, now,
+                 reason: CaseloadEndReason) -> CaseloadAssignment | None:
+    ended, _ = _close(programme_id=released.programme_id, released=released, by=by, now=now, reason=reason)
     return ended[0] if ended else None
 
 
@@ -102,7 +111,7 @@ def assign(released: ReleasedWoman, practitioner: Person, *, by: Person) -> Case
                                                                         ended_at__isnull=True).first()
         if current is not None and current.practitioner_id == practitioner.pk:
             return _open(released, practitioner, by=by, now=now)  # already theirs: nothing changes
-        previous = _end_current(released, by=by, now=now)
+        previous = _end_current(released, by=by, now=now, reason=CaseloadEndReason.REASSIGNED)
         assignment = _open(released, practitioner, by=by, now=now)
         moved = f", moved from person #{previous.practitioner_id}" if previous else ""
         record_event(Event.CHANGE, actor=by, target=assignment, subjects=[released], programme=membership.programme,
@@ -115,7 +124,7 @@ def unassign(released: ReleasedWoman, *, by: Person) -> CaseloadAssignment | Non
     """Take the woman out of her practitioner's caseload (nobody's, until assigned again)."""
     membership = _lead(released.programme_id, by)
     with transaction.atomic():
-        ended = _end_current(released, by=by, now=timezone.now())
+        ended = _end_current(released, by=by, now=timezone.now(), reason=CaseloadEndReason.UNASSIGNED)
         if ended is not None:
             record_event(Event.CHANGE, actor=by, target=ended, subjects=[released], programme=membership.programme,
                          role=membership.role, action=1,
@@ -127,7 +136,7 @@ def end_for(released: ReleasedWoman, *, by: Person, why: str) -> CaseloadAssignm
     """End her current assignment whoever asks (the Trust withdrawing her release): the caller
     has checked who may. Audited; returns the assignment ended, if any."""
     with transaction.atomic():
-        ended = _end_current(released, by=by, now=timezone.now())
+        ended = _end_current(released, by=by, now=timezone.now(), reason=CaseloadEndReason.TRUST_ENDED)
         if ended is not None:
             record_event(Event.CHANGE, actor=by, target=ended, subjects=[released],
                          programme=released.programme, action=1,
@@ -135,16 +144,17 @@ def end_for(released: ReleasedWoman, *, by: Person, why: str) -> CaseloadAssignm
     return ended
 
 
-def end_for_practitioner(practitioner: Person, programme: Programme, *, by: Person,
-                     now) -> tuple[int, int, list[ReleasedWoman]]:
+def end_for_practitioner(practitioner: Person, programme: Programme, *, by: Person, now,
+                         reason: CaseloadEndReason = CaseloadEndReason.ROLE_REVOKED
+                         ) -> tuple[int, int, list[ReleasedWoman]]:
     """End this person's caseload in the programme — every open assignment and every caseload
-    permission they hold there — when their role is revoked. The caller has checked who may and
-    writes the audit entries (`sharing.actions.revoke_role`). Returns (assignments ended,
-    permissions removed, the women concerned, in id order)."""
+    permission they hold there — when their role is revoked or they leave. The caller has checked
+    who may and writes the audit entries (`sharing.handover.hand_over`). Returns (assignments
+    ended, permissions removed, the women concerned, in id order)."""
     with transaction.atomic():
         held = set(CaseloadUserObjectPermission.objects.filter(user=practitioner, content_object__programme=programme)
                    .values_list("content_object_id", flat=True))
-        ended, removed = _close(programme_id=programme.pk, practitioner=practitioner, by=by, now=now)
+        ended, removed = _close(programme_id=programme.pk, practitioner=practitioner, by=by, now=now, reason=reason)
         ids = held | {a.released_woman_id for a in ended}
         women = list(ReleasedWoman.objects.filter(pk__in=ids).order_by("pk"))
     return len(ended), removed, women
@@ -187,7 +197,8 @@ def end_all(programme: Programme, *, by: Person | None, why: str) -> int:
     """End every caseload assignment and object permission of the programme (closing it). Returns
     how many assignments ended."""
     with transaction.atomic():
-        ended, removed = _close(programme_id=programme.pk, by=by, now=timezone.now())
+        ended, removed = _close(programme_id=programme.pk, by=by, now=timezone.now(),
+                                reason=CaseloadEndReason.PROGRAMME_CLOSED)
         if ended or removed:
             record_event(Event.CHANGE, actor=by, target=programme, programme=programme, action=2,
                          reason=f"caseloads ended ({why}): {len(ended)} assignments, {removed} permissions removed")

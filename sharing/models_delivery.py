@@ -185,9 +185,23 @@ class CaseloadGroupObjectPermission(GroupObjectPermissionBase):
     data_classification = {"id": D.SAFE, "permission": D.SAFE, "group": D.SAFE, "content_object": D.SAFE}
 
 
+class CaseloadEndReason(models.TextChoices):
+    """Why an assignment ended. A practitioner leaving or losing her role hands her caseload to the
+    Pause lead (`sharing.handover`): those two reasons put the woman on the lead's "Women who need
+    a practitioner" list until she is assigned again."""
+
+    REASSIGNED = "reassigned", "Assigned to another practitioner"
+    UNASSIGNED = "unassigned", "Taken out of the caseload by the Pause lead"
+    TRUST_ENDED = "trust_ended", "Ended by the Trust (release withdrawn, objection upheld)"
+    PROGRAMME_CLOSED = "programme_closed", "Programme closed"
+    ROLE_REVOKED = "role_revoked", "Practitioner's role revoked"
+    PRACTITIONER_LEFT = "practitioner_left", "Practitioner left (deactivated)"
+
+
 class CaseloadAssignment(models.Model):
-    """Who had a released woman in their caseload, from when to when (the permission is the
-    guardian row; this is its history)."""
+    """Who had a released woman in their caseload, from when to when, and why it ended (the
+    permission is the guardian row; this is its history). Assignments ended before the reason was
+    recorded have none ("")."""
 
     programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
     released_woman = models.ForeignKey(ReleasedWoman, on_delete=models.PROTECT, related_name="assignments")
@@ -197,10 +211,12 @@ class CaseloadAssignment(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+")
+    end_reason = models.CharField(max_length=20, choices=CaseloadEndReason.choices, blank=True, default="")
 
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "released_woman": D.SAFE, "practitioner": D.SAFE,
         "assigned_by": D.SAFE, "assigned_at": D.SAFE, "ended_at": D.SAFE, "ended_by": D.SAFE,
+        "end_reason": D.SAFE,
     }
 
     class Meta:
@@ -208,6 +224,8 @@ class CaseloadAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["released_woman"], condition=Q(ended_at__isnull=True),
                                     name="caseload_one_current_practitioner"),
+            models.CheckConstraint(condition=Q(ended_at__isnull=False) | Q(end_reason=""),
+                                   name="caseload_open_has_no_end_reason"),
         ]
 
     def __str__(self) -> str:

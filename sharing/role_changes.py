@@ -34,8 +34,10 @@ class RoleChange:
         return self.granted.status == MembershipStatus.PENDING
 
 
-def change_role(*, membership: Membership, role: Role | str, by: Person) -> RoleChange:
-    """Move the person of `membership` to `role` in the same programme, as one step."""
+def change_role(*, membership: Membership, role: Role | str, by: Person, portal_url: str = "") -> RoleChange:
+    """Move the person of `membership` to `role` in the same programme, as one step (a practitioner's
+    caseload is handed over to the Pause lead as on any revocation; `portal_url`: the address of the
+    lead's list, for the email)."""
     role = Role(role)
     with transaction.atomic():
         old = Membership.objects.select_for_update().select_related("person", "programme").get(pk=membership.pk)
@@ -43,7 +45,7 @@ def change_role(*, membership: Membership, role: Role | str, by: Person) -> Role
             raise ValidationError("This role has already ended: grant them a role instead.")
         if old.role == role:
             raise ValidationError(f"They already hold the role {role.label} in {old.programme.name}.")
-        revocation = actions.revoke_role(membership=old, by=by)
+        revocation = actions.revoke_role(membership=old, by=by, portal_url=portal_url)
         granted = actions.request_role(person=old.person, programme=old.programme, role=role, by=by)
         record_event(
             Event.CHANGE, actor=by, target=granted, programme=old.programme, role=role, action=1,

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from sharing.views import delivery_pause, delivery_restrictions, delivery_trust, delivery_woman
+from sharing.views import (
+    delivery_handover,
+    delivery_pause,
+    delivery_restrictions,
+    delivery_trust,
+    delivery_woman,
+)
 
 app_name = "delivery"
 
@@ -14,6 +20,7 @@ urlpatterns: list = [
     path("restrictions/end/", delivery_restrictions.end, name="end-restriction"),
     path("women/", delivery_pause.women, name="women"),
     path("women/<int:pk>/", delivery_woman.woman, name="woman"),
+    path("women/need-a-practitioner/", delivery_handover.unassigned, name="unassigned"),
     path("caseload/", delivery_pause.caseload, name="caseload"),
     path("caseload/export/", delivery_pause.caseload_export, name="caseload-export"),
 ]

@@ -22,7 +22,7 @@ from pause_portal.tenancy.selectors import (
     pending_grants_for,
     programme_members,
 )
-from sharing import agreements, phases
+from sharing import agreements, handover, phases
 from sharing.forms import ProgrammeChoiceForm
 
 TEMPLATES = {
@@ -62,6 +62,8 @@ def dashboard(request):
         context["members"] = list(programme_members(programme))
     if programme and any(role_has(role, perm) for perm in GOVERNANCE_CHANGES):
         context["awaiting_decision"], context["awaiting_others"] = _proposals_waiting(person, programme)
+    if programme and role_has(role, Perm.ASSIGN_CASELOAD):
+        context["need_practitioner"] = handover.waiting_count(membership)  # a number, no names
     if programme and role_has(role, Perm.REVIEW_AUDIT_TRAIL):
         context["refusals_7d"] = _recent_counts(programme)
     if role_has(role, Perm.MANAGE_PEOPLE):

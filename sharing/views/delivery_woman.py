@@ -48,6 +48,8 @@ def _lead_action(request, released, form: TargetForm | AssignForm):
     except caseloads.CaseloadRefused as exc:
         form.add_error(None, exc.message)
         return None
+    if isinstance(form, AssignForm) and request.POST.get("back") == "unassigned":
+        return redirect("delivery:unassigned")
     if isinstance(form, AssignForm) and request.POST.get("back") == "list":
         page = request.POST.get("page", "")
         return redirect(reverse("delivery:women") + (f"?{urlencode({'page': page})}" if page.isdigit() else ""))

@@ -58,6 +58,11 @@ def person(request, pk: int):
     })
 
 
+def handover_url(request) -> str:
+    """The Pause lead's list of women who need a practitioner: the hand-over email's one link."""
+    return request.build_absolute_uri(reverse("delivery:unassigned"))
+
+
 def _portal_url(request) -> str:
     # The host is one ALLOWED_HOSTS let through: the link in the email points at this portal.
     return request.build_absolute_uri("/")
@@ -103,7 +108,7 @@ def deactivate(request, pk: int):
     refusal = None
     if request.method == "POST":
         try:
-            actions.deactivate_person(person=shown, by=request.user)
+            actions.deactivate_person(person=shown, by=request.user, portal_url=handover_url(request))
         except (PermissionDenied, ValidationError) as exc:
             refusal = _message(exc)
         else:

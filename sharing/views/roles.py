@@ -19,6 +19,7 @@ from pause_portal.tenancy.roles import SECOND_PERSON_ROLES, Perm
 from sharing import actions
 from sharing.forms_people import ChangeRoleForm, GrantRoleForm
 from sharing.role_changes import change_role
+from sharing.views.people import handover_url
 
 WAITS = "It starts when a second person (another system administrator or the programme's Caldicott Guardian) confirms it."
 
@@ -65,7 +66,8 @@ def change(request, pk: int):
     if request.method == "POST" and form.is_valid():
         if request.POST.get("confirmed") == "yes":
             try:
-                done = change_role(membership=membership, role=form.new_role, by=request.user)
+                done = change_role(membership=membership, role=form.new_role, by=request.user,
+                                   portal_url=handover_url(request))
             except (PermissionDenied, ValidationError) as exc:
                 refusal = _message(exc)
             else:
@@ -93,7 +95,7 @@ def revoke(request, pk: int):
     refusal = None
     if request.method == "POST":
         try:
-            done = actions.revoke_role(membership=membership, by=request.user)
+            done = actions.revoke_role(membership=membership, by=request.user, portal_url=handover_url(request))
         except (PermissionDenied, ValidationError) as exc:
             refusal = _message(exc)
         else:

@@ -5,7 +5,7 @@ are always exactly the open assignments:
 
 - each path (the Pause lead's page: assign, reassign, the same again, unassign; the Trust lead
   withdrawing a release; an upheld objection; erasure; closing the programme; revoking a
-  practitioner's role; deactivating one, which ends nothing; retention) leaves the two sets equal;
+  practitioner's role; deactivating one, which hands her caseload over; retention) leaves the two sets equal;
 - a real database error in the middle of each write (a trigger raising on the second table's
   insert, update or delete — a temporary trigger on SQLite, a trigger created inside the test's
   transaction on PostgreSQL) leaves neither written;
@@ -158,13 +158,14 @@ def test_revoking_a_practitioners_role_ends_both_for_them_only(system_admin):
     one_gate({(p2.pk, b.pk)})
 
 
-def test_deactivating_a_practitioner_ends_nothing_and_the_gate_shows_them_nothing(system_admin):
-    world = delivery_world(women=1)
-    [a] = world.released
-    p1 = world.practitioners[0]
+def test_deactivating_a_practitioner_hands_her_caseload_over_ending_both_for_her_only(system_admin):
+    world = delivery_world(women=2)
+    a, b = world.released
+    p1, p2 = world.practitioners
     world.assign(a, p1)
+    world.assign(b, p2)
     actions.deactivate_person(person=p1, by=system_admin)
-    one_gate({(p1.pk, a.pk)})  # deactivation ends no caseload: both stay, together
+    one_gate({(p2.pk, b.pk)})  # her caseload is handed over (issue 22): both end, together
     assert seen_by(Person.objects.get(pk=p1.pk), world.programme) == set()
 
 
@@ -296,6 +297,17 @@ def test_a_failed_revocation_leaves_both(fail_on, system_admin, table, operation
     fail_on(table, operation)
     unchanged(lambda: actions.revoke_role(membership=membership, by=system_admin), {(p1.pk, a.pk)})
     assert Membership.objects.get(pk=membership.pk).revoked_at is None
+
+
+@pytest.mark.parametrize("table, operation", CLOSING)
+def test_a_failed_deactivation_leaves_both_and_her_active(fail_on, system_admin, table, operation):
+    world = delivery_world(women=1)
+    [a] = world.released
+    p1 = world.practitioners[0]
+    world.assign(a, p1)
+    fail_on(table, operation)
+    unchanged(lambda: actions.deactivate_person(person=p1, by=system_admin), {(p1.pk, a.pk)})
+    assert Person.objects.get(pk=p1.pk).is_active
 
 
 @pytest.mark.parametrize("table", [HISTORY, PERMISSION])
