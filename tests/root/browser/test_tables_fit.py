@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from pause_portal.tenancy.roles import Role
 from sharing.concerns import raise_concern
@@ -77,3 +78,24 @@ def test_the_list_pages_fit_a_1024_pixel_window(page_for, live_server):
         problems += overflow(page, name)
         check_axe(page, f"fits-{name}")
     assert not problems, "\n".join(problems)
+
+
+def test_withdrawing_a_release_asks_first_and_cancel_changes_nothing(page, live_server):
+    """Issue 24: "Withdraw" was one click. Now a GOV.UK confirmation page names her and says what
+    happens; Cancel goes back with nothing changed; confirming withdraws. Both pages axe-checked."""
+    world = delivery_world(women=1)
+    released = world.released[0]
+    sign_in(page, live_server, world.trust_lead)
+    page.goto(live_server.url + reverse("delivery:release"))
+    page.locator("#released button", has_text="Withdraw").click()
+    expect(page.locator("h1")).to_contain_text("Are you sure you want to withdraw the release of")
+    check_axe(page, "withdraw-confirm")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator("h1")).to_have_text("Delivery release")
+    released.refresh_from_db()
+    assert released.withdrawn_at is None
+    page.locator("#released button", has_text="Withdraw").click()
+    page.get_by_role("button", name="Withdraw the release").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("withdrawn")
+    released.refresh_from_db()
+    assert released.withdrawn_at is not None
