@@ -209,3 +209,14 @@ def test_people_filters_and_search():
     entry = AuditEntry.objects.filter(actor=admin, reason="staff details").latest("pk")
     assert set(AuditSubject.objects.filter(entry=entry).values_list("subject", flat=True)) == {
         f"sharing.person:{lead.pk}"}
+
+
+def test_a_search_with_more_matches_than_a_page_shows_the_first_and_no_address_to_page_on(monkeypatch):
+    from sharing.views import delivery_pause
+
+    monkeypatch.setattr(delivery_pause, "PER_PAGE", 2)
+    w = delivery_world(women=3)
+    response = as_(w.pause_lead).post(WOMEN, {"name": "Quorrington"})  # the cohort's surnames all have it
+    assert len(row_ids(response)) == 2 and 'id="first-matches"' in names_on(response)
+    assert "?page=2" not in names_on(response)
+    assert "?page=2" in names_on(as_(w.pause_lead).get(WOMEN))
