@@ -36,6 +36,7 @@ from eligibility.identifiers import find_woman
 from eligibility.models import Woman
 from pause_portal import presenting
 from pause_portal.access import for_perm
+from pause_portal.confirming import confirmation_page, confirmed
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person
 from pause_portal.tenancy.roles import TRUST_ROLES, Perm, Role
 from pause_portal.tenancy.selectors import current_membership
@@ -178,6 +179,12 @@ def request_page(request, pk: int):
         action = request.POST.get("action", "")
         if action not in ACTIONS:
             raise Http404("No such action.")
+        if action == "lift" and not confirmed(request):
+            return confirmation_page(
+                request, question=f"Are you sure you want to end the restriction of her records (request {rr.reference})?",
+                consequences=["Her records are no longer held back: they can be released again. To restrict them "
+                              "again, restrict them anew."],
+                button="End the restriction", cancel_url=reverse("rights:request", args=[rr.pk]))
         form_class = ACTIONS[action]
         form = None
         if form_class is not None:

@@ -4,6 +4,8 @@ go through the disclosure policy (one audit entry each); writes are `sharing.con
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -18,6 +20,7 @@ from pause_portal.tenancy.selectors import current_membership
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
 from sharing.delivery_access import visible_released_women
 from sharing.forms_casework import CloseConcernForm, ConcernForm
+from sharing.forms_lists import ConcernFilterForm, NameSearchForm, matches
 from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
 from sharing.views.casework_common import concern_or_404, served_woman, visible_woman_or_404
 
@@ -60,22 +63,38 @@ def _raise(request, released):
 
 
 @for_perm(Perm.VIEW_CONCERNS)
+@require_http_methods(["GET", "HEAD", "POST"])
 def concerns(request):
     """The programme's concerns this person may see: all of them for a Trust lead; those about
-    the women in their view for Pause. Open ones first."""
+    the women in their view for Pause. Open ones first. GET filters by status and kind; POST
+    searches by the name of who raised it, as served (never in the address or the audit trail)."""
     membership = current_membership(request)
+    filter_form = ConcernFilterForm(request.GET or None)
+    search_form = NameSearchForm(request.POST if request.method == "POST" else None,
+                                 label="Search by who raised it", hint="Part of their name is enough")
+    chosen = filter_form.chosen()
     rows = (SafeguardingConcern.objects.filter(programme_id=membership.programme_id)
             .select_related("raised_by").order_by("-raised_at", "-pk"))
+    if chosen.get("status"):
+        rows = rows.filter(status=chosen["status"])
+    if chosen.get("kind"):
+        rows = rows.filter(kind=chosen["kind"])
     candidates = (list(rows.filter(status__in=OPEN_CONCERN_STATUSES))
                   + list(rows.exclude(status__in=OPEN_CONCERN_STATUSES)[:CLOSED_SHOWN]))
     disclosed = disclose(request.user, candidates, page=request.path, reason="casework: concerns list")
-    shown = list(disclosed)
-    record_staff_view(request, {c.raised_by_id: c.raised_by for c in disclosed.records}.values(), membership=membership)
+    search = search_form.search
+    shown = [c for c in disclosed if not search or matches(getattr(c.get("raised_by"), "full_name", ""), search)]
+    record_staff_view(request, {c.raised_by.pk: c.raised_by for c in shown if c.get("raised_by") is not None}.values(),
+                      membership=membership)
+    kept = {k: v for k, v in request.GET.items() if k in filter_form.fields and v} if filter_form.is_valid() else {}
+    form_list = [f for f in (search_form, filter_form) if f.errors]
     return render(request, "casework/concerns.html", {
         "open": [c for c in shown if c.status in OPEN_CONCERN_STATUSES],
         "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES],
         "answers": role_has(membership.role, Perm.ANSWER_CONCERNS), "closed_shown": CLOSED_SHOWN,
-    })
+        "filter_form": filter_form, "search_form": search_form, "filter_query": urlencode(kept), "searched": search,
+        "shown_count": len(shown), "form_list": form_list,
+    }, status=400 if form_list else 200)
 
 
 def _concern_page(request, concern, membership, *, close_form=None):

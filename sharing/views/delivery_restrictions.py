@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from eligibility.identifiers import find_woman
@@ -20,6 +21,7 @@ from eligibility.restrictions import (
     restrict,
 )
 from pause_portal.access import for_perm
+from pause_portal.confirming import confirmation_page, confirmed
 from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
 from pseudonymisation.blind_index import IndexKind
@@ -75,6 +77,12 @@ def end(request):
                                              ended_at__isnull=True).first()
     if restriction is None:
         raise Http404("No such restriction.")
+    if not confirmed(request):
+        return confirmation_page(
+            request, question=f"Are you sure you want to end restriction #{restriction.pk}?",
+            consequences=["Her records are no longer held back: they can be released again. To restrict them "
+                          "again, make a new restriction."],
+            button="End the restriction", cancel_url=reverse("delivery:restrictions"))
     try:
         end_restriction(restriction, by=request.user)
     except RestrictionRefused as exc:

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from eligibility.disclosure import disclose
@@ -19,6 +20,7 @@ from eligibility.models import Decision, Woman
 from eligibility.release import releasable
 from pause_portal import presenting
 from pause_portal.access import for_perm
+from pause_portal.confirming import confirmation_page, confirmed
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
@@ -142,8 +144,20 @@ def _posted_release(request, **only) -> ReleasedWoman:
 @for_perm(Perm.RELEASE_TO_PAUSE)
 @require_POST
 def withdraw(request):
-    """Withdraw one woman's delivery release: she leaves every Pause view at once."""
+    """Withdraw one woman's delivery release: she leaves every Pause view at once. The first POST
+    asks to confirm (naming her, as the release page does); only the confirmed one acts."""
     released = _posted_release(request, withdrawn_at__isnull=True)
+    if not confirmed(request):
+        named = named_women(request, [released.woman], "delivery release: confirm a withdrawal")
+        if released.woman_id not in named:
+            raise Http404("No such release.")
+        return confirmation_page(
+            request, question=f"Are you sure you want to withdraw the release of {named[released.woman_id]['name']}?",
+            caption=f"Born {named[released.woman_id]['date_of_birth']}",
+            consequences=["She leaves every Pause view at once, and her place in a practitioner's caseload ends.",
+                          "A withdrawn release is not made again. You can reinstate it on the changes since release "
+                          "page only when a new decision allows."],
+            button="Withdraw the release", cancel_url=reverse("delivery:release"))
     try:
         withdraw_from_delivery(released, by=request.user)
     except DeliveryReleaseRefused as exc:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_perm
+from pause_portal.confirming import confirmation_page, confirmed
 from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Phase, Programme
 from pause_portal.tenancy.roles import Perm, role_has
@@ -162,6 +163,12 @@ def agreement_decide(request):
 @require_POST
 def agreement_withdraw(request):
     proposal = _proposal_or_404(request, agreements.open_proposal(_programme(request)))
+    if not confirmed(request):
+        return confirmation_page(
+            request, question=f"Are you sure you want to withdraw version {proposal.version} of the agreement?",
+            consequences=["The proposed version will not come into force, and it can no longer be agreed. "
+                          "To change the agreement, propose a new version."],
+            button=f"Withdraw version {proposal.version}", cancel_url=reverse("governance:agreement"))
     try:
         agreements.withdraw_agreement(agreement=proposal, by=request.user)
     except (PermissionDenied, ValidationError) as exc:
@@ -248,6 +255,12 @@ def phase_decide(request):
 @require_POST
 def phase_withdraw(request):
     change = _proposal_or_404(request, phases.open_phase_change(_programme(request)))
+    if not confirmed(request):
+        return confirmation_page(
+            request, question="Are you sure you want to withdraw the proposed phase change?",
+            consequences=["The programme stays in its current phase, and the proposal can no longer be agreed. "
+                          "To change phase, propose it again."],
+            button="Withdraw the proposal", cancel_url=reverse("governance:phase"))
     try:
         phases.withdraw_phase_change(change=change, by=request.user)
     except (PermissionDenied, ValidationError) as exc:

@@ -10,10 +10,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_perm
+from pause_portal.confirming import confirmation_page, confirmed
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing import privacy_notices
@@ -111,6 +113,12 @@ def withdraw(request):
                                           pk=proposal if str(proposal).isdigit() else None).first()
     if notice is None:
         raise Http404("No such version waiting.")
+    if not confirmed(request):
+        return confirmation_page(
+            request, question=f"Are you sure you want to withdraw {notice.label}?",
+            consequences=["This version will not come into force. To change the notice, publish a corrected "
+                          "version."],
+            button="Withdraw this version", cancel_url=reverse("governance:notices"))
     try:
         privacy_notices.withdraw_notice(notice=notice, by=request.user)
     except PermissionDenied:

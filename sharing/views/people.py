@@ -4,20 +4,36 @@ link goes to them by email only), deactivating, resets; and role grants awaiting
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from eligibility.disclosure import record_staff_view
 from pause_portal.access import for_perm
-from pause_portal.tenancy.models import AccountLinkPurpose, Membership, MembershipStatus, Person
+from pause_portal.tenancy.models import (
+    AccountLinkPurpose,
+    Membership,
+    MembershipStatus,
+    Organisation,
+    Person,
+)
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership, pending_grants_for
 from sharing import actions
+from sharing.forms_lists import (
+    ACTIVE,
+    DEACTIVATED,
+    SYSTEM_ADMIN,
+    NameSearchForm,
+    PeopleFilterForm,
+    matches,
+)
 from sharing.forms_people import AddPersonForm
 from sharing.set_up_links import add_person_and_email_link, email_new_link_on_commit
 
@@ -26,20 +42,53 @@ def _message(exc: Exception) -> str:
     return "; ".join(getattr(exc, "messages", None) or [str(exc.args[0] if exc.args else exc)])
 
 
+LIVE_STATUSES = [s for s in MembershipStatus.values if s != MembershipStatus.REVOKED]
+
+
 def _current_roles():
     return Membership.objects.exclude(status=MembershipStatus.REVOKED).select_related("programme")
 
 
+def _filtered_people(rows, chosen: dict):
+    if chosen.get("organisation"):
+        rows = rows.filter(organisation_id=int(chosen["organisation"]))
+    role = chosen.get("role")
+    if role == SYSTEM_ADMIN:
+        rows = rows.filter(Q(is_system_admin=True) | Q(memberships__role=role,
+                                                        memberships__status__in=LIVE_STATUSES)).distinct()
+    elif role:
+        rows = rows.filter(memberships__role=role, memberships__status__in=LIVE_STATUSES).distinct()
+    if chosen.get("status") == ACTIVE:
+        rows = rows.filter(is_active=True)
+    elif chosen.get("status") == DEACTIVATED:
+        rows = rows.filter(is_active=False)
+    return rows
+
+
 @for_perm(Perm.MANAGE_PEOPLE)
+@require_http_methods(["GET", "HEAD", "POST"])
 def people(request):
+    """GET lists everyone by organisation, role and status; POST searches by name or email too
+    (never in the address or the audit trail). Only the people listed are recorded as shown."""
+    organisations = Organisation.objects.order_by("name").values_list("pk", "name")
+    filter_form = PeopleFilterForm(request.GET or None, organisations=list(organisations))
+    search_form = NameSearchForm(request.POST if request.method == "POST" else None,
+                                 label="Search by name or email", hint="Part of the name or address is enough")
     rows = (
-        Person.objects.select_related("organisation")
+        _filtered_people(Person.objects.all(), filter_form.chosen())
+        .select_related("organisation")
         .prefetch_related(Prefetch("memberships", queryset=_current_roles()))
-        .order_by("organisation__name", "full_name")
+        .order_by("organisation__name", "full_name", "pk")
     )
-    rows = list(rows)
+    search = search_form.search
+    rows = [p for p in rows if not search or matches(f"{p.full_name} {p.email}", search)]
     record_staff_view(request, rows)
-    return render(request, "people/people.html", {"people": rows})
+    kept = {k: v for k, v in request.GET.items() if k in filter_form.fields and v} if filter_form.is_valid() else {}
+    form_list = [f for f in (search_form, filter_form) if f.errors]
+    return render(request, "people/people.html", {
+        "people": rows, "filter_form": filter_form, "search_form": search_form, "filter_query": urlencode(kept),
+        "searched": search, "shown_count": len(rows), "form_list": form_list,
+    }, status=400 if form_list else 200)
 
 
 def _person_or_404(pk: int) -> Person:

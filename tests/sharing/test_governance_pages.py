@@ -77,7 +77,7 @@ def test_another_programmes_proposals_answer_404_and_stay_as_they_are(programme,
                              (lead, "governance:phase-withdraw", change.pk),
                              (guardian, "governance:agreement-decide", agreement.pk),
                              (lead, "governance:agreement-withdraw", agreement.pk)):
-        response = client.post(reverse(name), {"proposal": pk, "decision": "confirm", "reason": "x"})
+        response = client.post(reverse(name), {"proposal": pk, "decision": "confirm", "reason": "x", "confirmed": "yes"})
         assert response.status_code == 404, name
     assert PhaseChange.objects.get(pk=change.pk).status == ChangeStatus.PROPOSED
     assert Agreement.objects.get(pk=agreement.pk).status == ChangeStatus.PROPOSED
@@ -167,8 +167,28 @@ def test_withdrawing_on_the_phase_page(programme, trust_lead):
     lead.post(reverse("governance:phase-propose"), {"reason": "Ready", "no_final_report_kept": "on"})
     change = PhaseChange.objects.get()
     assert lead.post(reverse("governance:phase-withdraw"), {"proposal": change.pk + 1}).status_code == 404
-    assert lead.post(reverse("governance:phase-withdraw"), {"proposal": change.pk}).status_code == 302
+    asked = lead.post(reverse("governance:phase-withdraw"), {"proposal": change.pk})
+    assert asked.status_code == 200 and "Are you sure you want to withdraw the proposed phase change?" in (
+        asked.content.decode())
+    assert f'href="{reverse("governance:phase")}"' in asked.content.decode()
+    assert PhaseChange.objects.get().status == ChangeStatus.PROPOSED  # asking changes nothing
+    assert lead.post(reverse("governance:phase-withdraw"),
+                     {"proposal": change.pk, "confirmed": "yes"}).status_code == 302
     assert PhaseChange.objects.get().status == ChangeStatus.WITHDRAWN
+
+
+def test_withdrawing_a_proposed_agreement_asks_first(programme, trust_lead):
+    agreement = propose_agreement(programme=programme, by=trust_lead, values=valid_values())
+    lead = sign_in_verified(Client(), trust_lead)
+    asked = lead.post(reverse("governance:agreement-withdraw"), {"proposal": agreement.pk})
+    page = asked.content.decode()
+    assert asked.status_code == 200
+    assert f"Are you sure you want to withdraw version {agreement.version} of the agreement?" in page
+    assert f'href="{reverse("governance:agreement")}"' in page and 'name="confirmed" value="yes"' in page
+    assert Agreement.objects.get(pk=agreement.pk).status == ChangeStatus.PROPOSED  # asking changes nothing
+    assert lead.post(reverse("governance:agreement-withdraw"),
+                     {"proposal": agreement.pk, "confirmed": "yes"}).status_code == 302
+    assert Agreement.objects.get(pk=agreement.pk).status == ChangeStatus.WITHDRAWN
 
 
 @pytest.mark.parametrize(("actor", "shown"), [("trust_lead", True), ("caldicott", True), ("pause_lead", True),

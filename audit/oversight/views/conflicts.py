@@ -7,12 +7,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.core.models_review import ConflictDeclaration, ConflictKind, Relationship
 from audit.oversight.forms_review import ConflictForm
 from audit.oversight.review_actions import declare_conflict, withdraw_conflict
 from pause_portal.access import for_perm
+from pause_portal.confirming import confirmation_page, confirmed
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
@@ -44,6 +46,12 @@ def withdraw(request, pk: int):
 
 @require_POST
 def _withdraw(request, declaration: ConflictDeclaration):
+    if not confirmed(request):
+        return confirmation_page(
+            request, question=f"Are you sure you want to withdraw declaration #{declaration.pk}?",
+            consequences=["From now on, the data protection officer is no longer told when you open the records "
+                          "it names. It stays on record, withdrawn; to declare it again, make a new declaration."],
+            button="Withdraw the declaration", cancel_url=reverse("conflicts:declare"))
     withdraw_conflict(declaration, by=request.user)
     messages.success(request, "Your declaration has been withdrawn.")
     return redirect("conflicts:declare")

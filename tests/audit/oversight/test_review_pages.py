@@ -266,7 +266,13 @@ def test_staff_declare_and_withdraw_and_the_dpo_sees_the_register(programme, pra
     other = member(programme, Role.PAUSE_PRACTITIONER)
     url = reverse("conflicts:withdraw", kwargs={"pk": declaration.pk})
     assert sign_in_verified(Client(), other).post(url).status_code == 404  # not theirs
-    assert client.post(url).status_code == 302
+    assert sign_in_verified(Client(), other).post(url, {"confirmed": "yes"}).status_code == 404
+    asked = client.post(url)
+    assert asked.status_code == 200 and f"Are you sure you want to withdraw declaration #{declaration.pk}?" in (
+        asked.content.decode())
+    declaration.refresh_from_db()
+    assert declaration.withdrawn_at is None  # asking changes nothing
+    assert client.post(url, {"confirmed": "yes"}).status_code == 302
     declaration.refresh_from_db()
     assert declaration.withdrawn_at is not None
 

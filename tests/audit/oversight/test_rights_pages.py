@@ -23,7 +23,7 @@ from audit.core.models_rights import (
     RightsRequest,
 )
 from audit.oversight import rights
-from eligibility.models import Woman
+from eligibility.models import Restriction, Woman
 from pause_portal.tenancy.roles import OrganisationKind, Role
 from pseudonymisation.fields import Protector
 from tests import factories as f
@@ -168,6 +168,16 @@ def test_restricting_through_the_request_page_hides_her_from_every_pause_page_at
     assert not any(surname in c.get(u).content for c, u in pages)
     assert all(c.get(u).status_code == 404 for c, u in her_pages)
     assert lead.get(reverse("delivery:woman", args=[second.pk])).status_code == 200
+    # Ending it asks first; asking changes nothing; confirming ends it.
+    dpo = _dpo_client(w)
+    asked = dpo.post(reverse("rights:request", args=[rr.pk]), {"action": "lift"})
+    assert asked.status_code == 200 and b"Are you sure you want to end the restriction of her records" in asked.content
+    assert f'href="{reverse("rights:request", args=[rr.pk])}"'.encode() in asked.content
+    assert b'name="action" value="lift"' in asked.content
+    assert Restriction.objects.filter(woman=first.woman, ended_at__isnull=True).exists()
+    response = dpo.post(reverse("rights:request", args=[rr.pk]), {"action": "lift", "confirmed": "yes"})
+    assert response.status_code == 302
+    assert not Restriction.objects.filter(woman=first.woman, ended_at__isnull=True).exists()
 
 
 def test_objection_and_erasure_through_the_request_page():

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from audit.core.models import AuditEntry
 from pause_portal.tenancy.roles import Role
@@ -132,16 +133,22 @@ def test_its_publisher_withdraws_a_waiting_version_and_nobody_else_can():
     other_lead = f.member(world.programme, Role.TRUST_LEAD)
     for person in (other_lead, world.caldicott, world.pause_lead):
         response = sign_in_verified(Client(), person).post(reverse("governance:notice-withdraw"),
-                                                          {"proposal": waiting.pk})
+                                                          {"proposal": waiting.pk, "confirmed": "yes"})
         assert response.status_code in (403, 404), person
     waiting.refresh_from_db()
     assert waiting.status == ChangeStatus.PROPOSED
     lead = sign_in_verified(Client(), world.trust_lead)
     page = lead.get(reverse("governance:notices")).content.decode()
     assert f"Withdraw version {waiting.version}" in page
-    response = lead.post(reverse("governance:notice-withdraw"), {"proposal": waiting.pk})
+    asked = lead.post(reverse("governance:notice-withdraw"), {"proposal": waiting.pk})
+    assert asked.status_code == 200 and escape(f"Are you sure you want to withdraw {waiting.label}?") in asked.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == ChangeStatus.PROPOSED  # asking changes nothing
+    response = lead.post(reverse("governance:notice-withdraw"), {"proposal": waiting.pk, "confirmed": "yes"})
     assert response.status_code == 302
     waiting.refresh_from_db()
     assert waiting.status == ChangeStatus.WITHDRAWN
     assert AuditEntry.objects.filter(object_repr=f"sharing.privacynotice:{waiting.pk}").count() == 2
     assert lead.post(reverse("governance:notice-withdraw"), {"proposal": waiting.pk}).status_code == 404
+    assert lead.post(reverse("governance:notice-withdraw"),
+                     {"proposal": waiting.pk, "confirmed": "yes"}).status_code == 404

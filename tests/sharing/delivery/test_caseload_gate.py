@@ -110,7 +110,8 @@ def test_withdrawing_a_release_ends_both():
     a, b = world.released
     world.assign(a)
     world.assign(b)
-    response = sign_in_verified(Client(), world.trust_lead).post(reverse("delivery:withdraw"), {"released": a.pk})
+    response = sign_in_verified(Client(), world.trust_lead).post(reverse("delivery:withdraw"), {"released": a.pk,
+                                                                                                  "confirmed": "yes"})
     assert response.status_code == 302
     one_gate({(world.practitioners[0].pk, b.pk)})
 

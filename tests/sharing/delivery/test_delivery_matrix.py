@@ -61,9 +61,9 @@ class Setting:
         data = {
             "release": {"women": [self.extra.pk], f"address_{self.extra.pk}": "3 Invented Close",
                         "trust_contact": self.world.trust_lead.pk},
-            "withdraw": {"released": self.a.pk},
+            "withdraw": {"released": self.a.pk, "confirmed": "yes"},
             "restrictions": {"kind": "person_id", "q": self.b_person_id, "reason": "restriction_request"},
-            "end-restriction": {"restriction": self.restriction.pk},
+            "end-restriction": {"restriction": self.restriction.pk, "confirmed": "yes"},
             "woman": {"action": "target", "position": "1", "reason": "First to contact: synthetic reason"},
             "caseload-export": {},
         }[name]

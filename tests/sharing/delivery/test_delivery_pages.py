@@ -120,7 +120,7 @@ def test_withdrawing_a_release_takes_her_out_of_every_pause_view_at_once():
     practitioner, lead = as_(world.practitioners[0]), as_(world.pause_lead)
     name = reveal(a.woman, "surname")
     assert name in body(practitioner.get(reverse("delivery:caseload")))
-    response = as_(world.trust_lead).post(reverse("delivery:withdraw"), {"released": a.pk})
+    response = as_(world.trust_lead).post(reverse("delivery:withdraw"), {"released": a.pk, "confirmed": "yes"})
     assert response.status_code == 302
     assert name not in body(practitioner.get(reverse("delivery:caseload")))
     assert name not in body(lead.get(reverse("delivery:women")))
@@ -132,14 +132,51 @@ def test_withdrawing_a_release_takes_her_out_of_every_pause_view_at_once():
     assert AuditSubject.objects.filter(entry=entry, subject=f"eligibility.woman:{a.woman_id}").exists()
     # once withdrawn: not again, and not released again
     assert as_(world.trust_lead).post(reverse("delivery:withdraw"), {"released": a.pk}).status_code == 404
+    assert as_(world.trust_lead).post(reverse("delivery:withdraw"),
+                                      {"released": a.pk, "confirmed": "yes"}).status_code == 404
     assert f'value="{a.woman_id}"' not in body(as_(world.trust_lead).get(reverse("delivery:release")))
 
 
 def test_a_trust_lead_of_another_programme_cannot_withdraw():
     world = delivery_world(women=1)
     other = delivery_world(women=0)
-    response = as_(other.trust_lead).post(reverse("delivery:withdraw"), {"released": world.released[0].pk})
-    assert response.status_code == 404 and ReleasedWoman.objects.get().withdrawn_at is None
+    for data in ({"released": world.released[0].pk}, {"released": world.released[0].pk, "confirmed": "yes"}):
+        response = as_(other.trust_lead).post(reverse("delivery:withdraw"), data)
+        assert response.status_code == 404 and ReleasedWoman.objects.get().withdrawn_at is None
+
+
+def test_withdraw_first_asks_are_you_sure_naming_her_and_changes_nothing():
+    world = delivery_world(women=1)
+    a = world.released[0]
+    world.assign(a)
+    client = as_(world.trust_lead)
+    release_page = body(client.get(reverse("delivery:release")))
+    assert 'name="confirmed"' not in release_page  # the release page's button only asks
+    changes_before = AuditEntry.objects.filter(event=Event.CHANGE).count()
+    response = client.post(reverse("delivery:withdraw"), {"released": a.pk})
+    page = body(response)
+    assert response.status_code == 200
+    assert "Are you sure you want to withdraw the release of" in page and reveal(a.woman, "surname") in page
+    assert "She leaves every Pause view at once" in page
+    assert f'href="{reverse("delivery:release")}"' in page and "Cancel" in page
+    assert f'name="released" value="{a.pk}"' in page and 'name="confirmed" value="yes"' in page
+    a.refresh_from_db()
+    assert a.withdrawn_at is None
+    assert CaseloadAssignment.objects.filter(released_woman=a, ended_at__isnull=True).exists()
+    assert AuditEntry.objects.filter(event=Event.CHANGE).count() == changes_before
+    # confirming acts
+    assert client.post(reverse("delivery:withdraw"), {"released": a.pk, "confirmed": "yes"}).status_code == 302
+    a.refresh_from_db()
+    assert a.withdrawn_at is not None
+
+
+def test_only_confirmed_yes_confirms_a_withdrawal():
+    world = delivery_world(women=1)
+    a = world.released[0]
+    response = as_(world.trust_lead).post(reverse("delivery:withdraw"), {"released": a.pk, "confirmed": "no"})
+    assert response.status_code == 200 and "Are you sure" in body(response)
+    a.refresh_from_db()
+    assert a.withdrawn_at is None
 
 
 # --- restrictions --------------------------------------------------------------------------------
@@ -184,7 +221,12 @@ def test_a_restriction_hides_her_from_every_pause_page_at_once_and_ending_it_bri
     ).status_code == 302
     assert pause_sees() == [False] * 5
     restriction = Restriction.objects.get(woman=a.woman)
-    assert trust.post(reverse("delivery:end-restriction"), {"restriction": restriction.pk}).status_code == 302
+    asked = trust.post(reverse("delivery:end-restriction"), {"restriction": restriction.pk})
+    assert asked.status_code == 200 and f"Are you sure you want to end restriction #{restriction.pk}?" in body(asked)
+    assert f'href="{reverse("delivery:restrictions")}"' in body(asked)
+    assert pause_sees() == [False] * 5  # asking changes nothing
+    assert trust.post(reverse("delivery:end-restriction"),
+                      {"restriction": restriction.pk, "confirmed": "yes"}).status_code == 302
     assert pause_sees() == [True] * 5
     ended = AuditEntry.objects.get(event=Event.CHANGE, actor=world.trust_lead, reason__contains="ended")
     assert ended.reason == f"restriction #{restriction.pk} ended"
@@ -221,9 +263,10 @@ def test_ending_a_restriction_of_another_programme_or_an_ended_one_is_404():
     other = delivery_world(women=1)
     restriction = open_restriction(woman=world.released[0].woman, reason="objection", by=world.trust_lead)
     assert as_(other.trust_lead).post(reverse("delivery:end-restriction"),
-                                      {"restriction": restriction.pk}).status_code == 404
+                                      {"restriction": restriction.pk, "confirmed": "yes"}).status_code == 404
     client = as_(world.trust_lead)
-    assert client.post(reverse("delivery:end-restriction"), {"restriction": restriction.pk}).status_code == 302
+    assert client.post(reverse("delivery:end-restriction"),
+                       {"restriction": restriction.pk, "confirmed": "yes"}).status_code == 302
     assert client.post(reverse("delivery:end-restriction"), {"restriction": restriction.pk}).status_code == 404
     assert client.post(reverse("delivery:end-restriction"), {"restriction": "abc"}).status_code == 404
 
