@@ -182,6 +182,7 @@ def test_the_queue_knows_every_task_by_its_name_from_before_the_move():
         "sharing.send_scoping_reminders",
         "sharing.tell_deciders_of_agreement",
         "sharing.tell_deciders_of_phase_change",
+        "sharing.tell_pause_leads_of_handover",  # since issue 22: a leaving practitioner's caseload
         "sharing.tell_person_of_enrolment",
         "sharing.tell_trust_leads_of_concern",
     ]

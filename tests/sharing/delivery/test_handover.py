@@ -284,7 +284,7 @@ def test_the_hand_over_rolls_back_whole_when_its_entry_cannot_be_written(world, 
 def test_a_woman_the_trust_no_longer_shares_leaves_the_list_and_the_count(world, admin):
     a, b, _ = world.released
     actions.deactivate_person(person=world.practitioners[0], by=admin)
-    response = sign_in_verified(Client(), world.trust_lead).post(reverse("delivery:withdraw"), {"released": a.pk})
+    response = sign_in_verified(Client(), world.trust_lead).post(reverse("delivery:withdraw"), {"released": a.pk, "confirmed": "yes"})
     assert response.status_code == 302
     assert lead_list(world) == {b.pk}
     assert "1 woman needs a practitioner." in dashboard(world.pause_lead)
