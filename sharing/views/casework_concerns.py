@@ -18,7 +18,7 @@ from pause_portal.tenancy.selectors import current_membership
 from sharing.concerns import acknowledge_concern, close_concern, raise_concern
 from sharing.delivery_access import visible_released_women
 from sharing.forms_casework import CloseConcernForm, ConcernForm
-from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
+from sharing.models_delivery import OPEN_CONCERN_STATUSES, ConcernStatus, SafeguardingConcern
 from sharing.views.casework_common import concern_or_404, served_woman, visible_woman_or_404
 
 CLOSED_SHOWN = 50  # the latest closed ones; every open one is always listed
@@ -66,15 +66,21 @@ def concerns(request):
     membership = current_membership(request)
     rows = (SafeguardingConcern.objects.filter(programme_id=membership.programme_id)
             .select_related("raised_by").order_by("-raised_at", "-pk"))
-    candidates = (list(rows.filter(status__in=OPEN_CONCERN_STATUSES))
-                  + list(rows.exclude(status__in=OPEN_CONCERN_STATUSES)[:CLOSED_SHOWN]))
+    answers = role_has(membership.role, Perm.ANSWER_CONCERNS)
+    closed = list(rows.exclude(status__in=OPEN_CONCERN_STATUSES)[:CLOSED_SHOWN])
+    # Every one awaiting hand-over to the Trust's case record is listed, however old (issue 22, point 4).
+    awaiting = list(rows.filter(status=ConcernStatus.CLOSED, filed_at__isnull=True).exclude(
+        pk__in=[c.pk for c in closed])) if answers else []
+    candidates = list(rows.filter(status__in=OPEN_CONCERN_STATUSES)) + closed + awaiting
     disclosed = disclose(request.user, candidates, page=request.path, reason="casework: concerns list")
     shown = list(disclosed)
     record_staff_view(request, {c.raised_by_id: c.raised_by for c in disclosed.records}.values(), membership=membership)
+    unfiled = {c.pk for c in disclosed.records if c.status == ConcernStatus.CLOSED and c.filed_at is None}
     return render(request, "casework/concerns.html", {
         "open": [c for c in shown if c.status in OPEN_CONCERN_STATUSES],
-        "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES],
-        "answers": role_has(membership.role, Perm.ANSWER_CONCERNS), "closed_shown": CLOSED_SHOWN,
+        "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES and not (answers and c.pk in unfiled)],
+        "awaiting": [c for c in shown if answers and c.pk in unfiled],
+        "answers": answers, "closed_shown": CLOSED_SHOWN,
     })
 
 
@@ -85,7 +91,7 @@ def _concern_page(request, concern, membership, *, close_form=None):
     served = shown[0]
     fields = served.fields
     answers = role_has(membership.role, Perm.ANSWER_CONCERNS)
-    she_is_in_view = answers or visible_released_women(request.user, membership).filter(
+    she_is_in_view = (answers and concern.released_woman_id is not None) or visible_released_women(request.user, membership).filter(
         pk=concern.released_woman_id).exists()
     # A concern kept in view after she left Pause's view (ADR 29) is shown alone: nothing about her.
     woman = (served_woman(request, concern.released_woman, reason="casework: whom a concern is about")
@@ -101,6 +107,7 @@ def _concern_page(request, concern, membership, *, close_form=None):
         "concern": served, "released_woman_id": concern.released_woman_id, "woman": woman, "fields": fields,
         "text": text, "answers": answers, "she_is_in_view": she_is_in_view,
         "is_open": concern.status in OPEN_CONCERN_STATUSES,
+        "awaits_hand_over": answers and concern.status == ConcernStatus.CLOSED and concern.filed_at is None,
         "close_form": close_form or CloseConcernForm(),
     })
 
