@@ -97,6 +97,8 @@ def _concern_page(request, concern, membership, *, close_form=None):
     woman = (served_woman(request, concern.released_woman, reason="casework: whom a concern is about")
              if she_is_in_view else None)
     text = {name: served[name] or "" for name in ("summary", "closing_note") if name in fields}
+    if concern.released_woman_id is None and "trust_person_id" in fields:  # kept after an erasure
+        text["trust_person_id"] = served["trust_person_id"] or ""
     people = {}
     for name in ("raised_by", "acknowledged_by", "closed_by"):
         person = served.get(name)

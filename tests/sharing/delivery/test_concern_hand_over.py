@@ -268,6 +268,7 @@ def test_erasure_leaves_the_concern_for_the_trust_to_file():
     client = sign_in_verified(Client(), world.trust_lead)
     page = client.get(reverse("casework:concern", args=[concern.pk]))
     assert page.status_code == 200 and b'id="concern-detached"' in page.content
+    assert f'id="trust-person-id">{trust_id}</dd>'.encode() in page.content
     document = client.get(reverse("casework:hand-over", args=[concern.pk])).content.decode()
     assert "ERASED-SUMMARY-5150" in document and f'<dd id="trust-person-id">{trust_id}</dd>' in document
     assert client.post(reverse("casework:filed", args=[concern.pk])).status_code == 302
