@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -126,6 +127,15 @@ def test_only_a_closed_concern_is_filed_and_only_once():
     mark_filed(concern, by=world.trust_lead)
     with pytest.raises(ValidationError):
         mark_filed(concern, by=world.trust_lead)
+
+
+def test_the_database_refuses_a_filed_concern_that_is_not_closed_or_half_recorded():
+    world = delivery_world(women=1)
+    concern = raise_concern(world.released[0], by=world.pause_lead, kind="safeguarding", summary="Synthetic")
+    for change in ({"filed_by": world.trust_lead, "filed_at": timezone.now()},  # open, yet filed
+                   {"filed_by": world.trust_lead}):  # who without when
+        with pytest.raises(IntegrityError), transaction.atomic():
+            SafeguardingConcern.objects.filter(pk=concern.pk).update(**change)
 
 
 @pytest.mark.parametrize("role", [Role.PAUSE_LEAD, Role.PAUSE_PRACTITIONER, Role.DPO, Role.TRUST_CASEWORKER,
