@@ -210,7 +210,8 @@ def _delete(queryset, rows: Counter) -> int:
 
 def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -> tuple[dict, list[int]]:
     """Delete what has run out, category by category (women first: they take all their rows).
-    Returns ({category: {"count", "rows"}}, the ids of the women deleted)."""
+    Returns ({category: {"count", "rows", and for released women and closed concerns
+    "awaiting_hand_over"}}, the ids of the women deleted)."""
     done: dict = {}
     women: list[int] = []
     for entry in entries:
@@ -218,7 +219,7 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
         if entry.period is None:
             done[key] = {"count": 0, "rows": {}, "kept": "no period in the agreement"}
             continue
-        cutoff, rows = entry.period.cutoff(now), Counter()
+        cutoff, rows, awaiting = entry.period.cutoff(now), Counter(), None
         if key == "released_women":
             women = women_past_retention(programme, cutoff, now)
             for model in (AbsenceConfirmation, ReleaseReinstatement, ReleasedChild, ContactAttempt, SafeguardingConcern,
@@ -227,9 +228,7 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
                                                 else "released_woman_id__in": women}), rows)
             _delete(CaseloadGroupObjectPermission.objects.filter(content_object_id__in=women), rows)
             count = _delete(ReleasedWoman.objects.filter(pk__in=women), rows)
-            done[key] = {"count": count, "rows": dict(sorted(rows.items())), "awaiting_hand_over": len(
-                women_past_retention(programme, cutoff, now, awaiting_hand_over=True))}
-            continue
+            awaiting = len(women_past_retention(programme, cutoff, now, awaiting_hand_over=True))
         elif key == "contact_attempts":
             count = _delete(ContactAttempt.objects.filter(programme=programme, contacted_on__lt=timezone.localdate(cutoff))
                             .exclude(_open_concern()), rows)
@@ -237,9 +236,7 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
             closed = SafeguardingConcern.objects.filter(programme=programme, status=ConcernStatus.CLOSED,
                                                         closed_at__lt=cutoff).exclude(_open_concern())
             count = _delete(closed.filter(filed_at__isnull=False), rows)
-            done[key] = {"count": count, "rows": dict(sorted(rows.items())),
-                         "awaiting_hand_over": closed.filter(filed_at__isnull=True).count()}
-            continue
+            awaiting = closed.filter(filed_at__isnull=True).count()
         elif key == "ended_assignments":
             count = _delete(CaseloadAssignment.objects.filter(programme=programme, ended_at__lt=cutoff)
                             .exclude(_open_concern()), rows)
@@ -247,6 +244,8 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
             count = _delete(QuarterlyReport.objects.filter(programme=programme, status=QuarterlyReportStatus.DRAFT,
                                                            written_at__lt=cutoff), rows)
         done[key] = {"count": count, "rows": dict(sorted(rows.items()))}
+        if awaiting is not None:  # kept until the Trust files its concerns in its case record
+            done[key]["awaiting_hand_over"] = awaiting
     return done, women
 
 
