@@ -318,7 +318,11 @@ class SafeguardingConcern(ProtectedModel):
     awaits them."""
 
     programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
-    released_woman = models.ForeignKey(ReleasedWoman, on_delete=models.PROTECT, related_name="concerns")
+    # Empty only once an erasure has removed her record: the concern outlives it (issue 22, point 4)
+    # and keeps her Trust person id instead, so the Trust can still file it against her.
+    released_woman = models.ForeignKey(ReleasedWoman, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="concerns")
+    trust_person_id = EncryptedField()
     kind = models.CharField(max_length=16, choices=ConcernKind.choices)
     # Pause's bases for telling the Trust: {"pause": {"article_6", "article_9", "power"}}, codes of
     # sharing.lawful_bases (issue 21, point 4).
@@ -334,17 +338,28 @@ class SafeguardingConcern(ProtectedModel):
                                   related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
     closing_note = EncryptedField()
+    # The Trust lead says the hand-over document is filed in the Trust's case record: only then may
+    # Pause's retention remove the concern (sharing.concern_hand_over).
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    filed_at = models.DateTimeField(null=True, blank=True)
 
     data_classification = {
         "id": D.SAFE, "row_uid": D.SAFE, "programme": D.SAFE, "released_woman": D.SAFE, "kind": D.SPECIAL,
         "lawful_bases": D.SAFE, "raised_by": D.SAFE, "raised_at": D.SAFE, "summary": D.SPECIAL,
         "status": D.SAFE, "acknowledged_by": D.SAFE, "acknowledged_at": D.SAFE, "closed_by": D.SAFE,
-        "closed_at": D.SAFE, "closing_note": D.SPECIAL,
+        "closed_at": D.SAFE, "closing_note": D.SPECIAL, "trust_person_id": D.DIRECT, "filed_by": D.SAFE,
+        "filed_at": D.SAFE,
     }
 
     class Meta:
         ordering = ["-raised_at", "-pk"]
         indexes = [models.Index(fields=["released_woman", "status"], name="concern_woman_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(filed_by__isnull=True, filed_at__isnull=True)
+                                   | Q(filed_by__isnull=False, filed_at__isnull=False, status="closed"),
+                                   name="concern_filed_when_closed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"

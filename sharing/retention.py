@@ -8,7 +8,10 @@ kept, and every run says so. Periods are words like "30 days", "6 months", "2 ye
 "1 year and 6 months"; anything else is refused, with the category and the words, and nothing is
 deleted for that programme until the agreement is corrected.
 
-Nothing about a woman with an open safeguarding concern or serious incident is ever deleted.
+Nothing about a woman with an open safeguarding concern or serious incident is ever deleted. A
+closed one is deleted only once the Trust has filed it in its own case record
+(`sharing.concern_hand_over`): until then it is kept, and so is the released woman it is about,
+and each run counts what it kept for that reason (`awaiting_hand_over`).
 Rows are deleted children first (the foreign keys PROTECT); a dry run does exactly the same work
 inside a savepoint that is rolled back, so its counts are the real run's. Each run is recorded
 (`RetentionRun`: the schedule, and the counts per category and per table) with an audit entry
@@ -154,6 +157,12 @@ def _open_concern(woman_field: str = "released_woman_id"):
                                                      status__in=OPEN_CONCERN_STATUSES))
 
 
+def _unfiled_concern(woman_field: str = "pk"):
+    """A closed concern about her the Trust has not yet filed in its case record."""
+    return Exists(SafeguardingConcern.objects.filter(released_woman_id=OuterRef(woman_field),
+                                                     status=ConcernStatus.CLOSED, filed_at__isnull=True))
+
+
 def _held_elsewhere() -> list[tuple[type[models.Model], str]]:
     """Other tables that PROTECT a released woman (added by other features): she is kept while
     any row of theirs points at her."""
@@ -164,14 +173,18 @@ def _held_elsewhere() -> list[tuple[type[models.Model], str]]:
             if rel.related_model not in known and rel.on_delete in (models.PROTECT, models.RESTRICT)]
 
 
-def women_past_retention(programme: Programme, cutoff: datetime, now: datetime) -> list[int]:
-    """Released women out of Pause's view since before `cutoff`, with no open concern. She left
+def women_past_retention(programme: Programme, cutoff: datetime, now: datetime, *,
+                         awaiting_hand_over: bool = False) -> list[int]:
+    """Released women out of Pause's view since before `cutoff`, with no open concern and no closed
+    one awaiting hand-over to the Trust (with `awaiting_hand_over`: only those kept for that). She left
     the view when the Trust withdrew her release, 30 days after she declined or withdrew (or when
     the last concern that kept her in view was closed, if later), or when the programme closed;
     a restriction alone is not leaving (it may be lifted)."""
     in_view = in_pause_view(ReleasedWoman.objects.filter(programme=programme), now=now).values("pk")
     candidates = (ReleasedWoman.objects.filter(programme=programme).exclude(pk__in=in_view)
                   .exclude(_open_concern("pk")).annotate(last_closed=Max("concerns__closed_at")))
+    candidates = (candidates.filter(_unfiled_concern()) if awaiting_hand_over
+                  else candidates.exclude(_unfiled_concern()))
     for model, field in _held_elsewhere():
         candidates = candidates.exclude(Exists(model.objects.filter(**{field: OuterRef("pk")})))
     out = []
@@ -197,7 +210,8 @@ def _delete(queryset, rows: Counter) -> int:
 
 def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -> tuple[dict, list[int]]:
     """Delete what has run out, category by category (women first: they take all their rows).
-    Returns ({category: {"count", "rows"}}, the ids of the women deleted)."""
+    Returns ({category: {"count", "rows", and for released women and closed concerns
+    "awaiting_hand_over"}}, the ids of the women deleted)."""
     done: dict = {}
     women: list[int] = []
     for entry in entries:
@@ -205,7 +219,7 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
         if entry.period is None:
             done[key] = {"count": 0, "rows": {}, "kept": "no period in the agreement"}
             continue
-        cutoff, rows = entry.period.cutoff(now), Counter()
+        cutoff, rows, awaiting = entry.period.cutoff(now), Counter(), None
         if key == "released_women":
             women = women_past_retention(programme, cutoff, now)
             for model in (AbsenceConfirmation, ReleaseReinstatement, ReleasedChild, ContactAttempt, SafeguardingConcern,
@@ -214,12 +228,15 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
                                                 else "released_woman_id__in": women}), rows)
             _delete(CaseloadGroupObjectPermission.objects.filter(content_object_id__in=women), rows)
             count = _delete(ReleasedWoman.objects.filter(pk__in=women), rows)
+            awaiting = len(women_past_retention(programme, cutoff, now, awaiting_hand_over=True))
         elif key == "contact_attempts":
             count = _delete(ContactAttempt.objects.filter(programme=programme, contacted_on__lt=timezone.localdate(cutoff))
                             .exclude(_open_concern()), rows)
         elif key == "closed_concerns":
-            count = _delete(SafeguardingConcern.objects.filter(programme=programme, status=ConcernStatus.CLOSED,
-                                                               closed_at__lt=cutoff).exclude(_open_concern()), rows)
+            closed = SafeguardingConcern.objects.filter(programme=programme, status=ConcernStatus.CLOSED,
+                                                        closed_at__lt=cutoff).exclude(_open_concern())
+            count = _delete(closed.filter(filed_at__isnull=False), rows)
+            awaiting = closed.filter(filed_at__isnull=True).count()
         elif key == "ended_assignments":
             count = _delete(CaseloadAssignment.objects.filter(programme=programme, ended_at__lt=cutoff)
                             .exclude(_open_concern()), rows)
@@ -227,6 +244,8 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
             count = _delete(QuarterlyReport.objects.filter(programme=programme, status=QuarterlyReportStatus.DRAFT,
                                                            written_at__lt=cutoff), rows)
         done[key] = {"count": count, "rows": dict(sorted(rows.items()))}
+        if awaiting is not None:  # kept until the Trust files its concerns in its case record
+            done[key]["awaiting_hand_over"] = awaiting
     return done, women
 
 
@@ -253,9 +272,12 @@ def apply_retention(programme: Programme, *, dry_run: bool, trigger: str, by: Pe
         run.save(update_fields=["deleted", "finished_at"])
         counts = ", ".join(f"{k} {v['count']}" for k, v in deleted.items() if "kept" not in v) or "nothing"
         kept = [k for k, v in deleted.items() if "kept" in v]
+        awaiting = ", ".join(f"{k} {v['awaiting_hand_over']}" for k, v in deleted.items()
+                             if v.get("awaiting_hand_over"))
         reason = (f"retention run #{run.pk} ({trigger}{', dry run: nothing deleted' if dry_run else ''}): "
                   f"{'would delete' if dry_run else 'deleted'} {counts}"
-                  + (f"; kept, no period in the agreement: {', '.join(kept)}" if kept else ""))
+                  + (f"; kept, no period in the agreement: {', '.join(kept)}" if kept else "")
+                  + (f"; kept until the Trust files its concerns in its case record: {awaiting}" if awaiting else ""))
         record_event(Event.CHANGE, actor=by, target=run, programme=programme, action=2 if not dry_run else 0,
                      subject_model=ReleasedWoman, subject_ids=[] if dry_run else women, reason=reason)
     return run

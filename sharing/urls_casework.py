@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sharing.views import casework_concerns, casework_contact
+from sharing.views import casework_concerns, casework_contact, casework_hand_over
 
 app_name = "casework"
 
@@ -12,4 +12,6 @@ urlpatterns: list = [
     path("concerns/<int:pk>/", casework_concerns.concern, name="concern"),
     path("concerns/<int:pk>/acknowledge/", casework_concerns.acknowledge, name="acknowledge"),
     path("concerns/<int:pk>/close/", casework_concerns.close, name="close"),
+    path("concerns/<int:pk>/hand-over/", casework_hand_over.download, name="hand-over"),
+    path("concerns/<int:pk>/filed/", casework_hand_over.filed, name="filed"),
 ]

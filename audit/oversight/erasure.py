@@ -14,12 +14,15 @@ exemption applies (the refusal names it).
 - then every row that hangs off her record, found by walking the foreign keys that point at it
   (her children and their legal statuses and care episodes, corrections, evaluations, decisions,
   re-reviews, restrictions, duplicate proposals, her delivery release with its children, caseload
-  permissions and history, contact attempts and closed safeguarding concerns — and whatever later
-  work hangs off those), deepest first, and finally her record itself. The history models refuse
+  permissions and history, contact attempts — and whatever later work hangs off those), deepest
+  first, and finally her record itself. The history models refuse
   to be deleted through their own managers; this is the one deliberate path past that guard.
 
-A safeguarding concern is deleted only once it is closed by a Trust lead — when the Trust has
-taken it into its own case system — and the walk stops, changing nothing, at one that is not.
+Erasure never removes a safeguarding concern (issue 22, point 4): it follows the Trust's retention.
+A closed one is detached from her record first (`detach_concerns`: her Trust person id is kept on
+it, encrypted, so the Trust can still file it against her) and stays until the Trust has filed it
+in its case record and Pause's retention period has run (`sharing.retention`). The walk stops,
+changing nothing, at any concern still attached.
 
 What stays (`kept`, recorded on the `ErasureRecord` with why): the audit trail, untouched — its
 entries hold only references ("eligibility.woman:12") and context, never a value, so the hash
@@ -55,7 +58,7 @@ from eligibility.corrections import erase_tombstone
 from eligibility.models import Woman
 from pause_portal.tenancy.models import Membership, Person
 from pseudonymisation.fields import Protector
-from sharing.models_delivery import OPEN_CONCERN_STATUSES, ConcernStatus, SafeguardingConcern
+from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
 from sharing.scoping_release import remove_from_scoping
 
 OUTSIDE_PORTAL = ("The Trust's own case system is outside the portal: this erasure removes the portal's copy "
@@ -99,8 +102,8 @@ def _find_tree(model: type[models.Model], pks: list[int], found: dict[str, set[i
     """What `_delete_tree` would delete, found without deleting (a row reached twice counts once)."""
     for rel in _reverse_links(model):
         related, field = rel.related_model, rel.field
-        if rel.on_delete is models.SET_NULL or related._meta.app_label == "audit":
-            continue
+        if rel.on_delete is models.SET_NULL or related._meta.app_label == "audit" or related is SafeguardingConcern:
+            continue  # a concern is detached, never erased
         ids = list(models.QuerySet(model=related).filter(**{f"{field.name}__in": pks}).values_list("pk", flat=True))
         if ids:
             _find_tree(related, ids, found)
@@ -120,8 +123,7 @@ def would_keep(request: RightsRequest, *, woman_id: int | None = None) -> list[d
     trail = AuditSubject.objects.filter(subject=f"eligibility.woman:{woman_id}").values("entry_id").distinct().count()
     requests = RightsRequest.objects.filter(person_id_index=request.person_id_index,
                                             programme_id=request.programme_id).count()
-    concerns = SafeguardingConcern.objects.filter(released_woman__woman_id=woman_id,
-                                                  status=ConcernStatus.CLOSED).count()
+    concerns = SafeguardingConcern.objects.filter(released_woman__woman_id=woman_id).count()
     kept = [
         {"what": "Entries of the audit trail naming her", "count": trail,
          "why": "The record of who saw or changed her records. They hold references, never her details, and the "
@@ -132,9 +134,11 @@ def would_keep(request: RightsRequest, *, woman_id: int | None = None) -> list[d
          "why": "So that no later extract from the Trust brings her records back into the portal."},
     ]
     if concerns:
-        kept.append({"what": "Closed safeguarding concerns about her: the Trust's copy", "count": concerns,
-                     "why": "Each was closed by a Trust lead, so the Trust holds it in its own case system. The "
-                            "portal's copy is erased."})
+        kept.append({"what": "Safeguarding concerns and serious incidents about her, with her Trust person ID",
+                     "count": concerns,
+                     "why": "Erasure never removes a concern: it follows the Trust's social-care retention. Each "
+                            "is detached from her record and kept until a Trust lead has filed it in the Trust's "
+                            "case record and Pause's retention period has run."})
     kept.append({"what": "The Trust's own case system", "count": None, "why": OUTSIDE_PORTAL})
     return kept
 
@@ -162,6 +166,7 @@ def carry_out(locked: RightsRequest, proposal: RightsProposal, *, confirmer: Per
                                                        "and confirmed by the Caldicott Guardian")
     locked.save(update_fields=["status", "closed_by", "closed_at", "woman", "outcome_note"])
     RightsRequest.objects.filter(woman=woman).update(woman=None)  # her earlier, closed requests
+    detach_concerns(woman, trust_person_id=trust_id)
     _delete_tree(Woman, [woman.pk], erased)
     record = ErasureRecord.objects.create(request=locked, programme=programme, ground=ground,
                                           tombstone=tombstone, erased=dict(sorted(erased.items())), kept=kept,
@@ -176,13 +181,25 @@ def carry_out(locked: RightsRequest, proposal: RightsProposal, *, confirmer: Per
     return record
 
 
+def detach_concerns(woman: Woman, *, trust_person_id: str) -> int:
+    """Keep every concern about her, unlinked from her release, holding her Trust person id
+    (encrypted) instead. Only closed ones can be here: `refusal` refuses while one is open."""
+    concerns = list(SafeguardingConcern.objects.select_for_update().filter(released_woman__woman=woman))
+    if concerns:
+        protector = Protector.load(woman.programme_id, SafeguardingConcern.key_phase)
+    for concern in concerns:
+        concern.released_woman = None
+        concern.protect(protector, trust_person_id=trust_person_id)
+        concern.save(update_fields=["released_woman", "trust_person_id"])
+    return len(concerns)
+
+
 def _delete_tree(model: type[models.Model], pks: list[int], erased: Counter) -> None:
     """Delete these rows of `model` and, first, every row that points at them (deepest first).
-    Links that clear themselves (SET_NULL) are cleared; reaching an audit model, or a safeguarding
-    concern the Trust has not closed, stops everything."""
-    if model is SafeguardingConcern and models.QuerySet(model=model).filter(pk__in=pks).exclude(
-            status=ConcernStatus.CLOSED).exists():
-        raise RightsRefused("Erasure stopped: a safeguarding concern about her is not closed by the Trust.")
+    Links that clear themselves (SET_NULL) are cleared; reaching an audit model, or any safeguarding
+    concern (erasure never removes one: `detach_concerns` unlinks them first), stops everything."""
+    if model is SafeguardingConcern:
+        raise RightsRefused("Erasure stopped: a safeguarding concern is still linked to her records.")
     for rel in _reverse_links(model):
         related, field = rel.related_model, rel.field
         linked = models.QuerySet(model=related).filter(**{f"{field.name}__in": pks})

@@ -21,7 +21,7 @@ from sharing.concerns import acknowledge_concern, close_concern, raise_concern
 from sharing.delivery_access import visible_released_women
 from sharing.forms_casework import CloseConcernForm, ConcernForm
 from sharing.forms_lists import ConcernFilterForm, NameSearchForm, matches
-from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
+from sharing.models_delivery import OPEN_CONCERN_STATUSES, ConcernStatus, SafeguardingConcern
 from sharing.views.casework_common import concern_or_404, served_woman, visible_woman_or_404
 
 CLOSED_SHOWN = 50  # the latest closed ones; every open one is always listed
@@ -79,19 +79,25 @@ def concerns(request):
         rows = rows.filter(status=chosen["status"])
     if chosen.get("kind"):
         rows = rows.filter(kind=chosen["kind"])
-    candidates = (list(rows.filter(status__in=OPEN_CONCERN_STATUSES))
-                  + list(rows.exclude(status__in=OPEN_CONCERN_STATUSES)[:CLOSED_SHOWN]))
+    answers = role_has(membership.role, Perm.ANSWER_CONCERNS)
+    closed = list(rows.exclude(status__in=OPEN_CONCERN_STATUSES)[:CLOSED_SHOWN])
+    # Every one awaiting hand-over to the Trust's case record is listed, however old (issue 22, point 4).
+    awaiting = list(rows.filter(status=ConcernStatus.CLOSED, filed_at__isnull=True).exclude(
+        pk__in=[c.pk for c in closed])) if answers else []
+    candidates = list(rows.filter(status__in=OPEN_CONCERN_STATUSES)) + closed + awaiting
     disclosed = disclose(request.user, candidates, page=request.path, reason="casework: concerns list")
     search = search_form.search
     shown = [c for c in disclosed if not search or matches(getattr(c.get("raised_by"), "full_name", ""), search)]
     record_staff_view(request, {c.raised_by.pk: c.raised_by for c in shown if c.get("raised_by") is not None}.values(),
                       membership=membership)
+    unfiled = {c.pk for c in disclosed.records if c.status == ConcernStatus.CLOSED and c.filed_at is None}
     kept = {k: v for k, v in request.GET.items() if k in filter_form.fields and v} if filter_form.is_valid() else {}
     form_list = [f for f in (search_form, filter_form) if f.errors]
     return render(request, "casework/concerns.html", {
         "open": [c for c in shown if c.status in OPEN_CONCERN_STATUSES],
-        "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES],
-        "answers": role_has(membership.role, Perm.ANSWER_CONCERNS), "closed_shown": CLOSED_SHOWN,
+        "closed": [c for c in shown if c.status not in OPEN_CONCERN_STATUSES and not (answers and c.pk in unfiled)],
+        "awaiting": [c for c in shown if answers and c.pk in unfiled],
+        "answers": answers, "closed_shown": CLOSED_SHOWN,
         "filter_form": filter_form, "search_form": search_form, "filter_query": urlencode(kept), "searched": search,
         "shown_count": len(shown), "form_list": form_list,
     }, status=400 if form_list else 200)
@@ -104,12 +110,14 @@ def _concern_page(request, concern, membership, *, close_form=None):
     served = shown[0]
     fields = served.fields
     answers = role_has(membership.role, Perm.ANSWER_CONCERNS)
-    she_is_in_view = answers or visible_released_women(request.user, membership).filter(
+    she_is_in_view = (answers and concern.released_woman_id is not None) or visible_released_women(request.user, membership).filter(
         pk=concern.released_woman_id).exists()
     # A concern kept in view after she left Pause's view (ADR 29) is shown alone: nothing about her.
     woman = (served_woman(request, concern.released_woman, reason="casework: whom a concern is about")
              if she_is_in_view else None)
     text = {name: served[name] or "" for name in ("summary", "closing_note") if name in fields}
+    if concern.released_woman_id is None and "trust_person_id" in fields:  # kept after an erasure
+        text["trust_person_id"] = served["trust_person_id"] or ""
     people = {}
     for name in ("raised_by", "acknowledged_by", "closed_by"):
         person = served.get(name)
@@ -120,6 +128,7 @@ def _concern_page(request, concern, membership, *, close_form=None):
         "concern": served, "released_woman_id": concern.released_woman_id, "woman": woman, "fields": fields,
         "text": text, "answers": answers, "she_is_in_view": she_is_in_view,
         "is_open": concern.status in OPEN_CONCERN_STATUSES,
+        "awaits_hand_over": answers and concern.status == ConcernStatus.CLOSED and concern.filed_at is None,
         "close_form": close_form or CloseConcernForm(),
     })
 

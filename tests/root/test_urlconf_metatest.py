@@ -319,6 +319,8 @@ OBJECT_URLS = {
     "casework:concern": (a_concern, Role.TRUST_LEAD),
     "casework:acknowledge": (a_concern, Role.TRUST_LEAD),
     "casework:close": (a_concern, Role.TRUST_LEAD),
+    "casework:hand-over": (a_concern, Role.TRUST_LEAD),
+    "casework:filed": (a_concern, Role.TRUST_LEAD),
     "dpo:search": (a_review_search, Role.DPO),
     "dpo:export": (a_review_search, Role.DPO),
     "dpo:flag": (a_flag, Role.DPO),

@@ -46,6 +46,9 @@ class Command(BaseCommand):
                 tables = ", ".join(f"{label} {n}" for label, n in done["rows"].items())
                 self.stdout.write(f"  {key}: {verb} {done['count']} (period {entry['period']} {BY_KEY[key].clock}, "
                                   f"from the agreement's \u201c{entry['from']}\u201d){f'; rows: {tables}' if tables else ''}")
+                if done.get("awaiting_hand_over"):
+                    self.stdout.write(f"    kept until the Trust files its concerns in its case record: "
+                                      f"{done['awaiting_hand_over']}")
         if refused:
             raise CommandError(f"{len(refused)} programme(s) refused: correct the retention periods in their "
                                "data-sharing agreement.")

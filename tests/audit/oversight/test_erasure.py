@@ -64,7 +64,7 @@ def _her_everything(w, released):
     w.delivery.assign(released, practitioner)
     f.ContactAttemptFactory(released_woman=released, recorded_by=practitioner, outcome="not_reached")
     concern = f.SafeguardingConcernFactory(released_woman=released, raised_by=practitioner)
-    # Closed by a Trust lead: the Trust has its copy, so the portal's may be erased.
+    # Closed by a Trust lead; erasure still keeps it, detached from her record (issue 22, point 4).
     close_concern(concern, by=w.delivery.trust_lead, closing_note="Taken into the Trust's case system (synthetic)")
     disclose(w.delivery.pause_lead, [released], page="/delivery/women/")  # an access entry about her
 
@@ -108,13 +108,16 @@ def test_erasure_removes_her_data_keeps_the_trail_verifiable_and_records_what_an
     rr = w.request("erasure")
     record = w.erase(rr, ground="art17_1_d")
 
-    assert set(_counts(woman_id, released_id).values()) == {0}
+    assert set(_counts(woman_id, released_id).values()) == {0}  # "concerns": none still linked to her release
     assert _counts(second.woman_id, second.pk) == other_before
     record.refresh_from_db()
     assert record.ground == "art17_1_d" and record.erased_by == w.dpo and record.confirmed_by == w.caldicott
-    assert record.erased["sharing.SafeguardingConcern"] == 1  # closed: the Trust has its copy
+    assert "sharing.SafeguardingConcern" not in record.erased  # erasure never removes a concern
     kept = {k["what"]: k for k in record.kept}
-    assert kept["Closed safeguarding concerns about her: the Trust's copy"]["count"] == 1
+    concerns_kept = kept["Safeguarding concerns and serious incidents about her, with her Trust person ID"]
+    assert concerns_kept["count"] == 1 and "never removes a concern" in concerns_kept["why"]
+    detached = SafeguardingConcern.objects.get(released_woman__isnull=True)
+    assert detached.reveal(Protector.load(w.programme.pk, SafeguardingConcern.key_phase), "trust_person_id") == trust_id
     assert "outside the portal" in kept["The Trust's own case system"]["why"]
     assert kept["Entries of the audit trail naming her"]["count"] >= len(about_her)
     assert record.erased["eligibility.Woman"] == 1 and record.erased["eligibility.Child"] == before["children"]

@@ -109,9 +109,11 @@ def test_finding_1_one_dpo_can_no_longer_erase_her_alone_with_her_concerns(djang
     record = proposals.confirm(proposal, by=w.caldicott)
     assert not Woman.objects.filter(pk=woman_id).exists()
     assert record.erased_by == w.dpo and record.confirmed_by == w.caldicott and record.proposal == proposal
-    assert record.erased["sharing.SafeguardingConcern"] == 2
+    assert "sharing.SafeguardingConcern" not in record.erased  # erasure never removes a concern (issue 22)
     kept = {k["what"]: k for k in record.kept}
-    assert kept["Closed safeguarding concerns about her: the Trust's copy"]["count"] == 2
+    assert kept["Safeguarding concerns and serious incidents about her, with her Trust person ID"]["count"] == 2
+    assert set(SafeguardingConcern.objects.filter(pk__in=[first.pk, second.pk])
+               .values_list("released_woman_id", flat=True)) == {None}
     assert "outside the portal" in kept["The Trust's own case system"]["why"]
     entry = AuditEntry.objects.get(object_repr=f"audit.erasurerecord:{record.pk}")
     assert entry.actor_id == w.caldicott.pk and f"#{w.dpo.pk}" in entry.reason and "outside the portal" in entry.reason
@@ -329,13 +331,13 @@ def test_the_threshold_is_a_setting_with_a_default():
     assert monitoring.Thresholds().rights_requests == 5
 
 
-def test_the_erasure_walk_itself_stops_at_a_concern_the_trust_has_not_closed():
+def test_the_erasure_walk_itself_stops_at_any_concern_still_linked_to_her():
     from audit.oversight import erasure
 
     w = rights_world(women=1)
     released = w.delivery.released[0]
     concern = _concern(w, released)
-    with pytest.raises(rights.RightsRefused, match="not closed by the Trust"), transaction.atomic():
+    with pytest.raises(rights.RightsRefused, match="still linked to her records"), transaction.atomic():
         erasure._delete_tree(Woman, [released.woman_id], __import__("collections").Counter())
     assert Woman.objects.filter(pk=released.woman_id).exists()
     assert SafeguardingConcern.objects.filter(pk=concern.pk).exists()
