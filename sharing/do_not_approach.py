@@ -49,7 +49,9 @@ def period_for(programme: Programme) -> tuple[Period, str]:
 
 
 def until(ended_at: datetime, period: Period) -> datetime:
-    return add_months(ended_at, period.months) + timedelta(days=period.days)
+    """The moment the marker runs out: calendar months and days on the local clock (a marker of
+    6 months from 12 January 10:00 runs to 12 July 10:00, summer time or not)."""
+    return add_months(timezone.localtime(ended_at), period.months) + timedelta(days=period.days)
 
 
 def mark(released: ReleasedWoman, *, kind: str, ended_at: datetime) -> DoNotApproachMarker:
