@@ -134,7 +134,7 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
 
     A woman with a live do-not-approach marker (she declined or withdrew before) is refused unless
     her `ToRelease` gives why the Trust has decided to approach her again: the release then sets
-    her marker aside, and its audit entry names the marker and the reason (ADR 35)."""
+    her marker aside, and its audit entry names the marker and the reason (ADR 31)."""
     membership = membership_in(by, programme.pk)
     if membership is None or not role_has(membership.role, Perm.RELEASE_TO_PAUSE):
         raise DeliveryReleaseRefused("Only the programme's Trust leads release women to Pause.")

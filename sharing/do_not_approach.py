@@ -1,4 +1,4 @@
-"""Do-not-approach markers (issue 22, point 5; ADR 35): a woman who declined Pause or withdrew
+"""Do-not-approach markers (issue 22, point 5; ADR 31): a woman who declined Pause or withdrew
 leaves a marker holding only her Trust person id's blind index, with the programme, the kind,
 when she ended and until when the Trust must not approach her again.
 
