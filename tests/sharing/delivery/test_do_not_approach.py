@@ -17,7 +17,11 @@ from django.utils import timezone
 
 from audit.core.models import AuditEntry, Event
 from eligibility.models import Woman
+from pseudonymisation import keys
 from pseudonymisation.fields import Protector
+from pseudonymisation.keys import KeyScope
+from pseudonymisation.models import Purpose
+from pseudonymisation.reencryption import reencrypt_model
 from sharing.agreements import RETENTION_STORES, validate_agreement
 from sharing.contact import record_contact
 from sharing.delivery_release import DeliveryReleaseRefused, ToRelease, release_for_delivery
@@ -220,3 +224,15 @@ def test_an_agreement_whose_do_not_approach_period_cannot_be_applied_is_refused(
     values = validate_agreement(valid_values(retention={**retention, "do_not_approach": "18 months"}),
                                 based_on=None, change_reason="")
     assert values["retention"]["do_not_approach"] == "18 months"
+
+
+def test_a_marker_still_finds_her_after_the_blind_index_key_rotates():
+    world = declined_world()
+    woman, marker = world.released[0].woman, DoNotApproachMarker.objects.get()
+    keys.rotate(KeyScope(world.programme.pk, Woman.key_phase, Purpose.BLIND_INDEX))
+    reencrypt_model(Woman)
+    woman = Woman.objects.get(pk=woman.pk)
+    assert marker.person_id_index.startswith("v1:") and woman.person_id_index.startswith("v2:")
+    assert live_markers(world.programme.pk, [woman]) == {woman.pk: marker}
+    [other] = world.women(1)  # no marker: not matched under either version
+    assert live_markers(world.programme.pk, [woman, other]) == {woman.pk: marker}
