@@ -29,6 +29,7 @@ from pause_portal.tenancy.selectors import membership_in
 from sharing import data_items
 from sharing import lawful_bases as bases
 from sharing.models_scoping import Agreement, ChangeStatus
+from sharing.retention import parse_period
 from sharing.scoping_recheck import recheck_for_items
 from sharing.scoping_release import columns_served_now
 from sharing.scoping_term import current_agreement, notice_term
@@ -45,6 +46,8 @@ RETENTION_STORES: dict[str, str] = {
     "delivery_records": "Pause's delivery records",
     "trust_records": "The Trust's records in the portal",
     "audit_trail": "The audit trail",
+    # how long a woman who declined or withdrew is marked "do not approach" (sharing.do_not_approach)
+    "do_not_approach": "The do-not-approach marker left when a woman declines Pause or withdraws",
 }
 
 MAX_EXTENSION_DAYS = 92  # at most another three months, and only through a recorded change
@@ -124,6 +127,11 @@ def validate_agreement(values: dict, *, based_on: Agreement | None, change_reaso
         period = (retention.get(store) or "").strip()
         if not period:
             errors[f"retention_{store}"] = f"Enter how long this is kept: {presenting.in_sentence(label)}"
+        elif store == "do_not_approach":  # applied by the portal, so it must be a period it can apply
+            try:
+                parse_period(period)
+            except ValueError as exc:
+                errors[f"retention_{store}"] = f"The do-not-approach period: {exc}"
         clean["retention"][store] = period
 
     clean["uk_only_processing"] = bool(values.get("uk_only_processing"))

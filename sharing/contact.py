@@ -8,7 +8,8 @@ nothing once she has answered. The first time she is reached the practitioner mu
 privacy notices she was given (issue 21, point 5): the Trust's, Pause's own Art. 14 notice, both
 or neither; the attempt records the versions in force that day (`ContactAttempt.trust_notice_given`,
 `pause_notice_given`). Until she has had one, the portal keeps asking. After a decline or
-withdrawal the portal stops prompting contact. Refusals change nothing and say why.
+withdrawal the portal stops prompting contact, and a do-not-approach marker is left
+(`sharing.do_not_approach`) that outlives her release. Refusals change nothing and say why.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
 from pseudonymisation.fields import Protector
 from sharing.delivery_access import visible_released_women
+from sharing.do_not_approach import mark
 from sharing.models_delivery import (
     ENDED_PARTICIPATION,
     ContactAttempt,
@@ -152,6 +154,9 @@ def record_contact(released: ReleasedWoman, *, by: Person, contacted_on: date | 
                 else now
         else:
             released.participation_ended_at = None
+        # Each new end of her participation leaves a do-not-approach marker (issue 22, point 5).
+        marker = mark(released, kind=after, ended_at=now) \
+            if after in ENDED_PARTICIPATION and before not in ENDED_PARTICIPATION else None
         privacy_now = bool(privacy_information_given) and released.privacy_information_given_at is None
         if privacy_now:
             released.privacy_information_given_at = now
@@ -163,7 +168,9 @@ def record_contact(released: ReleasedWoman, *, by: Person, contacted_on: date | 
             reason=f"contact attempt #{attempt.pk} recorded ({method}, outcome {outcome}); participation "
                    f"{before} -> {after}" + ("; privacy information given" if privacy_now else "")
                    + "".join(f"; given {n.label}" for n in (attempt.trust_notice_given, attempt.pause_notice_given)
-                             if n is not None),
+                             if n is not None)
+                   + (f"; do-not-approach marker #{marker.pk} until {marker.until.date().isoformat()} "
+                      f"({marker.period})" if marker else ""),
         )
     return attempt
 

@@ -34,6 +34,7 @@ from pseudonymisation.tokens import TokenKind, TokenMaker
 from sharing import lawful_bases as bases
 from sharing.caseloads import end_for
 from sharing.data_items import agreed_items
+from sharing.do_not_approach import in_words, live_markers, set_aside
 from sharing.models_delivery import DeliveryRelease, ReleasedChild, ReleasedWoman
 from sharing.release_checks import release_blockers
 from sharing.scoping_release import _outcome, why_not_releasable
@@ -42,6 +43,7 @@ from sharing.scoping_term import current_agreement, current_trust_notice
 DELIVERY_KEY_PHASE = "delivery"
 CHILD_VALUES = ("token", "birth_year", "removal_year", "outcome")
 MAX_ADDRESS_LENGTH = 300
+MAX_APPROACH_REASON_LENGTH = 500
 
 
 class DeliveryReleaseRefused(Refused):
@@ -52,6 +54,9 @@ class DeliveryReleaseRefused(Refused):
 class ToRelease:
     woman: Woman
     address: str
+    # Only for a woman with a live do-not-approach marker: why the Trust has decided to approach
+    # her again (issue 22, point 5). Without it she is refused.
+    approach_again_reason: str = ""
 
 
 def token_scope(programme_id: int) -> KeyScope:
@@ -76,8 +81,22 @@ def asks_address(programme: Programme) -> bool:
     return "contact_address" in agreed_items(programme, Phase.DELIVERY)
 
 
-def _check(programme: Programme, chosen: list[ToRelease], trust_contact: Person | None) -> list[str]:
+def _marker_problem(c: ToRelease, marker) -> str | None:
+    reason = " ".join((c.approach_again_reason or "").split())
+    if marker is None:
+        return "she has no do-not-approach marker, so give no reason to approach her again" if reason else None
+    if not reason:
+        return (f"{in_words(marker)}. To release her, confirm that the Trust has decided to approach her again, "
+                "and why")
+    if len(reason) > MAX_APPROACH_REASON_LENGTH:
+        return f"the reason to approach her again must be {MAX_APPROACH_REASON_LENGTH} characters or fewer"
+    return None
+
+
+def _check(programme: Programme, chosen: list[ToRelease], trust_contact: Person | None,
+           markers: dict | None = None) -> list[str]:
     problems = []
+    markers = markers or {}
     with_address = asks_address(programme)
     already = set(ReleasedWoman.objects.filter(programme=programme, woman__in=[c.woman for c in chosen])
                   .values_list("woman_id", flat=True))
@@ -91,6 +110,8 @@ def _check(programme: Programme, chosen: list[ToRelease], trust_contact: Person 
             problems.append(f"{label}: already released for delivery")
         elif not can_be_released(c.woman):
             problems.append(f"{label}: {why_not_releasable(c.woman)}")
+        elif problem := _marker_problem(c, markers.get(c.woman.pk)):
+            problems.append(f"{label}: {problem}")
         address = (c.address or "").strip()
         if not with_address:
             if address:
@@ -109,7 +130,11 @@ def _check(programme: Programme, chosen: list[ToRelease], trust_contact: Person 
 def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_contact: Person) -> DeliveryRelease:
     """Release the chosen women (`ToRelease`: woman and address) to Pause for delivery, citing the
     current agreement. Refused, with nothing written, unless `by` is a Trust lead of the programme,
-    it is in delivery, nothing blocks a release, and every woman passes `can_be_released`."""
+    it is in delivery, nothing blocks a release, and every woman passes `can_be_released`.
+
+    A woman with a live do-not-approach marker (she declined or withdrew before) is refused unless
+    her `ToRelease` gives why the Trust has decided to approach her again: the release then sets
+    her marker aside, and its audit entry names the marker and the reason (ADR 37)."""
     membership = membership_in(by, programme.pk)
     if membership is None or not role_has(membership.role, Perm.RELEASE_TO_PAUSE):
         raise DeliveryReleaseRefused("Only the programme's Trust leads release women to Pause.")
@@ -122,7 +147,8 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
     chosen = list(chosen)
     if not chosen:
         raise DeliveryReleaseRefused("Choose at least one woman to release.")
-    problems = _check(programme, chosen, trust_contact)
+    markers = live_markers(programme.pk, [c.woman for c in chosen])
+    problems = _check(programme, chosen, trust_contact, markers)
     if problems:
         raise DeliveryReleaseRefused("Nothing was released: some of what was chosen cannot be released.", problems)
     now = timezone.now()
@@ -158,11 +184,17 @@ def release_for_delivery(programme: Programme, chosen, *, by: Person, trust_cont
             children += len(kids)
         release.children_count = children
         release.save(update_fields=["children_count"])
+        again = [(markers[c.woman.pk], " ".join(c.approach_again_reason.split())) for c in chosen
+                 if c.woman.pk in markers]
+        set_aside([m for m, _ in again], by=by, at=now)
         record_event(
             Event.CHANGE, actor=by, target=release, subjects=[c.woman for c in chosen], subject_model=Woman,
             programme=programme, role=membership.role, action=0,
             reason=f"delivery release #{release.pk}: {len(chosen)} women, {children} children as delivery "
-                   f"tokens, under agreement v{agreement.version} ({bases.in_words(cited)}); {notice.label} in force",
+                   f"tokens, under agreement v{agreement.version} ({bases.in_words(cited)}); {notice.label} in force"
+                   + "".join(f"; approached again despite do-not-approach marker #{m.pk} ({m.kind} "
+                             f"{m.ended_at.date().isoformat()}, until {m.until.date().isoformat()}), set aside: "
+                             f"{why}" for m, why in again),
         )
     return release
 

@@ -32,6 +32,7 @@ RETENTION = {
     "delivery_records": "2 years",
     "trust_records": "6 years",
     "audit_trail": "6 years",
+    "do_not_approach": "2 years",
 }
 STREETS = ["Larkspur Row", "Quillfeather Lane", "Ottermead Close", "Brindlecombe Way", "Fennick Terrace",
            "Marrowgate Street", "Sallowby Road", "Tinsley Drift"]

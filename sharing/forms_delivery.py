@@ -10,11 +10,15 @@ from eligibility.models import RestrictionReason
 from pause_portal.form_rendering import NotEchoedInput, govuk
 from pseudonymisation.blind_index import IndexKind, normalise_nhs_number
 from sharing.caseloads import TARGET_REASON_MAX
-from sharing.delivery_release import MAX_ADDRESS_LENGTH
+from sharing.delivery_release import MAX_ADDRESS_LENGTH, MAX_APPROACH_REASON_LENGTH
 
 
 def address_field(pk: int) -> str:
     return f"address_{pk}"
+
+
+def approach_field(pk: int) -> str:
+    return f"approach_again_{pk}"
 
 
 class DeliveryReleaseForm(forms.Form):
@@ -29,11 +33,22 @@ class DeliveryReleaseForm(forms.Form):
         error_messages={"required": "Choose the Trust contact Pause should talk to",
                         "invalid_choice": "Choose the Trust contact Pause should talk to"})
 
-    def __init__(self, *args, candidates=(), contacts=(), names=None, asks_address=True, **kwargs):
+    def __init__(self, *args, candidates=(), contacts=(), names=None, asks_address=True, marked=None, **kwargs):
         """`names`: each candidate's name as served (for the messages); `asks_address`: whether the
-        agreement in force shares an address to contact her at (no address field otherwise)."""
+        agreement in force shares an address to contact her at (no address field otherwise);
+        `marked`: candidate -> her live do-not-approach marker in words (she is released only with
+        the Trust's reason to approach her again)."""
         super().__init__(*args, **kwargs)
         self.names = names or {}
+        self.marked = {pk: words for pk, words in (marked or {}).items() if pk in candidates}
+        for pk in self.marked:
+            self.fields[approach_field(pk)] = govuk(forms.CharField(
+                label=f"Why the Trust has decided to approach {self.names.get(pk) or 'her'} again",
+                help_text="Only if the Trust has decided so: this is recorded in the audit trail. Do not enter "
+                          "her name or other details about her.",
+                required=False, max_length=MAX_APPROACH_REASON_LENGTH, strip=True,
+                widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}),
+                error_messages={"max_length": f"The reason must be {MAX_APPROACH_REASON_LENGTH} characters or fewer"}))
         self.asks_address = asks_address
         self.fields["women"].choices = [(pk, str(pk)) for pk in candidates]
         self.fields["women"].error_messages["invalid_choice"] = (
@@ -48,6 +63,10 @@ class DeliveryReleaseForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for pk in (data.get("women") or []):
+            if pk in self.marked and not data.get(approach_field(pk)) and approach_field(pk) not in self.errors:
+                self.add_error(approach_field(pk), f"{self.marked[pk]}. To release {self.names.get(pk) or 'her'}, "
+                                                   "say why the Trust has decided to approach her again")
         for pk in (data.get("women") or []) if self.asks_address else ():
             if not data.get(address_field(pk)) and address_field(pk) not in self.errors:
                 self.add_error(address_field(pk), f"Enter the address Pause should contact "
@@ -56,6 +75,9 @@ class DeliveryReleaseForm(forms.Form):
 
     def address_of(self, pk: int) -> str:
         return (self.cleaned_data.get(address_field(pk)) or "") if self.asks_address else ""
+
+    def approach_reason_of(self, pk: int) -> str:
+        return (self.cleaned_data.get(approach_field(pk)) or "") if pk in self.marked else ""
 
 
 class ReleasedWomanForm(forms.Form):

@@ -16,6 +16,9 @@ Rows are deleted children first (the foreign keys PROTECT); a dry run does exact
 inside a savepoint that is rolled back, so its counts are the real run's. Each run is recorded
 (`RetentionRun`: the schedule, and the counts per category and per table) with an audit entry
 naming, for a real run, the released women deleted (by reference).
+
+Do-not-approach markers (`sharing.do_not_approach`) point at nothing of hers, so deleting her
+release leaves them; each run deletes the markers past their own date ("do_not_approach").
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from sharing.models_delivery import (
     RetentionRun,
     SafeguardingConcern,
 )
+from sharing.models_markers import DoNotApproachMarker
 from sharing.scoping_term import add_months, current_agreement
 
 
@@ -70,6 +74,7 @@ CATEGORIES = (
     Category("report_drafts", "Quarterly progress report drafts never sent", "from when the draft was made"),
 )
 FALLBACK_STORE = "delivery_records"
+MARKERS = "do_not_approach"  # swept on each marker's own date, never with her release
 BY_KEY = {c.key: c for c in CATEGORIES}
 
 
@@ -246,6 +251,9 @@ def _delete_expired(programme: Programme, entries: list[Entry], now: datetime) -
         done[key] = {"count": count, "rows": dict(sorted(rows.items()))}
         if awaiting is not None:  # kept until the Trust files its concerns in its case record
             done[key]["awaiting_hand_over"] = awaiting
+    rows = Counter()  # do-not-approach markers carry their own date (`sharing.do_not_approach`)
+    count = _delete(DoNotApproachMarker.objects.filter(programme=programme, until__lte=now), rows)
+    done[MARKERS] = {"count": count, "rows": dict(rows)}
     return done, women
 
 

@@ -1,5 +1,7 @@
 """The Trust lead's delivery pages: release women to Pause for delivery (each with the address to
 contact her at, and a Trust contact), what each release was, and withdrawing a woman's release.
+A woman who declined Pause or withdrew before is shown with her do-not-approach marker, and is
+released only with the Trust's reason to approach her again (issue 22, point 5).
 
 Names reach the page only through the disclosure policy (one entry per page view). Nothing is
 written unless the whole release can go ahead; the action's refusals are shown in the error
@@ -36,7 +38,13 @@ from sharing.delivery_release import (
     release_for_delivery,
     withdraw_from_delivery,
 )
-from sharing.forms_delivery import DeliveryReleaseForm, ReleasedWomanForm, address_field
+from sharing.do_not_approach import in_words, live_markers
+from sharing.forms_delivery import (
+    DeliveryReleaseForm,
+    ReleasedWomanForm,
+    address_field,
+    approach_field,
+)
 from sharing.models_delivery import DeliveryRelease, ReleasedWoman
 
 CONTACT_ROLES = (Role.TRUST_LEAD, Role.TRUST_CASEWORKER)
@@ -66,7 +74,7 @@ def named_women(request, women: list[Woman], reason: str) -> dict[int, dict]:
             for w in disclose(request.user, women, page=request.path, reason=reason)}
 
 
-def _candidates(named: dict[int, dict], women: list[Woman], form) -> list[dict]:
+def _candidates(named: dict[int, dict], women: list[Woman], form, markers: dict) -> list[dict]:
     latest = {d.woman_id: d for d in Decision.objects.filter(woman__in=women).order_by("woman_id", "pk")}
     chosen = {int(v) for v in form.data.getlist("women") if v.isdigit()} if form.is_bound else set()
     out = []
@@ -77,8 +85,11 @@ def _candidates(named: dict[int, dict], women: list[Woman], form) -> list[dict]:
         field = form[address_field(w.pk)] if form.asks_address else None
         if field is not None:
             field.label = f"Address to contact {named[w.pk]['name']} at"
+        marker = markers.get(w.pk)
         out.append({**named[w.pk], "pk": w.pk, "address": field, "checked": w.pk in chosen,
-                    "decision": decision.get_outcome_display() if decision else ""})
+                    "decision": decision.get_outcome_display() if decision else "",
+                    "marker": in_words(marker) if marker else "",
+                    "approach_again": form[approach_field(w.pk)] if marker and w.pk in form.marked else None})
     return out
 
 
@@ -90,9 +101,11 @@ def release_page(request):
     women = list(releasable_for_delivery(programme)) if in_delivery else []
     contacts = _trust_contacts(programme)
     named = named_women(request, women, "delivery release: women who can be released")
+    markers = live_markers(programme.pk, women)  # she declined or withdrew before (issue 22, point 5)
     form = DeliveryReleaseForm(request.POST if request.method == "POST" else None,
                                candidates=[w.pk for w in women if w.pk in named], contacts=contacts,
                                names={pk: n["name"] for pk, n in named.items()},
+                               marked={pk: in_words(m) for pk, m in markers.items()},
                                asks_address=asks_address(programme), initial={"trust_contact": request.user.pk})
     refusal = None
     if request.method == "POST":
@@ -100,7 +113,8 @@ def release_page(request):
             refusal = DeliveryReleaseRefused("Delivery releases are made only while the programme is in delivery.")
         elif form.is_valid():
             by_pk = {w.pk: w for w in women}
-            chosen = [ToRelease(by_pk[pk], form.address_of(pk)) for pk in sorted(form.cleaned_data["women"])]
+            chosen = [ToRelease(by_pk[pk], form.address_of(pk), form.approach_reason_of(pk))
+                      for pk in sorted(form.cleaned_data["women"])]
             contact = Person.objects.filter(pk=form.cleaned_data["trust_contact"]).first()
             try:
                 release = release_for_delivery(programme, chosen, by=request.user, trust_contact=contact)
@@ -119,7 +133,7 @@ def release_page(request):
     released_names = named_women(request, [r.woman for r in current], "delivery release: women released")
     return render(request, "delivery/release.html", {
         "programme": programme, "in_delivery": in_delivery, "form": form, "refusal": refusal,
-        "candidates": _candidates(named, women, form) if women else [],
+        "candidates": _candidates(named, women, form, markers) if women else [],
         "blockers": delivery_blockers(programme) if in_delivery else [],
         "shared_items": [DATA_ITEMS[Phase.DELIVERY][c] for c in agreed_items(programme, Phase.DELIVERY)],
         "releases": releases,

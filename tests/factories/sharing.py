@@ -50,7 +50,7 @@ class AgreementFactory(DjangoModelFactory):
     purposes = "Scoping the need for a Pause practice"
     lawful_bases = factory.LazyFunction(lambda: dict(BASES))
     data_items = factory.LazyFunction(lambda: {str(phase): list(items) for phase, items in ITEMS.items()})
-    retention = factory.LazyFunction(lambda: {"scoping": "3 months"})
+    retention = factory.LazyFunction(lambda: {"scoping": "3 months", "do_not_approach": "2 years"})
     uk_only_processing = True
     policy_document_reference = "APD-2026-01"
     dpia_reference = "DPIA-7"

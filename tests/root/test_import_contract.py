@@ -62,6 +62,7 @@ SEALED_LABELS = [
     ("sharing.ContactAttempt", "sharing_contactattempt"),
     ("sharing.DeletionCertificate", "sharing_deletioncertificate"),
     ("sharing.DeliveryRelease", "sharing_deliveryrelease"),
+    ("sharing.DoNotApproachMarker", "sharing_donotapproachmarker"),
     ("sharing.FinalReport", "sharing_finalreport"),
     ("sharing.Membership", "sharing_membership"),
     ("sharing.Organisation", "sharing_organisation"),

@@ -129,7 +129,7 @@ def test_a_dry_run_changes_nothing_and_reports_what_would_go():
     assert run.dry_run and run.finished_at and run.trigger == "command"
     counts = {k: v["count"] for k, v in run.deleted.items()}
     assert counts == {"released_women": 2, "contact_attempts": 1, "closed_concerns": 1, "ended_assignments": 1,
-                      "report_drafts": 1}
+                      "report_drafts": 1, "do_not_approach": 0}
     assert run.deleted["released_women"]["rows"]["sharing.ContactAttempt"] == 1  # a's decline
     assert run.schedule["contact_attempts"]["period"] == "6 months"
     entry = AuditEntry.objects.get(object_pk=str(run.pk), reason__startswith=f"retention run #{run.pk}")
