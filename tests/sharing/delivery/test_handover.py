@@ -120,7 +120,7 @@ def check_handed_over(world, left: Person, reason: CaseloadEndReason, by: Person
     emails = [m for m in mail.outbox if "need a practitioner" in m.subject]
     assert sorted(m.to[0] for m in emails) == sorted(p.email for p in leads)
     forbidden = (identifiers_of(world, a) + identifiers_of(world, b)
-                 + [left.full_name, left.email, str(left.pk), reason.label])
+                 + [left.full_name, left.email, reason.label])  # her id: no digit at all, below
     for message in emails:
         text = f"{message.subject}\n{message.body}\n" + "\n".join(str(v) for v in message.extra_headers.values())
         leaked = [s for s in forbidden if s and s.lower() in text.lower()]
