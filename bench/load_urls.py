@@ -11,7 +11,10 @@ from pause_portal.access import for_perm
 from pause_portal.tenancy.models import Phase
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
+from sharing.delivery_access import stop_contact_count
 from sharing.disclosure import PauseDisclosure
+from sharing.forms_lists import NameSearchForm, WomenFilterForm
+from sharing.views.delivery_pause import _list_context
 from sharing.views.delivery_rows import as_shown, in_view
 
 
@@ -26,12 +29,17 @@ def _served_without_audit(user, records: list) -> list:
 
 @for_perm(Perm.VIEW_OWN_CASELOAD)
 def caseload_baseline(request):
+    """The caseload view's own context (its filter and search forms, the stop-contact count) and
+    template, unfiltered, with the served values read as `disclose()` reads them but not logged."""
     programme = current_membership(request).programme
     records = _served_without_audit(request.user, list(in_view(request)))
     women = as_shown(records)
-    return render(request, "delivery/caseload.html", {"programme": programme,
-                                                      "in_delivery": programme.phase == Phase.DELIVERY,
-                                                      "women": women, "to_contact": sum(w.prompt_contact for w in women)})
+    filter_form, search_form = WomenFilterForm(None), NameSearchForm(None)
+    return render(request, "delivery/caseload.html", {
+        "programme": programme, "in_delivery": programme.phase == Phase.DELIVERY,
+        **_list_context(request, filter_form, search_form, len(women)), "women": women, "any_women": bool(women),
+        "to_contact": sum(w.prompt_contact for w in women),
+        "stop_contact": stop_contact_count(request.user, current_membership(request))})
 
 
 urlpatterns = [
