@@ -13,6 +13,7 @@ from audit.core.models import (  # noqa: F401
     AuditSubject,
     Event,
 )
+from audit.core.models_certificates import PurgeCertificate  # noqa: F401
 from audit.core.models_refusals import RefusalTally  # noqa: F401
 from audit.core.models_review import (  # noqa: F401
     ConflictDeclaration,
