@@ -17,7 +17,7 @@ from django.utils import timezone
 from audit.core.log import record_event
 from audit.core.models import Event
 from eligibility.engine import evaluate
-from eligibility.models import Decision, DecisionOutcome, Evaluation, ReReview, Woman
+from eligibility.models import Decision, DecisionOutcome, Evaluation, ReReview, Restriction, Woman
 from eligibility.rules import current_rule_set
 from pause_portal import hooks
 from pause_portal.tenancy.models import Person
@@ -40,6 +40,14 @@ def latest_evaluation(woman: Woman) -> Evaluation | None:
     return Evaluation.objects.filter(woman=woman).select_related("run", "run__rule_set").order_by("-run_id").first()
 
 
+RESTRICTED = ("Her records are restricted: no decision can be recorded about her until the restriction ends "
+              "(UK GDPR Art. 18)")
+
+
+def is_restricted(woman: Woman) -> bool:
+    return Restriction.objects.filter(woman=woman, ended_at__isnull=True).exists()
+
+
 def decide(*, woman: Woman, by: Person, outcome: DecisionOutcome | str, reason: str, note: str = "") -> Decision:
     """Record `by`'s decision about the woman, on the evidence of her latest evaluation (or, if
     the rules have not run for her yet, of an evaluation made now under the current rules).
@@ -47,6 +55,8 @@ def decide(*, woman: Woman, by: Person, outcome: DecisionOutcome | str, reason: 
     role = may_decide_eligibility(by, woman.programme_id)
     if role is None:
         raise PermissionDenied("Only the programme's Trust caseworkers and leads decide about women.")
+    if is_restricted(woman):
+        raise ValidationError(RESTRICTED)
     outcome = DecisionOutcome(outcome)
     reason = (reason or "").strip()
     if not reason:

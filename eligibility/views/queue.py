@@ -24,8 +24,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from eligibility.batch_decisions import BATCH_MAX
 from eligibility.decisions import (
+    RESTRICTED,
     decide,
     decision_history,
+    is_restricted,
     latest_evaluation,
     re_review_pending,
 )
@@ -197,7 +199,7 @@ def woman_detail(request, pk: int):
             except PermissionDenied as exc:
                 raise Http404("No such woman.") from exc
             except ValidationError as exc:
-                form.add_error("reason", exc.messages[0])
+                form.add_error(None if exc.messages[0] == RESTRICTED else "reason", exc.messages[0])
             else:
                 label = DecisionOutcome(form.cleaned_data["outcome"]).label.lower()
                 messages.success(request, f"Decision recorded: {label}")
@@ -217,7 +219,7 @@ def woman_detail(request, pk: int):
         "woman": woman, "shown": identifiers, "evaluation": evaluation,
         "events": _events(evaluation.evidence) if evaluation else [],
         "history": list(reversed(history)), "current": history[-1] if history else None,
-        "re_review": re_review_pending(woman), "form": form,
+        "re_review": re_review_pending(woman), "form": form, "restricted": is_restricted(woman),
         "queue_url": _with_query(reverse("eligibility:queue"), request.GET),
         **_neighbour_links(woman, request.GET),
     }, status=status)

@@ -255,3 +255,24 @@ def test_recompute_needs_a_trust_member_of_the_programme(programme, actors, elig
         with pytest.raises(PermissionDenied):
             recompute(programme, by=actors[who], reference_date=REF)
     assert not EvaluationRun.objects.exists()
+
+
+def test_no_decision_is_recorded_while_her_records_are_restricted(as_person, programme, caseworker, dpo, eligible):
+    """UK GDPR Art. 18: while a restriction is open, deciding about her (processing) is refused,
+    on her page and through `decide`; once it ends, deciding works again."""
+    restriction = Restriction.objects.create(programme=programme, woman=eligible,
+                                             reason=RestrictionReason.RESTRICTION_REQUEST, recorded_by=dpo)
+    with pytest.raises(ValidationError, match="restricted"):
+        decide(woman=eligible, by=caseworker, outcome="eligible", reason=REASON)
+    client = as_person(caseworker)
+    page = client.get(f"/records/women/{eligible.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="restricted"' in html and "Record the decision" not in html
+    refused = client.post(f"/records/women/{eligible.pk}/", {"outcome": "eligible", "reason": REASON})
+    assert refused.status_code == 400
+    assert not Decision.objects.filter(woman=eligible).exists()
+    restriction.ended_at = timezone.now()
+    restriction.save()
+    decide(woman=eligible, by=caseworker, outcome="eligible", reason=REASON)
+    assert Decision.objects.filter(woman=eligible).count() == 1
