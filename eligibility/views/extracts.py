@@ -19,6 +19,7 @@ from eligibility import import_confirmation, importing, uploads
 from eligibility.forms import ColumnMappingForm, MappingChoiceForm
 from eligibility.models import ColumnMapping, Extract, ExtractStatus
 from pause_portal.access import for_perm
+from pause_portal.csv_safe import safe_cell
 from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
@@ -180,12 +181,6 @@ def extract_progress(request, pk: int):
     })
 
 
-def _safe_cell(value) -> str:
-    """No spreadsheet formula can start a cell (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @for_perm(Perm.UPLOAD_EXTRACTS)
 def extract_report(request, pk: int):
     extract = _extract_or_404(request, pk)
@@ -194,7 +189,7 @@ def extract_report(request, pk: int):
     writer = csv.writer(response)
     writer.writerow(["level", "file", "row", "column", "message", "code"])
     for p in extract.problems:
-        writer.writerow([_safe_cell(p.get(k)) for k in ("level", "file", "row", "column", "message", "code")])
+        writer.writerow([safe_cell(p.get(k)) for k in ("level", "file", "row", "column", "message", "code")])
     return response
 
 

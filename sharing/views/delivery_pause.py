@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pause_portal.access import for_perm
+from pause_portal.csv_safe import safe_cell
 from pause_portal.tenancy.models import Membership, MembershipStatus, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role
 from pause_portal.tenancy.selectors import current_membership
@@ -24,7 +25,6 @@ from sharing.forms_lists import UNASSIGNED, NameSearchForm, WomenFilterForm, mat
 from sharing.views.delivery_rows import ShownWoman, in_view, shown_women
 
 PER_PAGE = 50
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ["Name", "Date of birth", "Postcode", "Address", "Trust contact", "Participation",
                "Place in target group"]
 
@@ -120,12 +120,6 @@ def caseload(request):
         "to_contact": sum(w.prompt_contact for w in everyone),
         "stop_contact": stop_contact_count(request.user, current_membership(request))},
         status=400 if context["form_list"] else 200)
-
-
-def safe_cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @for_perm(Perm.VIEW_OWN_CASELOAD)
