@@ -200,29 +200,31 @@ def changes(request):
     })
 
 
+def _settle(request, act, done: str, why: str):
+    """Settle one change since release with `act` (confirm_absence or reinstate); the message names
+    her as the changes page does ({name} in `done`), one disclosure entry for `why`."""
+    released = _posted_release(request)
+    try:
+        act(released, by=request.user)
+    except DeliveryReleaseRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        named = named_women(request, [released.woman], why)
+        name = named[released.woman_id]["name"] if released.woman_id in named else "She"
+        messages.success(request, done.format(name=name))
+    return redirect("delivery:changes")
+
+
 @for_perm(Perm.RELEASE_TO_PAUSE)
 @require_POST
 def confirm_absence_view(request):
     """Confirm that a woman missing from the latest extract stays shared with Pause."""
-    released = _posted_release(request)
-    try:
-        confirm_absence(released, by=request.user)
-    except DeliveryReleaseRefused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Confirmed: released woman #{released.pk} stays shared with Pause.")
-    return redirect("delivery:changes")
+    return _settle(request, confirm_absence, "Confirmed: {name} stays shared with Pause.",
+                   "delivery: confirmed she stays shared")
 
 
 @for_perm(Perm.RELEASE_TO_PAUSE)
 @require_POST
 def reinstate_view(request):
     """Reinstate a woman's existing release: she is back in Pause's view (ADR 29)."""
-    released = _posted_release(request)
-    try:
-        reinstate(released, by=request.user)
-    except DeliveryReleaseRefused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Reinstated: Pause sees released woman #{released.pk} again.")
-    return redirect("delivery:changes")
+    return _settle(request, reinstate, "Reinstated: Pause sees {name} again.", "delivery: reinstated her release")

@@ -206,6 +206,10 @@ def test_a_new_eligible_decision_alone_does_not_bring_her_back_a_reinstatement_d
         response = client.post(reverse("delivery:reinstate"), {"released": s.her.pk})
         assert response.status_code == 302 and response["Location"] == reverse("delivery:changes")
         assert s.both_see_her()
+        message = client.get(reverse("delivery:changes")).content.decode()
+        protector = Protector.load(s.her.programme_id, Woman.key_phase)
+        name = f"{s.her.woman.reveal(protector, 'forename')} {s.her.woman.reveal(protector, 'surname')}"
+        assert f"Reinstated: Pause sees {name} again." in message and "released woman #" not in message
         [reinstatement] = ReleaseReinstatement.objects.all()
         assert (reinstatement.released_woman, reinstatement.decision, reinstatement.previous_decision,
                 reinstatement.reinstated_by, reinstatement.undid_withdrawal_at) == (
