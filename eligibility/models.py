@@ -763,3 +763,6 @@ class Restriction(models.Model):
 
     def __str__(self) -> str:
         return f"restriction #{self.pk} ({self.reason})"
+
+
+from eligibility.models_kept import KeptDecision  # noqa: E402,F401  (defined apart to keep this module short)

@@ -6,10 +6,16 @@ database is what enforces it (triggers, and an application role without UPDATE o
 audit tables; see audit.core.db_roles).
 
 Re-encryption after a key rotation may still rewrite a protected row's ciphertexts, and nothing
-else, on a model whose refusals say `reencryptable`."""
+else, on a model whose refusals say `reencryptable`.
+
+`delete_tree` is the one deliberate path past the guard: deleting a person's records with every row
+that hangs off them (erasure, `audit.oversight.erasure`; the Trust's copy's retention,
+`eligibility.trust_copy_retention`). Each caller says which kinds of rows it must never reach."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db import models
@@ -74,3 +80,33 @@ class AppendOnlyModel(models.Model):
     def delete(self, *args, **kwargs):
         refusals = self.append_only
         raise refusals.refuse(type(self), refusals.instance_delete or refusals.delete)
+
+
+# --- the one deliberate path past the guard -----------------------------------------------------
+def reverse_links(model: type[models.Model]) -> Iterator:
+    """Every one-to-many or one-to-one link pointing at `model`, hidden ones (related_name "+") too."""
+    for rel in model._meta.get_fields(include_hidden=True):
+        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one):
+            yield rel
+
+
+def delete_tree(model: type[models.Model], pks: list[int], deleted: Counter, *,
+                refuse: Callable[[type[models.Model]], Exception | None]) -> None:
+    """Delete these rows of `model` and, first, every row that points at them (deepest first),
+    through plain querysets: history rows go too. Links that clear themselves (SET_NULL) are
+    cleared. Reaching rows of a model for which `refuse(model)` gives an error raises it (the
+    caller's transaction then rolls everything back). Counts rows per model label in `deleted`."""
+    error = refuse(model)
+    if error is not None:
+        raise error
+    for rel in reverse_links(model):
+        related, field = rel.related_model, rel.field
+        linked = models.QuerySet(model=related).filter(**{f"{field.name}__in": pks})
+        if rel.on_delete is models.SET_NULL:
+            linked.update(**{field.name: None})
+            continue
+        ids = list(linked.values_list("pk", flat=True))
+        if ids:
+            delete_tree(related, ids, deleted, refuse=refuse)
+    _deleted, per_label = models.QuerySet(model=model).filter(pk__in=pks).delete()
+    deleted.update({label: n for label, n in per_label.items() if n})

@@ -333,6 +333,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.write_checkpoint", "schedule": crontab(minute=0)},
     "audit-monitoring": {"task": "audit.run_monitoring", "schedule": 300.0},
     "delivery-retention": {"task": "sharing.apply_retention_schedules", "schedule": crontab(hour=2, minute=30)},
+    "trust-copy-retention": {"task": "sharing.apply_trust_copy_schedules", "schedule": crontab(hour=2, minute=45)},
     "eligibility-upload-sweep": {"task": "eligibility.sweep_kept_uploads", "schedule": crontab(minute=20)},
 }
 # The audit chain's head is checkpointed outside the main database (audit.core.checkpoint_stores), in

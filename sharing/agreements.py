@@ -48,7 +48,13 @@ RETENTION_STORES: dict[str, str] = {
     "audit_trail": "The audit trail",
     # how long a woman who declined or withdrew is marked "do not approach" (sharing.do_not_approach)
     "do_not_approach": "The do-not-approach marker left when a woman declines Pause or withdraws",
+    # the Trust's copy (sharing.trust_copy_schedule): women no one has acted on, and women decided not eligible
+    "untouched_women": "Women in the Trust's copy whom the rules do not propose and no one has acted on",
+    "not_eligible_women": "Women in the Trust's copy decided not eligible, from the decision",
 }
+# The stores the portal itself applies: each period must be one it can apply (sharing.retention.parse_period).
+APPLIED_STORES = {"do_not_approach": "The do-not-approach period", "untouched_women": "The untouched women's period",
+                  "not_eligible_women": "The not-eligible women's period"}
 
 MAX_EXTENSION_DAYS = 92  # at most another three months, and only through a recorded change
 DECIDE_CHANGES_DAYS = (1, 28)  # the least and most days a Trust lead may be given to settle a change
@@ -127,11 +133,11 @@ def validate_agreement(values: dict, *, based_on: Agreement | None, change_reaso
         period = (retention.get(store) or "").strip()
         if not period:
             errors[f"retention_{store}"] = f"Enter how long this is kept: {presenting.in_sentence(label)}"
-        elif store == "do_not_approach":  # applied by the portal, so it must be a period it can apply
+        elif store in APPLIED_STORES:  # applied by the portal, so it must be a period it can apply
             try:
                 parse_period(period)
             except ValueError as exc:
-                errors[f"retention_{store}"] = f"The do-not-approach period: {exc}"
+                errors[f"retention_{store}"] = f"{APPLIED_STORES[store]}: {exc}"
         clean["retention"][store] = period
 
     clean["uk_only_processing"] = bool(values.get("uk_only_processing"))

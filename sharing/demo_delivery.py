@@ -33,6 +33,8 @@ RETENTION = {
     "trust_records": "6 years",
     "audit_trail": "6 years",
     "do_not_approach": "2 years",
+    "untouched_women": "1 year",
+    "not_eligible_women": "1 year",
 }
 STREETS = ["Larkspur Row", "Quillfeather Lane", "Ottermead Close", "Brindlecombe Way", "Fennick Terrace",
            "Marrowgate Street", "Sallowby Road", "Tinsley Drift"]

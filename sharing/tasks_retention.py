@@ -1,6 +1,7 @@
-"""The retention schedule, run daily by Celery beat (`CELERY_BEAT_SCHEDULE` in settings). Thin:
-the work is `sharing.retention.apply_retention`; `manage.py apply_retention` runs the same for the
-demo and offers a dry run."""
+"""The retention schedules, run daily by Celery beat (`CELERY_BEAT_SCHEDULE` in settings). Thin:
+the work is `sharing.retention.apply_retention` (Pause's delivery data) and
+`sharing.trust_copy_schedule.apply_trust_copy_retention` (the Trust's copy); `manage.py
+apply_retention` and `manage.py apply_trust_copy_retention` run the same and offer a dry run."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from audit.core.log import record_event
 from audit.core.models import Event
 from pause_portal.tenancy.models import Phase, Programme
 from sharing.retention import RetentionScheduleError, apply_retention
+from sharing.trust_copy_schedule import apply_trust_copy_retention
 
 logger = logging.getLogger(__name__)
 
@@ -33,4 +35,24 @@ def apply_retention_schedules() -> int:
                          reason=f"retention run refused, nothing deleted: {exc}")
         except Exception:  # one programme's failure must not hold back the others
             logger.exception("retention for programme #%s failed; the next run tries again", programme_id)
+    return ran
+
+
+@shared_task(name="sharing.apply_trust_copy_schedules", ignore_result=True)
+def apply_trust_copy_schedules() -> int:
+    """Apply each programme's Trust's-copy schedule (every phase: the Trust's copy exists from the
+    first import). A programme whose agreement has a period that cannot be applied is refused
+    (nothing deleted, an audit entry says why) and the others go on. Returns how many ran."""
+    ran = 0
+    for programme_id in Programme.objects.values_list("pk", flat=True):
+        programme = Programme.objects.get(pk=programme_id)
+        try:
+            apply_trust_copy_retention(programme, dry_run=False, trigger="beat")
+            ran += 1
+        except RetentionScheduleError as exc:
+            logger.error("Trust's copy retention for programme #%s refused: %s", programme_id, exc)
+            record_event(Event.CHANGE, actor=None, target=programme, programme=programme, action=0,
+                         reason=f"Trust's copy retention refused, nothing deleted: {exc}")
+        except Exception:  # one programme's failure must not hold back the others
+            logger.exception("Trust's copy retention for programme #%s failed; the next run tries again", programme_id)
     return ran

@@ -56,6 +56,7 @@ from audit.core.models_rights import (
 from audit.oversight.rights import RightsRefused, protector_for
 from eligibility.corrections import erase_tombstone
 from eligibility.models import Woman
+from pause_portal.append_only import delete_tree, reverse_links
 from pause_portal.tenancy.models import Membership, Person
 from pseudonymisation.fields import Protector
 from sharing.models_delivery import OPEN_CONCERN_STATUSES, SafeguardingConcern
@@ -92,15 +93,9 @@ def refusal(request: RightsRequest, *, exemptions: dict | None = None) -> str:
 
 
 # --- what would go, and what would stay -----------------------------------------------------------
-def _reverse_links(model: type[models.Model]):
-    for rel in model._meta.get_fields(include_hidden=True):
-        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one):
-            yield rel
-
-
 def _find_tree(model: type[models.Model], pks: list[int], found: dict[str, set[int]]) -> None:
     """What `_delete_tree` would delete, found without deleting (a row reached twice counts once)."""
-    for rel in _reverse_links(model):
+    for rel in reverse_links(model):
         related, field = rel.related_model, rel.field
         if rel.on_delete is models.SET_NULL or related._meta.app_label == "audit" or related is SafeguardingConcern:
             continue  # a concern is detached, never erased
@@ -195,23 +190,16 @@ def detach_concerns(woman: Woman, *, trust_person_id: str) -> int:
 
 
 def _delete_tree(model: type[models.Model], pks: list[int], erased: Counter) -> None:
-    """Delete these rows of `model` and, first, every row that points at them (deepest first).
-    Links that clear themselves (SET_NULL) are cleared; reaching an audit model, or any safeguarding
-    concern (erasure never removes one: `detach_concerns` unlinks them first), stops everything."""
+    """Delete these rows of `model` and, first, every row that points at them (deepest first), by
+    the one path past the history guard (`pause_portal.append_only.delete_tree`). Links that clear
+    themselves (SET_NULL) are cleared; reaching rows of an audit model, or any safeguarding concern
+    (erasure never removes one: `detach_concerns` unlinks them first), stops everything."""
+    delete_tree(model, pks, erased, refuse=_never_erased)
+
+
+def _never_erased(model: type[models.Model]) -> RightsRefused | None:
     if model is SafeguardingConcern:
-        raise RightsRefused("Erasure stopped: a safeguarding concern is still linked to her records.")
-    for rel in _reverse_links(model):
-        related, field = rel.related_model, rel.field
-        linked = models.QuerySet(model=related).filter(**{f"{field.name}__in": pks})
-        if rel.on_delete is models.SET_NULL:
-            linked.update(**{field.name: None})
-            continue
-        if related._meta.app_label == "audit":
-            if linked.exists():
-                raise RightsRefused(f"Erasure stopped: {related._meta.verbose_name_plural} refer to her records.")
-            continue
-        ids = list(linked.values_list("pk", flat=True))
-        if ids:
-            _delete_tree(related, ids, erased)
-    _deleted, per_label = models.QuerySet(model=model).filter(pk__in=pks).delete()
-    erased.update({label: n for label, n in per_label.items() if n})
+        return RightsRefused("Erasure stopped: a safeguarding concern is still linked to her records.")
+    if model._meta.app_label == "audit":
+        return RightsRefused(f"Erasure stopped: {model._meta.verbose_name_plural} refer to her records.")
+    return None

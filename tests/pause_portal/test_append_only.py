@@ -12,7 +12,7 @@ from pause_portal.append_only import AppendOnlyModel, AppendOnlyQuerySet
 EXPECTED = {
     "audit.AuditEntry", "audit.AuditSubject", "audit.AuditSeal", "audit.AuditChainAnchor", "audit.ReviewSearch",
     "eligibility.RuleSet", "eligibility.EvaluationRun", "eligibility.Evaluation", "eligibility.Decision",
-    "eligibility.ReReview",
+    "eligibility.ReReview", "eligibility.KeptDecision",
 }
 # The messages the guards gave before they were one (tests and callers rely on them).
 MESSAGES = {

@@ -45,6 +45,7 @@ SEALED_LABELS = [
     ("eligibility.Evaluation", "eligibility_evaluation"),
     ("eligibility.EvaluationRun", "eligibility_evaluationrun"),
     ("eligibility.Extract", "eligibility_extract"),
+    ("eligibility.KeptDecision", "eligibility_keptdecision"),  # since issue 22: a purged woman's decisions
     ("eligibility.LegalStatus", "eligibility_legalstatus"),
     ("eligibility.ReReview", "eligibility_rereview"),
     ("eligibility.RecomputeJob", "eligibility_recomputejob"),
@@ -178,6 +179,7 @@ def test_the_queue_knows_every_task_by_its_name_from_before_the_move():
         "eligibility.run_import",
         "eligibility.sweep_kept_uploads",
         "sharing.apply_retention_schedules",
+        "sharing.apply_trust_copy_schedules",  # since issue 22: the Trust's copy's retention
         "sharing.email_set_up_link",  # since issue 24: a new person's one-time link, to them only
         "sharing.end_scoping_at_deadlines",
         "sharing.notify_grant_awaiting_confirmation",

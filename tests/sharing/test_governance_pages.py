@@ -97,7 +97,8 @@ def agreement_form(**changes) -> dict:
         "scoping_extension_days": "0", "change_reason": "",
     }
     data |= {f"retention_{s}": "Six years" for s in ("scoping_data", "final_report", "delivery_records",
-                                                     "trust_records", "audit_trail", "do_not_approach")}
+                                                     "trust_records", "audit_trail", "do_not_approach",
+                                                     "untouched_women", "not_eligible_women")}
     return data | changes
 
 
