@@ -10,6 +10,8 @@ scoping, to delivery or straight to closed, runs the same scoping purge and leav
 an approved final report, or the proposer's recorded choice to end scoping with no final report
 kept; both proposing and confirming check it against the report as it is then
 (`sharing.leaving_scoping`). The people who may confirm are emailed when a change is proposed.
+Closing (from either phase) then purges all the programme's case data and destroys its keys
+(`sharing.closing`, ADR 39); both proposing and confirming it are refused while a blocker holds.
 Reminders go at 30, 7 and 1 days before the deadline, once each (`send_scoping_reminder`, run
 daily by Celery beat), and say whether a final report is approved and what the purge keeps."""
 
@@ -31,6 +33,7 @@ from pause_portal.tenancy.models import MembershipStatus, Person, Phase, Program
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from sharing import lawful_bases
+from sharing.closing import close_programme, closing_blockers
 from sharing.leaving_scoping import NO_REPORT_CHOICE, leaving_scoping, report_state
 from sharing.models_scoping import (
     ChangeStatus,
@@ -187,6 +190,8 @@ def propose_phase_change(*, programme: Programme, by: Person, reason: str,
         elif no_final_report_kept:
             raise ValidationError({"no_final_report_kept": "Only a move out of scoping ends scoping: "
                                                            "there is no final report to keep or leave"})
+        if following == Phase.CLOSED:
+            _check_closing(programme)
         agreement = current_agreement(programme)  # the bases the change relies on: the agreement's now
         cited = lawful_bases.normalised(agreement.lawful_bases) if agreement else {}
         try:
@@ -203,6 +208,14 @@ def propose_phase_change(*, programme: Programme, by: Person, reason: str,
                             f"{lawful_bases.in_words(cited)}: {change.reason}")
         send_on_commit("sharing.tell_deciders_of_phase_change", change.pk, portal_url)
     return change
+
+
+def _check_closing(programme: Programme) -> None:
+    """Closing purges every case record of the programme: refused while a concern or a rights
+    request is still open, or a concern awaits hand-over to the Trust (`sharing.closing`)."""
+    blockers = closing_blockers(programme)
+    if blockers:
+        raise ValidationError(["The programme cannot close yet.", *blockers])
 
 
 def _settle(change: PhaseChange, by: Person, status: ChangeStatus) -> tuple[PhaseChange, Programme]:
@@ -233,6 +246,8 @@ def confirm_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
             raise ValidationError("No final report is approved, and the proposer did not choose to end scoping "
                                   "with no final report kept: reject this change, or wait until a Trust lead "
                                   "approves the final report")
+        if change.to_phase == Phase.CLOSED:
+            _check_closing(programme)
         change.save(update_fields=["status", "decided_by", "decided_at"])
         if (programme.phase == Phase.SCOPING
                 and not DeletionCertificate.objects.filter(programme=programme).exists()):
@@ -240,9 +255,10 @@ def confirm_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
         programme.phase = change.to_phase
         programme.phase_started_at = change.decided_at
         programme.save(update_fields=["phase", "phase_started_at"])
-        if programme.phase == Phase.CLOSED:  # closing ends every Pause view and caseload permission
+        if programme.phase == Phase.CLOSED:  # closing purges the case data; no Pause view or caseload remains
             from sharing.caseloads import end_all
 
+            close_programme(programme, by=by, trigger=f"phase change #{change.pk}")
             end_all(programme, by=by, why="programme closed")
         record_event(Event.CHANGE, actor=by, target=change, programme=programme,
                      role=_role_in(by, programme) or "", action=1,

@@ -36,8 +36,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.core import certificates
 from audit.core.log import record_event
 from audit.core.models import Event
+from audit.core.models_certificates import PurgeCertificate
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pseudonymisation import custody, keys
 from pseudonymisation.models import Purpose
@@ -172,13 +174,23 @@ def key_destruction_entry(scope: keys.KeyScope, *, dead_rows: dict) -> dict:
     }
 
 
+def _digests() -> dict:
+    """Each certificate model that states destroyed keys, with the digest over its canonical text:
+    scoping's `DeletionCertificate` and the purge certificates of `audit.core.certificates`
+    (closing a programme, ADR 39)."""
+    return {DeletionCertificate: certificate_digest, PurgeCertificate: certificates.certificate_digest}
+
+
 def finish_key_destruction(certificate_id: int, *, vacuum: bool = False,
-                           outcome: custody.VacuumOutcome | None = None) -> DeletionCertificate:
+                           outcome: custody.VacuumOutcome | None = None,
+                           model: type[DeletionCertificate | PurgeCertificate] = DeletionCertificate):
     """After the purge commits: delete the destroyed scopes' secrets from the key store (again,
     idempotently: a crash may have stopped the first try), vacuum the key table if `vacuum` (or
     take a vacuum's `outcome`), and restate the certificate's keys with what is now true, with a
-    new digest and an audit entry. Nothing is rewritten when nothing changed."""
-    certificate = DeletionCertificate.objects.get(pk=certificate_id)
+    new digest and an audit entry. Nothing is rewritten when nothing changed. `model` is the
+    certificate's model (a scoping `DeletionCertificate` unless said)."""
+    digest = _digests()[model]
+    certificate = model.objects.get(pk=certificate_id)
     scopes = [keys.KeyScope.from_label(entry["scope"]) for entry in certificate.keys_destroyed]
     for scope in scopes:
         keys.forget_scope_secret(scope)
@@ -195,14 +207,15 @@ def finish_key_destruction(certificate_id: int, *, vacuum: bool = False,
     if entries == certificate.keys_destroyed:
         return certificate
     with transaction.atomic():
-        certificate = DeletionCertificate.objects.select_for_update().get(pk=certificate_id)
+        certificate = model.objects.select_for_update().get(pk=certificate_id)
         certificate.keys_destroyed = entries
-        certificate.digest = certificate_digest(certificate)
+        certificate.digest = digest(certificate)
         certificate.save(update_fields=["keys_destroyed", "digest"])
         deleted = [e["scope"] for e in entries if e["scope_secret_deleted_at"]]
+        whose = "scoping keys" if model is DeletionCertificate else f"keys of {certificate}"
         record_event(
             Event.CHANGE, actor=None, target=certificate, programme=certificate.programme,
-            reason=(f"scoping keys: secrets deleted from the key store for {', '.join(deleted) or 'no scope yet'}; "
+            reason=(f"{whose}: secrets deleted from the key store for {', '.join(deleted) or 'no scope yet'}; "
                     + ("key table vacuumed" if dead_rows["done"] else f"key table not vacuumed ({dead_rows['why_not']})")),
         )
     return certificate
@@ -215,15 +228,16 @@ def finish_pending_key_destruction(*, outcome: custody.VacuumOutcome | None = No
     they were: their scopes had no secret to delete.)"""
     keys.forget_destroyed_scope_secrets()
     finished = []
-    for certificate in DeletionCertificate.objects.exclude(keys_destroyed=[]).order_by("pk"):
-        entries = certificate.keys_destroyed
-        if not all("remains" in e for e in entries):
-            continue
-        secret_pending = any(not e.get("scope_secret_deleted_at") for e in entries)
-        vacuum_pending = outcome is not None and any(not e.get("dead_rows", {}).get("done") for e in entries)
-        if secret_pending or vacuum_pending:
-            if finish_key_destruction(certificate.pk, outcome=outcome).keys_destroyed != entries:
-                finished.append(certificate.pk)
+    for model in _digests():
+        for certificate in model.objects.exclude(keys_destroyed=[]).order_by("pk"):
+            entries = certificate.keys_destroyed
+            if not all("remains" in e for e in entries):
+                continue
+            secret_pending = any(not e.get("scope_secret_deleted_at") for e in entries)
+            vacuum_pending = outcome is not None and any(not e.get("dead_rows", {}).get("done") for e in entries)
+            if secret_pending or vacuum_pending:
+                if finish_key_destruction(certificate.pk, outcome=outcome, model=model).keys_destroyed != entries:
+                    finished.append(certificate.pk)
     return finished
 
 

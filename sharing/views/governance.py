@@ -27,6 +27,7 @@ from pause_portal.tenancy.models import Phase, Programme
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing import agreements, phases, scoping_term
+from sharing.closing import closing_blockers, closure_certificate
 from sharing.forms_governance import AgreementForm, DecisionForm, PhaseChangeForm, ProposalForm
 from sharing.leaving_scoping import leaving_scoping
 from sharing.models_scoping import Agreement, PhaseChange
@@ -192,6 +193,8 @@ def _phase_page(request, *, propose_form=None, decide_form=None, status=200):
         "programme": programme,
         "countdown": phases.scoping_countdown(programme),
         "leaving": leaving_scoping(programme, change) if programme.phase == Phase.SCOPING else None,
+        "closing_blockers": closing_blockers(programme) if programme.phase != Phase.CLOSED else [],
+        "closure": closure_certificate(programme) if programme.phase == Phase.CLOSED else None,
         "next_phase": following,
         "change": change,
         "history": history,

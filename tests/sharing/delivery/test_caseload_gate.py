@@ -223,6 +223,8 @@ def unchanged(action, before: set[tuple[int, int]]) -> None:
 # the permissions. Each fault below fails the first or the second of the two writes.
 OPENING = [(PERMISSION, "INSERT"), (HISTORY, "INSERT")]
 CLOSING = [(HISTORY, "UPDATE"), (PERMISSION, "DELETE")]
+# Closing the programme deletes the caseload history with the rest of its case data (ADR 39).
+CLOSING_PROGRAMME = [(HISTORY, "DELETE"), (PERMISSION, "DELETE")]
 
 
 @pytest.mark.parametrize("table, operation", OPENING)
@@ -275,7 +277,7 @@ def test_a_failed_end_for_an_upheld_objection_leaves_both(fail_on, table, operat
     assert ReleasedWoman.objects.get(pk=first.pk).withdrawn_at is None
 
 
-@pytest.mark.parametrize("table, operation", CLOSING)
+@pytest.mark.parametrize("table, operation", CLOSING_PROGRAMME)
 def test_a_failed_close_of_the_programme_leaves_both(fail_on, table, operation):
     world = delivery_world(women=2)
     a, b = world.released
