@@ -131,6 +131,7 @@ KEPT: tuple[Kept, ...] = (
     Kept("audit.AuditSubject", "The audit trail's subjects (references only)", lookup="entry__programme"),
     Kept("audit.AuditSeal", "The audit trail's seals", lookup=None),
     Kept("audit.AuditChainAnchor", "The audit trail's chain anchors", lookup=None),
+    Kept("eligibility.KeptDecision", "Minimal decision records (outcome, who, when, rule-set version): no personal data"),
     Kept("eligibility.ErasedPerson", "Erasure tombstones: the blind index of a Trust person id, nothing else"),
     Kept("sharing.DoNotApproachMarker", "Do-not-approach markers, each until its own date: a blind index only"),
     Kept("sharing.Agreement", "The data-sharing agreements"),
