@@ -11,10 +11,11 @@ says what each key means). Another kind of retention joins the page by one line 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.core.certificates import digest_holds
 from audit.core.models_certificates import PurgeCertificate, PurgeKind
@@ -53,9 +54,18 @@ def due_within(programme: Programme, now: datetime, days: int = WINDOW_DAYS) -> 
             out.append(DueSource(source, [], f"The forecast cannot be made: {refused}"))
             continue
         if items:
-            out.append(DueSource(source, [dict(i, due_now=bool(i.get("earliest") and i["earliest"] <= now))
-                                          for i in items]))
+            out.append(DueSource(source, [_due_item(i, now) for i in items]))
     return out
+
+
+def _due_item(item: dict, now: datetime) -> dict:
+    """A provider's row as the page shows it: a day for "earliest" is taken as its start, and
+    "category" is accepted for "what"."""
+    earliest = item.get("earliest")
+    if isinstance(earliest, date) and not isinstance(earliest, datetime):
+        earliest = timezone.make_aware(datetime.combine(earliest, time.min))
+    return dict(item, what=item.get("what") or item.get("category", ""), earliest=earliest,
+                note=item.get("note", ""), due_now=bool(earliest and earliest <= now))
 
 
 def run_counts(run: RetentionRun) -> list[dict]:

@@ -174,3 +174,15 @@ def test_the_dashboard_links_to_the_retention_page(role, programme):
     f.membership(person, programme, role)
     html = sign_in_verified(Client(), person).get(reverse("dashboard")).content.decode()
     assert f'href="{reverse("dpo:retention")}" id="retention-link"' in html
+
+
+def test_a_provider_may_give_a_day_and_its_category_under_either_key(world, monkeypatch):
+    """The one-line join of another kind of retention (ADR 41): its rows may name a day, not a moment."""
+    from audit.oversight import retention_page
+
+    soon = timezone.localdate() + timedelta(days=5)
+    monkeypatch.setattr(retention_page, "DUE_PROVIDERS", retention_page.DUE_PROVIDERS + (
+        ("The Trust's copy", lambda programme, now, days: [{"category": "Women decided not eligible", "count": 3,
+                                                             "earliest": soon}]),))
+    html = page(world.dpo).content.decode()
+    assert "The Trust&#x27;s copy" in html and "Women decided not eligible" in html and presenting.day(soon) in html
