@@ -416,15 +416,19 @@ class RetentionRun(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     dry_run = models.BooleanField()
-    trigger = models.CharField(max_length=12)  # "beat" or "command"
+    trigger = models.CharField(max_length=12)  # "beat", "command" or "preview" (a dry run from the retention page)
     run_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+")
     schedule = models.JSONField(default=dict)  # category -> days, read from the agreement
     deleted = models.JSONField(default=dict)  # category -> count (would delete, on a dry run)
+    # The purge certificate of a real run that deleted anything (sharing.retention_certificate):
+    # the run points at it, since audit.core, below sharing, may not know runs.
+    certificate = models.OneToOneField("audit.PurgeCertificate", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
 
     data_classification = {
         "id": D.SAFE, "programme": D.SAFE, "started_at": D.SAFE, "finished_at": D.SAFE, "dry_run": D.SAFE,
-        "trigger": D.SAFE, "run_by": D.SAFE, "schedule": D.SAFE, "deleted": D.SAFE,
+        "trigger": D.SAFE, "run_by": D.SAFE, "schedule": D.SAFE, "deleted": D.SAFE, "certificate": D.SAFE,
     }
 
     class Meta:

@@ -17,6 +17,9 @@ inside a savepoint that is rolled back, so its counts are the real run's. Each r
 (`RetentionRun`: the schedule, and the counts per category and per table) with an audit entry
 naming, for a real run, the released women deleted (by reference).
 
+A real run that deletes anything issues a purge certificate in its own transaction, and the run
+links to it (`sharing.retention_certificate`, ADR 41); `sharing.retention_due` says what falls due.
+
 Do-not-approach markers (`sharing.do_not_approach`) point at nothing of hers, so deleting her
 release leaves them; each run deletes the markers past their own date ("do_not_approach").
 """
@@ -26,7 +29,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import models, transaction
 from django.db.models import Exists, Max, OuterRef
@@ -54,6 +57,7 @@ from sharing.models_delivery import (
     SafeguardingConcern,
 )
 from sharing.models_markers import DoNotApproachMarker
+from sharing.retention_certificate import issue_for_run, rows_deleted
 from sharing.scoping_term import add_months, current_agreement
 
 
@@ -76,6 +80,15 @@ CATEGORIES = (
 FALLBACK_STORE = "delivery_records"
 MARKERS = "do_not_approach"  # swept on each marker's own date, never with her release
 BY_KEY = {c.key: c for c in CATEGORIES}
+# Each category (and the markers) in a few plain words, for pages and certificates.
+SHORT_LABELS = {
+    "released_women": "Released women who left Pause's view",
+    "contact_attempts": "Contact attempts",
+    "closed_concerns": "Closed safeguarding concerns and serious incidents",
+    "ended_assignments": "Ended caseload assignments",
+    "report_drafts": "Quarterly report drafts never sent",
+    MARKERS: "Do-not-approach markers past their date",
+}
 
 
 class RetentionScheduleError(Exception):
@@ -101,6 +114,11 @@ class Period:
     def cutoff(self, now: datetime) -> datetime:
         """The moment before which this period has run out."""
         return add_months(now, -self.months) - timedelta(days=self.days)
+
+    def runs_out(self, start: datetime) -> datetime:
+        """When the period that began at `start` has run out (the inverse of `cutoff`, reckoned in
+        UTC as runs reckon it, from `timezone.now()`)."""
+        return add_months(start.astimezone(UTC) + timedelta(days=self.days), self.months)
 
 
 def parse_period(text: str) -> Period:
@@ -185,6 +203,13 @@ def women_past_retention(programme: Programme, cutoff: datetime, now: datetime, 
     the view when the Trust withdrew her release, 30 days after she declined or withdrew (or when
     the last concern that kept her in view was closed, if later), or when the programme closed;
     a restriction alone is not leaving (it may be lifted)."""
+    left = women_out_of_view(programme, now, awaiting_hand_over=awaiting_hand_over)
+    return [pk for pk, at in left.items() if at < cutoff]
+
+
+def women_out_of_view(programme: Programme, now: datetime, *, awaiting_hand_over: bool = False) -> dict[int, datetime]:
+    """{id: when she left Pause's view} for each released woman out of view at `now` whom nothing
+    else holds (see `women_past_retention`), in id order."""
     in_view = in_pause_view(ReleasedWoman.objects.filter(programme=programme), now=now).values("pk")
     candidates = (ReleasedWoman.objects.filter(programme=programme).exclude(pk__in=in_view)
                   .exclude(_open_concern("pk")).annotate(last_closed=Max("concerns__closed_at")))
@@ -192,7 +217,7 @@ def women_past_retention(programme: Programme, cutoff: datetime, now: datetime, 
                   else candidates.exclude(_unfiled_concern()))
     for model, field in _held_elsewhere():
         candidates = candidates.exclude(Exists(model.objects.filter(**{field: OuterRef("pk")})))
-    out = []
+    out = {}
     for woman in candidates.only("pk", "withdrawn_at", "participation_ended_at").order_by("pk"):
         left = []
         if woman.withdrawn_at:
@@ -202,8 +227,8 @@ def women_past_retention(programme: Programme, cutoff: datetime, now: datetime, 
             left.append(max(ended, woman.last_closed) if woman.last_closed else ended)
         if programme.phase == Phase.CLOSED:
             left.append(programme.phase_started_at)
-        if left and min(left) < cutoff:
-            out.append(woman.pk)
+        if left:
+            out[woman.pk] = min(left)
     return out
 
 
@@ -277,7 +302,11 @@ def apply_retention(programme: Programme, *, dry_run: bool, trigger: str, by: Pe
             if dry_run:
                 transaction.set_rollback(True)
         run.deleted, run.finished_at = deleted, max(timezone.now(), now)
-        run.save(update_fields=["deleted", "finished_at"])
+        fields = ["deleted", "finished_at"]
+        if not dry_run and rows_deleted(deleted):  # a purge was made: certify it (ADR 41)
+            run.certificate = issue_for_run(run, programme=programme, by=by, women=women)
+            fields.append("certificate")
+        run.save(update_fields=fields)
         counts = ", ".join(f"{k} {v['count']}" for k, v in deleted.items() if "kept" not in v) or "nothing"
         kept = [k for k, v in deleted.items() if "kept" in v]
         awaiting = ", ".join(f"{k} {v['awaiting_hand_over']}" for k, v in deleted.items()

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from audit.oversight.views import activity, flags, review
+from audit.oversight.views import activity, flags, retention, review
 
 app_name = "dpo"
 
-# The DPO's pages (every other role: 404), and the Caldicott Guardian's report of the DPO's activity.
+# The DPO's pages (every other role: 404), the Caldicott Guardian's report of the DPO's activity,
+# and the retention page with its certificates (both of them).
 urlpatterns: list = [
     path("", review.home, name="home"),
     path("person/", review.person_search, name="person-search"),
@@ -17,4 +18,7 @@ urlpatterns: list = [
     path("flags/<int:pk>/", flags.flag, name="flag"),
     path("conflicts/", flags.conflicts_register, name="conflicts"),
     path("activity/", activity.dpo_activity, name="activity"),
+    path("retention/", retention.retention, name="retention"),
+    path("retention/preview/", retention.preview, name="retention-preview"),
+    path("retention/certificates/<int:pk>/", retention.purge_certificate, name="purge-certificate"),
 ]

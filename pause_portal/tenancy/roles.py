@@ -71,6 +71,8 @@ class Perm(models.TextChoices):
     KEEP_BREACH_REGISTER = "keep_breach_register", "Keep the breach register"
     CONFIRM_RIGHTS_DECISIONS = "confirm_rights_decisions", "Confirm or reject the DPO's erasures and upheld objections"
     REVIEW_DPO_ACTIVITY = "review_dpo_activity", "See the report of the DPO's own activity"
+    VIEW_RETENTION = "view_retention", ("See the retention runs, every purge certificate and what falls due for "
+                                        "deletion, and preview the next run (a dry run: nothing deleted)")
     # Running the service
     MANAGE_PEOPLE = "manage_people", "Add and deactivate people, issue sign-in links"
     MANAGE_PROGRAMMES = "manage_programmes", "Set up organisations and programmes"
@@ -151,6 +153,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.CONFIRM_AGREEMENT_CHANGE,
                     P.CONFIRM_PRIVACY_NOTICE,
                     P.VIEW_DELETION_CERTIFICATE,
+                    P.VIEW_RETENTION,
                     P.VIEW_PROGRESS_REPORTS,
                     P.CONFIRM_RIGHTS_DECISIONS,
                     P.DECLARE_CONFLICTS,
@@ -173,6 +176,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_PROGRAMME_MEMBERS,
                     P.VIEW_GOVERNANCE,
                     P.VIEW_DELETION_CERTIFICATE,
+                    P.VIEW_RETENTION,
                     P.RESTRICT_PROCESSING,
                     P.DECLARE_CONFLICTS,
                 }

@@ -293,6 +293,15 @@ def a_breach(programme):
                                  recorded_by=f.person(programme.trust))
 
 
+def a_purge_certificate(programme):
+    from audit.core import certificates
+    from audit.core.models_certificates import PurgeKind
+
+    return certificates.issue(PurgeKind.RETENTION, programme=programme, by=None, schedule="Synthetic schedule",
+                              trigger="retention run #1", stores=[certificates.store("Contact attempts",
+                                                                                     "sharing_contactattempt", 1)])
+
+
 OBJECT_URLS = {
     # url name: (make an object of `programme`, the role a person of another programme holds there)
     "people:confirm-grant": (pending_grant, Role.CALDICOTT_GUARDIAN),
@@ -334,6 +343,7 @@ OBJECT_URLS = {
     "rights:rectification": (lambda prog: a_rights_request(prog, "rectification"), Role.TRUST_CASEWORKER),
     "rights:breach": (a_breach, Role.DPO),
     "rights:confirmation": (a_rights_proposal, Role.CALDICOTT_GUARDIAN),
+    "dpo:purge-certificate": (a_purge_certificate, Role.DPO),
 }
 
 
