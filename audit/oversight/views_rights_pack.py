@@ -47,6 +47,7 @@ def _page(request, rr, *, built=None, form=None, span_form=None, refusal=""):
     for n, passage in enumerate(built.passages, start=1):
         if span_form is not None and span_form.data.get("passage") == passage.ref:
             row_form = span_form
+            row_form.fields["words"].label = f"Words to withhold from: {passage.where}"
         else:
             row_form = SpanForm(where=passage.where, initial={"passage": passage.ref})
         row_form.auto_id = f"passage-{n}-%s"
