@@ -179,6 +179,7 @@ def test_redacted_spans_are_absent_from_every_file_of_the_zip(world):
     assert "[withheld: third-party information]" in everything and "She agreed to meet again." in everything
     assert PackRedactedSpan.objects.filter(request=rr).count() == 2
     assert AuditEntry.objects.filter(reason__contains="part of a passage withheld (third-party information)").count() == 2
+    assert not AuditEntry.objects.filter(reason__contains="Invented Neighbour").exists()  # the words are never logged
 
 
 def test_bad_span_input_is_refused_clearly_and_changes_nothing(world):
