@@ -9,6 +9,11 @@ of staff named — is an item the DPO decides on (`decide_item`): until disclose
 "Child 1" and a member of staff only their role and organisation. The pack carries nothing of
 anyone else: another woman's records are never gathered.
 
+Issue 23, point 5 (ADR 44): the first section is the rest of what Art. 15 says she must be told
+(`audit.oversight.pack_information`); passages of free text show the words the DPO withheld as
+"[withheld: <exemption>]" (`audit.oversight.pack_spans`); the history reads in plain words
+(`audit.oversight.pack_plain`), never a code, a record reference or a page address.
+
 `audit.oversight.access_pack_files` turns a pack into the zip she is given (an HTML document and CSV files);
 `download` builds it, once every item has a decision, and records the download.
 """
@@ -31,8 +36,11 @@ from audit.core.models_rights import (
     RequestKind,
     RightsRequest,
 )
+from audit.oversight import pack_plain as plain
+from audit.oversight import pack_spans
 from audit.oversight.access_pack_contents import Item, Pack, Section
 from audit.oversight.access_pack_files import pack_zip
+from audit.oversight.pack_information import information_section
 from audit.oversight.pack_sources import access_log_entries, release_events
 from audit.oversight.rights import RightsRefused, _locked, dpo_membership
 from eligibility.disclosure import disclose, record_disclosure
@@ -120,10 +128,25 @@ def build(request: RightsRequest, *, by: Person, page: str) -> Pack:
         """A value as the disclosure policy served it (decrypted there, not here)."""
         return served[type(record), record.pk][name]
 
-    sections = [_about_her(woman, read), _corrections(kept(records), read, staff), _rules(woman),
-                _decisions(kept(records), read, staff), _restrictions(kept(records), staff),
+    spans, passages = pack_spans.spans_of(request), []
+
+    def free(record, name: str) -> str:
+        """A passage of free text as her pack shows it: the spans the DPO withheld replaced."""
+        value = text(read(record, name))
+        if not value:
+            return ""
+        when = next((getattr(record, f) for f in pack_spans.WHEN if getattr(record, f, None)), None)
+        ref = pack_spans.passage_ref(record, name)
+        passage = pack_spans.Passage(ref=ref, where=f"{pack_spans.PASSAGES[record._meta.label_lower, name]}, "
+                                                    f"{text(when)}", text=value, spans=spans.get(ref, []))
+        passages.append(passage)
+        return passage.shown
+
+    sections = [information_section(membership.programme, woman), _about_her(woman, read),
+                _corrections(kept(records), read, free, staff), _rules(woman),
+                _decisions(kept(records), free, staff), _restrictions(kept(records), staff),
                 _releases(woman, released, staff), *_delivery(released if released and (ReleasedWoman, released.pk)
-                                                              in seen else None, kept(on_release), staff, read),
+                                                              in seen else None, kept(on_release), staff, read, free),
                 _scoping_row(kept(records))]
     child_items = [Item(ref=f"eligibility.child:{c.pk}", kind=CHILD, label=f"Child {n}",
                         disclosed_label=f"Child {n}", decision=decisions.get(f"eligibility.child:{c.pk}"),
@@ -139,7 +162,7 @@ def build(request: RightsRequest, *, by: Person, page: str) -> Pack:
                                  "where the data protection officer decided it can be."))
     programme = membership.programme
     return Pack(request=request, programme_name=programme.name, controller=programme.trust.name,
-                generated_at=timezone.now(), sections=sections, items=items)
+                generated_at=timezone.now(), sections=sections, items=items, passages=passages)
 
 
 def _decision_text(item: Item) -> str:
@@ -153,7 +176,7 @@ def _about_her(woman: Woman, read: Read) -> Section:
     def plain(name):
         return read(woman, name)
 
-    ethnicity = woman.ethnicity and f"{codes.ETHNICITY.get(woman.ethnicity, 'Unrecognised code')} ({woman.ethnicity})"
+    ethnicity = woman.ethnicity and codes.ETHNICITY.get(woman.ethnicity, "A group not on the current list")
     rows = [["Trust person id", plain("trust_person_id")], ["Forename", plain("forename")],
             ["Surname", plain("surname")], ["Date of birth", presenting.as_date(plain("date_of_birth"))],
             ["NHS number", plain("nhs_number")], ["Postcode", plain("postcode")], ["Ethnic group", ethnicity],
@@ -164,9 +187,9 @@ def _about_her(woman: Woman, read: Read) -> Section:
     return Section("her_details", "Her details", ["Item", "Value"], [[k, text(v)] for k, v in rows])
 
 
-def _corrections(records: list, read: Read, staff: _Staff) -> Section:
+def _corrections(records: list, read: Read, free: Read, staff: _Staff) -> Section:
     rows = [[text(c.recorded_at), c.field.replace("_", " "), text(read(c, "previous_value")),
-             text(read(c, "corrected_value")), text(read(c, "reason")),
+             text(read(c, "corrected_value")), free(c, "reason"),
              staff(c.recorded_by_id), text(c.active)]
             for c in records if isinstance(c, Correction)]
     return Section("corrections", "Corrections of her record",
@@ -183,9 +206,9 @@ def _rules(woman: Woman) -> Section:
                    note="The rules only propose: a named person decides (see the decisions).")
 
 
-def _decisions(records: list, read: Read, staff: _Staff) -> Section:
+def _decisions(records: list, free: Read, staff: _Staff) -> Section:
     rows = [[text(d.decided_at), d.get_outcome_display(), d.get_proposal_display(), str(d.rule_set.version),
-             text(read(d, "reason")), staff(d.decided_by_id)]
+             free(d, "reason"), staff(d.decided_by_id)]
             for d in sorted((r for r in records if isinstance(r, Decision)), key=lambda d: d.pk)]
     return Section("decisions", "Decisions about her",
                    ["When", "Decision", "The rules proposed", "Rule set version", "Reason", "Decided by"], rows)
@@ -198,13 +221,14 @@ def _restrictions(records: list, staff: _Staff) -> Section:
 
 
 def _releases(woman: Woman, released: ReleasedWoman | None, staff: _Staff) -> Section:
-    rows = [[text(e.when), e.phase, e.what, e.agreement, e.bases, staff(e.actor_id, role=e.role)]
+    rows = [[text(e.when), plain.phase(e.phase), e.what, e.agreement, e.bases, staff(e.actor_id, role=e.role)]
             for e in release_events(woman, released)]
     return Section("releases", "What was released to Pause",
                    ["When", "Phase", "What happened", "Agreement version", "Lawful bases", "By"], rows)
 
 
-def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff, read: Read) -> list[Section]:
+def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff, read: Read,
+              free: Read) -> list[Section]:
     details = Section("delivery", "Her delivery release (what Pause sees)", ["Item", "Value"])
     contacts = Section("contact", "Contact with her", ["Date", "How", "Outcome", "Privacy information given",
                                                        "Note", "Recorded by"])
@@ -218,17 +242,17 @@ def _delivery(released: ReleasedWoman | None, records: list, staff: _Staff, read
         ("Trust contact", staff(released.trust_contact_id)), ("Participation", released.get_participation_display()),
         ("Participation ended", released.participation_ended_at),
         ("Privacy information given", released.privacy_information_given_at),
-        ("Place in the target group", released.target_position), ("Why there", read(released, "target_reason")),
+        ("Place in the target group", released.target_position), ("Why there", free(released, "target_reason")),
         ("Release withdrawn", released.withdrawn_at)]]
     for r in records:
         if isinstance(r, ContactAttempt):
             contacts.rows.append([text(r.contacted_on), r.get_method_display(), r.get_outcome_display(),
-                                  text(r.privacy_information_given), text(read(r, "note")),
+                                  text(r.privacy_information_given), free(r, "note"),
                                   staff(r.recorded_by_id)])
         elif isinstance(r, SafeguardingConcern):
             concerns.rows.append([text(r.raised_at), r.get_kind_display(), bases.in_words(r.lawful_bases),
-                                  text(read(r, "summary")), r.get_status_display(), text(r.closed_at),
-                                  text(read(r, "closing_note")), staff(r.raised_by_id)])
+                                  free(r, "summary"), r.get_status_display(), text(r.closed_at),
+                                  free(r, "closing_note"), staff(r.raised_by_id)])
         elif isinstance(r, CaseloadAssignment):
             caseload.rows.append([text(r.assigned_at), text(r.ended_at) or "Now", staff(r.practitioner_id)])
     return [details, contacts, concerns, caseload]
@@ -250,22 +274,20 @@ def _children(children: list[Child], items: list[Item], on_release: list, read: 
         if not item.disclosed:
             rows.append([item.label, "Withheld: information about another person", "", "", "", "", "", ""])
             continue
-        legal = "; ".join(f"{s.code} from {s.start_date}" + (f" to {s.end_date}" if s.end_date else "")
-                          for s in child.legal_statuses.order_by("start_date", "pk"))
-        care = "; ".join(f"from {e.start_date or 'unknown'} to {e.ceased_date or 'now'}"
-                         + (f" ({e.ceased_reason})" if e.ceased_reason else "")
-                         for e in child.care_episodes.order_by("start_date", "pk"))
-        rows.append([item.label, "Disclosed", text(presenting.as_date(read(child, "date_of_birth"))), text(child.birth_year),
-                     child.sex, legal, care, tokens.get(child.pk, "")])
+        rows.append([item.label, "Disclosed", text(presenting.as_date(read(child, "date_of_birth"))),
+                     text(child.birth_year), plain.sex(child.sex), plain.legal_statuses(child),
+                     plain.care_episodes(child), tokens.get(child.pk, "")])
     return Section("children", "Her children", ["Child", "Shown", "Date of birth", "Year of birth", "Sex",
                                                 "Legal statuses", "Care episodes", "Delivery token"], rows)
 
 
 def _access_log(woman: Woman, staff: _Staff) -> Section:
-    rows = [[text(e.timestamp), staff(e.actor_id, role=e.role), e.get_event_display(), e.page, e.phase, e.reason]
+    references = list(RightsRequest.objects.filter(woman=woman).values_list("reference", flat=True))
+    rows = [[text(e.timestamp), staff(e.actor_id, role=e.role), plain.what_was_done(e), plain.which_record(e),
+             plain.phase(e.phase), plain.under_request(e, references)]
             for e in access_log_entries(woman)]
     return Section("access_log", "Who saw or changed her records",
-                   ["When", "Who", "What", "Page", "Phase", "Reason"], rows)
+                   ["When", "Who", "What they did", "Which record", "Phase", "Under her request"], rows)
 
 
 def _requests(woman: Woman) -> Section:

@@ -46,6 +46,7 @@ class Pack:
     generated_at: datetime
     sections: list[Section]
     items: list[Item]
+    passages: list = field(default_factory=list)  # audit.oversight.pack_spans.Passage, for the DPO's page only
 
     @property
     def pending(self) -> list[Item]:

@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from django import forms
 from django.utils import timezone
 
+from audit.core.models_pack_spans import SpanExemption
 from audit.core.models_rights import (
     BreachRisk,
     ErasureExemption,
@@ -219,7 +220,8 @@ class RedactionForm(forms.Form):
     """One item's decision, in its row of the pack's table (`about` names the item)."""
 
     item = forms.CharField(max_length=60, widget=forms.HiddenInput, error_messages={"required": "Choose an item"})
-    basis = govuk(forms.ChoiceField(label="Decision", choices=RedactionBasis.choices,
+    # A blank first option: nothing is decided for the DPO (issue 23, point 5), each item is chosen.
+    basis = govuk(forms.ChoiceField(label="Decision", choices=[("", "Choose a decision"), *RedactionBasis.choices],
                                     error_messages=_required("Select whether to disclose or withhold it, and why")),
                   hidden_label=True, group_class="govuk-!-margin-bottom-2")
 
@@ -227,6 +229,35 @@ class RedactionForm(forms.Form):
         super().__init__(*args, **kwargs)
         if about:
             self.fields["basis"].label = f"Decision on {about}"
+
+
+class SpanForm(forms.Form):
+    """Withhold part of one passage of her pack: the exact words, which time they appear, and the
+    exemption (`audit.oversight.pack_spans.mark`)."""
+
+    passage = forms.CharField(max_length=80, widget=forms.HiddenInput,
+                              error_messages={"required": "Choose a passage"})
+    words = forms.CharField(label="Words to withhold", max_length=2000, strip=False,
+                            help_text="Copy them exactly as they appear in the passage.",
+                            widget=forms.Textarea(attrs={"rows": 2}),
+                            error_messages={"required": "Enter the words to withhold, exactly as they appear",
+                                            "max_length": "The words to withhold must be 2000 characters or fewer"})
+    occurrence = forms.IntegerField(label="Which time they appear", min_value=1, max_value=1000, initial=1,
+                                    help_text="1 for the first time, 2 for the second, and so on.",
+                                    widget=forms.NumberInput(attrs={"class": "govuk-input--width-3"}),
+                                    error_messages={"required": "Enter which time the words appear, such as 1",
+                                                    "invalid": "Enter which time the words appear as a number, "
+                                                               "such as 1",
+                                                    "min_value": "Enter which time the words appear: 1 or more",
+                                                    "max_value": "Enter which time the words appear: 1000 or fewer"})
+    exemption = govuk(forms.ChoiceField(label="Why they are withheld",
+                                        choices=[("", "Choose an exemption"), *SpanExemption.choices],
+                                        error_messages=_required("Select why the words are withheld")))
+
+    def __init__(self, *args, where: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if where:
+            self.fields["words"].label = f"Words to withhold from: {where}"
 
 
 class RectifyForm(forms.Form):

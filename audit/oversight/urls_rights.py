@@ -16,6 +16,7 @@ urlpatterns: list = [
     path("<int:pk>/", views_rights.request_page, name="request"),
     path("<int:pk>/pack/", views_rights_pack.pack, name="pack"),
     path("<int:pk>/pack/download/", views_rights_pack.pack_download, name="pack-download"),
+    path("<int:pk>/pack/withhold/", views_rights_pack.pack_withhold, name="pack-withhold"),
     path("rectifications/", views_rights_rectification.rectifications, name="rectifications"),
     path("rectifications/<int:pk>/", views_rights_rectification.rectification, name="rectification"),
     path("confirmations/", views_rights_confirm.confirmations, name="confirmations"),

@@ -154,6 +154,7 @@ OWN_OBJECTS = {
     "dpo:request-search": lambda prog: (meta.a_rights_request(prog), _member(prog, Role.DPO)),
     "dpo:export": lambda prog: ((s := meta.a_review_search(prog)), _member(prog, Role.DPO, s.by)),
     "rights:pack-download": lambda prog: (meta.a_rights_request(prog), _member(prog, Role.DPO)),
+    "rights:pack-withhold": lambda prog: (meta.a_rights_request(prog), _member(prog, Role.DPO)),
     "conflicts:withdraw": lambda prog: ((d := meta.a_declaration(prog)),
                                         _member(prog, Role.TRUST_CASEWORKER, d.declared_by)),
 }

@@ -28,6 +28,7 @@ SEALED_LABELS = [
     ("audit.ErasureRecord", "audit_erasurerecord"),
     ("audit.MonitoringCursor", "audit_monitoringcursor"),
     ("audit.MonitoringFlag", "audit_monitoringflag"),
+    ("audit.PackRedactedSpan", "audit_packredactedspan"),
     ("audit.PurgeCertificate", "audit_purgecertificate"),
     ("audit.RedactionDecision", "audit_redactiondecision"),
     ("audit.RefusalTally", "audit_refusaltally"),

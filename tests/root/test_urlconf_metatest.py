@@ -340,6 +340,7 @@ OBJECT_URLS = {
     "rights:request": (a_rights_request, Role.DPO),
     "rights:pack": (a_rights_request, Role.DPO),
     "rights:pack-download": (a_rights_request, Role.DPO),
+    "rights:pack-withhold": (a_rights_request, Role.DPO),
     "rights:rectification": (lambda prog: a_rights_request(prog, "rectification"), Role.TRUST_CASEWORKER),
     "rights:breach": (a_breach, Role.DPO),
     "rights:confirmation": (a_rights_proposal, Role.CALDICOTT_GUARDIAN),

@@ -86,13 +86,18 @@ def test_the_pack_holds_exactly_her_data_releases_and_access_log_and_nobody_else
     # her release: when, in which phase, under which agreement and basis
     releases = list(csv.reader(io.StringIO(files[f"access-pack-{rr.reference}/releases.csv"].lstrip("\ufeff"))))
     assert releases[0] == ["When", "Phase", "What happened", "Agreement version", "Lawful bases", "By"]
-    assert [r[1] for r in releases[1:]] == ["delivery"]
+    assert [r[1] for r in releases[1:]] == ["Delivery"]
     assert releases[1][3] == "Version 1" and releases[1][4].startswith("The Trust: A task in the public interest")
     assert "Pause: Legitimate interests" in releases[1][4] and "art6" not in releases[1][4]  # words, never codes
     assert releases[1][5] == f"Trust lead, {w.programme.trust.name}"  # by role until disclosed
     # her access log, not the other woman's
-    log = files[f"access-pack-{rr.reference}/access_log.csv"]
-    assert "/test/her-view" in log and "/test/other-view" not in log and rr.reference in log
+    log = list(csv.reader(io.StringIO(files[f"access-pack-{rr.reference}/access_log.csv"].lstrip("\ufeff"))))
+    assert log[0] == ["When", "Who", "What they did", "Which record", "Phase", "Under her request"]
+    # the Pause lead's view of her page is there (by role), the practitioner's of the other woman's is not
+    lead = f"Pause lead, {w.delivery.programme.pause_practice.name}"
+    assert [r[1:4] for r in log[1:] if r[1].startswith("Pause")] == [
+        [lead, "Recorded", "Her Pause practitioner"], [lead, "Saw or received her records", "Her delivery release"]]
+    assert [r for r in log[1:] if r[5] == rr.reference]  # the DPO's views under her request name it
     # third-party items: her children and every member of staff named, all withheld for now
     assert {i.kind for i in pack.items} == {"child", "staff"}
     assert len([i for i in pack.items if i.kind == "child"]) == Child.objects.filter(mother=first.woman).count()

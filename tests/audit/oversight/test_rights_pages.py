@@ -39,6 +39,7 @@ ROLES = [Role.TRUST_CASEWORKER, Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.D
 PAGES = {
     "rights:requests": (None, Role.DPO), "rights:open": (None, Role.DPO), "rights:request": ("request", Role.DPO),
     "rights:pack": ("request", Role.DPO), "rights:pack-download": ("request", Role.DPO),
+    "rights:pack-withhold": ("request", Role.DPO),
     "rights:breaches": (None, Role.DPO), "rights:breach-new": (None, Role.DPO), "rights:breach": ("breach", Role.DPO),
     "rights:rectifications": (None, Role.TRUST_CASEWORKER),
     "rights:rectification": ("rectification", Role.TRUST_CASEWORKER),
@@ -89,7 +90,7 @@ def test_every_rights_page_is_refused_to_every_other_role_get_and_post(role):
                 name, {"action": "extend", "months": "9", "reason": ""})
             response = getattr(client, method)(url, data)
             if role == owner:
-                expected = 405 if (name, method) in {("rights:pack-download", "get"),
+                expected = 405 if (name, method) in {("rights:pack-download", "get"), ("rights:pack-withhold", "get"),
                                                      ("rights:confirmations", "post")} else None
                 if expected:
                     assert response.status_code == expected, (name, method)
