@@ -139,6 +139,8 @@ KEPT: tuple[Kept, ...] = (
     Kept("audit.RightsProposal", f"The DPO's proposals on rights requests: {DPO_RECORD}"),
     Kept("audit.RequestExtension", f"Extensions of rights requests: {DPO_RECORD}", lookup="request__programme"),
     Kept("audit.RedactionDecision", f"Redaction decisions: {DPO_RECORD}", lookup="request__programme"),
+    Kept("audit.PackRedactedSpan", f"Words withheld from access packs (positions only): {DPO_RECORD}",
+         lookup="request__programme"),
     Kept("audit.ErasureRecord", "Erasure records (counts and references): the DPO's record"),
     Kept("audit.Breach", f"Breach records: {DPO_RECORD}"),
     Kept("audit.MonitoringFlag", f"Access-monitoring flags: {DPO_RECORD}"),

@@ -19,16 +19,19 @@ from django.utils import timezone
 
 from audit.core.certificates import digest_holds
 from audit.core.models_certificates import PurgeCertificate, PurgeKind
+from eligibility.trust_copy_retention import RULES as TRUST_COPY_RULES
 from pause_portal.tenancy.models import Programme
 from sharing.models_delivery import RetentionRun
 from sharing.models_scoping import DeletionCertificate
 from sharing.retention import SHORT_LABELS, RetentionScheduleError
 from sharing.retention_due import WINDOW_DAYS, falls_due, scoping_due
 from sharing.scoping_purge import certificate_digest as scoping_certificate_digest
+from sharing.trust_copy_schedule import trust_copy_due
 
 DUE_PROVIDERS = (
     ("Pause's delivery records", falls_due),
     ("Pause's scoping data", scoping_due),
+    ("The Trust's records in the portal", trust_copy_due),
 )
 DUE_REFUSALS = (RetentionScheduleError,)  # a provider that cannot forecast says why, the others go on
 TRIGGER_WORDS = {
@@ -118,3 +121,9 @@ def certificate_rows(programme: Programme) -> list[CertificateRow]:
             certificate.trigger, certificate.rows_deleted,
             reverse("dpo:purge-certificate", args=[certificate.pk]), digest_holds(certificate)))
     return sorted(rows, key=lambda r: r.purged_at, reverse=True)
+
+
+def trust_copy_counts(purge) -> list[dict]:
+    """A Trust-copy dry run's counts, in the words the preview shows (women, per rule)."""
+    return [{"what": TRUST_COPY_RULES[rule][0], "count": done["count"], "kept": "kept" in done}
+            for rule, done in purge.done.items()]

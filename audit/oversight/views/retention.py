@@ -23,8 +23,10 @@ from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing.retention import RetentionScheduleError, apply_retention
 from sharing.retention_due import WINDOW_DAYS
+from sharing.trust_copy_schedule import preview as trust_copy_preview
 
 RUNS_PER_PAGE = 25
+TRUST_COPY_PREVIEW = "retention_preview_trust_copy"  # the session's last Trust-copy dry run, by run
 
 
 @for_perm(Perm.VIEW_RETENTION)
@@ -38,7 +40,10 @@ def retention(request):
     if (request.GET.get("preview") or "").isdigit():
         found = retention_page.runs_of(programme).filter(pk=int(request.GET["preview"]), dry_run=True).first()
         if found is not None:
-            preview = {"run": found, "counts": retention_page.run_counts(found)}
+            trust_copy = request.session.get(TRUST_COPY_PREVIEW) or {}
+            preview = {"run": found, "counts": retention_page.run_counts(found),
+                       "trust_copy": trust_copy.get("counts") if trust_copy.get("run") == found.pk else None,
+                       "trust_copy_problem": trust_copy.get("problem") if trust_copy.get("run") == found.pk else ""}
     certificates = retention_page.certificate_rows(programme)
     record_disclosure(request.user, membership=membership, page=request.path, reason="retention page viewed")
     record_staff_view(request, {r.run_by_id: r.run_by for r in page if r.run_by_id}.values(), membership=membership)
@@ -59,6 +64,11 @@ def preview(request):
         messages.error(request, "The preview cannot run, and nothing was recorded: "
                                 + "; ".join(refused.problems) + ". The agreement's periods need correcting.")
         return redirect("dpo:retention")
+    try:  # the Trust's copy too: its dry run is recorded in the audit trail, its counts shown with this run's
+        counts = retention_page.trust_copy_counts(trust_copy_preview(membership.programme, by=request.user))
+        request.session[TRUST_COPY_PREVIEW] = {"run": run.pk, "counts": counts}
+    except RetentionScheduleError as refused:
+        request.session[TRUST_COPY_PREVIEW] = {"run": run.pk, "problem": "; ".join(refused.problems)}
     return redirect(f"{reverse('dpo:retention')}?preview={run.pk}#preview")
 
 

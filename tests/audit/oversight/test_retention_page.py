@@ -176,13 +176,19 @@ def test_the_dashboard_links_to_the_retention_page(role, programme):
     assert f'href="{reverse("dpo:retention")}" id="retention-link"' in html
 
 
-def test_a_provider_may_give_a_day_and_its_category_under_either_key(world, monkeypatch):
-    """The one-line join of another kind of retention (ADR 41): its rows may name a day, not a moment."""
-    from audit.oversight import retention_page
+def test_the_trusts_copy_falls_due_and_is_previewed_with_the_delivery_records(world):
+    """The Trust-copy retention joins the page (ADR 38, 41): its forecast per rule, in words, and
+    its dry run beside the delivery run's, deleting nothing."""
+    from eligibility.models import Woman
 
-    soon = timezone.localdate() + timedelta(days=5)
-    monkeypatch.setattr(retention_page, "DUE_PROVIDERS", retention_page.DUE_PROVIDERS + (
-        ("The Trust's copy", lambda programme, now, days: [{"category": "Women decided not eligible", "count": 3,
-                                                             "earliest": soon}]),))
+    Agreement.objects.filter(programme=world.programme).update(
+        retention={"delivery_records": "30 days", "untouched_women": "30 days", "not_eligible_women": "1 year"})
+    women = Woman.objects.filter(programme=world.programme).count()
     html = page(world.dpo).content.decode()
-    assert "The Trust&#x27;s copy" in html and "Women decided not eligible" in html and presenting.day(soon) in html
+    assert "The Trust&#x27;s records in the portal" in html
+    assert "Women the rules do not propose and no one has acted on" in html and "Women decided not eligible" in html
+    response = sign_in_verified(Client(), world.dpo).post(reverse("dpo:retention-preview"), follow=True)
+    html = response.content.decode()
+    assert 'id="preview-trust-copy"' in html and "the next run would remove" in html
+    assert Woman.objects.filter(programme=world.programme).count() == women
+    assert AuditEntry.objects.filter(actor=world.dpo, reason__contains="dry run").count() >= 2
