@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit.oversight.views import activity, flags, review
+from audit.oversight.views import activity, flags, record, review
 
 app_name = "dpo"
 
@@ -17,4 +17,6 @@ urlpatterns: list = [
     path("flags/<int:pk>/", flags.flag, name="flag"),
     path("conflicts/", flags.conflicts_register, name="conflicts"),
     path("activity/", activity.dpo_activity, name="activity"),
+    path("record-of-processing/", record.record_page, name="record-of-processing"),
+    path("record-of-processing/pdf/", record.record_pdf, name="record-of-processing-pdf"),
 ]
