@@ -75,6 +75,7 @@ APPLIED_BY_THE_PORTAL = {
     "audit_trail": "purged by the portal after {days} days (its audit retention setting)",
 }
 
+
 class RecordRefused(Refused):
     """No record can be made (no such controller, no confirmed agreement); nothing was written."""
 
