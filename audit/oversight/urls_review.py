@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit.oversight.views import activity, flags, retention, review
+from audit.oversight.views import activity, flags, record, retention, review
 
 app_name = "dpo"
 
@@ -21,4 +21,6 @@ urlpatterns: list = [
     path("retention/", retention.retention, name="retention"),
     path("retention/preview/", retention.preview, name="retention-preview"),
     path("retention/certificates/<int:pk>/", retention.purge_certificate, name="purge-certificate"),
+    path("record-of-processing/", record.record_page, name="record-of-processing"),
+    path("record-of-processing/pdf/", record.record_pdf, name="record-of-processing-pdf"),
 ]

@@ -73,6 +73,7 @@ class Perm(models.TextChoices):
     REVIEW_DPO_ACTIVITY = "review_dpo_activity", "See the report of the DPO's own activity"
     VIEW_RETENTION = "view_retention", ("See the retention runs, every purge certificate and what falls due for "
                                         "deletion, and preview the next run (a dry run: nothing deleted)")
+    VIEW_RECORD_OF_PROCESSING = "view_record_of_processing", "See and download the record of processing (Article 30)"
     # Running the service
     MANAGE_PEOPLE = "manage_people", "Add and deactivate people, issue sign-in links"
     MANAGE_PROGRAMMES = "manage_programmes", "Set up organisations and programmes"
@@ -173,6 +174,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.REVIEW_AUDIT_TRAIL,
                     P.ANSWER_RIGHTS_REQUESTS,
                     P.KEEP_BREACH_REGISTER,
+                    P.VIEW_RECORD_OF_PROCESSING,
                     P.VIEW_PROGRAMME_MEMBERS,
                     P.VIEW_GOVERNANCE,
                     P.VIEW_DELETION_CERTIFICATE,
