@@ -37,7 +37,7 @@ from audit.core.models_certificates import PurgeCertificate, PurgeKind
 from audit.core.models_rights import RequestStatus, RightsRequest
 from eligibility import programme_purge, uploads
 from eligibility.models import ErasedPerson, Extract, ExtractStatus, Woman
-from pause_portal.tenancy.models import Person, Programme
+from pause_portal.tenancy.models import Person, Phase, Programme
 from pseudonymisation import keys
 from pseudonymisation.models import DataKey, Purpose
 from sharing.models_delivery import (
@@ -268,6 +268,29 @@ def close_programme(programme: Programme, *, by: Person | None, trigger: str) ->
         if destroyed:
             transaction.on_commit(partial(finish_key_destruction, certificate.pk, vacuum=True,
                                           model=PurgeCertificate), robust=True)
+    return certificate
+
+
+def destroy_key_of_last_tombstone(programme: Programme, *, by: Person | None, trigger: str) -> PurgeCertificate | None:
+    """Once a closed programme's last tombstone is gone (retention deletes the last do-not-approach
+    marker on its date, and there is no erasure tombstone), the blind-index key closing kept for
+    them is destroyed too, with a closure certificate of its own. Nothing when the programme is
+    open, a tombstone remains, or the key is gone already. Runs inside the caller's transaction."""
+    if programme.phase != Phase.CLOSED or tombstones_remain(programme):
+        return None
+    scope = kept_key_scope(programme)
+    if not DataKey.objects.filter(programme_id=programme.pk, phase=scope.phase, purpose=scope.purpose,
+                                  destroyed_at__isnull=True).exists():
+        return None
+    if not keys.destroy(scope):
+        return None
+    certificate = certificates.issue(
+        PurgeKind.CLOSURE, programme=programme, by=by, schedule="the retention run that deleted the last tombstone",
+        trigger=f"last tombstone gone ({trigger})"[:80], stores=[],
+        keys_destroyed=[key_destruction_entry(scope, dead_rows=VACUUM_PENDING)],
+    )
+    transaction.on_commit(partial(finish_key_destruction, certificate.pk, vacuum=True, model=PurgeCertificate),
+                          robust=True)
     return certificate
 
 

@@ -38,6 +38,7 @@ from django.utils import timezone
 from audit.core.log import record_event
 from audit.core.models import Event
 from pause_portal.tenancy.models import Person, Phase, Programme
+from sharing.closing import destroy_key_of_last_tombstone
 from sharing.delivery_access import in_pause_view
 from sharing.models_delivery import (
     LEAVES_VIEW_AFTER_DAYS,
@@ -306,6 +307,8 @@ def apply_retention(programme: Programme, *, dry_run: bool, trigger: str, by: Pe
         if not dry_run and rows_deleted(deleted):  # a purge was made: certify it (ADR 41)
             run.certificate = issue_for_run(run, programme=programme, by=by, women=women)
             fields.append("certificate")
+        if not dry_run and deleted[MARKERS]["count"]:  # a closed programme's last tombstone may have gone
+            destroy_key_of_last_tombstone(programme, by=by, trigger=f"retention run #{run.pk}")
         run.save(update_fields=fields)
         counts = ", ".join(f"{k} {v['count']}" for k, v in deleted.items() if "kept" not in v) or "nothing"
         kept = [k for k, v in deleted.items() if "kept" in v]

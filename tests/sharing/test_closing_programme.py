@@ -231,3 +231,40 @@ def test_pages_after_closing_show_it_closed_and_serve_no_case_data(settings, tmp
 
 def case_data_labels() -> set[str]:
     return {m._meta.label for m in case_data_models()}
+
+
+def test_when_the_last_marker_goes_the_kept_blind_index_key_is_destroyed_with_a_certificate(
+        django_capture_on_commit_callbacks):
+    """ADR 39: the blind-index key is kept only as long as the tombstones are. A closed programme
+    whose only tombstone is a do-not-approach marker loses the key on the retention run that
+    deletes the marker; a second run destroys nothing more."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from sharing.models_scoping import Agreement
+    from sharing.retention import apply_retention
+
+    w = delivery_world(women=1)
+    rw = _with_dpo(w)
+    now = timezone.now()
+    DoNotApproachMarker.objects.create(programme=w.programme, person_id_index="v1:" + "ab" * 16, kind="declined",
+                                       ended_at=now - timedelta(days=1), until=now + timedelta(days=10),
+                                       period="2 years (the agreement's do_not_approach period)")
+    with django_capture_on_commit_callbacks(execute=True):
+        _close(rw)
+    keys.Keyring.load(closing.kept_key_scope(w.programme), create=False)  # kept for the marker
+    Agreement.objects.filter(programme=w.programme).update(retention={"delivery_records": "30 days"})
+    with time_machine.travel(now + timedelta(days=11), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            apply_retention(w.programme, dry_run=False, trigger="beat")
+        assert not DoNotApproachMarker.objects.filter(programme=w.programme).exists()
+        with pytest.raises(keys.KeyDestroyed):
+            keys.Keyring.load(closing.kept_key_scope(w.programme), create=False)
+        last = PurgeCertificate.objects.filter(programme=w.programme, kind=PurgeKind.CLOSURE).order_by("-pk").first()
+        assert [k["scope"] for k in last.keys_destroyed] == [f"{w.programme.pk}/trust/blind_index"]
+        assert last.trigger.startswith("last tombstone gone") and certificates.digest_holds(last)
+        certificates_before = PurgeCertificate.objects.count()
+        apply_retention(w.programme, dry_run=False, trigger="beat")
+        assert PurgeCertificate.objects.count() == certificates_before
