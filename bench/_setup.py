@@ -26,7 +26,8 @@ from django.test.utils import setup_test_environment  # noqa: E402
 def test_database():
     setup_test_environment()
     if connection.vendor == "postgresql":
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = "bench_portal"
+        # its own name when several benchmarks share one server (PORTAL_BENCH_DATABASE)
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = os.environ.get("PORTAL_BENCH_DATABASE", "bench_portal")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)  # a killed run leaves it
     try:
         yield connection

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 
 from eligibility.decisions import decide, may_decide_eligibility
+from eligibility.evaluations import stands_in
 from eligibility.models import (
     Decision,
     DecisionOutcome,
@@ -100,13 +101,13 @@ def check_selection(programme: Programme, pks: list[int]) -> Selection:
         problems.append("Choose the women to decide about")
     elif len(pks) > BATCH_MAX:
         problems.append(f"Choose {BATCH_MAX} women or fewer to decide about together: you chose {len(pks)}")
-    run_id = EvaluationRun.objects.filter(programme=programme).order_by("-pk").values_list("pk", flat=True).first()
+    run = EvaluationRun.objects.filter(programme=programme).order_by("-pk").first()
     states = states_of(programme, pks) if 0 < len(pks) <= BATCH_MAX else {}
     if len(pks) > BATCH_MAX:
         return Selection(pks, states, None, problems, by_woman)
     for pk in pks:
         state = states.get(pk)
-        if state is None or state.run_id is None or state.run_id != run_id:
+        if state is None or run is None or not stands_in(run, state.run_id):
             by_woman[pk] = "Not in the latest run of the rules"
         elif state.proposal == Proposal.NOT_PROPOSED:
             by_woman[pk] = "Not proposed by the rules"

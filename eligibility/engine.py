@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from operator import itemgetter
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -89,6 +90,18 @@ def _in_order(event: tuple) -> tuple:
     """By date (undated first), child, code list, code: the evidence's order, the same on every
     database."""
     return event[DATE] or "", event[CHILD], event[LIST], event[CODE]
+
+
+_IN_ORDER_DATED = itemgetter(DATE, CHILD, LIST, CODE)
+
+
+def _sorted(events: list[tuple]) -> list[tuple]:
+    """In `_in_order`'s order: by a key made in C while every event is dated (an undated one,
+    None beside a date, makes that sort refuse, and the Python key sorts the original list)."""
+    try:
+        return sorted(events, key=_IN_ORDER_DATED)
+    except TypeError:
+        return sorted(events, key=_in_order)
 
 
 def digest_of(decisive: tuple) -> str:
@@ -170,8 +183,8 @@ def evaluate(
         events: dict[int, list[tuple]] = defaultdict(list)
         for row in cursor.fetchall():
             events[row[0]].append(row[1:])
-        for woman_events in events.values():
-            woman_events.sort(key=_in_order)
+        for pk, woman_events in events.items():
+            events[pk] = _sorted(woman_events)
         cursor.execute(*women_sql(connection.vendor, programme.pk, women))
         for pk, row_uid, dob_ciphertext, due, died in cursor.fetchall():
             born = None if dob_ciphertext is None else date.fromisoformat(decrypt(dob_ciphertext, aad + row_uid.encode()))

@@ -543,6 +543,9 @@ class EvaluationRun(AppendOnlyModel):
     rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="runs")
     reference_date = models.DateField()
     previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The earliest run whose evaluations stand in this one, re-used because nothing in them changed
+    # (ADR 42); none: this run wrote every evaluation that stands in it.
+    carries_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     run_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     run_at = models.DateTimeField(default=timezone.now)
     summary = models.JSONField(default=dict)  # counts only
@@ -553,6 +556,7 @@ class EvaluationRun(AppendOnlyModel):
         "rule_set": D.SAFE,
         "reference_date": D.SAFE,
         "previous": D.SAFE,
+        "carries_from": D.SAFE,
         "run_by": D.SAFE,
         "run_at": D.SAFE,
         "summary": D.SAFE,
@@ -620,6 +624,9 @@ class Evaluation(AppendOnlyModel):
     evidence_digest = models.CharField(max_length=64)  # of the evidence (engine.digest_of)
     children_removed = models.PositiveSmallIntegerField()
     children_for_review = models.PositiveSmallIntegerField()
+    # Of everything above that a run writes (eligibility.evaluation_store.content_digest): equal
+    # digests, an evaluation left as it is (ADR 42). Empty in rows written before.
+    content_digest = models.CharField(max_length=64, default="", blank=True)
 
     data_classification = {
         "id": D.SAFE,
@@ -629,6 +636,7 @@ class Evaluation(AppendOnlyModel):
         "explanation": D.SPECIAL,  # codes and dates of her children's care proceedings
         "evidence": D.SPECIAL,
         "evidence_digest": D.SAFE,
+        "content_digest": D.SAFE,
         "children_removed": D.SPECIAL,
         "children_for_review": D.SPECIAL,
     }

@@ -2,7 +2,7 @@
 the batch decision and the next and previous links on a woman's page, so that all four follow the
 same women in the same order.
 
-Rows are the latest run's evaluations, each with the woman's current decision and whether it waits
+Rows are the evaluations standing in the latest run (`eligibility.evaluations.standing`), each with the woman's current decision and whether it waits
 for a re-review, worked out in SQL. Nothing here decrypts: names and dates of birth reach a page
 only through `eligibility.disclosure.disclose`.
 """
@@ -27,11 +27,11 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lag, Lead
 
+from eligibility.evaluations import standing
 from eligibility.forms_queue import ANY, PROPOSED, RE_REVIEW, UNDECIDED, FilterForm
 from eligibility.models import (
     Decision,
     DecisionOutcome,
-    Evaluation,
     EvaluationRun,
     Proposal,
     ReReview,
@@ -65,7 +65,7 @@ def queue_rows(run: EvaluationRun):
     decision_rank = Case(*[When(current_outcome=o, then=Value(i)) for i, o in enumerate(DecisionOutcome.values)],
                          default=Value(len(DecisionOutcome.values)), output_field=IntegerField())
     return (
-        Evaluation.objects.filter(run=run)
+        standing(run)
         .select_related("woman")
         .defer("evidence", "explanation")
         .annotate(

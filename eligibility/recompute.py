@@ -1,6 +1,7 @@
 """Recompute: run the current rules over a programme's women after an import or a new rule-set
-version, store every proposal (an `EvaluationRun` of `Evaluation`s) and say what changed since
-the run before — newly proposed, no longer proposed, proposal changed, evidence changed.
+version, store every proposal (an `EvaluationRun` of `Evaluation`s; a woman's evaluation is
+written again only when it changed, ADR 42) and say what changed since the run before — newly
+proposed, no longer proposed, proposal changed, evidence changed.
 
 Decisions are never touched: a woman whose latest decision was made on evidence that has changed
 since gets a `ReReview` row, and cannot be released until someone decides again. The import
@@ -19,8 +20,11 @@ from django.utils import timezone
 
 from audit.core.log import record_event
 from audit.core.models import Event
+from eligibility import evaluation_store as store
 from eligibility.engine import evaluate
-from eligibility.models import Decision, Evaluation, EvaluationRun, Proposal, ReReview
+from eligibility.evaluation_store import content_digest
+from eligibility.evaluations import standing
+from eligibility.models import Decision, EvaluationRun, Proposal, ReReview
 from eligibility.rules import current_rule_set
 from pause_portal.tenancy.models import Person, Programme
 from pause_portal.tenancy.roles import Perm, role_has
@@ -28,6 +32,7 @@ from pause_portal.tenancy.selectors import membership_in
 
 BATCH = 2000
 NOT_PROPOSED = str(Proposal.NOT_PROPOSED)
+NOT_EVALUATED = (NOT_PROPOSED, None, None, None)  # (proposal, evidence digest, content digest, run)
 CHANGES = ("newly_proposed", "no_longer_proposed", "proposal_changed", "evidence_changed", "marked_for_re_review")
 
 
@@ -50,28 +55,38 @@ def may_recompute(person: Person, programme_id: int) -> str | None:
     return membership.role
 
 
-def recompute(programme: Programme, *, by: Person, reference_date: date | None = None) -> RecomputeResult:
+def recompute(programme: Programme, *, by: Person, reference_date: date | None = None,
+              copy: bool | None = None) -> RecomputeResult:
+    """Run the rules and store the run: an evaluation written for each woman whose evaluation
+    changed, the others' standing ones re-used as they are (ADR 42). `copy`: how rows are written
+    (`eligibility.evaluation_store.write`; by default COPY on PostgreSQL)."""
     role = may_recompute(by, programme.pk)
     if role is None:
         raise PermissionDenied("Only the programme's Trust staff run the eligibility rules.")
     reference_date = reference_date or timezone.localdate()
     rule_set = current_rule_set(programme)
     results = evaluate(programme, rule_set, reference_date)
+    digests = [content_digest(r) for r in results]
     with transaction.atomic():
         # one run at a time per programme: each names the run before it (no-op on SQLite, where
         # writers queue anyway)
         Programme.objects.select_for_update().filter(pk=programme.pk).first()
         previous = EvaluationRun.objects.filter(programme=programme).order_by("-pk").first()
         before = {} if previous is None else {
-            woman: (proposal, digest)
-            for woman, proposal, digest in Evaluation.objects.filter(run=previous).values_list(
-                "woman_id", "proposal", "evidence_digest").iterator(chunk_size=10000)
+            woman: row for woman, *row in standing(previous).values_list(
+                "woman_id", "proposal", "evidence_digest", "content_digest", "run_id").iterator(chunk_size=10000)
         }
         changes: dict[str, list[int]] = {k: [] for k in CHANGES}
         counts = dict.fromkeys(Proposal.values, 0)
-        for r in results:
+        written: list[int] = []  # indexes into results
+        carried_from = None  # the earliest run whose evaluation is re-used
+        for i, (r, content) in enumerate(zip(results, digests, strict=True)):
             counts[r.proposal] += 1
-            was, was_digest = before.get(r.woman_id, (NOT_PROPOSED, None))
+            was, was_digest, was_content, was_run = before.get(r.woman_id, NOT_EVALUATED)
+            if was_content == content:
+                carried_from = was_run if carried_from is None else min(carried_from, was_run)
+                continue  # the same proposal, explanation and evidence: nothing changed
+            written.append(i)
             now = str(r.proposal)
             if was == NOT_PROPOSED and now != NOT_PROPOSED:
                 changes["newly_proposed"].append(r.woman_id)
@@ -85,15 +100,11 @@ def recompute(programme: Programme, *, by: Person, reference_date: date | None =
         changes["marked_for_re_review"] = sorted(woman for _, woman in stale)
         run = EvaluationRun.objects.create(
             programme=programme, rule_set=rule_set, reference_date=reference_date, previous=previous, run_by=by,
-            summary={"women": len(results), "proposals": counts} | {k: len(v) for k, v in changes.items()},
+            carries_from_id=carried_from,
+            summary={"women": len(results), "proposals": counts} | {k: len(v) for k, v in changes.items()}
+            | {"written": len(written), "re_used": len(results) - len(written)},
         )
-        for start in range(0, len(results), BATCH):
-            Evaluation.objects.bulk_create(
-                Evaluation(run=run, woman_id=r.woman_id, proposal=r.proposal, explanation=r.explanation,
-                           evidence=r.evidence, evidence_digest=r.digest, children_removed=len(r.children_removed),
-                           children_for_review=len(r.children_for_review))
-                for r in results[start : start + BATCH]
-            )
+        store.write(run, [results[i] for i in written], [digests[i] for i in written], copy=copy)
         ReReview.objects.bulk_create(
             (ReReview(woman_id=woman, decision_id=decision, run=run) for decision, woman in stale), batch_size=BATCH)
         record_event(

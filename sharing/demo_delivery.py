@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from eligibility.decisions import decide
-from eligibility.models import Evaluation, EvaluationRun, Proposal, Woman
+from eligibility.evaluations import standing
+from eligibility.models import EvaluationRun, Proposal, Woman
 from pause_portal.tenancy.models import MembershipStatus, Person, Phase, Programme
 from pause_portal.tenancy.roles import Role
 from sharing import caseloads
@@ -93,7 +94,7 @@ def seed_delivery(programme: Programme, *, caseworker: Person, lead: Person, pra
     """Decide `count` of the women the rules propose eligible, release them, assign them and record
     some casework. Returns the released women."""
     run = EvaluationRun.objects.filter(programme=programme).order_by("-pk").first()
-    proposed = (Evaluation.objects.filter(run=run, proposal=Proposal.ELIGIBLE).order_by("woman_id")
+    proposed = (standing(run).filter(proposal=Proposal.ELIGIBLE).order_by("woman_id")
                 .values_list("woman_id", flat=True)[:count])
     women = list(Woman.objects.filter(pk__in=list(proposed)).order_by("pk"))
     for woman in women:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date
 
 from eligibility.decisions import decide
-from eligibility.models import Evaluation, EvaluationRun, Proposal, Woman
+from eligibility.evaluations import standing
+from eligibility.models import EvaluationRun, Proposal, Woman
 from pause_portal.tenancy.models import Person, Programme
 from sharing.models_scoping import ScopingRelease
 from sharing.scoping_release import release_for_scoping
@@ -16,7 +17,7 @@ from sharing.scoping_release import release_for_scoping
 
 def seed_scoping_release(programme: Programme, *, caseworker: Person, lead: Person, today: date) -> ScopingRelease:
     run = EvaluationRun.objects.filter(programme=programme).order_by("-pk").first()
-    proposed = Evaluation.objects.filter(run=run, proposal=Proposal.ELIGIBLE).values_list("woman_id", flat=True)
+    proposed = standing(run).filter(proposal=Proposal.ELIGIBLE).values_list("woman_id", flat=True)
     women = list(Woman.objects.filter(pk__in=list(proposed)).order_by("pk"))
     for woman in women:
         decide(woman=woman, by=caseworker, outcome="eligible", reason="Demo: the evidence meets the criteria")

@@ -29,6 +29,7 @@ from eligibility.batch_decisions import (
     check_selection,
     decide_batch,
 )
+from eligibility.evaluations import standing
 from eligibility.forms_batch import (
     BatchCheckForm,
     BatchDecisionForm,
@@ -38,7 +39,7 @@ from eligibility.forms_batch import (
     sign_check,
     tick_field,
 )
-from eligibility.models import Decision, DecisionOutcome, Evaluation, Proposal, Woman
+from eligibility.models import Decision, DecisionOutcome, Proposal, Woman
 from eligibility.queue_rows import latest_run, queue_query
 from eligibility.views.queue import identifiers_for, last_removal_text, queue_page
 from pause_portal.access import for_perm
@@ -91,7 +92,7 @@ def _decision_page(request, pks: list[int], form, *, status: int = 200):
 def _summaries(request, women: list[Woman], run) -> list[dict]:
     """Each woman's identifiers and evidence summary, as the check page shows them."""
     shown = identifiers_for(request, women)
-    evaluations = {e.woman_id: e for e in Evaluation.objects.filter(run=run, woman__in=women)} if run else {}
+    evaluations = {e.woman_id: e for e in standing(run).filter(woman__in=women)} if run else {}
     current = {}
     for d in Decision.objects.filter(woman__in=women).order_by("woman_id", "pk"):
         current[d.woman_id] = d  # the last, by pk, is her current decision

@@ -33,6 +33,7 @@ from eligibility.decisions import (
 )
 from eligibility.disclosure import disclose, record_staff_view
 from eligibility.engine import CHILD, CODE, DATE, END, EXTRACT, IN_WINDOW, LIST, POSITION, describe
+from eligibility.evaluations import standing
 from eligibility.extract.codes import CodeList
 from eligibility.forms_batch import BatchSelectionForm
 from eligibility.forms_queue import DecisionForm, FilterForm, SearchForm
@@ -40,7 +41,6 @@ from eligibility.identifiers import WOMAN_INDEX, search_terms
 from eligibility.models import (
     Decision,
     DecisionOutcome,
-    Evaluation,
     EvaluationRun,
     Proposal,
     ReReview,
@@ -288,10 +288,10 @@ CHANGE_KINDS = (
 def run_changes(run: EvaluationRun) -> dict[str, list[tuple[int, str | None, str]]]:
     """What changed from the run before to `run`, per kind: (woman pk, proposal before, after),
     by the same rules as `eligibility.recompute` (two reads of proposals, one of re-reviews)."""
-    now = {w: (p, d) for w, p, d in Evaluation.objects.filter(run=run).values_list(
+    now = {w: (p, d) for w, p, d in standing(run).values_list(
         "woman_id", "proposal", "evidence_digest").iterator(chunk_size=10000)}
-    before = {} if run.previous_id is None else {
-        w: (p, d) for w, p, d in Evaluation.objects.filter(run_id=run.previous_id).values_list(
+    before = {} if run.previous is None else {
+        w: (p, d) for w, p, d in standing(run.previous).values_list(
             "woman_id", "proposal", "evidence_digest").iterator(chunk_size=10000)}
     out: dict[str, list] = {kind: [] for kind, _ in CHANGE_KINDS}
     not_proposed = str(Proposal.NOT_PROPOSED)

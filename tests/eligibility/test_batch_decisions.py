@@ -14,6 +14,7 @@ from django.utils import timezone
 from audit.core.models import AuditEntry, Event
 from eligibility.batch_decisions import BATCH_MAX, BatchRefused, check_selection, decide_batch
 from eligibility.decisions import decide
+from eligibility.evaluations import standing
 from eligibility.models import Decision, Proposal, RestrictionReason, Woman
 from eligibility.recompute import recompute
 from eligibility.restrictions import restrict
@@ -167,7 +168,9 @@ def test_a_new_run_that_changed_nothing_about_them_does_not_stop_the_batch(progr
     seen = checked(programme, three)
     run = recompute(programme, by=caseworker).run
     decisions = decide_batch(programme=programme, checked=seen, by=caseworker, outcome="eligible", reason=REASON)
-    assert {d.evaluation.run_id for d in decisions} == {run.pk}  # on the new run's identical evidence
+    # on the evidence standing in the new run, which re-used their unchanged evaluations (ADR 42)
+    assert {d.evaluation_id for d in decisions} == set(standing(run).filter(woman__in=three).values_list("pk", flat=True))
+    assert run.summary["re_used"] == len(three) and run.carries_from_id is not None
 
 
 def test_a_proposal_changed_after_the_check_names_both(programme, caseworker, three):

@@ -16,7 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from eligibility.decisions import decide
-from eligibility.models import Child, Decision, Evaluation, EvaluationRun, Proposal, Woman
+from eligibility.evaluations import standing
+from eligibility.models import Child, Decision, EvaluationRun, Proposal, Woman
 from eligibility.synthetic import ssd_upload
 from pause_portal.celery import app
 
@@ -98,7 +99,7 @@ def sqlite_shared_cache() -> bool:
 
 def proposed_eligible(programme) -> list[Woman]:
     run = EvaluationRun.objects.filter(programme=programme).order_by("-pk").first()
-    ids = Evaluation.objects.filter(run=run, proposal=Proposal.ELIGIBLE).values_list("woman_id", flat=True)
+    ids = standing(run).filter(proposal=Proposal.ELIGIBLE).values_list("woman_id", flat=True)
     return list(Woman.objects.filter(pk__in=list(ids)).order_by("pk"))
 
 
