@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('eligibility', '0009_extract_checked_and_confirmed'),
+        ('eligibility', '0010_kept_decisions'),
     ]
 
     operations = [
