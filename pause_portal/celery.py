@@ -23,7 +23,7 @@ def _refuse_to_start_if_audit_retention_too_short(**kwargs) -> None:
     the audit trail for less than a live agreement asks (ADR 40)."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from sharing.audit_retention import refuse_to_start_if_too_short
+    from sharing.audit_retention import refuse_to_start_if_too_short  # apps not ready at import
 
     try:
         refuse_to_start_if_too_short()

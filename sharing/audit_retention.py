@@ -10,9 +10,9 @@ those any live agreement asks for:
   and its agreement still binds them);
 - a period in words becomes days by a bound that never falls short: a year counts 366 days and a
   month 31 (`days_at_most`), so "6 years" is 2,196 days and "18 months" (a year and six months) 552;
-- `check_audit_retention` is a system check (error level: `manage.py check`, runserver, migrate
-  refuse) and `refuse_to_start_if_too_short` is what gunicorn's and Celery's start-up call
-  (pause_portal.wsgi, pause_portal.celery); the trail's purge asks again through the kernel's
+- `check_audit_retention` is a database system check (error level: `migrate` and
+  `manage.py check --database default` refuse) and `refuse_to_start_if_too_short` is what
+  gunicorn's and Celery's start-up call (pause_portal.wsgi, pause_portal.celery); the trail's purge asks again through the kernel's
   hook (`longest_demand`, ADR 24) before it deletes anything; and a proposed agreement asking
   longer than the deployment's period is refused (`sharing.agreements.validate_agreement`).
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.utils import timezone
@@ -112,11 +112,15 @@ def longest_demand(*, by=None) -> dict | None:
     return None if demand is None else {"days": demand.days, "words": demand.describe()}
 
 
-@register()
-def check_audit_retention(app_configs=None, **kwargs):
+@register(Tags.database)
+def check_audit_retention(app_configs=None, databases=None, **kwargs):
     """Error when the deployment keeps the audit trail for less than a live agreement asks. A
-    database that cannot be read yet (before the first migrate, or none reachable) is not checked
-    here: start-up, the purge and the agreement form check it again."""
+    database check (it reads the agreements): `migrate` and `check --database default` run it, and
+    start-up runs it itself (`refuse_to_start_if_too_short`). A database that cannot be read yet
+    (before the first migrate, or none reachable) is not checked here: start-up, the purge and the
+    agreement form check it again."""
+    if "default" not in (databases or ()):
+        return []  # Django asks a database check only when it names the database
     try:
         demands = live_demands()
     except DatabaseError:
@@ -138,6 +142,6 @@ def check_audit_retention(app_configs=None, **kwargs):
 
 def refuse_to_start_if_too_short() -> None:
     """Start-up's refusal (gunicorn, Celery worker and beat): the error of the system check."""
-    errors = [p for p in check_audit_retention() if p.is_serious()]
+    errors = [p for p in check_audit_retention(databases=["default"]) if p.is_serious()]
     if errors:
         raise ImproperlyConfigured(f"{errors[0].msg} {errors[0].hint}")

@@ -78,16 +78,19 @@ def test_the_system_check_fails_when_a_live_agreement_asks_longer_than_the_deplo
     programme = f.programme(name="Northfield delivery", phase="delivery")
     agreement(programme, "7 years")
     settings.PORTAL_AUDIT_RETENTION_DAYS = 2562
-    assert check_audit_retention() == []
-    call_command("check")  # passes
+    assert check_audit_retention(databases=["default"]) == []
+    call_command("check", databases=["default"])  # passes
     refuse_to_start_if_too_short()  # starts
     settings.PORTAL_AUDIT_RETENTION_DAYS = 2561
-    [error] = check_audit_retention()
+    assert check_audit_retention() == []  # a database check: asked only with its database
+    [error] = check_audit_retention(databases=["default"])
     assert isinstance(error, Error) and error.id == "sharing.E040"
     assert error.msg.startswith("PORTAL_AUDIT_RETENTION_DAYS is 2561 days, but Northfield delivery's agreement "
                                 "(version 1) keeps the audit trail \u201c7 years\u201d, which is up to 2562 days")
     with pytest.raises(SystemCheckError, match="sharing.E040"):
-        call_command("check")
+        call_command("check", databases=["default"])
+    with pytest.raises(SystemCheckError, match="sharing.E040"):
+        call_command("migrate", skip_checks=False, verbosity=0)  # it refuses before migrating anything
     with pytest.raises(ImproperlyConfigured, match="must be at least 2562 days"):
         refuse_to_start_if_too_short()
 
@@ -105,7 +108,7 @@ def test_the_celery_worker_and_beat_exit_at_start_up_when_it_is_too_short(settin
 
 def test_a_period_the_portal_cannot_compare_is_a_warning_not_a_refusal():
     agreement(f.programme(phase="delivery"), "Until the Trust says")
-    [warning] = check_audit_retention()
+    [warning] = check_audit_retention(databases=["default"])
     assert isinstance(warning, Warning) and warning.id == "sharing.W040"
     refuse_to_start_if_too_short()
 
