@@ -11,9 +11,10 @@ the month the period allows: `scheduled_cutoff`) both call it. It
 - connects as the tables' OWNER: the application role has no DELETE on the audit tables, and
   their trigger lets only the owner through the logged bypass (`audit.core.db_roles`,
   `audit.core.bypass`). The owner's connection is the database alias `audit_owner`
-  (`PORTAL_AUDIT_OWNER_DATABASE_URL`), used by nothing else; on SQLite (the demo, the tests) there
-  are no roles and the one database is used. On PostgreSQL with no such alias, or one that does not
-  log in as the tables' owner, it refuses before deleting anything;
+  (`PORTAL_AUDIT_OWNER_DATABASE_URL`), used by nothing else, or else the process's own connection
+  where that logs in as the owner (a command run as the owner); on SQLite (the demo, the tests)
+  there are no roles and the one database is used. On PostgreSQL, when the connection it would use
+  does not log in as the tables' owner, it refuses before deleting anything;
 - seals every entry first, then, in one transaction on the owner's connection holding the sealer's
   lock, deletes the entries, their subjects and their links, writes an anchor for each run of
   removed links (so `verify_audit_trail` steps over them, as before), an entry recording the purge
@@ -84,29 +85,30 @@ def check_cutoff(cutoff: date, today: date | None = None) -> None:
 
 
 def owner_alias() -> str:
-    """The connection the purge deletes through (see the module's docstring)."""
-    if OWNER_ALIAS in connections.settings:  # settings.DATABASES, as the connections hold them
-        return OWNER_ALIAS
-    if connections["default"].vendor != "postgresql":
-        return "default"  # SQLite has no roles: the one database
-    raise RetentionRefused(
-        "No owner connection is configured: the application's database role cannot delete audit entries. Set "
-        "PORTAL_AUDIT_OWNER_DATABASE_URL (or its _FILE) to a postgres:// URL that logs in as the audit tables' "
-        "owner.")
+    """The connection the purge deletes through: the `audit_owner` alias when it is configured,
+    else this process's own (which is the owner's only where the process logs in as the owner:
+    `docker-compose run --rm migrate ...`, the audit-owner worker, SQLite). `_check_owner` says."""
+    return OWNER_ALIAS if OWNER_ALIAS in connections.settings else "default"  # settings.DATABASES, as held
 
 
 def _check_owner(alias: str) -> None:
     connection = connections[alias]
     if connection.vendor != "postgresql":
-        return
+        return  # SQLite has no roles: the one database
     with connection.cursor() as cur:
         cur.execute("SELECT current_user, pg_catalog.pg_get_userbyid(relowner) FROM pg_catalog.pg_class "
                     "WHERE oid = 'audit_auditentry'::regclass")
         user, owner = cur.fetchone()
-    if user != owner:
+    if user == owner:
+        return
+    if alias == OWNER_ALIAS:
         raise RetentionRefused(
             f"The owner connection (PORTAL_AUDIT_OWNER_DATABASE_URL) logs in as {user!r}, which does not own the "
             f"audit tables ({owner!r} does): only their owner may delete entries through the logged bypass.")
+    raise RetentionRefused(
+        f"No owner connection is configured, and this process logs in as {user!r}, which does not own the audit "
+        f"tables ({owner!r} does) and cannot delete their rows. Set PORTAL_AUDIT_OWNER_DATABASE_URL (or its _FILE) "
+        "to a postgres:// URL that logs in as the owner.")
 
 
 def _check_agreements() -> None:

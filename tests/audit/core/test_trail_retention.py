@@ -29,6 +29,14 @@ LONDON = ZoneInfo("Europe/London")
 TODAY = datetime(2026, 12, 7, 12, 0, tzinfo=LONDON)  # 2,196 days back is 3 December 2020
 
 
+@pytest.fixture(autouse=True)
+def _the_morning_of_today():
+    """Whatever is made "now" in these tests is made on the morning of TODAY, before its purges at
+    noon, whatever the real date: the verifier holds the chain's order against entries' times."""
+    with time_machine.travel(datetime(2026, 12, 7, 11, 0, tzinfo=LONDON), tick=True):
+        yield
+
+
 def at(*when) -> datetime:
     return datetime(*when, tzinfo=LONDON)
 

@@ -30,6 +30,14 @@ LONDON = ZoneInfo("Europe/London")
 TODAY = datetime(2026, 12, 7, 12, 0, tzinfo=LONDON)
 
 
+@pytest.fixture(autouse=True)
+def _the_morning_of_today():
+    """Whatever is made "now" in these tests is made on the morning of TODAY, before its purges at
+    noon, whatever the real date: the verifier holds the chain's order against entries' times."""
+    with time_machine.travel(datetime(2026, 12, 7, 11, 0, tzinfo=LONDON), tick=True):
+        yield
+
+
 def old_and_recent() -> tuple[list[AuditEntry], AuditEntry]:
     person = f.person(f.organisation(OrganisationKind.TRUST))
     with time_machine.travel(datetime(2020, 6, 1, 9, tzinfo=LONDON), tick=False):
@@ -56,13 +64,22 @@ def app_login(transactional_db):
 
 @pytest.mark.django_db
 def test_with_no_owner_connection_the_job_refuses_and_records_why():
+    """As in every app container: no owner alias, and the process logs in as the application role."""
     old, _ = old_and_recent()
+    role = f"portal_app_no_owner_{os.getpid()}"
     assert OWNER_ALIAS not in connections.settings
+    with connection.cursor() as cur:  # inside the test's transaction: gone with it
+        cur.execute(f"CREATE ROLE {role} NOLOGIN")
+        apply_grants(cur, role)
+        cur.execute(f"SET LOCAL ROLE {role}")
     with time_machine.travel(TODAY, tick=False):
         assert purge_expired_trail() == 0
+    with connection.cursor() as cur:
+        cur.execute("RESET ROLE")
     assert AuditEntry.objects.filter(pk__in=[e.pk for e in old]).count() == 2 and not PurgeCertificate.objects.exists()
     refusal = AuditEntry.objects.get(event=Event.REFUSED)
     assert "refused, nothing deleted: No owner connection is configured" in refusal.reason
+    assert f"this process logs in as '{role}', which does not own the audit tables" in refusal.reason
     assert "PORTAL_AUDIT_OWNER_DATABASE_URL" in refusal.reason
 
 
