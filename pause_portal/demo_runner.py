@@ -24,6 +24,7 @@ def main() -> int:
     env = {**os.environ, "PORTAL_ENV": "demo"}
     worker = subprocess.Popen(
         [str(BIN / "celery"), "-A", "pause_portal", "worker", "--beat", "--pool=solo", "--loglevel=warning",
+         "--queues=celery,audit_owner",  # the demo's one worker: SQLite has no roles (ADR 40)
          "--schedule=var/celerybeat-schedule"],
         env=env,
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 WOMAN_NO_LONGER_RELEASABLE = "woman_no_longer_releasable"
 SESSION_EXPIRED = "session_expired"
 PAUSE_DISCLOSURE = "pause_disclosure"
+AUDIT_RETENTION_DEMAND = "audit_retention_demand"
 
 HOOKS: dict[str, str] = {
     WOMAN_NO_LONGER_RELEASABLE: (
@@ -27,6 +28,12 @@ HOOKS: dict[str, str] = {
         "The disclosure policy (eligibility.disclosure) asks what Pause's roles may see of these records "
         "now (called with by=, the viewer, records= and memberships=). Sharing answers with its phase "
         "rules for scoping and delivery; the policy applies them and writes the one entry."
+    ),
+    AUDIT_RETENTION_DEMAND: (
+        "The audit trail's purge (audit.core.retention) asks, before it deletes anything, the longest "
+        "audit-trail retention any live agreement asks for (called with by=None). Sharing answers with the "
+        "longest demand in days, or None when no live agreement asks one; the purge refuses when the "
+        "deployment's period is shorter (ADR 40)."
     ),
     SESSION_EXPIRED: (
         "A signed-in session reached the absolute limit and is being ended (called with by=, the "

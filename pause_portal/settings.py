@@ -182,6 +182,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # audit tables (granted after every migrate by audit.core.db_roles). The owner role runs migrations.
 PORTAL_APP_DB_ROLE = os.environ.get("PORTAL_APP_DB_ROLE", "")
 
+# The audit trail's scheduled retention purge connects as the audit tables' OWNER (only the owner
+# gets past their trigger, and the application role has no DELETE on them): a second alias, used
+# by that job alone (audit.core.retention; ADR 40). The URL carries the owner's password, so it may
+# come from a file (_FILE). Unset: on SQLite (the demo, the tests) the one database is used; on
+# PostgreSQL the job refuses, records why and deletes nothing.
+PORTAL_AUDIT_OWNER_DATABASE_URL = read_secret("PORTAL_AUDIT_OWNER_DATABASE_URL") or ""
+if PORTAL_AUDIT_OWNER_DATABASE_URL:
+    DATABASES["audit_owner"] = dj_database_url.parse(PORTAL_AUDIT_OWNER_DATABASE_URL)
+    if DATABASES["audit_owner"]["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("PORTAL_AUDIT_OWNER_DATABASE_URL must name the main database (as the audit "
+                                   "tables' owner), with the same kind of URL as DATABASE_URL.")
+    DATABASES["audit_owner"]["TEST"] = {"MIRROR": "default"}
+
 # --- authentication, MFA, lockout ----------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -324,7 +337,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "Europe/London"
-CELERY_IMPORTS = ("sharing.tasks_governance", "sharing.tasks_casework", "sharing.tasks_retention")
+CELERY_IMPORTS = ("sharing.tasks_governance", "sharing.tasks_casework", "sharing.tasks_retention", "audit.core.tasks")
 # Copied into django_celery_beat's tables when beat starts, so a fresh database has it too.
 CELERY_BEAT_SCHEDULE = {
     "scoping-deadline-reminders": {"task": "sharing.send_scoping_reminders", "schedule": crontab(hour=7, minute=0)},
@@ -334,8 +347,14 @@ CELERY_BEAT_SCHEDULE = {
     "audit-monitoring": {"task": "audit.run_monitoring", "schedule": 300.0},
     "delivery-retention": {"task": "sharing.apply_retention_schedules", "schedule": crontab(hour=2, minute=30)},
     "trust-copy-retention": {"task": "sharing.apply_trust_copy_schedules", "schedule": crontab(hour=2, minute=45)},
+    # As the audit tables' owner (PORTAL_AUDIT_OWNER_DATABASE_URL below); ADR 40.
+    "audit-trail-retention": {"task": "audit.purge_expired_trail", "schedule": crontab(hour=3, minute=15)},
     "eligibility-upload-sweep": {"task": "eligibility.sweep_kept_uploads", "schedule": crontab(minute=20)},
 }
+# The audit trail's purge runs only on a worker of its own, the one that holds the owner's
+# connection (docker-compose's audit-owner-worker, `-Q audit_owner`); the other workers never see
+# it, and one that did would refuse it on PostgreSQL for want of that connection (ADR 40).
+CELERY_TASK_ROUTES = {"audit.purge_expired_trail": {"queue": "audit_owner"}}
 # The audit chain's head is checkpointed outside the main database (audit.core.checkpoint_stores), in
 # exactly one store: a write-once folder (PORTAL_AUDIT_CHECKPOINT_DIR) or a database of its own
 # (PORTAL_AUDIT_CHECKPOINT_DATABASE_URL, or its _FILE: the URL carries a password). Both set is

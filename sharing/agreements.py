@@ -28,6 +28,7 @@ from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
 from sharing import data_items
 from sharing import lawful_bases as bases
+from sharing.audit_retention import audit_trail_problem
 from sharing.models_scoping import Agreement, ChangeStatus
 from sharing.retention import parse_period
 from sharing.scoping_recheck import recheck_for_items
@@ -138,6 +139,8 @@ def validate_agreement(values: dict, *, based_on: Agreement | None, change_reaso
                 parse_period(period)
             except ValueError as exc:
                 errors[f"retention_{store}"] = f"{APPLIED_STORES[store]}: {exc}"
+        elif store == "audit_trail" and (problem := audit_trail_problem(period)):
+            errors[f"retention_{store}"] = problem
         clean["retention"][store] = period
 
     clean["uk_only_processing"] = bool(values.get("uk_only_processing"))

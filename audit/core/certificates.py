@@ -66,9 +66,10 @@ def store(label: str, table: str, rows: int) -> dict:
 
 def issue(kind: str, *, programme, by, schedule: str, trigger: str, stores: Iterable[dict],
           keys_destroyed: Iterable[dict] = (), kept: Iterable[dict] = (), remains: Iterable[dict] = (),
-          now: datetime | None = None) -> PurgeCertificate:
-    """Write the certificate of a purge just made (inside the purge's transaction), with its
-    digest and an audit entry. `remains` is added to the backups' copies, which always remain."""
+          now: datetime | None = None, using: str = "default") -> PurgeCertificate:
+    """Write the certificate of a purge just made (inside the purge's transaction, on its
+    connection: `using`), with its digest and an audit entry. `remains` is added to the backups'
+    copies, which always remain."""
     if kind not in PurgeKind.values:
         raise ValueError(f"{kind!r} is not a kind of purge: {', '.join(PurgeKind.values)}")
     stores = [dict(s) for s in stores]
@@ -82,9 +83,9 @@ def issue(kind: str, *, programme, by, schedule: str, trigger: str, stores: Iter
         kept=[dict(k) for k in kept], remains=[dict(r) for r in remains] + [backups_remain(now)],
     )
     certificate.digest = certificate_digest(certificate)
-    with transaction.atomic():
-        certificate.save()
-        record_event(Event.CHANGE, actor=by, target=certificate, programme=programme,
+    with transaction.atomic(using=using):
+        certificate.save(using=using)
+        record_event(Event.CHANGE, actor=by, target=certificate, programme=programme, using=using,
                      reason=(f"{PurgeKind(kind).label}: purge certificate #{certificate.pk} ({trigger}): "
                              f"{sum(s['rows'] for s in stores)} rows deleted from {len(stores)} stores"
                              + (f", {len(certificate.keys_destroyed)} key scopes destroyed"

@@ -34,9 +34,11 @@ def record_event(
     page: str | None = None,
     action: int = AbstractLogEntry.Action.ACCESS,
     also_about: Iterable[str] = (),
+    using: str = "default",
 ) -> AuditEntry:
     """Write one entry. `subjects` are the records shown (or, for many, `subject_ids` of
-    `subject_model`); `target` the one thing acted on."""
+    `subject_model`); `target` the one thing acted on. `using`: the database connection to write it
+    on (the audit-trail purge writes its entries on the owner's, inside its own transaction)."""
     ctx = request_context.current()
     subjects = [subject_reference(s) for s in subjects]
     if subject_ids:
@@ -63,8 +65,8 @@ def record_event(
     shown_count = len(subjects)
     subjects += extra
     organisation_id = getattr(actor, "organisation_id", None) if actor is not None else None
-    with transaction.atomic():
-        entry = AuditEntry.objects.create(
+    with transaction.atomic(using=using):
+        entry = AuditEntry.objects.using(using).create(
             event=event,
             action=action,
             content_type=ContentType.objects.get_for_model(model),
@@ -84,7 +86,7 @@ def record_event(
             subject_count=shown_count,
         )
         if subjects:
-            AuditSubject.objects.bulk_create(
+            AuditSubject.objects.using(using).bulk_create(
                 (AuditSubject(entry=entry, subject=ref) for ref in subjects), batch_size=5000
             )
     return entry

@@ -54,9 +54,11 @@ BATCH = 5000
 log = logging.getLogger("audit.sealing")  # the logger name operators route by: kept through the move (ADR 23)
 
 
-def make_anchor(from_seq: int, first_seq: int, previous_chain: str, reason: str) -> AuditChainAnchor:
-    """Record that links from_seq..first_seq-1 were purged (retention), MACed with the chain key."""
-    return AuditChainAnchor.objects.create(
+def make_anchor(from_seq: int, first_seq: int, previous_chain: str, reason: str,
+                using: str = "default") -> AuditChainAnchor:
+    """Record that links from_seq..first_seq-1 were purged (retention), MACed with the chain key
+    (on the purge's connection, `using`)."""
+    return AuditChainAnchor.objects.using(using).create(
         from_seq=from_seq, first_seq=first_seq, previous_chain=previous_chain, reason=reason,
         mac=anchor_mac(chain_key(), from_seq, first_seq, previous_chain))
 

@@ -11,13 +11,16 @@ says what each key means). Another kind of retention joins the page by one line 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.core import retention as audit_retention
 from audit.core.certificates import digest_holds
+from audit.core.models import AuditEntry
 from audit.core.models_certificates import PurgeCertificate, PurgeKind
 from eligibility.trust_copy_retention import RULES as TRUST_COPY_RULES
 from pause_portal.tenancy.models import Programme
@@ -32,6 +35,7 @@ DUE_PROVIDERS = (
     ("Pause's delivery records", falls_due),
     ("Pause's scoping data", scoping_due),
     ("The Trust's records in the portal", trust_copy_due),
+    ("The audit trail (the whole deployment's)", lambda programme, now, days: audit_trail_due(now, days)),
 )
 DUE_REFUSALS = (RetentionScheduleError,)  # a provider that cannot forecast says why, the others go on
 TRIGGER_WORDS = {
@@ -127,3 +131,19 @@ def trust_copy_counts(purge) -> list[dict]:
     """A Trust-copy dry run's counts, in the words the preview shows (women, per rule)."""
     return [{"what": TRUST_COPY_RULES[rule][0], "count": done["count"], "kept": "kept" in done}
             for rule, done in purge.done.items()]
+
+
+def audit_trail_due(now: datetime, days: int) -> list[dict]:
+    """The deployment's audit entries the daily purge removes within `days` (whole months older
+    than PORTAL_AUDIT_RETENTION_DAYS, ADR 40), and the day the oldest month goes."""
+    last_cutoff = audit_retention.scheduled_cutoff(timezone.localdate(now + timedelta(days=days)))
+    due = AuditEntry.objects.filter(timestamp__lt=timezone.make_aware(datetime.combine(last_cutoff, time.min)))
+    oldest = due.order_by("timestamp").values_list("timestamp", flat=True).first()
+    if oldest is None:
+        return []
+    month = timezone.localtime(oldest).date().replace(day=1)
+    next_month = (month + timedelta(days=32)).replace(day=1)  # the purge's cutoff must pass the whole month
+    return [{"category": f"Audit entries older than the deployment's {settings.PORTAL_AUDIT_RETENTION_DAYS} days, "
+                         "by whole months", "count": due.count(),
+             "earliest": next_month + timedelta(days=settings.PORTAL_AUDIT_RETENTION_DAYS),
+             "note": "the deployment's trail as a whole, every programme's entries"}]

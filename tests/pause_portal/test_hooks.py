@@ -20,6 +20,7 @@ def test_each_handler_lives_in_a_layer_above_the_kernel():
         hooks.WOMAN_NO_LONGER_RELEASABLE: "sharing.scoping_release",
         hooks.SESSION_EXPIRED: "audit.core.log",
         hooks.PAUSE_DISCLOSURE: "sharing.disclosure",
+        hooks.AUDIT_RETENTION_DEMAND: "sharing.audit_retention",  # since issue 22: ADR 40
     }
 
 

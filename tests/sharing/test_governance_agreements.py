@@ -38,7 +38,8 @@ def valid_values(**changes) -> dict:
         "data_items": {"scoping": ["scoping_tokens", "age_band", "child_year_band"],
                        "delivery": ["name", "date_of_birth", "child_delivery_tokens"]},
         "retention": {store: "Until the end of scoping" for store in agreements.RETENTION_STORES}
-        | {"do_not_approach": "2 years", "untouched_women": "1 year", "not_eligible_women": "6 months"},
+        | {"do_not_approach": "2 years", "untouched_women": "1 year", "not_eligible_women": "6 months",
+           "audit_trail": "6 years"},
         "uk_only_processing": True,
         "policy_document_reference": "APD-2026-01",
         "dpia_reference": "DPIA-17",
