@@ -1,11 +1,11 @@
 from django.urls import path
 
-from audit.oversight.views import activity, flags, record, retention, review
+from audit.oversight.views import activity, flags, promises, record, retention, review
 
 app_name = "dpo"
 
 # The DPO's pages (every other role: 404), the Caldicott Guardian's report of the DPO's activity,
-# and the retention page with its certificates (both of them).
+# and the retention page with its certificates and the promises page (both of them).
 urlpatterns: list = [
     path("", review.home, name="home"),
     path("person/", review.person_search, name="person-search"),
@@ -21,6 +21,7 @@ urlpatterns: list = [
     path("retention/", retention.retention, name="retention"),
     path("retention/preview/", retention.preview, name="retention-preview"),
     path("retention/certificates/<int:pk>/", retention.purge_certificate, name="purge-certificate"),
+    path("promises/", promises.promises_page, name="promises"),
     path("record-of-processing/", record.record_page, name="record-of-processing"),
     path("record-of-processing/pdf/", record.record_pdf, name="record-of-processing-pdf"),
 ]

@@ -74,6 +74,8 @@ class Perm(models.TextChoices):
     VIEW_RETENTION = "view_retention", ("See the retention runs, every purge certificate and what falls due for "
                                         "deletion, and preview the next run (a dry run: nothing deleted)")
     VIEW_RECORD_OF_PROCESSING = "view_record_of_processing", "See and download the record of processing (Article 30)"
+    VIEW_PROMISES = "view_promises", ("See each promise of the privacy notice, the control that enforces it and the "
+                                      "latest evidence that it works")
     # Running the service
     MANAGE_PEOPLE = "manage_people", "Add and deactivate people, issue sign-in links"
     MANAGE_PROGRAMMES = "manage_programmes", "Set up organisations and programmes"
@@ -155,6 +157,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.CONFIRM_PRIVACY_NOTICE,
                     P.VIEW_DELETION_CERTIFICATE,
                     P.VIEW_RETENTION,
+                    P.VIEW_PROMISES,
                     P.VIEW_PROGRESS_REPORTS,
                     P.CONFIRM_RIGHTS_DECISIONS,
                     P.DECLARE_CONFLICTS,
@@ -179,6 +182,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_GOVERNANCE,
                     P.VIEW_DELETION_CERTIFICATE,
                     P.VIEW_RETENTION,
+                    P.VIEW_PROMISES,
                     P.RESTRICT_PROCESSING,
                     P.DECLARE_CONFLICTS,
                 }
