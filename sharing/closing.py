@@ -37,6 +37,7 @@ from audit.core.models_certificates import PurgeCertificate, PurgeKind
 from audit.core.models_rights import RequestStatus, RightsRequest
 from eligibility import programme_purge, uploads
 from eligibility.models import ErasedPerson, Extract, ExtractStatus, Woman
+from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pseudonymisation import keys
 from pseudonymisation.models import DataKey, Purpose
@@ -294,9 +295,9 @@ def destroy_key_of_last_tombstone(programme: Programme, *, by: Person | None, tr
     return certificate
 
 
-class ClosingRefused(Exception):
-    """The programme cannot close now; nothing was changed. `blockers` says why."""
+class ClosingRefused(Refused):
+    """The programme cannot close now; nothing was changed. `blockers` (its `problems`) say why."""
 
     def __init__(self, blockers: list[str]):
+        super().__init__("The programme cannot close yet: " + " ".join(blockers), blockers)
         self.blockers = blockers
-        super().__init__("The programme cannot close yet: " + " ".join(blockers))

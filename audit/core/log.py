@@ -65,8 +65,9 @@ def record_event(
     shown_count = len(subjects)
     subjects += extra
     organisation_id = getattr(actor, "organisation_id", None) if actor is not None else None
+    entries, subjects_of = AuditEntry.objects.db_manager(using), AuditSubject.objects.db_manager(using)
     with transaction.atomic(using=using):
-        entry = AuditEntry.objects.using(using).create(
+        entry = entries.create(
             event=event,
             action=action,
             content_type=ContentType.objects.get_for_model(model),
@@ -86,7 +87,7 @@ def record_event(
             subject_count=shown_count,
         )
         if subjects:
-            AuditSubject.objects.using(using).bulk_create(
+            subjects_of.bulk_create(
                 (AuditSubject(entry=entry, subject=ref) for ref in subjects), batch_size=5000
             )
     return entry

@@ -40,6 +40,7 @@ from audit.core.models import AuditEntry, Event
 from audit.core.models_certificates import PurgeCertificate, PurgeKind
 from audit.core.sealing import ADVISORY_LOCK, make_anchor, seal_pending
 from pause_portal import hooks
+from pause_portal.refused import Refused
 
 OWNER_ALIAS = "audit_owner"
 TABLES = ("audit_auditentry", "audit_auditsubject", "audit_auditseal")
@@ -51,7 +52,7 @@ class BadCutoff(ValueError):
     """The month asked for is not one the period allows: nothing is done, nothing recorded."""
 
 
-class RetentionRefused(RuntimeError):
+class RetentionRefused(Refused):
     """The purge cannot run as it must (no owner connection, not the owner, an agreement asks
     longer): nothing is deleted, and an entry says why."""
 

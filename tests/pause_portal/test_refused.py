@@ -61,5 +61,6 @@ def test_no_other_refused_error_is_defined():
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ClassDef) and node.name.endswith("Refused") and node.name != "Refused":
                     found[node.name] = [ast.unparse(b) for b in node.bases]
-    assert set(found) == {c.__name__ for c in PLAIN} | {"ExtractRefused", "BatchRefused"}
+    assert set(found) == {c.__name__ for c in PLAIN} | {"ExtractRefused", "BatchRefused", "ClosingRefused",
+                                                         "RecordRefused", "RetentionRefused"}
     assert all(bases == ["Refused"] for bases in found.values()), found
