@@ -74,6 +74,8 @@ class Perm(models.TextChoices):
     VIEW_RETENTION = "view_retention", ("See the retention runs, every purge certificate and what falls due for "
                                         "deletion, and preview the next run (a dry run: nothing deleted)")
     VIEW_RECORD_OF_PROCESSING = "view_record_of_processing", "See and download the record of processing (Article 30)"
+    VIEW_CALDICOTT_LOG = "view_caldicott_log", ("See and download the Caldicott log: every confirmation or rejection "
+                                                "by the Caldicott Guardian, with their justification")
     # Running the service
     MANAGE_PEOPLE = "manage_people", "Add and deactivate people, issue sign-in links"
     MANAGE_PROGRAMMES = "manage_programmes", "Set up organisations and programmes"
@@ -157,6 +159,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_RETENTION,
                     P.VIEW_PROGRESS_REPORTS,
                     P.CONFIRM_RIGHTS_DECISIONS,
+                    P.VIEW_CALDICOTT_LOG,
                     P.DECLARE_CONFLICTS,
                 }
             ),
@@ -175,6 +178,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.ANSWER_RIGHTS_REQUESTS,
                     P.KEEP_BREACH_REGISTER,
                     P.VIEW_RECORD_OF_PROCESSING,
+                    P.VIEW_CALDICOTT_LOG,
                     P.VIEW_PROGRAMME_MEMBERS,
                     P.VIEW_GOVERNANCE,
                     P.VIEW_DELETION_CERTIFICATE,

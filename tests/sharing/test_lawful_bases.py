@@ -56,7 +56,7 @@ def agree(world, **changes):
     values = agreement_values(world.programme, today=world.programme.phase_started_at.date()) | changes
     proposed = propose_agreement(programme=world.programme, by=world.trust_lead, values=values,
                                  change_reason="Synthetic change of the agreement")
-    return confirm_agreement(agreement=proposed, by=world.caldicott)
+    return confirm_agreement(agreement=proposed, by=world.caldicott, justification="Within the agreed purpose")
 
 
 # --- the vocabulary -----------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_a_power_is_cited_only_once_the_caldicott_guardian_confirms_it():
     statutory_powers.decide_power(power=power, by=world.caldicott, confirm=True)
     agreement = confirm_agreement(agreement=propose_agreement(programme=world.programme, by=world.trust_lead,
                                                               values=values, change_reason="Our power"),
-                                  by=world.caldicott)
+                                  by=world.caldicott, justification="The power is confirmed")
     assert agreement.lawful_bases["trust"]["power"] == power.code
     assert "under Children Act 1989, section 22: looked-after children (synthetic)" in bases.in_words(
         agreement.lawful_bases)
