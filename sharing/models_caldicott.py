@@ -18,6 +18,7 @@ JUSTIFICATION_MAX = 2000
 
 class DecisionKind(models.TextChoices):
     AGREEMENT = "agreement", "Data-sharing agreement version"
+    STATUTORY_POWER = "statutory_power", "Statutory power"
 
 
 class Decision(models.TextChoices):

@@ -16,9 +16,10 @@ from django.urls import reverse
 
 from audit.core.models import AuditEntry, Event
 from pause_portal.tenancy.roles import Role
-from sharing import agreements
+from sharing import agreements, statutory_powers
 from sharing.agreements import confirm_agreement, propose_agreement, reject_agreement
 from sharing.models_caldicott import CaldicottDecision
+from sharing.models_powers import StatutoryPower
 from sharing.models_scoping import Agreement, ChangeStatus
 from tests import factories as f
 from tests.conftest import sign_in_verified
@@ -54,7 +55,7 @@ def test_a_justification_over_2000_characters_is_refused(programme, trust_lead, 
 def test_the_justification_is_required_and_keyword_only():
     import inspect
 
-    for action in DECIDE.values():
+    for action in (*DECIDE.values(), statutory_powers.decide_power):
         parameter = inspect.signature(action).parameters["justification"]
         assert parameter.kind is inspect.Parameter.KEYWORD_ONLY and parameter.default is inspect.Parameter.empty
 
@@ -94,6 +95,23 @@ def test_the_entry_is_written_with_the_decision_or_not_at_all(programme, trust_l
     assert not CaldicottDecision.objects.exists()
 
 
+@pytest.mark.parametrize("confirm,verb", [(True, "confirming"), (False, "rejecting")])
+def test_a_statutory_power_decision_needs_a_justification_and_is_logged_once(confirm, verb, programme, trust_lead,
+                                                                             caldicott):
+    power = statutory_powers.propose_power(programme=programme, by=trust_lead, label="Synthetic Act 2026, section 3",
+                                           justification="Synthetic advice")
+    with pytest.raises(ValidationError, match=f"Enter your justification for {verb} the statutory power"):
+        statutory_powers.decide_power(power=power, by=caldicott, confirm=confirm, justification=" ")
+    assert StatutoryPower.objects.get(pk=power.pk).status == ChangeStatus.PROPOSED
+    assert not CaldicottDecision.objects.exists()
+    statutory_powers.decide_power(power=power, by=caldicott, confirm=confirm, justification="Counsel's advice")
+    entry = CaldicottDecision.objects.get()
+    assert (entry.kind, entry.subject_pk, entry.justification) == ("statutory_power", power.pk, "Counsel's advice")
+    assert entry.subject == "Statutory power: Synthetic Act 2026, section 3"
+    assert entry.get_decision_display() == ("Confirmed" if confirm else "Rejected")
+    assert StatutoryPower.objects.get(pk=power.pk).decision_reason == "Counsel's advice"
+
+
 def _decide_twice(programme, trust_lead, caldicott):
     v1 = propose_agreement(programme=programme, by=trust_lead, values=valid_values())
     reject_agreement(agreement=v1, by=caldicott, justification="The purposes are too wide")
@@ -124,7 +142,13 @@ def test_the_page_lists_the_entries_in_words_newest_first(reader, programme, tru
 def test_the_filter_by_kind_and_an_unknown_kind(programme, trust_lead, caldicott):
     _decide_twice(programme, trust_lead, caldicott)
     client = sign_in_verified(Client(), caldicott)
-    assert "Version 1 of the agreement" in client.get(reverse("governance:caldicott-log") + "?kind=agreement").content.decode()
+    power = statutory_powers.propose_power(programme=programme, by=trust_lead, label="Synthetic Act 2026, section 4",
+                                           justification="Synthetic advice")
+    statutory_powers.decide_power(power=power, by=caldicott, confirm=True, justification="Counsel agrees")
+    only_agreements = client.get(reverse("governance:caldicott-log") + "?kind=agreement").content.decode()
+    assert "Version 1 of the agreement" in only_agreements and "Synthetic Act 2026" not in only_agreements
+    only_powers = client.get(reverse("governance:caldicott-log") + "?kind=statutory_power").content.decode()
+    assert "Version 1 of the agreement" not in only_powers and "Statutory power: Synthetic Act 2026" in only_powers
     # an unknown kind is a clear error, and the page shows everything
     body = client.get(reverse("governance:caldicott-log") + "?kind=nope").content.decode()
     assert "Select what was decided from the list" in body and "Version 1 of the agreement" in body
