@@ -26,9 +26,10 @@ from pause_portal import presenting
 from pause_portal.tenancy.models import Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
-from sharing import data_items
+from sharing import caldicott_log, data_items
 from sharing import lawful_bases as bases
 from sharing.audit_retention import audit_trail_problem
+from sharing.models_caldicott import Decision, DecisionKind
 from sharing.models_scoping import Agreement, ChangeStatus
 from sharing.retention import parse_period
 from sharing.scoping_recheck import recheck_for_items
@@ -230,7 +231,10 @@ def may_decide(agreement: Agreement, person: Person) -> bool:
             and role_has(_role_in(person, agreement.programme), Perm.CONFIRM_AGREEMENT_CHANGE))
 
 
-def _decide(agreement: Agreement, by: Person, status: ChangeStatus, reason: str) -> Agreement:
+def _decide(agreement: Agreement, by: Person, status: ChangeStatus, justification: str) -> Agreement:
+    decision = Decision.CONFIRM if status == ChangeStatus.CONFIRMED else Decision.REJECT
+    justification = caldicott_log.justified(justification, decision=decision,
+                                            what=f"version {agreement.version} of the agreement")
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update().select_related("programme").get(pk=agreement.pk)
         if agreement.status != ChangeStatus.PROPOSED:
@@ -249,7 +253,10 @@ def _decide(agreement: Agreement, by: Person, status: ChangeStatus, reason: str)
         record_event(Event.CHANGE, actor=by, target=agreement, programme=agreement.programme,
                      role=_role_in(by, agreement.programme), action=1,
                      reason=f"data-sharing agreement version {agreement.version} {what}"
-                            + (f": {reason.strip()}" if reason.strip() else ""))
+                            + (f": {justification}" if decision == Decision.REJECT else ""))
+        caldicott_log.record(programme=agreement.programme, kind=DecisionKind.AGREEMENT,
+                             subject=f"Version {agreement.version} of the agreement", subject_pk=agreement.pk,
+                             decision=decision, justification=justification, by=by)
         if status == ChangeStatus.CONFIRMED and _scoping_items(before) != _scoping_items(agreement):
             # Any change to the scoping items re-runs the check before anything new is served (ADR 28).
             recheck_for_items(agreement.programme, version=agreement.version, served_before=served_before, by=by)
@@ -260,15 +267,15 @@ def _scoping_items(agreement: Agreement | None) -> list[str]:
     return data_items.known(Phase.SCOPING, (agreement.data_items or {}).get(str(Phase.SCOPING))) if agreement else []
 
 
-def confirm_agreement(*, agreement: Agreement, by: Person) -> Agreement:
-    """The Caldicott Guardian's confirmation: the version becomes the current agreement."""
-    return _decide(agreement, by, ChangeStatus.CONFIRMED, "")
+def confirm_agreement(*, agreement: Agreement, by: Person, justification: str) -> Agreement:
+    """The Caldicott Guardian's confirmation, with their justification (logged): the version becomes
+    the current agreement."""
+    return _decide(agreement, by, ChangeStatus.CONFIRMED, justification)
 
 
-def reject_agreement(*, agreement: Agreement, by: Person, reason: str) -> Agreement:
-    if not reason.strip():
-        raise ValidationError("Enter why the version is rejected")
-    return _decide(agreement, by, ChangeStatus.REJECTED, reason)
+def reject_agreement(*, agreement: Agreement, by: Person, justification: str) -> Agreement:
+    """The Caldicott Guardian's rejection, with their justification (logged; the proposer reads it)."""
+    return _decide(agreement, by, ChangeStatus.REJECTED, justification)
 
 
 def withdraw_agreement(*, agreement: Agreement, by: Person) -> Agreement:

@@ -80,7 +80,8 @@ def seed_agreement(programme: Programme, *, lead: Person, caldicott: Person, tod
     """The confirmed agreement, and the privacy notices in force: the Trust's (its lead publishes,
     the Caldicott Guardian confirms) and Pause's (the programme's Pause lead, if it has one yet)."""
     proposed = propose_agreement(programme=programme, by=lead, values=agreement_values(programme, today=today))
-    confirm_agreement(agreement=proposed, by=caldicott)
+    confirm_agreement(agreement=proposed, by=caldicott,
+                      justification="Demonstration: the retention periods match the Trust's policy.")
     confirm_notice(notice=publish_notice(programme=programme, by=lead, text=DEMO_TRUST_NOTICE), by=caldicott)
     pause_lead = Person.objects.filter(memberships__programme=programme, memberships__role=Role.PAUSE_LEAD,
                                        memberships__status=MembershipStatus.ACTIVE).order_by("pk").first()

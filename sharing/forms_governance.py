@@ -20,6 +20,7 @@ from sharing.agreements import (
 )
 from sharing.forms_bases import add_bases_fields, bases_initial, bases_posted
 from sharing.leaving_scoping import NO_REPORT_CHOICE
+from sharing.models_caldicott import JUSTIFICATION_MAX
 from sharing.models_scoping import Agreement
 
 WIDTH_20 = {"class": "govuk-input--width-20"}
@@ -148,6 +149,21 @@ class DecisionForm(forms.Form):
         if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
             self.add_error("reason", "Enter why you reject it")
         return data
+
+
+class JustifiedDecisionForm(DecisionForm):
+    """A Caldicott Guardian's decision: a justification is needed either way, and it goes into the
+    Caldicott log (ADR 45) that the DPO reads, so it gives reasons, never names."""
+
+    reason = forms.CharField(
+        label="Your justification", widget=forms.Textarea(attrs={"rows": 4}), max_length=JUSTIFICATION_MAX,
+        help_text="Needed whether you confirm or reject. It goes into the Caldicott log, which the DPO reads: "
+                  "give your reasons, and do not name or describe any woman or child.",
+        error_messages={"required": "Enter your justification for confirming or rejecting",
+                        "max_length": f"Your justification must be {JUSTIFICATION_MAX} characters or fewer"})
+
+    def clean(self):
+        return forms.Form.clean(self)
 
 
 class ProposalForm(forms.Form):

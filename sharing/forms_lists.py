@@ -15,6 +15,7 @@ from django import forms
 
 from pause_portal.form_rendering import NotEchoedInput, govuk
 from pause_portal.tenancy.roles import Role
+from sharing.models_caldicott import DecisionKind
 from sharing.models_delivery import ConcernKind, ConcernStatus, Participation
 
 ANY = ""
@@ -89,6 +90,17 @@ class ConcernFilterForm(forms.Form):
 
     def chosen(self) -> dict:
         return self.cleaned_data if self.is_valid() else {}
+
+
+class CaldicottLogFilterForm(forms.Form):
+    """The Caldicott log's filter by what was decided (ADR 45)."""
+
+    kind = govuk(forms.ChoiceField(
+        label="What was decided", required=False, choices=_with_any("Everything", DecisionKind.choices),
+        error_messages={"invalid_choice": "Select what was decided from the list"}))
+
+    def chosen_kind(self) -> str:
+        return self.cleaned_data["kind"] if self.is_valid() else ANY
 
 
 ACTIVE, DEACTIVATED = "active", "deactivated"

@@ -18,6 +18,7 @@ from pause_portal.tenancy.models import (  # noqa: F401
     Programme,
     SignedInSession,
 )
+from sharing.models_caldicott import CaldicottDecision  # noqa: F401
 from sharing.models_delivery import (  # noqa: F401
     CaseloadAssignment,
     CaseloadGroupObjectPermission,

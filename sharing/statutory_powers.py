@@ -14,7 +14,8 @@ from audit.core.models import Event
 from pause_portal.tenancy.models import Person, Programme
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import membership_in
-from sharing import lawful_bases
+from sharing import caldicott_log, lawful_bases
+from sharing.models_caldicott import Decision, DecisionKind
 from sharing.models_powers import StatutoryPower
 from sharing.models_scoping import ChangeStatus
 
@@ -65,10 +66,11 @@ def may_decide(power: StatutoryPower, person: Person) -> bool:
             and role_has(_role(person, power.programme_id), Perm.CONFIRM_AGREEMENT_CHANGE))
 
 
-def decide_power(*, power: StatutoryPower, by: Person, confirm: bool, reason: str = "") -> StatutoryPower:
-    """The Caldicott Guardian confirms it (it can be cited from then on) or rejects it, with why."""
-    if not confirm and not (reason or "").strip():
-        raise ValidationError({"reason": "Enter why you reject it"})
+def decide_power(*, power: StatutoryPower, by: Person, confirm: bool, justification: str) -> StatutoryPower:
+    """The Caldicott Guardian confirms it (it can be cited from then on) or rejects it, with their
+    justification either way (logged: ADR 45)."""
+    decision = Decision.CONFIRM if confirm else Decision.REJECT
+    justification = caldicott_log.justified(justification, decision=decision, what="the statutory power")
     with transaction.atomic():
         power = StatutoryPower.objects.select_for_update().get(pk=power.pk)
         if power.status != ChangeStatus.PROPOSED:
@@ -78,9 +80,12 @@ def decide_power(*, power: StatutoryPower, by: Person, confirm: bool, reason: st
             raise PermissionDenied("A statutory power is confirmed or rejected by the programme's Caldicott "
                                    "Guardian, never by the person who proposed it.")
         power.status = ChangeStatus.CONFIRMED if confirm else ChangeStatus.REJECTED
-        power.decided_by, power.decided_at, power.decision_reason = by, timezone.now(), (reason or "").strip()
+        power.decided_by, power.decided_at, power.decision_reason = by, timezone.now(), justification
         power.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
         record_event(Event.CHANGE, actor=by, target=power, programme=power.programme, role=_role(by, power.programme_id),
                      action=1, reason=f"statutory power {'confirmed' if confirm else 'rejected'}: {power.label}"
                                       + (f" ({power.decision_reason})" if power.decision_reason else ""))
+        caldicott_log.record(programme=power.programme, kind=DecisionKind.STATUTORY_POWER,
+                             subject=f"Statutory power: {power.label}", subject_pk=power.pk, decision=decision,
+                             justification=justification, by=by)
     return power

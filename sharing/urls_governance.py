@@ -4,7 +4,7 @@ proposal it decides only so that a stale or foreign one answers 404."""
 
 from django.urls import path
 
-from sharing.views import governance, governance_notices, governance_powers
+from sharing.views import caldicott_log, governance, governance_notices, governance_powers
 
 app_name = "governance"
 
@@ -24,4 +24,6 @@ urlpatterns = [
     path("powers/", governance_powers.powers, name="powers"),
     path("powers/propose/", governance_powers.propose, name="power-propose"),
     path("powers/decide/", governance_powers.decide, name="power-decide"),
+    path("caldicott-log/", caldicott_log.caldicott_log, name="caldicott-log"),
+    path("caldicott-log/export/", caldicott_log.caldicott_log_export, name="caldicott-log-export"),
 ]

@@ -76,6 +76,8 @@ class Perm(models.TextChoices):
     VIEW_RECORD_OF_PROCESSING = "view_record_of_processing", "See and download the record of processing (Article 30)"
     VIEW_PROMISES = "view_promises", ("See each promise of the privacy notice, the control that enforces it and the "
                                       "latest evidence that it works")
+    VIEW_CALDICOTT_LOG = "view_caldicott_log", ("See and download the Caldicott log: every confirmation or rejection "
+                                                "by the Caldicott Guardian, with their justification")
     # Running the service
     MANAGE_PEOPLE = "manage_people", "Add and deactivate people, issue sign-in links"
     MANAGE_PROGRAMMES = "manage_programmes", "Set up organisations and programmes"
@@ -160,6 +162,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_PROMISES,
                     P.VIEW_PROGRESS_REPORTS,
                     P.CONFIRM_RIGHTS_DECISIONS,
+                    P.VIEW_CALDICOTT_LOG,
                     P.DECLARE_CONFLICTS,
                 }
             ),
@@ -178,6 +181,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.ANSWER_RIGHTS_REQUESTS,
                     P.KEEP_BREACH_REGISTER,
                     P.VIEW_RECORD_OF_PROCESSING,
+                    P.VIEW_CALDICOTT_LOG,
                     P.VIEW_PROGRAMME_MEMBERS,
                     P.VIEW_GOVERNANCE,
                     P.VIEW_DELETION_CERTIFICATE,

@@ -28,7 +28,13 @@ from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing import agreements, phases, scoping_term
 from sharing.closing import closing_blockers, closure_certificate
-from sharing.forms_governance import AgreementForm, DecisionForm, PhaseChangeForm, ProposalForm
+from sharing.forms_governance import (
+    AgreementForm,
+    DecisionForm,
+    JustifiedDecisionForm,
+    PhaseChangeForm,
+    ProposalForm,
+)
 from sharing.leaving_scoping import leaving_scoping
 from sharing.models_scoping import Agreement, PhaseChange
 
@@ -130,19 +136,20 @@ def _proposal_or_404(request, open_one):
 def agreement_decide(request):
     programme = _programme(request)
     proposal = agreements.open_proposal(programme)
-    form = DecisionForm(request.POST if request.method == "POST" else None,
-                        initial={"proposal": proposal.pk if proposal else None})
+    form = JustifiedDecisionForm(request.POST if request.method == "POST" else None,
+                                 initial={"proposal": proposal.pk if proposal else None})
     status = 200
     if request.method == "POST":
         _proposal_or_404(request, proposal)
         if form.is_valid():
             try:
                 if form.cleaned_data["decision"] == "confirm":
-                    agreements.confirm_agreement(agreement=proposal, by=request.user)
+                    agreements.confirm_agreement(agreement=proposal, by=request.user,
+                                                 justification=form.cleaned_data["reason"])
                     messages.success(request, f"Version {proposal.version} confirmed: it is now the agreement.")
                 else:
                     agreements.reject_agreement(agreement=proposal, by=request.user,
-                                                reason=form.cleaned_data["reason"])
+                                                justification=form.cleaned_data["reason"])
                     messages.success(request, f"Version {proposal.version} rejected.")
             except (PermissionDenied, ValidationError) as exc:
                 form.add_error(None, _message(exc))

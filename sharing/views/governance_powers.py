@@ -16,7 +16,7 @@ from pause_portal.access import for_perm
 from pause_portal.tenancy.roles import Perm, role_has
 from pause_portal.tenancy.selectors import current_membership
 from sharing import lawful_bases, statutory_powers
-from sharing.forms_governance import DecisionForm, PowerForm
+from sharing.forms_governance import JustifiedDecisionForm, PowerForm
 from sharing.models_powers import StatutoryPower
 from sharing.models_scoping import ChangeStatus
 
@@ -36,7 +36,7 @@ def _page(request, *, propose_form=None, decide_form=None, status=200):
         "waiting": [{"power": p, "may_decide": statutory_powers.may_decide(p, request.user)} for p in waiting],
         "past": [p for p in others if p.status != ChangeStatus.PROPOSED],
         "may_propose": role_has(membership.role, Perm.PROPOSE_AGREEMENT_CHANGE),
-        "propose_form": propose_form or PowerForm(), "decide_form": decide_form or DecisionForm(),
+        "propose_form": propose_form or PowerForm(), "decide_form": decide_form or JustifiedDecisionForm(),
     }, status=status)
 
 
@@ -75,12 +75,12 @@ def decide(request):
                                           pk=proposal if str(proposal).isdigit() else None).first()
     if power is None:
         raise Http404("No such power waiting.")
-    form = DecisionForm(request.POST)
+    form = JustifiedDecisionForm(request.POST)
     if form.is_valid():
         confirm = form.cleaned_data["decision"] == "confirm"
         try:
             statutory_powers.decide_power(power=power, by=request.user, confirm=confirm,
-                                          reason=form.cleaned_data["reason"])
+                                          justification=form.cleaned_data["reason"])
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:

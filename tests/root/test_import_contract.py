@@ -58,6 +58,7 @@ SEALED_LABELS = [
     ("pseudonymisation.ReencryptionRun", "pseudonymisation_reencryptionrun"),
     ("sharing.AbsenceConfirmation", "sharing_absenceconfirmation"),
     ("sharing.AccountLink", "sharing_accountlink"),
+    ("sharing.CaldicottDecision", "sharing_caldicottdecision"),
     ("sharing.Agreement", "sharing_agreement"),
     ("sharing.CaseloadAssignment", "sharing_caseloadassignment"),
     ("sharing.CaseloadGroupObjectPermission", "sharing_caseloadgroupobjectpermission"),

@@ -123,7 +123,7 @@ def agree(programme, lead, guardian, items: list[str]) -> Agreement:
     values["data_items"] = {**values["data_items"], "scoping": list(items)}
     proposed = propose_agreement(programme=programme, by=lead, values=values,
                                  change_reason=f"Scoping items now: {', '.join(items)}")
-    return confirm_agreement(agreement=proposed, by=guardian)
+    return confirm_agreement(agreement=proposed, by=guardian, justification="Within the agreed purpose")
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def valid_values(**changes) -> dict:
 
 def confirmed_v1(programme, trust_lead, caldicott, **changes) -> Agreement:
     v1 = propose_agreement(programme=programme, by=trust_lead, values=valid_values(**changes))
-    return confirm_agreement(agreement=v1, by=caldicott)
+    return confirm_agreement(agreement=v1, by=caldicott, justification="Within the agreed purpose")
 
 
 def errors_of(exc: pytest.ExceptionInfo) -> dict:
@@ -65,7 +65,7 @@ def test_a_trust_lead_proposes_and_the_caldicott_guardian_confirms(programme, tr
     assert proposed.version == 1 and proposed.status == ChangeStatus.PROPOSED and proposed.based_on is None
     assert current_agreement(programme) is None
     assert release_blockers(programme) != []
-    confirm_agreement(agreement=proposed, by=caldicott)
+    confirm_agreement(agreement=proposed, by=caldicott, justification="Within the agreed purpose")
     current = current_agreement(programme)
     assert current.pk == proposed.pk and current.decided_by == caldicott and current.decided_at is not None
     assert release_blockers(programme) == []
@@ -84,9 +84,9 @@ def test_only_the_programmes_caldicott_guardian_decides(decider, programme, othe
     f.membership(people["other_caldicott"], other_programme, Role.CALDICOTT_GUARDIAN)
     proposed = propose_agreement(programme=programme, by=trust_lead, values=valid_values())
     with pytest.raises(PermissionDenied):
-        confirm_agreement(agreement=proposed, by=people[decider])
+        confirm_agreement(agreement=proposed, by=people[decider], justification="Within the agreed purpose")
     with pytest.raises(PermissionDenied):
-        reject_agreement(agreement=proposed, by=people[decider], reason="No")
+        reject_agreement(agreement=proposed, by=people[decider], justification="No")
     assert Agreement.objects.get(pk=proposed.pk).status == ChangeStatus.PROPOSED
 
 
@@ -112,7 +112,7 @@ def test_a_confirmed_version_is_never_changed_a_change_is_the_next_version(progr
                            values=valid_values(scoping_extension_days=14, purposes="New purposes"))
     assert v2.version == 2 and v2.based_on == v1
     assert current_agreement(programme) == v1  # until confirmed
-    confirm_agreement(agreement=v2, by=caldicott)
+    confirm_agreement(agreement=v2, by=caldicott, justification="Within the agreed purpose")
     v1.refresh_from_db()
     assert {k: getattr(v1, k) for k in agreements.VALUE_FIELDS} | {"status": v1.status} == before
     assert current_agreement(programme) == v2
@@ -125,9 +125,9 @@ def test_rejected_and_withdrawn_versions_keep_their_numbers_and_change_nothing(p
     v1 = confirmed_v1(programme, trust_lead, caldicott)
     v2 = propose_agreement(programme=programme, by=trust_lead, values=valid_values(purposes="Other"),
                            change_reason="Wider purposes")
-    with pytest.raises(ValidationError, match="Enter why"):
-        reject_agreement(agreement=v2, by=caldicott, reason=" ")
-    reject_agreement(agreement=v2, by=caldicott, reason="Too wide")
+    with pytest.raises(ValidationError, match="Enter your justification for rejecting version 2 of the agreement"):
+        reject_agreement(agreement=v2, by=caldicott, justification=" ")
+    reject_agreement(agreement=v2, by=caldicott, justification="Too wide")
     assert AuditEntry.objects.filter(reason="data-sharing agreement version 2 rejected: Too wide").exists()
     v3 = propose_agreement(programme=programme, by=trust_lead, values=valid_values(purposes="Third"),
                            change_reason="Narrower")
@@ -137,7 +137,7 @@ def test_rejected_and_withdrawn_versions_keep_their_numbers_and_change_nothing(p
     withdraw_agreement(agreement=v3, by=trust_lead)
     assert current_agreement(programme) == v1
     with pytest.raises(ValidationError, match="not waiting"):
-        confirm_agreement(agreement=v3, by=caldicott)
+        confirm_agreement(agreement=v3, by=caldicott, justification="Within the agreed purpose")
 
 
 def test_one_proposal_waits_at_a_time(programme, trust_lead, caldicott):
@@ -214,5 +214,5 @@ def test_the_confirmation_rolls_back_when_its_audit_entry_cannot_be_written(prog
 
     monkeypatch.setattr(agreements, "record_event", failing)
     with pytest.raises(RuntimeError):
-        confirm_agreement(agreement=proposed, by=caldicott)
+        confirm_agreement(agreement=proposed, by=caldicott, justification="Within the agreed purpose")
     assert Agreement.objects.get(pk=proposed.pk).status == ChangeStatus.PROPOSED

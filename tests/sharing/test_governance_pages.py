@@ -41,6 +41,8 @@ ALLOWED = {
     "governance:powers": READERS,
     "governance:power-propose": {Role.TRUST_LEAD},
     "governance:power-decide": {Role.CALDICOTT_GUARDIAN},
+    "governance:caldicott-log": {Role.CALDICOTT_GUARDIAN, Role.DPO},
+    "governance:caldicott-log-export": {Role.CALDICOTT_GUARDIAN, Role.DPO},
 }
 
 
@@ -117,10 +119,13 @@ def test_proposing_confirming_and_the_versions_through_the_pages(programme, trus
     guardian = sign_in_verified(Client(), caldicott)
     body = guardian.get(reverse("governance:agreement-decide")).content.decode()
     assert "Version 1: confirm or reject" in body and trust_lead.full_name in body
-    response = guardian.post(reverse("governance:agreement-decide"), {"proposal": v1.pk, "decision": "reject"})
-    assert response.status_code == 400 and "Enter why you reject it" in response.content.decode()
+    for decision in ("reject", "confirm"):
+        response = guardian.post(reverse("governance:agreement-decide"), {"proposal": v1.pk, "decision": decision})
+        assert response.status_code == 400
+        assert "Enter your justification for confirming or rejecting" in response.content.decode()
+    assert Agreement.objects.get().status == ChangeStatus.PROPOSED
     assert guardian.post(reverse("governance:agreement-decide"),
-                         {"proposal": v1.pk, "decision": "confirm"}).status_code == 302
+                         {"proposal": v1.pk, "decision": "confirm", "reason": "Matches the DPIA"}).status_code == 302
     assert Agreement.objects.get().status == ChangeStatus.CONFIRMED
 
     trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=21)
@@ -128,7 +133,8 @@ def test_proposing_confirming_and_the_versions_through_the_pages(programme, trus
                          agreement_form(scoping_extension_days="21", change_reason="Late extract"))
     assert response.status_code == 302
     v2 = Agreement.objects.get(version=2)
-    guardian.post(reverse("governance:agreement-decide"), {"proposal": v2.pk, "decision": "confirm"})
+    guardian.post(reverse("governance:agreement-decide"),
+                  {"proposal": v2.pk, "decision": "confirm", "reason": "The notice allows 21 days"})
     body = sign_in_verified(Client(), dpo).get(reverse("governance:agreement") + "?version=2").content.decode()
     assert "What changed from version 1" in body and "21 days beyond three months" in body
     assert "Late extract" in body
@@ -206,7 +212,7 @@ def test_the_dashboard_countdown_follows_a_confirmed_extension_and_ends(programm
     trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=10)
     v1 = propose_agreement(programme=programme, by=trust_lead, change_reason="More time",
                            values=valid_values(scoping_extension_days=10))
-    confirm_agreement(agreement=v1, by=caldicott)
+    confirm_agreement(agreement=v1, by=caldicott, justification="Within the agreed purpose")
     with time_machine.travel(datetime(2027, 3, 9, 12, tzinfo=UTC), tick=False):
         body = sign_in_verified(Client(), trust_lead).get(reverse("dashboard")).content.decode()
         assert "1 day left in scoping" in body

@@ -167,7 +167,7 @@ def test_the_deadline_and_its_extension_through_a_confirmed_agreement(programme,
     v1 = propose_agreement(programme=programme, by=trust_lead, change_reason="Christmas closure",
                            values=valid_values(scoping_extension_days=14))
     assert scoping_deadline(programme) == datetime(2027, 2, 28, 10, tzinfo=UTC)  # not until confirmed
-    confirm_agreement(agreement=v1, by=caldicott)
+    confirm_agreement(agreement=v1, by=caldicott, justification="Within the agreed purpose")
     assert scoping_deadline(programme) == datetime(2027, 3, 14, 10, tzinfo=UTC)
     with time_machine.travel(datetime(2027, 3, 14, 9, 59, tzinfo=UTC), tick=False):
         assert scoping_is_open(programme)
@@ -238,7 +238,7 @@ def test_a_new_deadline_gets_its_own_reminders(programme, trust_lead, caldicott,
         trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=30)
         v1 = propose_agreement(programme=programme, by=trust_lead, change_reason="More time",
                                values=valid_values(scoping_extension_days=30))
-        confirm_agreement(agreement=v1, by=caldicott)
+        confirm_agreement(agreement=v1, by=caldicott, justification="Within the agreed purpose")
         assert send_scoping_reminder(programme=programme) == 0  # 33 days left: nothing due yet
     with time_machine.travel(DEADLINE, tick=False):
         assert send_scoping_reminder(programme=programme) == 1  # 30 days before the new deadline

@@ -56,7 +56,7 @@ def agree(world, **changes):
     values = agreement_values(world.programme, today=world.programme.phase_started_at.date()) | changes
     proposed = propose_agreement(programme=world.programme, by=world.trust_lead, values=values,
                                  change_reason="Synthetic change of the agreement")
-    return confirm_agreement(agreement=proposed, by=world.caldicott)
+    return confirm_agreement(agreement=proposed, by=world.caldicott, justification="Within the agreed purpose")
 
 
 # --- the vocabulary -----------------------------------------------------------------------------
@@ -216,11 +216,11 @@ def test_a_power_is_cited_only_once_the_caldicott_guardian_confirms_it():
         propose_agreement(programme=world.programme, by=world.trust_lead, values=values, change_reason="x")
     assert exc.value.message_dict["trust_power"] == ["Choose a statutory power from the list"]
     with pytest.raises(PermissionDenied):
-        statutory_powers.decide_power(power=power, by=world.trust_lead, confirm=True)
-    statutory_powers.decide_power(power=power, by=world.caldicott, confirm=True)
+        statutory_powers.decide_power(power=power, by=world.trust_lead, confirm=True, justification="Confirmed by legal advice")
+    statutory_powers.decide_power(power=power, by=world.caldicott, confirm=True, justification="Confirmed by legal advice")
     agreement = confirm_agreement(agreement=propose_agreement(programme=world.programme, by=world.trust_lead,
                                                               values=values, change_reason="Our power"),
-                                  by=world.caldicott)
+                                  by=world.caldicott, justification="The power is confirmed")
     assert agreement.lawful_bases["trust"]["power"] == power.code
     assert "under Children Act 1989, section 22: looked-after children (synthetic)" in bases.in_words(
         agreement.lawful_bases)
@@ -232,7 +232,7 @@ def test_a_power_belongs_to_its_programme():
     world, other = delivery_world(women=0), delivery_world(women=0)
     power = statutory_powers.propose_power(programme=other.programme, by=other.trust_lead,
                                            label="Synthetic Act 2026, section 1", justification="Synthetic")
-    statutory_powers.decide_power(power=power, by=other.caldicott, confirm=True)
+    statutory_powers.decide_power(power=power, by=other.caldicott, confirm=True, justification="Confirmed by legal advice")
     assert power.code in dict(bases.power_choices(other.programme.pk))
     assert power.code not in dict(bases.power_choices(world.programme.pk))
 
@@ -270,6 +270,11 @@ def test_the_powers_pages_propose_and_confirm_with_a_denial_for_everyone_else():
     assert lead.post(reverse("governance:power-decide"),
                      {"proposal": power.pk, "decision": "confirm"}).status_code in (403, 404)
     response = guardian.post(reverse("governance:power-decide"), {"proposal": power.pk, "decision": "confirm"})
+    assert response.status_code == 400
+    assert "Enter your justification for confirming or rejecting" in response.content.decode()
+    assert StatutoryPower.objects.get().status == ChangeStatus.PROPOSED
+    response = guardian.post(reverse("governance:power-decide"),
+                             {"proposal": power.pk, "decision": "confirm", "reason": "Legal advice agrees"})
     assert response.status_code == 302
     power.refresh_from_db()
     assert power.status == ChangeStatus.CONFIRMED and power.decided_by == world.caldicott

@@ -165,7 +165,8 @@ def test_an_extension_needs_a_notice_version_that_says_so(programme, trust_lead,
         propose_agreement(programme=programme, by=trust_lead, change_reason="More time",
                           values=valid_values(scoping_extension_days=14))
     confirm_agreement(agreement=propose_agreement(programme=programme, by=trust_lead, change_reason="More time",
-                                                  values=valid_values(scoping_extension_days=10)), by=caldicott)
+                                                  values=valid_values(scoping_extension_days=10)), by=caldicott,
+                      justification="The notice allows it")
     assert scoping_deadline(programme) == datetime(2027, 3, 10, 10, tzinfo=UTC)
     # a later notice that allows less cuts the term at once: the agreement never counts for more
     trust_notice(programme, by=trust_lead, confirmed_by=caldicott, extension_days=3)

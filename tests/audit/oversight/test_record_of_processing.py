@@ -39,13 +39,13 @@ def agreed(programme, trust_lead, caldicott, dpo):
     """The programme with its first version confirmed: the demo's values."""
     version = propose_agreement(programme=programme, by=trust_lead, values=agreement_values(programme,
                                                                                             today=date(2026, 3, 1)))
-    return confirm_agreement(agreement=version, by=caldicott)
+    return confirm_agreement(agreement=version, by=caldicott, justification="Within the agreed purpose")
 
 
 def change(programme, lead, caldicott, reason="Synthetic change", **values):
     proposed = propose_agreement(programme=programme, by=lead, values={**values_of(current_agreement(programme)),
                                                                        **values}, change_reason=reason)
-    return confirm_agreement(agreement=proposed, by=caldicott)
+    return confirm_agreement(agreement=proposed, by=caldicott, justification="Within the agreed purpose")
 
 
 def filled(data: dict) -> list[str]:

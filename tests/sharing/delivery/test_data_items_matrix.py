@@ -40,7 +40,7 @@ def agree(world, items: list[str]):
     values["data_items"] = {**values["data_items"], "delivery": list(items)}
     proposed = propose_agreement(programme=world.programme, by=world.trust_lead, values=values,
                                  change_reason=f"Delivery items now: {', '.join(items)}")
-    return confirm_agreement(agreement=proposed, by=world.caldicott)
+    return confirm_agreement(agreement=proposed, by=world.caldicott, justification="Within the agreed purpose")
 
 
 def pages(world, her: ReleasedWoman, concern) -> dict[str, str]:
