@@ -280,10 +280,7 @@ def destroy_key_of_last_tombstone(programme: Programme, *, by: Person | None, tr
     if programme.phase != Phase.CLOSED or tombstones_remain(programme):
         return None
     scope = kept_key_scope(programme)
-    if not DataKey.objects.filter(programme_id=programme.pk, phase=scope.phase, purpose=scope.purpose,
-                                  destroyed_at__isnull=True).exists():
-        return None
-    if not keys.destroy(scope):
+    if not keys.destroy(scope):  # no live version left: destroyed already
         return None
     certificate = certificates.issue(
         PurgeKind.CLOSURE, programme=programme, by=by, schedule="the retention run that deleted the last tombstone",

@@ -18,41 +18,35 @@ from sharing.trust_copy_schedule import apply_trust_copy_retention
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="sharing.apply_retention_schedules", ignore_result=True)
-def apply_retention_schedules() -> int:
-    """Apply each delivery or closed programme's retention schedule. A programme whose agreement
-    has a period that cannot be applied is refused (nothing deleted, an audit entry says why) and
-    the others go on. Returns how many programmes ran."""
+def _run_each(programme_ids, apply, *, what: str, refused: str) -> int:
+    """Run one schedule for each programme, as the beat does. A programme whose agreement has a
+    period that cannot be applied is refused (nothing deleted, an audit entry says why: `refused`)
+    and the others go on; so do they when one fails. Returns how many programmes ran."""
     ran = 0
-    for programme_id in Programme.objects.filter(phase__in=[Phase.DELIVERY, Phase.CLOSED]).values_list("pk", flat=True):
+    for programme_id in programme_ids:
         programme = Programme.objects.get(pk=programme_id)
         try:
-            apply_retention(programme, dry_run=False, trigger="beat")
+            apply(programme, dry_run=False, trigger="beat")
             ran += 1
         except RetentionScheduleError as exc:
-            logger.error("retention for programme #%s refused: %s", programme_id, exc)
+            logger.error("%s for programme #%s refused: %s", what, programme_id, exc)
             record_event(Event.CHANGE, actor=None, target=programme, programme=programme, action=0,
-                         reason=f"retention run refused, nothing deleted: {exc}")
+                         reason=f"{refused} refused, nothing deleted: {exc}")
         except Exception:  # one programme's failure must not hold back the others
-            logger.exception("retention for programme #%s failed; the next run tries again", programme_id)
+            logger.exception("%s for programme #%s failed; the next run tries again", what, programme_id)
     return ran
+
+
+@shared_task(name="sharing.apply_retention_schedules", ignore_result=True)
+def apply_retention_schedules() -> int:
+    """Apply each delivery or closed programme's retention schedule. Returns how many ran."""
+    return _run_each(Programme.objects.filter(phase__in=[Phase.DELIVERY, Phase.CLOSED]).values_list("pk", flat=True),
+                     apply_retention, what="retention", refused="retention run")
 
 
 @shared_task(name="sharing.apply_trust_copy_schedules", ignore_result=True)
 def apply_trust_copy_schedules() -> int:
     """Apply each programme's Trust's-copy schedule (every phase: the Trust's copy exists from the
-    first import). A programme whose agreement has a period that cannot be applied is refused
-    (nothing deleted, an audit entry says why) and the others go on. Returns how many ran."""
-    ran = 0
-    for programme_id in Programme.objects.values_list("pk", flat=True):
-        programme = Programme.objects.get(pk=programme_id)
-        try:
-            apply_trust_copy_retention(programme, dry_run=False, trigger="beat")
-            ran += 1
-        except RetentionScheduleError as exc:
-            logger.error("Trust's copy retention for programme #%s refused: %s", programme_id, exc)
-            record_event(Event.CHANGE, actor=None, target=programme, programme=programme, action=0,
-                         reason=f"Trust's copy retention refused, nothing deleted: {exc}")
-        except Exception:  # one programme's failure must not hold back the others
-            logger.exception("Trust's copy retention for programme #%s failed; the next run tries again", programme_id)
-    return ran
+    first import). Returns how many ran."""
+    return _run_each(Programme.objects.values_list("pk", flat=True), apply_trust_copy_retention,
+                     what="Trust's copy retention", refused="Trust's copy retention")
