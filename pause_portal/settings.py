@@ -350,6 +350,8 @@ CELERY_BEAT_SCHEDULE = {
     # As the audit tables' owner (PORTAL_AUDIT_OWNER_DATABASE_URL below); ADR 40.
     "audit-trail-retention": {"task": "audit.purge_expired_trail", "schedule": crontab(hour=3, minute=15)},
     "eligibility-upload-sweep": {"task": "eligibility.sweep_kept_uploads", "schedule": crontab(minute=20)},
+    # Every reminder due (DPIA reviews, breach clocks, rights requests, concerns, confirmations): ADR 47.
+    "reminders": {"task": "audit.send_reminders", "schedule": 900.0},
 }
 # The audit trail's purge runs only on a worker of its own, the one that holds the owner's
 # connection (docker-compose's audit-owner-worker, `-Q audit_owner`); the other workers never see

@@ -24,3 +24,12 @@ def tell_of_rights_proposal(proposal_id: int, portal_url: str = "") -> int:
     from audit.oversight.proposals import tell_of_proposal
 
     return tell_of_proposal(proposal_id=proposal_id, portal_url=portal_url)
+
+
+@shared_task(name="audit.send_reminders", ignore_result=True)
+def send_reminders() -> dict[str, int]:
+    """Every reminder due now, each sent once (ADR 47): DPIA reviews, breach clocks, rights requests,
+    unacknowledged concerns, waiting confirmations."""
+    from audit.oversight.reminder_providers import run_all
+
+    return run_all()

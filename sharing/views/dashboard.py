@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from audit.core import reminders
 from audit.core.models import AuditEntry, Event
 from eligibility.disclosure import record_staff_view
 from pause_portal.access import signed_in
@@ -55,6 +56,8 @@ def dashboard(request):
         "permissions": sorted(ROLE_SPECS[role].permissions, key=lambda p: p.label),
         "programme": programme,
         "last_sign_ins": AuditEntry.objects.filter(actor=person, event=Event.SIGN_IN).order_by("-timestamp")[1:4],
+        # The reminders sent to this person that still wait (ADR 47): headlines with no identifier.
+        "reminders": reminders.shown_to(person, programme_id=programme.pk if programme else None),
     }
     if role_has(role, Perm.CONFIRM_ROLE_GRANT) or person.is_system_admin:
         context["pending_grants"] = list(pending_grants_for(person))
