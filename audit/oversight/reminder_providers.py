@@ -6,12 +6,10 @@ every quarter of an hour."""
 
 from __future__ import annotations
 
-from audit.core.reminders import Provider
+from audit.core.reminders import Provider, run
 
 PROVIDERS: dict[str, Provider] = {}
 
 
 def run_all(now=None) -> dict[str, int]:
-    from audit.core.reminders import run
-
     return run(PROVIDERS, now=now)
