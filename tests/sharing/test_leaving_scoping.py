@@ -131,7 +131,7 @@ def test_the_finding_no_report_then_the_explicit_choice_and_the_confirmers_page_
     assert "The purge will keep The Trust's own records A deletion certificate No final report will be kept." in text
     assert ("Confirming ends scoping: Pause's scoping data is deleted and the scoping key destroyed, keeping "
             "the Trust's own records and a deletion certificate, and no final report.") in text
-    assert guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm"}).status_code == 302
+    assert guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 302
     programme.refresh_from_db()
     certificate = DeletionCertificate.objects.get(programme=programme)
     assert programme.phase == Phase.DELIVERY
@@ -163,7 +163,7 @@ def test_with_an_approved_report_the_move_is_allowed_and_the_page_names_it(progr
     assert "The purge will keep Approved final report The Trust's own records A deletion certificate" in text
     assert "keeping the approved final report and the Trust's own records and a deletion certificate." in text
     assert "No final report will be kept" not in text
-    guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm"})
+    guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"})
     certificate = DeletionCertificate.objects.get(programme=programme)
     assert {"what": "Approved final report", "id": approved.pk} in certificate.kept
     assert list(FinalReport.objects.all()) == [approved]
@@ -207,7 +207,7 @@ def test_a_waiting_change_with_neither_a_report_nor_the_choice_cannot_be_confirm
                                         reason="The report is approved", proposed_by=trust_lead)
     guardian = sign_in_verified(Client(), caldicott)
     assert "This change cannot be confirmed: no final report is approved" in page_text(guardian)
-    response = guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm"})
+    response = guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"})
     assert response.status_code == 400
     assert "the proposer did not choose to end scoping with no final report kept" in response.content.decode()
     with pytest.raises(ValidationError, match="No final report is approved"):
