@@ -165,9 +165,7 @@ def _justified(justification: str, decision: Decision) -> str:
         raise RightsRefused(exc.messages[0]) from None
 
 
-def _logged(locked: RightsProposal, request: RightsRequest, membership: Membership, by: Person, decision: Decision,
-            justification: str) -> None:
-    locked.request = request
+def _logged(locked: RightsProposal, membership: Membership, by: Person, decision: Decision, justification: str) -> None:
     caldicott_log.record(programme=membership.programme, kind=DecisionKind.RIGHTS_DECISION, subject=in_words(locked),
                          subject_pk=locked.pk, decision=decision, justification=justification, by=by)
 
@@ -190,7 +188,7 @@ def confirm(proposal: RightsProposal, *, by: Person, justification: str):
         record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
                      action=1, reason=f"rights request {request.reference}: proposal #{locked.pk} confirmed by "
                                       "the Caldicott Guardian")
-        _logged(locked, request, membership, by, Decision.CONFIRM, justification)
+        _logged(locked, membership, by, Decision.CONFIRM, justification)
         if locked.kind == ProposalKind.ERASURE:
             return erasure.carry_out(request, locked, confirmer=by, confirmer_membership=membership)
         return carry_out_upheld(request, locked, confirmer=by, confirmer_membership=membership)
@@ -211,7 +209,7 @@ def decline(proposal: RightsProposal, *, justification: str, by: Person) -> Righ
         record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
                      action=1, reason=f"rights request {locked.request.reference}: proposal #{locked.pk} declined "
                                       "by the Caldicott Guardian")
-        _logged(locked, locked.request, membership, by, Decision.REJECT, justification)
+        _logged(locked, membership, by, Decision.REJECT, justification)
     return locked
 
 
