@@ -35,7 +35,9 @@ from pause_portal.tenancy.roles import (
     OrganisationKind,
     Role,
 )
+from sharing import caldicott_log
 from sharing.handover import hand_over, hand_over_everywhere
+from sharing.models_caldicott import Decision, DecisionKind
 from sharing.models_delivery import CaseloadEndReason
 
 # How long after redeeming a one-time link its session may set up two-step sign-in.
@@ -142,9 +144,18 @@ def may_confirm(membership: Membership, by: Person) -> bool:
     ).exists()
 
 
-def confirm_role(*, membership: Membership, by: Person) -> Membership:
-    """The second person's confirmation: a system administrator or the programme's Caldicott
-    Guardian, never the person who asked and never the person receiving the role."""
+def grant_in_words(membership: Membership) -> str:
+    """How the Caldicott log names a grant: the role and the person's number, never their name."""
+    return f"Grant of the {Role(membership.role).label} role to person #{membership.person_id}"
+
+
+def confirm_role(*, membership: Membership, by: Person, justification: str) -> Membership:
+    """The second person's confirmation, with their justification: a system administrator or the
+    programme's Caldicott Guardian, never the person who asked and never the person receiving the
+    role. Whichever of them confirms, the decision and its justification go into the programme's
+    Caldicott log (ADR 45), which the DPO reads."""
+    justification = caldicott_log.justified(justification, decision=Decision.CONFIRM,
+                                            what=grant_in_words(membership).replace("Grant", "the grant", 1))
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.status != MembershipStatus.PENDING:
@@ -162,6 +173,9 @@ def confirm_role(*, membership: Membership, by: Person) -> Membership:
             Event.ROLE_CONFIRMED, actor=by, target=membership, programme=membership.programme,
             role=membership.role, action=1,
         )
+        caldicott_log.record(programme=membership.programme, kind=DecisionKind.ROLE_GRANT,
+                             subject=grant_in_words(membership), subject_pk=membership.pk,
+                             decision=Decision.CONFIRM, justification=justification, by=by)
     return membership
 
 

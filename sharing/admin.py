@@ -1,9 +1,7 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 
 from pause_portal.tenancy.models import Membership, Organisation, Programme
-from sharing import actions
 
 
 class SystemAdminOnly(admin.ModelAdmin):
@@ -38,11 +36,13 @@ class ProgrammeAdmin(SystemAdminOnly):
 
 @admin.register(Membership)
 class MembershipAdmin(SystemAdminOnly):
-    """Grants are made with `add_user` or the People page; here they can be confirmed."""
+    """Grants are made with `add_user` or the People page and confirmed on the portal's Role grants
+    page (or `add_user`), where the confirmer gives the justification the Caldicott log keeps (ADR
+    45): the admin lists them only, with no action that could confirm one without it."""
 
     list_display = ["id", "person_id", "programme", "role", "status", "requested_by_id", "confirmed_by_id"]
     list_filter = ["status", "role", "programme"]
-    actions = ["confirm_selected"]
+    actions = None
 
     def has_add_permission(self, request):
         return False
@@ -59,13 +59,3 @@ class MembershipAdmin(SystemAdminOnly):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.action(description="Confirm the selected grants (you must not be the person who asked)")
-    def confirm_selected(self, request, queryset):
-        for membership in queryset:
-            try:
-                actions.confirm_role(membership=membership, by=request.user)
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, f"Membership #{membership.pk}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"Membership #{membership.pk} confirmed.", messages.SUCCESS)

@@ -82,12 +82,12 @@ def seed_agreement(programme: Programme, *, lead: Person, caldicott: Person, tod
     proposed = propose_agreement(programme=programme, by=lead, values=agreement_values(programme, today=today))
     confirm_agreement(agreement=proposed, by=caldicott,
                       justification="Demonstration: the retention periods match the Trust's policy.")
-    confirm_notice(notice=publish_notice(programme=programme, by=lead, text=DEMO_TRUST_NOTICE), by=caldicott)
+    confirm_notice(notice=publish_notice(programme=programme, by=lead, text=DEMO_TRUST_NOTICE), by=caldicott, justification="Demo: the notice matches the agreement.")
     pause_lead = Person.objects.filter(memberships__programme=programme, memberships__role=Role.PAUSE_LEAD,
                                        memberships__status=MembershipStatus.ACTIVE).order_by("pk").first()
     if pause_lead is not None:
         confirm_notice(notice=publish_notice(programme=programme, by=pause_lead, text=DEMO_PAUSE_NOTICE),
-                       by=caldicott)
+                       by=caldicott, justification="Demo: the notice matches the agreement.")
 
 
 def seed_delivery(programme: Programme, *, caseworker: Person, lead: Person, practitioners: list[Person],

@@ -151,16 +151,26 @@ class DecisionForm(forms.Form):
         return data
 
 
+JUSTIFICATION_WARNING = ("It goes into the Caldicott log, which the DPO reads: give your reasons, and do not "
+                         "name or describe any woman or child.")
+
+
+def justification_field(*, needed: str = "Needed whether you confirm or reject.",
+                        required_error: str = "Enter your justification for confirming or rejecting") -> forms.CharField:
+    """The one justification field of every decision that goes into the Caldicott log (ADR 45),
+    with its warning against personal data."""
+    return forms.CharField(
+        label="Your justification", widget=forms.Textarea(attrs={"rows": 4}), max_length=JUSTIFICATION_MAX,
+        help_text=f"{needed} {JUSTIFICATION_WARNING}",
+        error_messages={"required": required_error,
+                        "max_length": f"Your justification must be {JUSTIFICATION_MAX} characters or fewer"})
+
+
 class JustifiedDecisionForm(DecisionForm):
     """A Caldicott Guardian's decision: a justification is needed either way, and it goes into the
     Caldicott log (ADR 45) that the DPO reads, so it gives reasons, never names."""
 
-    reason = forms.CharField(
-        label="Your justification", widget=forms.Textarea(attrs={"rows": 4}), max_length=JUSTIFICATION_MAX,
-        help_text="Needed whether you confirm or reject. It goes into the Caldicott log, which the DPO reads: "
-                  "give your reasons, and do not name or describe any woman or child.",
-        error_messages={"required": "Enter your justification for confirming or rejecting",
-                        "max_length": f"Your justification must be {JUSTIFICATION_MAX} characters or fewer"})
+    reason = justification_field()
 
     def clean(self):
         return forms.Form.clean(self)

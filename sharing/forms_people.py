@@ -16,6 +16,7 @@ from pause_portal.tenancy.models import (
     Programme,
 )
 from pause_portal.tenancy.roles import ROLE_SPECS, SECOND_PERSON_ROLES, Role
+from sharing.forms_governance import justification_field
 
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.org"
 
@@ -97,3 +98,11 @@ class ChangeRoleForm(forms.Form):
     @property
     def new_role(self) -> Role:
         return Role(self.cleaned_data["role"])
+
+
+class GrantConfirmForm(forms.Form):
+    """Confirming a grant needs the confirmer's justification: it goes into the programme's
+    Caldicott log (ADR 45) with the same warning against personal data as every other decision."""
+
+    justification = justification_field(needed="Needed to confirm the grant.",
+                                        required_error="Enter your justification for confirming the grant")

@@ -19,6 +19,10 @@ JUSTIFICATION_MAX = 2000
 class DecisionKind(models.TextChoices):
     AGREEMENT = "agreement", "Data-sharing agreement version"
     STATUTORY_POWER = "statutory_power", "Statutory power"
+    PHASE_CHANGE = "phase_change", "Phase change"
+    PRIVACY_NOTICE = "privacy_notice", "Privacy notice version"
+    ROLE_GRANT = "role_grant", "Role grant"
+    RIGHTS_DECISION = "rights_decision", "The DPO's rights decision"
 
 
 class Decision(models.TextChoices):

@@ -32,9 +32,10 @@ from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import MembershipStatus, Person, Phase, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
-from sharing import lawful_bases
+from sharing import caldicott_log, lawful_bases
 from sharing.closing import close_programme, closing_blockers
 from sharing.leaving_scoping import NO_REPORT_CHOICE, leaving_scoping, report_state
+from sharing.models_caldicott import Decision, DecisionKind
 from sharing.models_scoping import (
     ChangeStatus,
     DeletionCertificate,
@@ -232,9 +233,21 @@ def _settle(change: PhaseChange, by: Person, status: ChangeStatus) -> tuple[Phas
     return change, programme
 
 
-def confirm_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
-    """The second person's confirmation: the programme moves to the next phase, in the same
-    transaction as the audit entry; leaving scoping ends it (purge, key destruction, certificate)."""
+def _logged(change: PhaseChange, programme: Programme, by: Person, decision: Decision, justification: str) -> None:
+    """The decision's row in the Caldicott log (ADR 45), whoever of the two kinds of decider made it."""
+    caldicott_log.record(programme=programme, kind=DecisionKind.PHASE_CHANGE, subject=_in_words(change),
+                         subject_pk=change.pk, decision=decision, justification=justification, by=by)
+
+
+def _in_words(change: PhaseChange) -> str:
+    return f"The move from {Phase(change.from_phase).label.lower()} to {Phase(change.to_phase).label.lower()}"
+
+
+def confirm_phase_change(*, change: PhaseChange, by: Person, justification: str) -> PhaseChange:
+    """The second person's confirmation, with their justification (the Caldicott log, ADR 45): the
+    programme moves to the next phase, in the same transaction as the audit entry and the log row;
+    leaving scoping ends it (purge, key destruction, certificate)."""
+    justification = caldicott_log.justified(justification, decision=Decision.CONFIRM, what="the phase change")
     with transaction.atomic():
         change, programme = _settle(change, by, ChangeStatus.CONFIRMED)
         if not may_decide_phase_change(change, by):
@@ -263,10 +276,14 @@ def confirm_phase_change(*, change: PhaseChange, by: Person) -> PhaseChange:
         record_event(Event.CHANGE, actor=by, target=change, programme=programme,
                      role=_role_in(by, programme) or "", action=1,
                      reason=f"phase change {change.from_phase} -> {change.to_phase} confirmed")
+        _logged(change, programme, by, Decision.CONFIRM, justification)
     return change
 
 
-def reject_phase_change(*, change: PhaseChange, by: Person, reason: str = "") -> PhaseChange:
+def reject_phase_change(*, change: PhaseChange, by: Person, justification: str) -> PhaseChange:
+    """The second person's rejection, with their justification (logged, and in the audit entry): the
+    programme stays where it is."""
+    justification = caldicott_log.justified(justification, decision=Decision.REJECT, what="the phase change")
     with transaction.atomic():
         change, programme = _settle(change, by, ChangeStatus.REJECTED)
         if not may_decide_phase_change(change, by):
@@ -275,8 +292,8 @@ def reject_phase_change(*, change: PhaseChange, by: Person, reason: str = "") ->
         change.save(update_fields=["status", "decided_by", "decided_at"])
         record_event(Event.CHANGE, actor=by, target=change, programme=programme,
                      role=_role_in(by, programme) or "", action=1,
-                     reason=f"phase change {change.from_phase} -> {change.to_phase} rejected"
-                            + (f": {reason.strip()}" if reason.strip() else ""))
+                     reason=f"phase change {change.from_phase} -> {change.to_phase} rejected: {justification}")
+        _logged(change, programme, by, Decision.REJECT, justification)
     return change
 
 

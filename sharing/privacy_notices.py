@@ -30,7 +30,9 @@ from audit.core.models import Event
 from pause_portal.tenancy.models import Person, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
+from sharing import caldicott_log
 from sharing.agreements import MAX_EXTENSION_DAYS
+from sharing.models_caldicott import Decision, DecisionKind
 from sharing.models_notices import Controller, PrivacyNotice
 from sharing.models_scoping import ChangeStatus
 from sharing.scoping_term import SCOPING_MONTHS  # the notice's default, and the most it may say
@@ -130,7 +132,10 @@ def may_decide(notice: PrivacyNotice, person: Person) -> bool:
             and role_has(role, Perm.CONFIRM_PRIVACY_NOTICE))
 
 
-def _decide(notice: PrivacyNotice, by: Person, status: ChangeStatus, reason: str) -> PrivacyNotice:
+def _decide(notice: PrivacyNotice, by: Person, status: ChangeStatus, justification: str) -> PrivacyNotice:
+    decision = Decision.CONFIRM if status == ChangeStatus.CONFIRMED else Decision.REJECT
+    justification = caldicott_log.justified(justification, decision=decision,
+                                            what=notice.label[0].lower() + notice.label[1:])
     with transaction.atomic():
         notice = PrivacyNotice.objects.select_for_update().select_related("programme").get(pk=notice.pk)
         if notice.status != ChangeStatus.PROPOSED:
@@ -141,23 +146,27 @@ def _decide(notice: PrivacyNotice, by: Person, status: ChangeStatus, reason: str
                                    f"{CONFIRMERS_IN_WORDS[Controller(notice.controller)]}: never by the person who "
                                    "published it.")
         notice.status, notice.decided_by, notice.decided_at = status, by, timezone.now()
-        notice.decision_reason = reason.strip()
+        notice.decision_reason = justification
         notice.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
         record_event(Event.CHANGE, actor=by, target=notice, programme=notice.programme,
                      role=_role_in(by, notice.programme) or "", action=1,
-                     reason=f"{notice.label} {status.label.lower()}" + (f": {reason.strip()}" if reason.strip() else ""))
+                     reason=f"{notice.label} {status.label.lower()}"
+                            + (f": {justification}" if decision == Decision.REJECT else ""))
+        caldicott_log.record(programme=notice.programme, kind=DecisionKind.PRIVACY_NOTICE, subject=notice.label,
+                             subject_pk=notice.pk, decision=decision, justification=justification, by=by)
     return notice
 
 
-def confirm_notice(*, notice: PrivacyNotice, by: Person) -> PrivacyNotice:
-    """The second person's confirmation: the version is in force from now."""
-    return _decide(notice, by, ChangeStatus.CONFIRMED, "")
+def confirm_notice(*, notice: PrivacyNotice, by: Person, justification: str) -> PrivacyNotice:
+    """The second person's confirmation, with their justification (the Caldicott log, ADR 45): the
+    version is in force from now."""
+    return _decide(notice, by, ChangeStatus.CONFIRMED, justification)
 
 
-def reject_notice(*, notice: PrivacyNotice, by: Person, reason: str) -> PrivacyNotice:
-    if not reason.strip():
-        raise ValidationError({"reason": "Enter why you reject it"})
-    return _decide(notice, by, ChangeStatus.REJECTED, reason)
+def reject_notice(*, notice: PrivacyNotice, by: Person, justification: str) -> PrivacyNotice:
+    """The second person's rejection, with their justification (logged, and kept as the version's
+    decision reason)."""
+    return _decide(notice, by, ChangeStatus.REJECTED, justification)
 
 
 def withdraw_notice(*, notice: PrivacyNotice, by: Person) -> PrivacyNotice:

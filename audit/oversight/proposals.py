@@ -12,9 +12,13 @@ erased (rows by kind of record) and what would be kept and why.
   concern about her is open, and while another request about her is open (`audit.oversight.erasure.refusal`).
   The Trust leads and the Caldicott Guardian are told by an email with no identifier.
 - `propose_objection_upheld`: the answer to give her (kept encrypted); the Caldicott Guardian is told.
-- `confirm` (the Caldicott Guardian): re-checks everything, then carries it out in the same
-  transaction (`audit.oversight.erasure.carry_out`, `audit.oversight.objections.carry_out_upheld`).
-- `decline` (the Caldicott Guardian, with a reason) and `withdraw` (a DPO): the request stays open.
+- `confirm` (the Caldicott Guardian, with a justification): re-checks everything, then carries it
+  out in the same transaction (`audit.oversight.erasure.carry_out`, `audit.oversight.objections.carry_out_upheld`).
+- `decline` (the Caldicott Guardian, with a justification) and `withdraw` (a DPO): the request stays open.
+
+Both of the Caldicott Guardian's decisions go into the programme's Caldicott log (`sharing.caldicott_log`,
+ADR 45) with the justification, in the decision's transaction. The log names the proposal by its kind
+and the request's reference (`in_words`), the reference the DPO already uses: never her name.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import logging
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -53,6 +58,8 @@ from pause_portal.queue import send_on_commit
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Programme
 from pause_portal.tenancy.roles import Perm, Role, role_has
 from pause_portal.tenancy.selectors import membership_in
+from sharing import caldicott_log
+from sharing.models_caldicott import Decision, DecisionKind
 
 logger = logging.getLogger(__name__)
 
@@ -143,12 +150,34 @@ def _locked_pending(proposal: RightsProposal) -> RightsProposal:
     return locked
 
 
-def confirm(proposal: RightsProposal, *, by: Person):
-    """The Caldicott Guardian confirms: the erasure or the upheld objection is carried out now.
-    Returns the ErasureRecord, or the completed objection request."""
+def in_words(proposal: RightsProposal) -> str:
+    """How the Caldicott log names the decision: its kind and the request's reference (`DPO-2026-004`),
+    which the DPO's and the Guardian's pages already show; never her name or anything about her."""
+    what = "Erasure" if proposal.kind == ProposalKind.ERASURE else "Upheld objection"
+    return f"{what} proposed on rights request {proposal.request.reference}"
+
+
+def _justified(justification: str, decision: Decision) -> str:
+    """The justification checked before anything changes; a refusal like every other of this module."""
+    try:
+        return caldicott_log.justified(justification, decision=decision, what="the DPO's proposal")
+    except ValidationError as exc:
+        raise RightsRefused(exc.messages[0]) from None
+
+
+def _logged(locked: RightsProposal, membership: Membership, by: Person, decision: Decision, justification: str) -> None:
+    caldicott_log.record(programme=membership.programme, kind=DecisionKind.RIGHTS_DECISION, subject=in_words(locked),
+                         subject_pk=locked.pk, decision=decision, justification=justification, by=by)
+
+
+def confirm(proposal: RightsProposal, *, by: Person, justification: str):
+    """The Caldicott Guardian confirms, with their justification (the Caldicott log): the erasure or
+    the upheld objection is carried out now. Returns the ErasureRecord, or the completed objection
+    request."""
     from audit.oversight.objections import carry_out_upheld
 
     membership = caldicott_membership(by, proposal.programme_id)
+    justification = _justified(justification, Decision.CONFIRM)
     with transaction.atomic():
         locked = _locked_pending(proposal)
         if locked.proposed_by_id == by.pk:
@@ -159,26 +188,28 @@ def confirm(proposal: RightsProposal, *, by: Person):
         record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
                      action=1, reason=f"rights request {request.reference}: proposal #{locked.pk} confirmed by "
                                       "the Caldicott Guardian")
+        _logged(locked, membership, by, Decision.CONFIRM, justification)
         if locked.kind == ProposalKind.ERASURE:
             return erasure.carry_out(request, locked, confirmer=by, confirmer_membership=membership)
         return carry_out_upheld(request, locked, confirmer=by, confirmer_membership=membership)
 
 
-def decline(proposal: RightsProposal, *, reason: str, by: Person) -> RightsProposal:
-    """The Caldicott Guardian declines, saying why (no personal data: the DPO reads it). The
-    request stays open."""
+def decline(proposal: RightsProposal, *, justification: str, by: Person) -> RightsProposal:
+    """The Caldicott Guardian declines, with their justification (no personal data: the DPO reads it
+    here and in the Caldicott log). The request stays open."""
     membership = caldicott_membership(by, proposal.programme_id)
-    reason = _text(reason, "why you decline it", limit=REASON_MAX)
+    justification = _justified(justification, Decision.REJECT)
     with transaction.atomic():
         locked = _locked_pending(proposal)
         if locked.proposed_by_id == by.pk:
             raise RightsRefused("You proposed this: someone else decides on it.")
         locked.status, locked.decided_by, locked.decided_at = ProposalStatus.DECLINED, by, timezone.now()
-        locked.decision_note = reason
+        locked.decision_note = justification
         locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
                      action=1, reason=f"rights request {locked.request.reference}: proposal #{locked.pk} declined "
                                       "by the Caldicott Guardian")
+        _logged(locked, membership, by, Decision.REJECT, justification)
     return locked
 
 

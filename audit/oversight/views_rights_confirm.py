@@ -1,5 +1,6 @@
 """The Caldicott Guardian's confirmation pages (issue 17): the decisions a DPO proposed that await
-her (an erasure, an upheld objection), and one proposal's page, where she confirms or declines.
+her (an erasure, an upheld objection), and one proposal's page, where she confirms or declines,
+with her justification either way (it goes into the Caldicott log: ADR 45).
 
 The page shows what she needs and no case record: the request's reference, how it was received
 and how the requester's identity was checked, the ground, the DPO's assessment of the Art. 17(3)
@@ -21,7 +22,7 @@ from eligibility.disclosure import record_disclosure, record_staff_view
 from pause_portal.access import for_perm
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
-from sharing.forms_governance import DecisionForm
+from sharing.forms_governance import JustifiedDecisionForm
 
 
 @for_perm(Perm.CONFIRM_RIGHTS_DECISIONS)
@@ -51,7 +52,7 @@ def _proposal_or_404(request, pk: int) -> RightsProposal:
 def confirmation(request, pk: int):
     proposal = _proposal_or_404(request, pk)
     membership = current_membership(request)
-    form = DecisionForm(request.POST if request.method == "POST" else None, initial={"proposal": proposal.pk})
+    form = JustifiedDecisionForm(request.POST if request.method == "POST" else None, initial={"proposal": proposal.pk})
     refusal = ""
     if request.method == "POST":
         if form.is_valid() and form.cleaned_data["proposal"] != proposal.pk:
@@ -59,10 +60,10 @@ def confirmation(request, pk: int):
         if form.is_valid():
             try:
                 if form.cleaned_data["decision"] == "confirm":
-                    proposals.confirm(proposal, by=request.user)
+                    proposals.confirm(proposal, by=request.user, justification=form.cleaned_data["reason"])
                     messages.success(request, f"Confirmed: request {proposal.request.reference} is carried out.")
                 else:
-                    proposals.decline(proposal, reason=form.cleaned_data["reason"], by=request.user)
+                    proposals.decline(proposal, justification=form.cleaned_data["reason"], by=request.user)
                     messages.success(request, f"Declined: request {proposal.request.reference} stays open.")
             except RightsRefused as exc:
                 refusal = exc.message

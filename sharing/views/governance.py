@@ -30,7 +30,6 @@ from sharing import agreements, phases, scoping_term
 from sharing.closing import closing_blockers, closure_certificate
 from sharing.forms_governance import (
     AgreementForm,
-    DecisionForm,
     JustifiedDecisionForm,
     PhaseChangeForm,
     ProposalForm,
@@ -210,7 +209,7 @@ def _phase_page(request, *, propose_form=None, decide_form=None, status=200):
         "may_withdraw": change is not None and change.proposed_by_id == request.user.pk,
         "is_proposer": change is not None and change.proposed_by_id == request.user.pk,
         "propose_form": propose_form or PhaseChangeForm(),
-        "decide_form": decide_form or DecisionForm(initial={"proposal": change.pk if change else None}),
+        "decide_form": decide_form or JustifiedDecisionForm(initial={"proposal": change.pk if change else None}),
     }, status=status)
 
 
@@ -245,14 +244,14 @@ def phase_propose(request):
 @require_POST
 def phase_decide(request):
     change = _proposal_or_404(request, phases.open_phase_change(_programme(request)))
-    form = DecisionForm(request.POST)
+    form = JustifiedDecisionForm(request.POST)
     if form.is_valid():
         try:
             if form.cleaned_data["decision"] == "confirm":
-                phases.confirm_phase_change(change=change, by=request.user)
+                phases.confirm_phase_change(change=change, by=request.user, justification=form.cleaned_data["reason"])
                 messages.success(request, f"The programme is now in {change.get_to_phase_display().lower()}.")
             else:
-                phases.reject_phase_change(change=change, by=request.user, reason=form.cleaned_data["reason"])
+                phases.reject_phase_change(change=change, by=request.user, justification=form.cleaned_data["reason"])
                 messages.success(request, "The phase change is rejected.")
         except (PermissionDenied, ValidationError) as exc:
             form.add_error(None, _message(exc))

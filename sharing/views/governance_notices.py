@@ -19,7 +19,7 @@ from pause_portal.confirming import confirmation_page, confirmed
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 from sharing import privacy_notices
-from sharing.forms_governance import DecisionForm, NoticeForm
+from sharing.forms_governance import JustifiedDecisionForm, NoticeForm
 from sharing.models_notices import Controller, PrivacyNotice
 from sharing.models_scoping import ChangeStatus
 
@@ -44,7 +44,7 @@ def _page(request, *, publish_form=None, decide_form=None, status=200):
                       .values(), membership=membership)
     return render(request, "governance/notices.html", {
         "programme": programme, "rows": rows, "trust": Controller.TRUST,
-        "publish_form": publish_form or NoticeForm(), "decide_form": decide_form or DecisionForm(),
+        "publish_form": publish_form or NoticeForm(), "decide_form": decide_form or JustifiedDecisionForm(),
     }, status=status)
 
 
@@ -82,7 +82,7 @@ def publish(request):
 @require_POST
 def decide(request):
     programme = current_membership(request).programme
-    form = DecisionForm(request.POST)
+    form = JustifiedDecisionForm(request.POST)
     notice = PrivacyNotice.objects.filter(programme=programme, status=ChangeStatus.PROPOSED,
                                           pk=request.POST.get("proposal") if str(request.POST.get("proposal", "")
                                                                                  ).isdigit() else None).first()
@@ -91,10 +91,12 @@ def decide(request):
     if form.is_valid():
         try:
             if form.cleaned_data["decision"] == "confirm":
-                privacy_notices.confirm_notice(notice=notice, by=request.user)
+                privacy_notices.confirm_notice(notice=notice, by=request.user,
+                                               justification=form.cleaned_data["reason"])
                 messages.success(request, f"{notice.label} is in force.")
             else:
-                privacy_notices.reject_notice(notice=notice, by=request.user, reason=form.cleaned_data["reason"])
+                privacy_notices.reject_notice(notice=notice, by=request.user,
+                                              justification=form.cleaned_data["reason"])
                 messages.success(request, f"{notice.label} is rejected.")
         except (PermissionDenied, ValidationError) as exc:
             form.add_error(None, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))

@@ -34,7 +34,7 @@ from sharing.forms_lists import (
     PeopleFilterForm,
     matches,
 )
-from sharing.forms_people import AddPersonForm
+from sharing.forms_people import AddPersonForm, GrantConfirmForm
 from sharing.set_up_links import add_person_and_email_link, email_new_link_on_commit
 
 
@@ -198,8 +198,20 @@ def confirm_grant(request, pk: int):
     return _confirm(request, membership)
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def _confirm(request, membership):
-    actions.confirm_role(membership=membership, by=request.user)
-    messages.success(request, "Role confirmed.")
-    return redirect("people:grants")
+    """The grant and the justification field (it goes into the Caldicott log, ADR 45); confirming
+    needs one."""
+    form = GrantConfirmForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.confirm_role(membership=membership, by=request.user,
+                                 justification=form.cleaned_data["justification"])
+        except (PermissionDenied, ValidationError) as exc:
+            form.add_error(None, _message(exc))
+        else:
+            messages.success(request, "Role confirmed.")
+            return redirect("people:grants")
+    record_staff_view(request, [membership.person], membership=current_membership(request))
+    return render(request, "people/confirm_grant.html", {"grant": membership, "form": form},
+                  status=400 if form.errors else 200)

@@ -144,7 +144,6 @@ def _system_admin(programme):
 OWN_OBJECTS = {
     "people:send-set-up-link": lambda prog: (f.person(prog.trust, with_device=False), _system_admin(prog)),
     "people:mfa-reset": lambda prog: (f.person(prog.trust), _system_admin(prog)),
-    "people:confirm-grant": lambda prog: (meta.pending_grant(prog), _member(prog, Role.CALDICOTT_GUARDIAN)),
     "eligibility:extract-retry": lambda prog: (meta.an_extract(prog), _member(prog, Role.TRUST_LEAD)),
     "eligibility:extract-confirm": lambda prog: (meta.an_extract(prog), _member(prog, Role.TRUST_CASEWORKER)),
     "eligibility:extract-cancel": lambda prog: (meta.an_extract(prog), _member(prog, Role.TRUST_LEAD)),

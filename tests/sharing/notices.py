@@ -12,4 +12,4 @@ PAUSE_TEXT = "How Pause uses the information the Trust shares (synthetic Art. 14
 def trust_notice(programme, *, by, confirmed_by, extension_days: int = 0, months: int = 3, text: str = TRUST_TEXT):
     notice = publish_notice(programme=programme, by=by, text=text, scoping_months=months,
                             scoping_extension_days=extension_days)
-    return confirm_notice(notice=notice, by=confirmed_by)
+    return confirm_notice(notice=notice, by=confirmed_by, justification="Synthetic justification")

@@ -35,7 +35,7 @@ def test_closing_from_scoping_needs_a_second_person(programme, trust_lead, caldi
                                   to_phase=Phase.CLOSED, no_final_report_kept=True)
     assert (change.from_phase, change.to_phase) == (Phase.SCOPING, Phase.CLOSED)
     with pytest.raises(PermissionDenied):
-        confirm_phase_change(change=change, by=trust_lead)
+        confirm_phase_change(change=change, by=trust_lead, justification="Synthetic justification")
     programme.refresh_from_db()
     assert programme.phase == Phase.SCOPING and not DeletionCertificate.objects.exists()
     assert PhaseChange.objects.get(pk=change.pk).status == ChangeStatus.PROPOSED
@@ -63,7 +63,7 @@ def test_confirmed_closing_purges_scoping_destroys_its_keys_and_pause_sees_nothi
 
     change = propose_phase_change(programme=programme, by=lead, reason="The Trust will not go on with Pause",
                                   to_phase=Phase.CLOSED, no_final_report_kept=True)
-    confirm_phase_change(change=change, by=guardian)
+    confirm_phase_change(change=change, by=guardian, justification="Synthetic justification")
 
     programme.refresh_from_db()
     assert programme.phase == Phase.CLOSED
@@ -103,6 +103,6 @@ def test_closing_from_scoping_through_the_phase_page(programme):
     assert change.to_phase == Phase.CLOSED
     assert "From scoping to closed" in client.get(reverse("governance:phase")).content.decode()
     assert sign_in_verified(Client(), second).post(
-        reverse("governance:phase-decide"), {"proposal": change.pk, "decision": "confirm"}).status_code == 302
+        reverse("governance:phase-decide"), {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 302
     programme.refresh_from_db()
     assert programme.phase == Phase.CLOSED and DeletionCertificate.objects.filter(programme=programme).exists()

@@ -155,16 +155,16 @@ def test_the_phase_page_propose_then_confirm_by_a_second_person(programme, trust
     body = lead.get(reverse("governance:phase")).content.decode()
     assert "You proposed this change" in body and "Record the decision" not in body
     # the proposer's own confirmation is refused, on the page too
-    response = lead.post(reverse("governance:phase-decide"), {"proposal": change.pk, "decision": "confirm"})
+    response = lead.post(reverse("governance:phase-decide"), {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"})
     assert response.status_code == 400 and "never by the person who proposed it" in response.content.decode()
     # the DPO sees the page but cannot decide
     assert "Record the decision" not in sign_in_verified(Client(), dpo).get(reverse("governance:phase")).content.decode()
     assert sign_in_verified(Client(), dpo).post(reverse("governance:phase-decide"),
-                                                {"proposal": change.pk, "decision": "confirm"}).status_code == 404
+                                                {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 404
     guardian = sign_in_verified(Client(), caldicott)
     assert "Record the decision" in guardian.get(reverse("governance:phase")).content.decode()
     assert guardian.post(reverse("governance:phase-decide"),
-                         {"proposal": change.pk, "decision": "confirm"}).status_code == 302
+                         {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 302
     programme.refresh_from_db()
     assert programme.phase == Phase.DELIVERY
 

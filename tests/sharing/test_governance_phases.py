@@ -57,7 +57,7 @@ def test_the_caldicott_guardian_or_a_second_trust_lead_confirms(confirmer, progr
     change = propose_phase_change(programme=programme, by=trust_lead, reason="Scoping showed the need", no_final_report_kept=True)
     assert change.from_phase == Phase.SCOPING and change.to_phase == Phase.DELIVERY
     with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False):
-        confirm_phase_change(change=change, by=person)
+        confirm_phase_change(change=change, by=person, justification="Synthetic justification")
     programme.refresh_from_db()
     change.refresh_from_db()
     assert programme.phase == Phase.DELIVERY
@@ -74,9 +74,9 @@ def test_the_proposer_the_dpo_and_others_cannot_confirm(confirmer, programme, tr
               "other_programme_person": other_programme_person}[confirmer]
     change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
     with pytest.raises(PermissionDenied):
-        confirm_phase_change(change=change, by=person)
+        confirm_phase_change(change=change, by=person, justification="Synthetic justification")
     with pytest.raises(PermissionDenied):
-        reject_phase_change(change=change, by=person)
+        reject_phase_change(change=change, by=person, justification="Synthetic justification")
     programme.refresh_from_db()
     assert programme.phase == Phase.SCOPING
     assert PhaseChange.objects.get(pk=change.pk).status == ChangeStatus.PROPOSED
@@ -104,12 +104,12 @@ def test_forward_only_one_at_a_time_with_a_reason(programme, trust_lead, caldico
     change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
     with pytest.raises(ValidationError, match="already waiting"):
         propose_phase_change(programme=programme, by=second_trust_lead, reason="Me too", no_final_report_kept=True)
-    confirm_phase_change(change=change, by=caldicott)
+    confirm_phase_change(change=change, by=caldicott, justification="Synthetic justification")
     closing = propose_phase_change(programme=programme, by=second_trust_lead, reason="Programme over")
     assert (closing.from_phase, closing.to_phase) == (Phase.DELIVERY, Phase.CLOSED)
     with pytest.raises(ValidationError, match="already waiting"):
         propose_phase_change(programme=programme, by=trust_lead, reason="Back", to_phase=Phase.CLOSED)
-    confirm_phase_change(change=closing, by=trust_lead)  # the first lead is the second person now
+    confirm_phase_change(change=closing, by=trust_lead, justification="Synthetic justification")  # the first lead is the second person now
     programme.refresh_from_db()
     assert programme.phase == Phase.CLOSED
     with pytest.raises(ValidationError, match="closed"):
@@ -118,21 +118,21 @@ def test_forward_only_one_at_a_time_with_a_reason(programme, trust_lead, caldico
 
 def test_rejected_and_withdrawn_changes_leave_the_phase(programme, trust_lead, caldicott, second_trust_lead):
     change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
-    reject_phase_change(change=change, by=caldicott, reason="Not yet: the report is not approved")
+    reject_phase_change(change=change, by=caldicott, justification="Not yet: the report is not approved")
     assert AuditEntry.objects.filter(reason__endswith="rejected: Not yet: the report is not approved").exists()
     again = propose_phase_change(programme=programme, by=trust_lead, reason="Ready now", no_final_report_kept=True)
     with pytest.raises(PermissionDenied):
         withdraw_phase_change(change=again, by=second_trust_lead)  # only its proposer
     withdraw_phase_change(change=again, by=trust_lead)
     with pytest.raises(ValidationError, match="not waiting"):
-        confirm_phase_change(change=again, by=caldicott)
+        confirm_phase_change(change=again, by=caldicott, justification="Synthetic justification")
     programme.refresh_from_db()
     assert programme.phase == Phase.SCOPING and not DeletionCertificate.objects.exists()
 
 
 def test_leaving_scoping_ends_it_with_a_deletion_certificate(programme, trust_lead, caldicott):
     change = propose_phase_change(programme=programme, by=trust_lead, reason="Ready", no_final_report_kept=True)
-    confirm_phase_change(change=change, by=caldicott)
+    confirm_phase_change(change=change, by=caldicott, justification="Synthetic justification")
     certificate = DeletionCertificate.objects.get(programme=programme)
     assert certificate.purged_by == caldicott and certificate.trigger == f"phase change #{change.pk}"
 
@@ -146,7 +146,7 @@ def test_the_phase_change_rolls_back_when_its_audit_entry_cannot_be_written(prog
 
     monkeypatch.setattr(phases, "record_event", failing)
     with pytest.raises(RuntimeError):
-        confirm_phase_change(change=change, by=caldicott)
+        confirm_phase_change(change=change, by=caldicott, justification="Synthetic justification")
     programme.refresh_from_db()
     assert programme.phase == Phase.SCOPING
     assert PhaseChange.objects.get(pk=change.pk).status == ChangeStatus.PROPOSED
@@ -182,7 +182,7 @@ def test_the_deadline_and_its_extension_through_a_confirmed_agreement(programme,
 
 def test_no_countdown_outside_scoping(programme, trust_lead, caldicott):
     confirm_phase_change(change=propose_phase_change(programme=programme, by=trust_lead, reason="Ready",
-                                                     no_final_report_kept=True), by=caldicott)
+                                                     no_final_report_kept=True), by=caldicott, justification="Synthetic justification")
     programme.refresh_from_db()
     assert scoping_countdown(programme) is None and due_reminder(programme) is None
 

@@ -131,7 +131,7 @@ def test_the_finding_no_report_then_the_explicit_choice_and_the_confirmers_page_
     assert "The purge will keep The Trust's own records A deletion certificate No final report will be kept." in text
     assert ("Confirming ends scoping: Pause's scoping data is deleted and the scoping key destroyed, keeping "
             "the Trust's own records and a deletion certificate, and no final report.") in text
-    assert guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm"}).status_code == 302
+    assert guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 302
     programme.refresh_from_db()
     certificate = DeletionCertificate.objects.get(programme=programme)
     assert programme.phase == Phase.DELIVERY
@@ -163,7 +163,7 @@ def test_with_an_approved_report_the_move_is_allowed_and_the_page_names_it(progr
     assert "The purge will keep Approved final report The Trust's own records A deletion certificate" in text
     assert "keeping the approved final report and the Trust's own records and a deletion certificate." in text
     assert "No final report will be kept" not in text
-    guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm"})
+    guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"})
     certificate = DeletionCertificate.objects.get(programme=programme)
     assert {"what": "Approved final report", "id": approved.pk} in certificate.kept
     assert list(FinalReport.objects.all()) == [approved]
@@ -182,7 +182,7 @@ def test_the_choice_belongs_to_leaving_scoping_only(programme, trust_lead, caldi
         propose_phase_change(programme=programme, by=trust_lead, reason="Over", no_final_report_kept=True)
     closing = propose_phase_change(programme=programme, by=trust_lead, reason="Over")
     assert "End scoping with no final report kept" not in page_text(sign_in_verified(Client(), caldicott))
-    confirm_phase_change(change=closing, by=caldicott)
+    confirm_phase_change(change=closing, by=caldicott, justification="Synthetic justification")
 
 
 # --- confirmation checks again, and the page tells the truth then ----------------------------
@@ -197,7 +197,7 @@ def test_a_report_approved_after_a_no_report_proposal_is_said_and_kept(programme
             "since then: the purge keeps it.") in text
     assert f"Final report now Approved: “{TITLE}”, approved on 15 January 2027" in text
     assert "No final report will be kept" not in text
-    confirm_phase_change(change=change, by=caldicott)
+    confirm_phase_change(change=change, by=caldicott, justification="Synthetic justification")
     assert {"what": "Approved final report", "id": submitted.pk} in DeletionCertificate.objects.get().kept
 
 
@@ -207,11 +207,11 @@ def test_a_waiting_change_with_neither_a_report_nor_the_choice_cannot_be_confirm
                                         reason="The report is approved", proposed_by=trust_lead)
     guardian = sign_in_verified(Client(), caldicott)
     assert "This change cannot be confirmed: no final report is approved" in page_text(guardian)
-    response = guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm"})
+    response = guardian.post(DECIDE, {"proposal": change.pk, "decision": "confirm", "reason": "Synthetic justification"})
     assert response.status_code == 400
     assert "the proposer did not choose to end scoping with no final report kept" in response.content.decode()
     with pytest.raises(ValidationError, match="No final report is approved"):
-        confirm_phase_change(change=change, by=caldicott)
+        confirm_phase_change(change=change, by=caldicott, justification="Synthetic justification")
     programme.refresh_from_db()
     assert programme.phase == Phase.SCOPING and not DeletionCertificate.objects.exists()
     assert PhaseChange.objects.get().status == ChangeStatus.PROPOSED
@@ -234,7 +234,7 @@ def test_what_the_page_says_the_purge_keeps_is_what_it_keeps(approved, programme
     report(programme, pause_lead, ReportStatus.DRAFT)
     change = propose_phase_change(programme=programme, by=trust_lead, reason="Done", no_final_report_kept=not approved)
     said = leaving_scoping(programme, change).keeps
-    confirm_phase_change(change=change, by=caldicott)
+    confirm_phase_change(change=change, by=caldicott, justification="Synthetic justification")
     assert said == [k["what"] for k in DeletionCertificate.objects.get().kept]
 
 
@@ -269,7 +269,7 @@ def test_waiting_proposals_are_on_the_deciders_dashboards_with_a_link_and_not_on
 
 def test_nothing_waits_on_the_dashboard_once_decided(programme, trust_lead, caldicott):
     change = propose_phase_change(programme=programme, by=trust_lead, reason="Done", no_final_report_kept=True)
-    confirm_phase_change(change=change, by=caldicott)
+    confirm_phase_change(change=change, by=caldicott, justification="Synthetic justification")
     body = sign_in_verified(Client(), caldicott).get(reverse("dashboard")).content.decode()
     assert "Waiting for your decision" not in body
 
@@ -343,7 +343,7 @@ def test_no_email_once_the_change_no_longer_waits(programme, trust_lead, caldico
 
     with django_capture_on_commit_callbacks(execute=False):
         change = propose_phase_change(programme=programme, by=trust_lead, reason="Done", no_final_report_kept=True)
-    confirm_phase_change(change=change, by=caldicott)
+    confirm_phase_change(change=change, by=caldicott, justification="Synthetic justification")
     assert tell_phase_change_deciders(change_id=change.pk) == 0 and mail.outbox == []
 
 

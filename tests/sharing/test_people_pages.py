@@ -185,8 +185,9 @@ def test_a_lead_grant_waits_for_a_second_administrator(admin_client, system_admi
     membership = Membership.objects.get(person=person, programme=programme)
     assert membership.status == MembershipStatus.PENDING
     # Not by the one who asked; by a second administrator, on the grants page.
-    assert admin_client.post(reverse("people:confirm-grant", args=[membership.pk])).status_code == 404
-    sign_in_verified(Client(), second_admin).post(reverse("people:confirm-grant", args=[membership.pk]))
+    justified = {"justification": "Synthetic justification"}
+    assert admin_client.post(reverse("people:confirm-grant", args=[membership.pk]), justified).status_code == 404
+    sign_in_verified(Client(), second_admin).post(reverse("people:confirm-grant", args=[membership.pk]), justified)
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.ACTIVE and membership.confirmed_by == second_admin
 
@@ -291,7 +292,7 @@ def test_add_user_changes_a_role_with_change_and_says_how_without_it(programme, 
         (Role.TRUST_CASEWORKER, MembershipStatus.REVOKED), (Role.DPO, MembershipStatus.PENDING)}
     assert AuditEntry.objects.filter(event=Event.CHANGE, reason__startswith="role changed from Trust caseworker").exists()
     with pytest.raises(CommandError, match="never by the person who asked"):
-        call_command("add_user", *args)  # the same administrator cannot confirm the new role
+        call_command("add_user", *args, "--justification", "Synthetic")  # the same administrator cannot confirm it
 
 
 def test_add_user_says_when_the_role_is_already_held(programme, system_admin, caseworker, capsys):

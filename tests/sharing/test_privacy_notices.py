@@ -49,8 +49,8 @@ def test_the_trust_lead_publishes_and_the_caldicott_guardian_confirms(programme,
     assert notice.text == "Version one of the Trust's notice."
     assert notice_in_force(programme, Controller.TRUST) is None  # not until confirmed
     with pytest.raises(PermissionDenied, match="Caldicott Guardian"):
-        confirm_notice(notice=notice, by=trust_lead)  # never the publisher
-    confirm_notice(notice=notice, by=caldicott)
+        confirm_notice(notice=notice, by=trust_lead, justification="Synthetic justification")  # never the publisher
+    confirm_notice(notice=notice, by=caldicott, justification="Synthetic justification")
     assert notice_in_force(programme, Controller.TRUST) == notice
     reasons = list(AuditEntry.objects.filter(event=Event.CHANGE, programme_id=programme.pk)
                    .values_list("actor_id", "reason"))
@@ -66,9 +66,9 @@ def test_no_one_else_confirms_the_trusts_notice(who, programme, trust_lead, paus
     notice = publish_notice(programme=programme, by=trust_lead, text="Notice")
     before = changes()
     with pytest.raises(PermissionDenied):
-        confirm_notice(notice=notice, by=person)
+        confirm_notice(notice=notice, by=person, justification="Synthetic justification")
     with pytest.raises(PermissionDenied):
-        reject_notice(notice=notice, by=person, reason="No")
+        reject_notice(notice=notice, by=person, justification="No")
     assert PrivacyNotice.objects.get().status == ChangeStatus.PROPOSED and changes() == before
 
 
@@ -79,8 +79,8 @@ def test_pauses_notice_is_published_by_a_pause_lead_and_confirmed_by_another_or_
     notice = publish_notice(programme=programme, by=pause_lead, text="Pause's Art. 14 notice")
     assert notice.controller == Controller.PAUSE
     with pytest.raises(PermissionDenied, match="another Pause lead or the Trust's Caldicott Guardian"):
-        confirm_notice(notice=notice, by=pause_lead)
-    confirm_notice(notice=notice, by=person)
+        confirm_notice(notice=notice, by=pause_lead, justification="Synthetic justification")
+    confirm_notice(notice=notice, by=person, justification="Synthetic justification")
     assert notice_in_force(programme, Controller.PAUSE) == notice
     assert notice_in_force(programme, Controller.TRUST) is None  # the two notices are apart
 
@@ -90,7 +90,7 @@ def test_no_one_else_confirms_pauses_notice(who, programme, pause_lead, trust_le
     person = {"trust_lead": trust_lead, "dpo": dpo, "practitioner": practitioner}[who]
     notice = publish_notice(programme=programme, by=pause_lead, text="Pause's notice")
     with pytest.raises(PermissionDenied):
-        confirm_notice(notice=notice, by=person)
+        confirm_notice(notice=notice, by=person, justification="Synthetic justification")
     assert notice_in_force(programme, Controller.PAUSE) is None
 
 
@@ -131,9 +131,9 @@ def test_one_waiting_version_at_a_time_and_the_latest_confirmed_is_in_force(prog
     v2 = publish_notice(programme=programme, by=trust_lead, text="Version two")
     with pytest.raises(ValidationError, match="already waiting"):
         publish_notice(programme=programme, by=member(programme, Role.TRUST_LEAD), text="Version three")
-    with pytest.raises(ValidationError, match="Enter why you reject it"):
-        reject_notice(notice=v2, by=caldicott, reason=" ")
-    reject_notice(notice=v2, by=caldicott, reason="Names the wrong retention period")
+    with pytest.raises(ValidationError, match="Enter your justification for rejecting the Trust's privacy notice, version 2"):
+        reject_notice(notice=v2, by=caldicott, justification=" ")
+    reject_notice(notice=v2, by=caldicott, justification="Names the wrong retention period")
     assert notice_in_force(programme, Controller.TRUST) == v1
     v3 = publish_notice(programme=programme, by=trust_lead, text="Version three")
     with pytest.raises(PermissionDenied):
@@ -194,7 +194,7 @@ def test_each_contact_attempt_records_the_versions_she_was_given():
     assert (second.trust_notice_given, second.pause_notice_given) == (None, pause_v1)
     assert second.privacy_information_given
     pause_v2 = publish_notice(programme=world.programme, by=world.pause_lead, text="Pause's notice, updated")
-    confirm_notice(notice=pause_v2, by=world.caldicott)
+    confirm_notice(notice=pause_v2, by=world.caldicott, justification="Synthetic justification")
     third = record_contact(her, by=practitioner, contacted_on=timezone.localdate(), method="visit",
                            outcome="agreed", notices_given=["trust", "pause"])
     assert (third.trust_notice_given, third.pause_notice_given) == (trust_v1, pause_v2)
@@ -302,13 +302,13 @@ def test_publishing_and_confirming_through_the_notices_page(programme, trust_lea
     notice = PrivacyNotice.objects.get()
     assert (notice.controller, notice.scoping_extension_days, notice.proposed_by) == ("trust", 14, trust_lead)
     # the publisher cannot confirm, on the page either; the DPO cannot reach the decision at all
-    response = lead.post(decide, {"proposal": notice.pk, "decision": "confirm"})
+    response = lead.post(decide, {"proposal": notice.pk, "decision": "confirm", "reason": "Synthetic justification"})
     assert response.status_code == 404  # a Trust lead holds no confirm_privacy_notice
-    assert sign_in_verified(Client(), dpo).post(decide, {"proposal": notice.pk, "decision": "confirm"}).status_code == 404
+    assert sign_in_verified(Client(), dpo).post(decide, {"proposal": notice.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 404
     guardian = sign_in_verified(Client(), caldicott)
     assert "Record the decision" in guardian.get(url).content.decode()
-    assert guardian.post(decide, {"proposal": notice.pk + 1, "decision": "confirm"}).status_code == 404
-    assert guardian.post(decide, {"proposal": notice.pk, "decision": "confirm"}).status_code == 302
+    assert guardian.post(decide, {"proposal": notice.pk + 1, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 404
+    assert guardian.post(decide, {"proposal": notice.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 302
     assert notice_in_force(programme, Controller.TRUST) == notice
     assert "Version 1 in force since" in lead.get(url).content.decode()
     # Pause's lead publishes Pause's notice (no scoping term asked); the Pause lead cannot confirm her own
@@ -317,11 +317,11 @@ def test_publishing_and_confirming_through_the_notices_page(programme, trust_lea
     assert 'name="text"' in page and 'name="scoping_months"' not in page
     assert pause.post(publish, {"text": "Pause's Art. 14 notice"}).status_code == 302
     pause_notice = PrivacyNotice.objects.get(controller="pause")
-    response = pause.post(decide, {"proposal": pause_notice.pk, "decision": "confirm"})
+    response = pause.post(decide, {"proposal": pause_notice.pk, "decision": "confirm", "reason": "Synthetic justification"})
     assert response.status_code == 400 and "never by the person who published it" in response.content.decode()
     response = guardian.post(decide, {"proposal": pause_notice.pk, "decision": "reject"})
-    assert response.status_code == 400 and "Enter why you reject it" in response.content.decode()
-    assert guardian.post(decide, {"proposal": pause_notice.pk, "decision": "confirm"}).status_code == 302
+    assert response.status_code == 400 and "Enter your justification for confirming or rejecting" in response.content.decode()
+    assert guardian.post(decide, {"proposal": pause_notice.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 302
     assert notice_in_force(programme, Controller.PAUSE) == pause_notice
 
 
@@ -331,7 +331,7 @@ def test_another_programmes_waiting_notice_answers_404(programme, other_programm
     notice = publish_notice(programme=programme, by=trust_lead, text="Ours")
     outsider = sign_in_verified(Client(), _member(other_programme, Role.CALDICOTT_GUARDIAN))
     assert outsider.post(reverse("governance:notice-decide"),
-                         {"proposal": notice.pk, "decision": "confirm"}).status_code == 404
+                         {"proposal": notice.pk, "decision": "confirm", "reason": "Synthetic justification"}).status_code == 404
     assert PrivacyNotice.objects.get().status == ChangeStatus.PROPOSED
 
 

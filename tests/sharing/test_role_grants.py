@@ -13,6 +13,7 @@ from audit.core.models import AuditEntry, Event
 from pause_portal.tenancy.models import AccountLink, Membership, MembershipStatus, Person
 from pause_portal.tenancy.roles import Role
 from sharing import actions
+from sharing.models_caldicott import CaldicottDecision
 from tests import factories as f
 from tests.conftest import sign_in_verified
 
@@ -30,8 +31,8 @@ def test_sensitive_roles_stay_pending_until_a_second_person_confirms(role, progr
     membership = actions.request_role(person=person, programme=programme, role=role, by=system_admin)
     assert membership.status == MembershipStatus.PENDING
     with pytest.raises(PermissionDenied):
-        actions.confirm_role(membership=membership, by=system_admin)  # the one who asked
-    actions.confirm_role(membership=membership, by=second_admin)
+        actions.confirm_role(membership=membership, by=system_admin, justification="Synthetic justification")  # the one who asked
+    actions.confirm_role(membership=membership, by=second_admin, justification="Synthetic justification")
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.ACTIVE and membership.confirmed_by == second_admin
     assert AuditEntry.objects.filter(event=Event.ROLE_CONFIRMED, actor=second_admin).exists()
@@ -47,8 +48,8 @@ def test_other_roles_start_at_once(role, programme, system_admin):
 def test_the_caldicott_guardian_may_confirm_but_not_a_grant_to_themselves(programme, system_admin, caldicott, dpo):
     lead = actions.request_role(person=f.person(programme.trust), programme=programme, role=Role.TRUST_LEAD, by=system_admin)
     with pytest.raises(PermissionDenied):
-        actions.confirm_role(membership=lead, by=dpo)  # never the DPO
-    actions.confirm_role(membership=lead, by=caldicott)
+        actions.confirm_role(membership=lead, by=dpo, justification="Synthetic justification")  # never the DPO
+    actions.confirm_role(membership=lead, by=caldicott, justification="Synthetic justification")
     assert Membership.objects.get(pk=lead.pk).status == MembershipStatus.ACTIVE
 
 
@@ -57,7 +58,7 @@ def test_a_caldicott_guardian_of_another_programme_cannot_confirm(programme, oth
     f.membership(outsider, other_programme, Role.CALDICOTT_GUARDIAN)
     grant = actions.request_role(person=f.person(programme.trust), programme=programme, role=Role.DPO, by=system_admin)
     with pytest.raises(PermissionDenied):
-        actions.confirm_role(membership=grant, by=outsider)
+        actions.confirm_role(membership=grant, by=outsider, justification="Synthetic justification")
 
 
 def test_the_database_refuses_a_self_confirmed_sensitive_grant(programme, system_admin):
@@ -89,30 +90,38 @@ def test_the_grant_rolls_back_when_its_audit_entry_cannot_be_written(programme, 
 
     monkeypatch.setattr(actions, "record_event", failing)
     with pytest.raises(RuntimeError):
-        actions.confirm_role(membership=grant, by=second_admin)
+        actions.confirm_role(membership=grant, by=second_admin, justification="Synthetic justification")
     assert Membership.objects.get(pk=grant.pk).status == MembershipStatus.PENDING
 
 
-def test_confirming_on_the_grants_page(programme, caldicott, system_admin):
+def test_confirming_on_the_grants_page_needs_a_justification(programme, caldicott, system_admin):
     grant = actions.request_role(person=f.person(programme.trust), programme=programme, role=Role.TRUST_LEAD, by=system_admin)
     client = sign_in_verified(Client(), caldicott)
     page = client.get(reverse("people:grants")).content.decode()
-    assert grant.person.full_name in page
-    assert client.post(reverse("people:confirm-grant", args=[grant.pk])).status_code == 302
+    assert grant.person.full_name in page and reverse("people:confirm-grant", args=[grant.pk]) in page
+    url = reverse("people:confirm-grant", args=[grant.pk])
+    form = client.get(url).content.decode()
+    assert "Your justification" in form and "do not name or describe any woman or child" in form
+    refused = client.post(url, {"justification": "  "})
+    assert refused.status_code == 400 and "Enter your justification for confirming the grant" in refused.content.decode()
+    assert Membership.objects.get(pk=grant.pk).status == MembershipStatus.PENDING
+    assert not CaldicottDecision.objects.exists()
+    assert client.post(url, {"justification": "The Trust board appointed them"}).status_code == 302
     assert Membership.objects.get(pk=grant.pk).status == MembershipStatus.ACTIVE
+    entry = CaldicottDecision.objects.get()
+    assert (entry.kind, entry.decided_by, entry.justification) == ("role_grant", caldicott,
+                                                                   "The Trust board appointed them")
 
 
-def test_confirming_in_the_admin(programme, system_admin, second_admin):
+def test_the_admin_lists_grants_but_cannot_confirm_one(programme, system_admin, second_admin):
+    """Confirming needs a justification for the Caldicott log, which the admin's actions cannot ask."""
     grant = actions.request_role(person=f.person(programme.trust), programme=programme, role=Role.TRUST_LEAD, by=system_admin)
     client = sign_in_verified(Client(), second_admin)
-    response = client.post(reverse("admin:sharing_membership_changelist"),
-                           {"action": "confirm_selected", "_selected_action": [grant.pk]})
-    assert response.status_code == 302
-    assert Membership.objects.get(pk=grant.pk).status == MembershipStatus.ACTIVE
-    # ...and the one who asked cannot, there either.
-    other = actions.request_role(person=f.person(programme.trust), programme=programme, role=Role.DPO, by=second_admin)
-    client.post(reverse("admin:sharing_membership_changelist"), {"action": "confirm_selected", "_selected_action": [other.pk]})
-    assert Membership.objects.get(pk=other.pk).status == MembershipStatus.PENDING
+    assert client.get(reverse("admin:sharing_membership_changelist")).status_code == 200
+    client.post(reverse("admin:sharing_membership_changelist"),
+                {"action": "confirm_selected", "_selected_action": [grant.pk]})
+    assert Membership.objects.get(pk=grant.pk).status == MembershipStatus.PENDING
+    assert not CaldicottDecision.objects.exists()
 
 
 def test_a_pending_grant_notifies_the_confirmers_without_identifiers(programme, system_admin, second_admin, caldicott, mailoutbox, django_capture_on_commit_callbacks):
@@ -147,11 +156,18 @@ def test_add_user_grants_and_a_second_admin_confirms_through_add_user(programme,
     assert "awaiting confirmation" in capsys.readouterr().out
     membership = Membership.objects.get(person__email="lead@test.invalid")
     assert membership.status == MembershipStatus.PENDING
-    with pytest.raises(CommandError):
-        call_command("add_user", *args, "--by", system_admin.email)  # the same person cannot confirm
-    call_command("add_user", *args, "--by", second_admin.email)
+    with pytest.raises(CommandError, match="never by the person who asked"):  # the same person cannot confirm
+        call_command("add_user", *args, "--by", system_admin.email, "--justification", "Synthetic")
+    with pytest.raises(CommandError, match="Enter your justification for confirming the grant of the Trust lead "
+                                           f"role to person #{membership.person_id}"):
+        call_command("add_user", *args, "--by", second_admin.email)
+    assert Membership.objects.get(pk=membership.pk).status == MembershipStatus.PENDING
+    call_command("add_user", *args, "--by", second_admin.email, "--justification", "Appointed by the Trust board")
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.ACTIVE and membership.confirmed_by == second_admin
+    entry = CaldicottDecision.objects.get()
+    assert (entry.kind, entry.decided_by, entry.justification) == ("role_grant", second_admin,
+                                                                   "Appointed by the Trust board")
 
 
 def test_add_user_explains_bad_input_and_changes_nothing(programme, system_admin):

@@ -111,7 +111,8 @@ class Command(BaseCommand):
                     person=people[local], programme=programmes[programme_name], role=role, by=people["admin"]
                 )
                 if membership.status == MembershipStatus.PENDING:
-                    actions.confirm_role(membership=membership, by=people["admin2"])
+                    actions.confirm_role(membership=membership, by=people["admin2"],
+                                         justification="Demo: the role the synthetic programme needs.")
         return programmes, people
 
     def _import_extracts(self, programmes: dict[str, Programme], people: dict[str, Person]) -> None:

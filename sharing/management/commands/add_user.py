@@ -5,7 +5,8 @@ set up two-step sign-in.
 
 Lead, DPO and Caldicott Guardian roles stay pending until a second person confirms them: run the
 same command again for that person, programme and role with `--by` naming a different system
-administrator (or confirm in the admin, or on the portal's grants page). Nobody grants a role to
+administrator and `--justification` saying why (it goes into the programme's Caldicott log, which
+its DPO reads: ADR 45), or confirm on the portal's grants page. Nobody grants a role to
 themselves: `--by` naming the person receiving it is refused.
 
 Someone who already holds (or awaits) another role in the programme is moved to the new one with
@@ -52,6 +53,9 @@ class Command(BaseCommand):
         parser.add_argument("--change", action="store_true",
                             help="Move someone who holds another role in the programme to this one (their old role "
                                  "ends at once, with their sessions and caseload there).")
+        parser.add_argument("--justification", default="",
+                            help="Why you confirm a pending grant (needed to confirm one; it goes into the "
+                                 "programme's Caldicott log: give reasons, never a woman's or child's details).")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the portal is served, for the printed link.")
 
     def handle(self, *args, **opts):
@@ -86,14 +90,16 @@ class Command(BaseCommand):
             actions.make_system_admin(person=person, by=by)
             self.stdout.write(f"{person.email} is a system administrator.")
         elif role is not None:
-            self._grant(person, role, opts["programme"], by, change=opts["change"])
+            self._grant(person, role, opts["programme"], by, change=opts["change"],
+                        justification=opts["justification"])
 
         if new:
             token = actions.issue_account_link(person=person, purpose=AccountLinkPurpose.SET_PASSWORD, by=by)
             url = opts["base_url"].rstrip("/") + reverse("accounts:account-link", args=[token])
             self.stdout.write(f"One-time link (expires in 72 hours; pass it on by a trusted channel):\n{url}")
 
-    def _grant(self, person: Person, role: Role, programme_name: str, by: Person | None, *, change: bool) -> None:
+    def _grant(self, person: Person, role: Role, programme_name: str, by: Person | None, *, change: bool,
+               justification: str) -> None:
         if not programme_name:
             raise CommandError(f"{role.label} is held in a programme: name it with --programme.")
         programme = Programme.objects.filter(name=programme_name).first()
@@ -106,7 +112,7 @@ class Command(BaseCommand):
         ).first()
         if held is not None and held.role == role:
             if held.status == MembershipStatus.PENDING:
-                actions.confirm_role(membership=held, by=by)
+                actions.confirm_role(membership=held, by=by, justification=justification)
                 self.stdout.write(f"Confirmed: {role.label} in {programme.name} (asked by person #{held.requested_by_id}).")
             else:
                 self.stdout.write(f"{person.email} already holds {role.label} in {programme.name}: nothing changed.")
@@ -129,8 +135,8 @@ class Command(BaseCommand):
         if membership.status == MembershipStatus.PENDING:
             self.stdout.write(
                 f"{role.label} in {programme.name} is awaiting confirmation by a second person (another system "
-                "administrator or the programme's Caldicott Guardian): run this command again with their --by, "
-                "or confirm it in the portal."
+                "administrator or the programme's Caldicott Guardian): run this command again with their --by and "
+                "a --justification, or confirm it in the portal."
             )
         else:
             self.stdout.write(f"Granted: {role.label} in {programme.name}.")

@@ -177,7 +177,7 @@ def test_a_failed_erasure_changes_nothing(monkeypatch):
     proposal = proposals.propose_erasure(rr, ground="art17_1_a", exemptions=NO_EXEMPTION, by=w.dpo)
     monkeypatch.setattr(erasure, "record_event", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("audit down")))
     with pytest.raises(RuntimeError):
-        proposals.confirm(proposal, by=w.caldicott)
+        proposals.confirm(proposal, by=w.caldicott, justification="Synthetic justification")
     assert Woman.objects.filter(pk=rr.woman_id).exists() and not ErasedPerson.objects.exists()
     assert RightsRequest.objects.get(pk=rr.pk).status == RequestStatus.OPEN
     proposal.refresh_from_db()

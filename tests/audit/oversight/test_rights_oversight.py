@@ -94,7 +94,7 @@ def test_finding_1_one_dpo_can_no_longer_erase_her_alone_with_her_concerns(djang
     # Proposed, not erased: the DPO alone cannot finish it.
     assert Woman.objects.filter(pk=woman_id).exists() and not ErasureRecord.objects.exists()
     with pytest.raises(rights.RightsRefused, match="Caldicott Guardian"):
-        proposals.confirm(proposal, by=w.dpo)
+        proposals.confirm(proposal, by=w.dpo, justification="Synthetic justification")
     # The Trust lead (and the Caldicott Guardian) told, by an email with no identifier.
     told = {m.to[0] for m in mail.outbox}
     assert {w.delivery.trust_lead.email, w.caldicott.email} <= told
@@ -106,7 +106,7 @@ def test_finding_1_one_dpo_can_no_longer_erase_her_alone_with_her_concerns(djang
     lead_mail = next(m for m in mail.outbox if m.to[0] == w.delivery.trust_lead.email)
     assert re.findall(r"https?://\S+", lead_mail.body) == [] and "outside the portal" in lead_mail.body
     # The second person confirms; both are on the record, with what was kept and why.
-    record = proposals.confirm(proposal, by=w.caldicott)
+    record = proposals.confirm(proposal, by=w.caldicott, justification="Synthetic justification")
     assert not Woman.objects.filter(pk=woman_id).exists()
     assert record.erased_by == w.dpo and record.confirmed_by == w.caldicott and record.proposal == proposal
     assert "sharing.SafeguardingConcern" not in record.erased  # erasure never removes a concern (issue 22)
@@ -144,7 +144,7 @@ def test_a_concern_raised_after_the_proposal_stops_the_confirmation():
     proposal = proposals.propose_erasure(rr, ground="art17_1_a", exemptions=NO_EXEMPTION, by=w.dpo)
     _concern(w, w.delivery.released[0])
     with pytest.raises(rights.RightsRefused, match="safeguarding concern"):
-        proposals.confirm(proposal, by=w.caldicott)
+        proposals.confirm(proposal, by=w.caldicott, justification="Synthetic justification")
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.PENDING and Woman.objects.filter(pk=rr.woman_id).exists()
 
@@ -166,15 +166,15 @@ def test_declined_or_withdrawn_the_request_stays_open_and_the_dpo_may_propose_ag
         proposals.propose_erasure(rr, ground="art17_1_a", exemptions=NO_EXEMPTION, by=w.dpo)
     with pytest.raises(rights.RightsRefused, match="withdraw it first"):
         rights.close(rr, status="refused", note="n", by=w.dpo)
-    with pytest.raises(rights.RightsRefused, match="Enter why"):
-        proposals.decline(proposal, reason=" ", by=w.caldicott)
+    with pytest.raises(rights.RightsRefused, match="Enter your justification for rejecting the DPO's proposal"):
+        proposals.decline(proposal, justification=" ", by=w.caldicott)
     for person in (w.dpo, w.delivery.trust_lead, w.caseworker):
         with pytest.raises(rights.RightsRefused):
-            proposals.decline(proposal, reason="no", by=person)
-    proposals.decline(proposal, reason="The legal claims exemption needs a second look", by=w.caldicott)
+            proposals.decline(proposal, justification="no", by=person)
+    proposals.decline(proposal, justification="The legal claims exemption needs a second look", by=w.caldicott)
     assert RightsRequest.objects.get(pk=rr.pk).status == RequestStatus.OPEN
     with pytest.raises(rights.RightsRefused, match="declined"):
-        proposals.confirm(proposal, by=w.caldicott)
+        proposals.confirm(proposal, by=w.caldicott, justification="Synthetic justification")
     again = proposals.propose_erasure(rr, ground="art17_1_d", exemptions=NO_EXEMPTION, by=w.dpo)
     proposals.withdraw(again, reason="She withdrew her request", by=w.dpo)
     assert RightsRequest.objects.get(pk=rr.pk).status == RequestStatus.OPEN and Woman.objects.filter(
@@ -211,10 +211,10 @@ def test_the_confirmation_page_shows_what_she_needs_no_case_record_and_is_logged
     assert not disclose(w.caldicott, [released.woman], page=url, reason=rr.reference).records
     # the proposer is offered no decision on it
     dpo = sign_in_verified(Client(), w.dpo)
-    assert dpo.get(url).status_code == 404 and dpo.post(url, {"proposal": proposal.pk,
-                                                              "decision": "confirm"}).status_code == 404
+    assert dpo.get(url).status_code == 404 and dpo.post(url, {"proposal": proposal.pk, "decision": "confirm",
+                                                              "reason": "Synthetic justification"}).status_code == 404
     response = guardian.post(url, {"proposal": proposal.pk, "decision": "reject", "reason": ""})
-    assert response.status_code == 400 and b"Enter why you reject it" in response.content
+    assert response.status_code == 400 and b"Enter your justification for confirming or rejecting" in response.content
     assert RightsProposal.objects.get(pk=proposal.pk).status == ProposalStatus.PENDING
 
 
@@ -230,7 +230,7 @@ def test_an_upheld_objection_needs_the_caldicott_guardian():
     proposal = RightsProposal.objects.get(request=rr, kind="objection_upheld")
     body = sign_in_verified(Client(), w.caldicott).get(reverse("rights:confirmation", args=[proposal.pk])).content
     assert rr.reference.encode() in body and b"Objection upheld" in body
-    proposals.confirm(proposal, by=w.caldicott)
+    proposals.confirm(proposal, by=w.caldicott, justification="Synthetic justification")
     rr.refresh_from_db()
     assert rr.status == RequestStatus.COMPLETED and rr.objection_outcome == "upheld"
 
@@ -273,7 +273,7 @@ def test_the_caldicott_report_lists_every_request_view_pack_and_decision():
     w.erase(erasure_rr)
     objection = w.request("objection", 2)
     proposal = proposals.propose_objection_upheld(objection, note="Upheld", by=w.dpo)
-    proposals.decline(proposal, reason="Needs the Trust's view first", by=w.caldicott)
+    proposals.decline(proposal, justification="Needs the Trust's view first", by=w.caldicott)
     body = sign_in_verified(Client(), w.caldicott).get(reverse("dpo:activity")).content.decode()
     table = body[body.index('id="rights-activity"'):body.index("</table>", body.index('id="rights-activity"'))]
     for reference in (access.reference, erasure_rr.reference, objection.reference):

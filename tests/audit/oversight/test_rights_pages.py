@@ -210,7 +210,7 @@ def test_objection_and_erasure_through_the_request_page():
     proposal = RightsProposal.objects.get(request=erasure)
     guardian = sign_in_verified(Client(), w.caldicott)
     decide = reverse("rights:confirmation", args=[proposal.pk])
-    response = guardian.post(decide, {"proposal": proposal.pk, "decision": "confirm"})
+    response = guardian.post(decide, {"proposal": proposal.pk, "decision": "confirm", "reason": "Synthetic justification"})
     assert response.status_code == 302 and not Woman.objects.filter(pk=woman_id).exists()
     page = client.get(url)
     assert page.status_code == 200 and b"confirmed by" in page.content and b"outside the portal" in page.content

@@ -46,14 +46,14 @@ class RightsWorld:
         from audit.oversight import proposals
 
         proposal = proposals.propose_erasure(request, ground=ground, exemptions=NO_EXEMPTION, by=self.dpo)
-        return proposals.confirm(proposal, by=self.caldicott)
+        return proposals.confirm(proposal, by=self.caldicott, justification="Synthetic justification")
 
     def uphold(self, request: RightsRequest, note: str = "Upheld: we will not share her data with Pause"):
         """Uphold an objection through both people. Returns the completed request."""
         from audit.oversight import proposals
 
         proposal = proposals.propose_objection_upheld(request, note=note, by=self.dpo)
-        return proposals.confirm(proposal, by=self.caldicott)
+        return proposals.confirm(proposal, by=self.caldicott, justification="Synthetic justification")
 
 
 NO_EXEMPTION = {e.value: False for e in ErasureExemption}

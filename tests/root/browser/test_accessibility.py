@@ -110,7 +110,7 @@ def test_dashboard_with_pending_grants_and_programme_switcher(
     page, live_server, programme, other_programme, system_admin
 ):
     """The richer variants of the header and dashboard: a programme switcher (two memberships)
-    and a table of role grants awaiting confirmation (with its per-row buttons)."""
+    and a table of role grants awaiting confirmation (with its per-row links to confirm)."""
     from django.utils import timezone
 
     from pause_portal.tenancy.models import Membership, MembershipStatus

@@ -221,6 +221,7 @@ def test_from_upload_to_the_dpo_access_pack(live_server, page_for, tmp_path, agr
     guardian.get_by_role("link", name=re.compile("^Programme phase")).click()
     j.check(guardian, "phase-to-confirm")
     guardian.get_by_label("Confirm").check()
+    guardian.get_by_label("Your justification").fill("The final report is approved and the Trust is ready")
     guardian.get_by_role("button", name="Record the decision").click()
     expect(guardian.locator("h1")).to_have_text("Phase: delivery")
     j.check(guardian, "phase-delivery")

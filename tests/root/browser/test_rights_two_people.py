@@ -62,6 +62,7 @@ def test_the_dpo_proposes_and_the_caldicott_guardian_confirms(page_for, live_ser
     assert surname not in g.content()
     check_axe(g, "rights-confirmation")
     g.get_by_label("Confirm").check()
+    g.get_by_label("Your justification").fill("No Art. 17(3) exemption applies and the ground is made out")
     g.get_by_role("button", name="Record the decision").click()
     expect(g.locator(".govuk-notification-banner")).to_contain_text("Confirmed")
     assert not Woman.objects.filter(pk=woman.pk).exists()

@@ -143,7 +143,7 @@ def test_closing_the_programme_ends_both_for_everyone():
     other = delivery_world(women=1)
     other.assign(other.released[0])
     change = propose_phase_change(programme=world.programme, by=world.trust_lead, reason="The programme ends")
-    confirm_phase_change(change=change, by=world.caldicott)
+    confirm_phase_change(change=change, by=world.caldicott, justification="Synthetic justification")
     one_gate({(other.practitioners[0].pk, other.released[0].pk)})
 
 
@@ -285,7 +285,7 @@ def test_a_failed_close_of_the_programme_leaves_both(fail_on, table, operation):
     world.assign(b, world.practitioners[1])
     change = propose_phase_change(programme=world.programme, by=world.trust_lead, reason="The programme ends")
     fail_on(table, operation)
-    unchanged(lambda: confirm_phase_change(change=change, by=world.caldicott),
+    unchanged(lambda: confirm_phase_change(change=change, by=world.caldicott, justification="Synthetic justification"),
               {(world.practitioners[0].pk, a.pk), (world.practitioners[1].pk, b.pk)})
     assert Programme.objects.get(pk=world.programme.pk).phase == Phase.DELIVERY
 

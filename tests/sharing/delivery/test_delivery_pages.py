@@ -458,7 +458,7 @@ def test_closing_the_programme_ends_every_pause_view_and_permission():
     world.assign(a)
     surname = reveal(a.woman, "surname")  # read while the programme's keys live: closing destroys them
     change = propose_phase_change(programme=world.programme, by=world.trust_lead, reason="The programme ends")
-    confirm_phase_change(change=change, by=world.caldicott)
+    confirm_phase_change(change=change, by=world.caldicott, justification="Synthetic justification")
     assert Programme.objects.get(pk=world.programme.pk).phase == "closed"
     assert not CaseloadUserObjectPermission.objects.exists()
     assert not CaseloadAssignment.objects.exists()  # closing purges the caseloads with the rest (ADR 39)

@@ -56,7 +56,7 @@ def delivery_world(*, women: int = 3, phase: str = "delivery", name: str | None 
     agreement(programme, proposed_by=trust_lead, decided_by=caldicott)  # every data item (ADR 28)
     pause_lead = member(programme, Role.PAUSE_LEAD)
     trust_notice(programme, by=trust_lead, confirmed_by=caldicott)  # both notices in force (issue 21)
-    confirm_notice(notice=publish_notice(programme=programme, by=pause_lead, text=PAUSE_TEXT), by=caldicott)
+    confirm_notice(notice=publish_notice(programme=programme, by=pause_lead, text=PAUSE_TEXT), by=caldicott, justification="Synthetic justification")
     world = DeliveryWorld(programme=programme, trust_lead=trust_lead, caldicott=caldicott,
                           pause_lead=pause_lead,
                           practitioners=[member(programme, Role.PAUSE_PRACTITIONER) for _ in range(2)],
