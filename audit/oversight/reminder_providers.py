@@ -6,7 +6,7 @@ every quarter of an hour."""
 
 from __future__ import annotations
 
-from audit.core.reminders import Provider
+from audit.core.reminders import Provider, run
 from audit.oversight import confirmation_reminders, rights_reminders
 from sharing import concern_reminders
 
@@ -20,6 +20,4 @@ PROVIDERS: dict[str, Provider] = {
 
 
 def run_all(now=None) -> dict[str, int]:
-    from audit.core.reminders import run
-
     return run(PROVIDERS, now=now)
