@@ -7,8 +7,16 @@ every quarter of an hour."""
 from __future__ import annotations
 
 from audit.core.reminders import Provider, run
+from audit.oversight import confirmation_reminders, rights_reminders
+from sharing import concern_reminders
 
-PROVIDERS: dict[str, Provider] = {}
+PROVIDERS: dict[str, Provider] = {
+    # Issue 23, point 6: rights requests 7 days and 1 day before they are due (and once overdue),
+    # concerns unacknowledged after the programme's working days, confirmations waiting 3 days.
+    rights_reminders.KIND: rights_reminders.rights_due,
+    concern_reminders.KIND: concern_reminders.unacknowledged,
+    confirmation_reminders.KIND: confirmation_reminders.confirmations_waiting,
+}
 
 
 def run_all(now=None) -> dict[str, int]:

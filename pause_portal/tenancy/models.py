@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -50,10 +51,19 @@ class Programme(models.Model):
     phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.SCOPING)
     phase_started_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
+    # How many working days (England and Wales) the Trust has to acknowledge a safeguarding concern
+    # or serious incident before its leads are reminded (issue 23, point 6; ADR 47): set by the
+    # system administrator with the programme's other settings.
+    concern_acknowledge_working_days = models.PositiveSmallIntegerField(
+        "Working days to acknowledge a safeguarding concern", default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="The Trust's leads are reminded when a concern raised by Pause is still not acknowledged "
+                  "this many working days later (England and Wales bank holidays excluded): 1 to 10.")
 
     data_classification = {
         "id": D.SAFE,
         "name": D.SAFE,
+        "concern_acknowledge_working_days": D.SAFE,
         "trust": D.SAFE,
         "pause_practice": D.SAFE,
         "phase": D.SAFE,
@@ -66,6 +76,9 @@ class Programme(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=~Q(trust=F("pause_practice")), name="programme_two_organisations"),
+            models.CheckConstraint(condition=Q(concern_acknowledge_working_days__gte=1,
+                                               concern_acknowledge_working_days__lte=10),
+                                   name="programme_concern_working_days_1_to_10"),
         ]
 
     def __str__(self) -> str:
