@@ -109,3 +109,39 @@ def test_text_that_looks_like_a_reference_is_refused(programme, dpo, text):
                                   "24 hours, 48 hours and 66 hours", "December 2026"])
 def test_dates_times_and_hours_are_not_references(text):
     assert looks_identifying(text) is None
+
+
+def test_a_programme_named_with_digits_is_not_taken_for_a_reference(programme, dpo):
+    programme.name = "Leeds 2027 Covid-19 pilot"
+    programme.save()
+    due = Due(item="x:1", stage="7d", programme_id=programme.pk, recipients=(dpo.pk,),
+              subject=f"A review in {programme.name} is due", body=f"In {programme.name}, a review is due.",
+              headline=f"{programme.name}: a review is due")
+    assert len(reminders.send_due("dpia_review", [due])) == 1
+
+
+def test_one_reminder_failing_does_not_hold_back_the_others_of_its_kind(programme, dpo, caldicott, settings):
+    settings.EMAIL_BACKEND = "tests.audit.core.test_reminders.RefusesOneAddress"
+    RefusesOneAddress.refused = caldicott.email
+    first = _due(programme, [caldicott], item="audit.breach:1")
+    second = _due(programme, [dpo], item="audit.breach:2")
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        reminders.send_due("breach_clock", [first, second])
+    assert list(Reminder.objects.values_list("item", flat=True)) == ["audit.breach:2"]
+    assert [m.to for m in mail.outbox] == [[dpo.email]]
+
+
+class RefusesOneAddress:
+    """A mail server that refuses one address and delivers the rest to the test outbox."""
+
+    refused = ""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        for message in messages:
+            if self.refused in message.to:
+                raise smtplib.SMTPRecipientsRefused({self.refused: (550, b"no such mailbox")})
+        mail.outbox.extend(messages)
+        return len(messages)

@@ -276,9 +276,9 @@ def test_shown_on_the_deciders_dashboards_not_on_the_proposers_and_cleared_once_
     with time_machine.travel(T0 + timedelta(days=3, hours=1), tick=False):
         withdraw_phase_change(change=w.change, by=d.trust_lead)
         reject_agreement(agreement=w.version, by=d.caldicott, justification="Synthetic: not needed")
-        confirm_notice(notice=w.notice, by=w.second_pause_lead)
+        confirm_notice(notice=w.notice, by=w.second_pause_lead, justification="Synthetic: the notice is right")
         decide_power(power=w.power, by=d.caldicott, confirm=True, justification="Synthetic: the advice holds")
-        actions.confirm_role(membership=w.grant, by=w.second_admin)
+        actions.confirm_role(membership=w.grant, by=w.second_admin, justification="Synthetic: the grant is needed")
         proposals.withdraw(w.proposal, reason="Synthetic: asked again", by=w.dpo)
     confirmation_sweep(T0 + timedelta(days=3, hours=1, minutes=15))
     assert not Reminder.objects.filter(kind=confirmation_reminders.KIND, cleared_at__isnull=True).exists()
