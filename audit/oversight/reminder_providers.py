@@ -7,8 +7,11 @@ every quarter of an hour."""
 from __future__ import annotations
 
 from audit.core.reminders import Provider, run
+from sharing.dpia_reminders import dpia_review_due
 
-PROVIDERS: dict[str, Provider] = {}
+PROVIDERS: dict[str, Provider] = {
+    "dpia_review": dpia_review_due,
+}
 
 
 def run_all(now=None) -> dict[str, int]:

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 DATED = ("The last verification of the audit trail", "The last retention run", "The last purge certificate",
          "The certificate of the end of scoping", "The smallest group in the last scoping release",
-         "The data-sharing agreement in force")
+         "The data-sharing agreement in force", "The DPIA's review")
 
 
 def standing(programme, now) -> dict[str, str]:
@@ -156,3 +156,14 @@ def test_everyone_else_gets_404(programme, role):
 def test_the_system_administrator_gets_404(system_admin):
     assert page(system_admin).status_code == 404
 
+
+
+def test_a_dpia_review_in_date_is_current_and_one_whose_date_has_passed_is_a_failure(programme, trust_lead, caldicott):
+    with time_machine.travel(START, tick=False):
+        agreement(programme, proposed_by=trust_lead, decided_by=caldicott)  # a review due in 335 days (factory)
+    assert standing(programme, START)["The DPIA's review"] == CURRENT
+    assert standing(programme, START + timedelta(days=335))["The DPIA's review"] == CURRENT  # the date itself
+    late = START + timedelta(days=336)
+    assert standing(programme, late)["The DPIA's review"] == FAILS
+    (evidence,) = [e for row in promises_of(programme, late) for e in row.evidence if e.label == "The DPIA's review"]
+    assert "releases are refused until it is" in evidence.what
