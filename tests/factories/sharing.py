@@ -41,7 +41,8 @@ class AgreementFactory(DjangoModelFactory):
     """The programme's next version, proposed by a Trust lead and confirmed by its Caldicott
     Guardian (new members of the programme unless given), agreeing every data item of both phases
     (tests of the items themselves give fewer). The programme's DPIA is given a review in date too,
-    by the proposer, unless it has one (`dpia_review=False`: none), since releases need one (ADR 48)."""
+    by the proposer, unless it has one (`dpia_review=False`: none), since releases need one (ADR 48):
+    due far off (`FAR_OFF`)."""
 
     class Meta:
         model = Agreement
@@ -70,13 +71,19 @@ class AgreementFactory(DjangoModelFactory):
             dpia_review_in_date(agreement.programme, by=agreement.proposed_by)
 
 
+# The factories' DPIA review is due far off: tests that travel in time (a world made in 2025, acted on
+# now) are not stopped by it, and it sends no reminder into other tests' sweeps. The register's own
+# tests record reviews through its actions, with real dates.
+FAR_OFF = date(2099, 1, 1)
+
+
 def dpia_review_in_date(programme, *, by, today: date | None = None) -> DpiaReview:
-    """The programme's latest DPIA review, or a new one reviewed a month ago and due in eleven
-    months (written straight to the table: the register's own tests use its actions)."""
+    """The programme's latest DPIA review, or a new one reviewed a month ago and due `FAR_OFF`
+    (written straight to the table, past the action's one-year rule)."""
     today = today or timezone.localdate()
     existing = DpiaReview.objects.filter(programme=programme).order_by("-recorded_at", "-pk").first()
     return existing or DpiaReview.objects.create(programme=programme, reviewed_on=today - timedelta(days=30),
-                                                 next_review_on=today + timedelta(days=335), reviewed_by=by)
+                                                 next_review_on=FAR_OFF, reviewed_by=by)
 
 
 class ScopingReleaseFactory(DjangoModelFactory):

@@ -62,6 +62,10 @@ def review(programme, by, *, reviewed_on=None, next_review_on=None) -> DpiaRevie
                          next_review_on=next_review_on or today + timedelta(days=200))
 
 
+def at(day: date):
+    return time_machine.travel(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=10), tick=False)
+
+
 def dpia_entries():
     return AuditEntry.objects.filter(event=Event.CHANGE, reason__startswith="DPIA")
 
@@ -213,11 +217,9 @@ def test_a_scoping_release_is_refused_with_no_review_then_after_its_date_and_all
     today = timezone.localdate()
     review(programme, dpo, reviewed_on=today - timedelta(days=100), next_review_on=today + timedelta(days=10))
     assert release_blocker(programme) is None
-    with time_machine.travel(datetime.combine(today + timedelta(days=10), datetime.min.time(), UTC)
-                             + timedelta(hours=12), tick=False):
+    with at(today + timedelta(days=10)):
         assert release_blocker(programme) is None  # the date itself is still in time
-    with time_machine.travel(datetime.combine(today + timedelta(days=11), datetime.min.time(), UTC)
-                             + timedelta(hours=12), tick=False):
+    with at(today + timedelta(days=11)):
         due = today + timedelta(days=10)
         with pytest.raises(ScopingReleaseRefused) as refused:
             release_for_scoping(programme, women, by=trust_lead)
@@ -236,9 +238,10 @@ def test_a_delivery_release_is_refused_once_the_date_has_passed_with_nothing_wri
     dpo = f.person(world.programme.trust)
     f.membership(dpo, world.programme, Role.DPO)
     women = world.women(2)
-    due = DpiaReview.objects.get(programme=world.programme).next_review_on
-    later = datetime.combine(due + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=12)
-    with time_machine.travel(later, tick=False):
+    today = timezone.localdate()
+    due = today + timedelta(days=10)
+    review(world.programme, dpo, reviewed_on=today, next_review_on=due)
+    with at(due + timedelta(days=1)):
         with pytest.raises(DeliveryReleaseRefused) as refused:
             world.release(women)
         assert refused.value.problems == [dpia_register.review_passed(due)]
@@ -339,10 +342,6 @@ def test_the_dashboards_link_the_register_for_its_readers_only(actors):
 
 
 # --- reminders ---------------------------------------------------------------------------------
-def at(day: date):
-    return time_machine.travel(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=10), tick=False)
-
-
 @pytest.fixture
 def reviewed(programme, trust_lead, dpo, caldicott, pause_lead):
     """A review due on 1 March 2027, recorded on 1 December 2026."""

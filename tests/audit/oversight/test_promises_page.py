@@ -20,6 +20,7 @@ from audit.core.models import AuditEntry, Event
 from audit.core.models_certificates import PurgeCertificate, PurgeKind
 from audit.oversight.promises import CURRENT, FAILS, MISSING, STALE, promises_of
 from pause_portal.tenancy.roles import Role
+from sharing.dpia_register import record_review
 from sharing.models_scoping import DeletionCertificate, ScopingRelease
 from sharing.retention import apply_retention
 from sharing.scoping_purge import end_scoping
@@ -160,10 +161,13 @@ def test_the_system_administrator_gets_404(system_admin):
 
 def test_a_dpia_review_in_date_is_current_and_one_whose_date_has_passed_is_a_failure(programme, trust_lead, caldicott):
     with time_machine.travel(START, tick=False):
-        agreement(programme, proposed_by=trust_lead, decided_by=caldicott)  # a review due in 335 days (factory)
+        agreement(programme, proposed_by=trust_lead, decided_by=caldicott, dpia_review=False)
+        record_review(programme=programme, by=trust_lead, reviewed_on=date(2026, 11, 1),
+                      next_review_on=date(2027, 3, 1))
     assert standing(programme, START)["The DPIA's review"] == CURRENT
-    assert standing(programme, START + timedelta(days=335))["The DPIA's review"] == CURRENT  # the date itself
-    late = START + timedelta(days=336)
+    assert standing(programme, datetime(2027, 3, 1, 12, tzinfo=UTC))["The DPIA's review"] == CURRENT  # the date
+    late = datetime(2027, 3, 2, 12, tzinfo=UTC)
     assert standing(programme, late)["The DPIA's review"] == FAILS
     (evidence,) = [e for row in promises_of(programme, late) for e in row.evidence if e.label == "The DPIA's review"]
-    assert "releases are refused until it is" in evidence.what
+    assert evidence.what == ("The review was due on 1 March 2027 and is not recorded: releases are refused until "
+                             "it is.")
