@@ -19,6 +19,7 @@ from sharing.concerns import raise_concern
 from sharing.contact import record_contact
 from sharing.data_items import ITEMS
 from sharing.delivery_release import ToRelease, release_for_delivery
+from sharing.demo_dpia import seed_dpia
 from sharing.models_delivery import (
     ConcernKind,
     ContactMethod,
@@ -77,11 +78,13 @@ DEMO_PAUSE_NOTICE = ("Demo privacy notice of Pause (synthetic, UK GDPR Art. 14).
 
 
 def seed_agreement(programme: Programme, *, lead: Person, caldicott: Person, today: date) -> None:
-    """The confirmed agreement, and the privacy notices in force: the Trust's (its lead publishes,
-    the Caldicott Guardian confirms) and Pause's (the programme's Pause lead, if it has one yet)."""
+    """The confirmed agreement, the DPIA's review and risks (`sharing.demo_dpia`: releases need a
+    review in date), and the privacy notices in force: the Trust's (its lead publishes, the
+    Caldicott Guardian confirms) and Pause's (the programme's Pause lead, if it has one yet)."""
     proposed = propose_agreement(programme=programme, by=lead, values=agreement_values(programme, today=today))
     confirm_agreement(agreement=proposed, by=caldicott,
                       justification="Demonstration: the retention periods match the Trust's policy.")
+    seed_dpia(programme, lead=lead, today=today)
     confirm_notice(notice=publish_notice(programme=programme, by=lead, text=DEMO_TRUST_NOTICE), by=caldicott, justification="Demo: the notice matches the agreement.")
     pause_lead = Person.objects.filter(memberships__programme=programme, memberships__role=Role.PAUSE_LEAD,
                                        memberships__status=MembershipStatus.ACTIVE).order_by("pk").first()

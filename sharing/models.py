@@ -31,6 +31,7 @@ from sharing.models_delivery import (  # noqa: F401
     RetentionRun,
     SafeguardingConcern,
 )
+from sharing.models_dpia import DpiaReview, DpiaRisk  # noqa: F401
 from sharing.models_markers import DoNotApproachMarker, MarkerKind  # noqa: F401
 from sharing.models_notices import Controller, PrivacyNotice  # noqa: F401
 from sharing.models_powers import StatutoryPower  # noqa: F401

@@ -1,12 +1,13 @@
 """What must be on record before anything is released to Pause: a confirmed data-sharing
 agreement with both controllers' lawful bases (`sharing.lawful_bases`), the appropriate policy
-document (a DPA 2018 Sch. 1 Part 2 condition needs one), the DPIA sign-off, and UK-only
-processing."""
+document (a DPA 2018 Sch. 1 Part 2 condition needs one), the DPIA sign-off, UK-only processing,
+and a review of the DPIA whose next review date has not passed (`sharing.dpia_register`, ADR 48).
+Both scoping and delivery releases refuse, with nothing written, while any of these is missing."""
 
 from __future__ import annotations
 
 from pause_portal.tenancy.models import Programme
-from sharing import lawful_bases
+from sharing import dpia_register, lawful_bases
 from sharing.scoping_term import current_agreement
 
 
@@ -27,4 +28,6 @@ def release_blockers(programme: Programme) -> list[str]:
         blockers.append("The agreement does not record the DPIA sign-off (who and when)")
     if not agreement.uk_only_processing:
         blockers.append("The agreement does not confirm processing in the UK only")
+    if dpia := dpia_register.release_blocker(programme):
+        blockers.append(dpia)
     return blockers

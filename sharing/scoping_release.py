@@ -459,7 +459,7 @@ def release_for_scoping(programme: Programme, women, *, by: Person) -> ScopingRe
         raise ScopingReleaseRefused("Scoping releases are made only while scoping is open (before its deadline).")
     blockers = release_blockers(programme)
     if blockers:
-        raise ScopingReleaseRefused("Nothing was released: the data-sharing agreement is not complete.", blockers)
+        raise ScopingReleaseRefused("Nothing was released: what a release needs is not on record.", blockers)
     women = list(women)
     if not women:
         raise ScopingReleaseRefused("Choose at least one woman to release.")

@@ -1,10 +1,17 @@
-"""The data-sharing agreement and the programme's phase (mounted at /governance/). No URL carries
+"""The data-sharing agreement, the programme's phase, its privacy notices, statutory powers, the
+Caldicott log and the DPIA register (mounted at /governance/). No URL carries
 an object id: each page acts on the current programme's agreement or phase, and a form names the
 proposal it decides only so that a stale or foreign one answers 404."""
 
 from django.urls import path
 
-from sharing.views import caldicott_log, governance, governance_notices, governance_powers
+from sharing.views import (
+    caldicott_log,
+    governance,
+    governance_dpia,
+    governance_notices,
+    governance_powers,
+)
 
 app_name = "governance"
 
@@ -24,6 +31,10 @@ urlpatterns = [
     path("powers/", governance_powers.powers, name="powers"),
     path("powers/propose/", governance_powers.propose, name="power-propose"),
     path("powers/decide/", governance_powers.decide, name="power-decide"),
+    path("dpia/", governance_dpia.register, name="dpia"),
+    path("dpia/risk/add/", governance_dpia.add_risk, name="dpia-risk-add"),
+    path("dpia/risk/edit/", governance_dpia.edit_risk, name="dpia-risk-edit"),
+    path("dpia/review/", governance_dpia.record_review, name="dpia-review"),
     path("caldicott-log/", caldicott_log.caldicott_log, name="caldicott-log"),
     path("caldicott-log/export/", caldicott_log.caldicott_log_export, name="caldicott-log-export"),
 ]

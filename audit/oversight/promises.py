@@ -18,16 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.core.certificates import digest_holds
 from audit.core.models_certificates import PurgeCertificate, PurgeKind
 from audit.core.verification_record import held, latest_verification
+from pause_portal import presenting
 from pause_portal.tenancy.models import Membership, MembershipStatus, Programme
+from sharing import dpia_register
 from sharing.models_delivery import RetentionRun
 from sharing.models_scoping import DeletionCertificate, ScopingRelease
 from sharing.scoping_purge import certificate_digest as scoping_certificate_digest
@@ -131,6 +134,19 @@ def agreement_in_force(programme: Programme, now: datetime) -> Evidence:
                     agreement.decided_at)
 
 
+def dpia_reviewed(programme: Programme, now: datetime) -> Evidence:
+    label = "The DPIA's review"
+    review = dpia_register.latest_review(programme)
+    if review is None:
+        return Evidence(label, MISSING, "No review of the DPIA is recorded, so nothing can be released.")
+    when = datetime.combine(review.reviewed_on, time(12), tzinfo=timezone.get_current_timezone())
+    if timezone.localdate(now) > review.next_review_on:
+        return Evidence(label, FAILS, f"The review was due on {presenting.day(review.next_review_on)} and is not "
+                                      "recorded: releases are refused until it is.", when)
+    return Evidence(label, CURRENT, f"Reviewed on {presenting.day(review.reviewed_on)}; the next review is due on "
+                                    f"{presenting.day(review.next_review_on)}.", when)
+
+
 def two_step_sign_in(programme: Programme, now: datetime) -> Evidence:
     label = "Two-step sign-in for every active member"
     members = Membership.objects.filter(programme=programme, status=MembershipStatus.ACTIVE)
@@ -179,8 +195,8 @@ PROMISES = (
     Promise("Your personal information will be held and used in compliance with the requirements of all "
             "applicable legislation.",
             "Nothing is shared without a data-sharing agreement proposed by the Trust lead and confirmed by "
-            "the Caldicott Guardian (decision records 28 and 31).",
-            (agreement_in_force,)),
+            "the Caldicott Guardian, nor once the DPIA's review date has passed (decision records 28, 31 and 48).",
+            (agreement_in_force, dpia_reviewed)),
 )
 
 

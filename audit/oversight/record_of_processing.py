@@ -6,7 +6,8 @@ Every heading is read from the configuration:
 - the confirmed data-sharing agreement in force (`sharing.scoping_term.current_agreement`): the
   parties, purposes, lawful bases in plain words (`sharing.lawful_bases`), the data items each
   phase shares (`sharing.data_items`), retention periods, UK-only processing, the appropriate
-  policy document and the DPIA;
+  policy document and the DPIA, with its register's review date and open high risks
+  (`sharing.dpia_register`);
 - the models' data classification (`pause_portal.classification`): the categories of personal
   data each controller holds, special category data named as such;
 - the deployment's settings: encryption, two-step sign-in, lockout, sessions, the audit trail's
@@ -33,6 +34,7 @@ from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Membership, MembershipStatus, Phase, Programme
 from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import BlindIndexField, EncryptedField
+from sharing import dpia_register
 from sharing import lawful_bases as bases
 from sharing.agreements import RETENTION_STORES
 from sharing.models_notices import Controller
@@ -259,7 +261,20 @@ def _security(agreement: Agreement) -> list[Item]:
         signed = (f", signed off by {agreement.dpia_signed_off_by} on {presenting.day(agreement.dpia_signed_off_on)}"
                   if agreement.dpia_signed_off_by else ", not yet signed off")
         items.append(Item("Data protection impact assessment", f"{agreement.dpia_reference}{signed}"))
+    items.append(_dpia_review(agreement.programme))
     return items
+
+
+def _dpia_review(programme: Programme) -> Item:
+    """The DPIA register's review date and its open high risks (ADR 48)."""
+    review = dpia_register.latest_review(programme)
+    high = dpia_register.open_high_risks(programme)
+    risks = f"{high} open high {'risk' if high == 1 else 'risks'} in its register"
+    if review is None:
+        return Item("DPIA review", f"No review of the DPIA is recorded, so nothing is released; {risks}")
+    return Item("DPIA review", f"last reviewed on {presenting.day(review.reviewed_on)}, next review due on "
+                               f"{presenting.day(review.next_review_on)} (no release after that date without a "
+                               f"new review); {risks}")
 
 
 def _bases(programme: Programme, controller: str, agreement: Agreement) -> list[Item]:

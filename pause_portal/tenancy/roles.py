@@ -78,6 +78,8 @@ class Perm(models.TextChoices):
                                       "latest evidence that it works")
     VIEW_CALDICOTT_LOG = "view_caldicott_log", ("See and download the Caldicott log: every confirmation or rejection "
                                                 "by the Caldicott Guardian, with their justification")
+    VIEW_DPIA_REGISTER = "view_dpia_register", "See the DPIA's risk register and when the DPIA is next reviewed"
+    KEEP_DPIA_REGISTER = "keep_dpia_register", "Add and change the DPIA's risks, and record its reviews"
     # Running the service
     MANAGE_PEOPLE = "manage_people", "Add and deactivate people, issue sign-in links"
     MANAGE_PROGRAMMES = "manage_programmes", "Set up organisations and programmes"
@@ -137,6 +139,8 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_CONCERNS,
                     P.ANSWER_CONCERNS,
                     P.RESTRICT_PROCESSING,
+                    P.VIEW_DPIA_REGISTER,
+                    P.KEEP_DPIA_REGISTER,
                     P.DECLARE_CONFLICTS,
                 }
             ),
@@ -163,6 +167,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_PROGRESS_REPORTS,
                     P.CONFIRM_RIGHTS_DECISIONS,
                     P.VIEW_CALDICOTT_LOG,
+                    P.VIEW_DPIA_REGISTER,
                     P.DECLARE_CONFLICTS,
                 }
             ),
@@ -188,6 +193,8 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_RETENTION,
                     P.VIEW_PROMISES,
                     P.RESTRICT_PROCESSING,
+                    P.VIEW_DPIA_REGISTER,
+                    P.KEEP_DPIA_REGISTER,
                     P.DECLARE_CONFLICTS,
                 }
             ),

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0019_caldicott_more_kinds'),
+        ('sharing', '0020_dpia_register'),
     ]
 
     operations = [

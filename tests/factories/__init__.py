@@ -25,6 +25,7 @@ from tests.factories.sharing import (
     ScopingChildRowFactory,
     ScopingReleaseFactory,
     ScopingWomanRowFactory,
+    dpia_review_in_date,
 )
 from tests.factories.tenancy import (
     PASSWORD,
@@ -40,7 +41,7 @@ __all__ = [
     "PASSWORD", "AgreementFactory", "CareEpisodeFactory", "ChildFactory", "ContactAttemptFactory", "ExtractFactory",
     "LegalStatusFactory", "MembershipFactory", "OrganisationFactory", "PersonFactory", "ProgrammeFactory",
     "SafeguardingConcernFactory", "ScopingChildRowFactory", "ScopingReleaseFactory", "ScopingWomanRowFactory",
-    "WomanFactory", "latest_extract", "member", "membership", "organisation", "person", "programme", "reseed",
+    "WomanFactory", "dpia_review_in_date", "latest_extract", "member", "membership", "organisation", "person", "programme", "reseed",
 ]
 
 

@@ -3,7 +3,7 @@ All invented."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import factory
 from django.utils import timezone
@@ -17,6 +17,7 @@ from sharing.models_delivery import (
     Participation,
     SafeguardingConcern,
 )
+from sharing.models_dpia import DpiaReview
 from sharing.models_scoping import (
     Agreement,
     ChangeStatus,
@@ -39,10 +40,13 @@ BASES = {
 class AgreementFactory(DjangoModelFactory):
     """The programme's next version, proposed by a Trust lead and confirmed by its Caldicott
     Guardian (new members of the programme unless given), agreeing every data item of both phases
-    (tests of the items themselves give fewer)."""
+    (tests of the items themselves give fewer). The programme's DPIA is given a review in date too,
+    by the proposer, unless it has one (`dpia_review=False`: none), since releases need one (ADR 48):
+    due far off (`FAR_OFF`)."""
 
     class Meta:
         model = Agreement
+        skip_postgeneration_save = True
 
     programme = factory.SubFactory(ProgrammeFactory)
     version = factory.LazyAttribute(lambda a: Agreement.objects.filter(programme=a.programme).count() + 1)
@@ -60,6 +64,26 @@ class AgreementFactory(DjangoModelFactory):
     proposed_by = factory.LazyAttribute(lambda a: member(a.programme, Role.TRUST_LEAD))
     decided_by = factory.LazyAttribute(lambda a: member(a.programme, Role.CALDICOTT_GUARDIAN))
     decided_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def dpia_review(agreement, create, extracted, **kwargs):
+        if create and extracted is not False:
+            dpia_review_in_date(agreement.programme, by=agreement.proposed_by)
+
+
+# The factories' DPIA review is due far off: tests that travel in time (a world made in 2025, acted on
+# now) are not stopped by it, and it sends no reminder into other tests' sweeps. The register's own
+# tests record reviews through its actions, with real dates.
+FAR_OFF = date(2099, 1, 1)
+
+
+def dpia_review_in_date(programme, *, by, today: date | None = None) -> DpiaReview:
+    """The programme's latest DPIA review, or a new one reviewed a month ago and due `FAR_OFF`
+    (written straight to the table, past the action's one-year rule)."""
+    today = today or timezone.localdate()
+    existing = DpiaReview.objects.filter(programme=programme).order_by("-recorded_at", "-pk").first()
+    return existing or DpiaReview.objects.create(programme=programme, reviewed_on=today - timedelta(days=30),
+                                                 next_review_on=FAR_OFF, reviewed_by=by)
 
 
 class ScopingReleaseFactory(DjangoModelFactory):

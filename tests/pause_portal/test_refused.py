@@ -16,11 +16,12 @@ from eligibility.restrictions import RestrictionRefused
 from pause_portal.refused import Refused
 from sharing.caseloads import CaseloadRefused
 from sharing.delivery_release import DeliveryReleaseRefused
+from sharing.dpia_register import DpiaRefused
 from sharing.scoping_release import ScopingReleaseRefused
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAIN = [RightsRefused, ReviewRefused, BreachRefused, CaseloadRefused, RestrictionRefused,
-         DeliveryReleaseRefused, ScopingReleaseRefused]
+         DeliveryReleaseRefused, ScopingReleaseRefused, DpiaRefused]
 
 
 @pytest.mark.parametrize("refusal", PLAIN, ids=lambda c: c.__name__)

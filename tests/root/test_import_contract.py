@@ -69,6 +69,8 @@ SEALED_LABELS = [
     ("sharing.DeletionCertificate", "sharing_deletioncertificate"),
     ("sharing.DeliveryRelease", "sharing_deliveryrelease"),
     ("sharing.DoNotApproachMarker", "sharing_donotapproachmarker"),
+    ("sharing.DpiaReview", "sharing_dpiareview"),
+    ("sharing.DpiaRisk", "sharing_dpiarisk"),
     ("sharing.FinalReport", "sharing_finalreport"),
     ("sharing.Membership", "sharing_membership"),
     ("sharing.Organisation", "sharing_organisation"),

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.core.models import AuditEntry, Event
 from pause_portal.tenancy.roles import Role
-from sharing import agreements
+from sharing import agreements, dpia_register
 from sharing.agreements import (
     agreement_difference,
     confirm_agreement,
@@ -68,6 +68,8 @@ def test_a_trust_lead_proposes_and_the_caldicott_guardian_confirms(programme, tr
     confirm_agreement(agreement=proposed, by=caldicott, justification="Within the agreed purpose")
     current = current_agreement(programme)
     assert current.pk == proposed.pk and current.decided_by == caldicott and current.decided_at is not None
+    assert release_blockers(programme) == [dpia_register.NO_REVIEW]  # the DPIA's review, too (ADR 48)
+    f.dpia_review_in_date(programme, by=trust_lead)
     assert release_blockers(programme) == []
     reasons = set(AuditEntry.objects.filter(event=Event.CHANGE, programme=programme).values_list("reason", flat=True))
     assert {"data-sharing agreement version 1 proposed", "data-sharing agreement version 1 confirmed"} <= reasons
@@ -195,6 +197,7 @@ def test_without_9_2_g_no_policy_document_is_needed_to_propose_but_release_waits
                                                                                         caldicott):
     h_only = {c: {**b, "article_9": "art9_2_h"} for c, b in f.BASES.items()}
     confirmed_v1(programme, trust_lead, caldicott, lawful_bases=h_only, policy_document_reference="")
+    f.dpia_review_in_date(programme, by=trust_lead)
     assert release_blockers(programme) == ["The agreement does not record the appropriate policy document"]
 
 

@@ -43,6 +43,10 @@ ALLOWED = {
     "governance:power-decide": {Role.CALDICOTT_GUARDIAN},
     "governance:caldicott-log": {Role.CALDICOTT_GUARDIAN, Role.DPO},
     "governance:caldicott-log-export": {Role.CALDICOTT_GUARDIAN, Role.DPO},
+    "governance:dpia": {Role.TRUST_LEAD, Role.CALDICOTT_GUARDIAN, Role.DPO},
+    "governance:dpia-risk-add": {Role.TRUST_LEAD, Role.DPO},
+    "governance:dpia-risk-edit": {Role.TRUST_LEAD, Role.DPO},
+    "governance:dpia-review": {Role.TRUST_LEAD, Role.DPO},
 }
 
 

@@ -20,6 +20,7 @@ from audit.core.models import AuditEntry, Event
 from audit.core.models_certificates import PurgeCertificate, PurgeKind
 from audit.oversight.promises import CURRENT, FAILS, MISSING, STALE, promises_of
 from pause_portal.tenancy.roles import Role
+from sharing.dpia_register import record_review
 from sharing.models_scoping import DeletionCertificate, ScopingRelease
 from sharing.retention import apply_retention
 from sharing.scoping_purge import end_scoping
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.django_db
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 DATED = ("The last verification of the audit trail", "The last retention run", "The last purge certificate",
          "The certificate of the end of scoping", "The smallest group in the last scoping release",
-         "The data-sharing agreement in force")
+         "The data-sharing agreement in force", "The DPIA's review")
 
 
 def standing(programme, now) -> dict[str, str]:
@@ -156,3 +157,17 @@ def test_everyone_else_gets_404(programme, role):
 def test_the_system_administrator_gets_404(system_admin):
     assert page(system_admin).status_code == 404
 
+
+
+def test_a_dpia_review_in_date_is_current_and_one_whose_date_has_passed_is_a_failure(programme, trust_lead, caldicott):
+    with time_machine.travel(START, tick=False):
+        agreement(programme, proposed_by=trust_lead, decided_by=caldicott, dpia_review=False)
+        record_review(programme=programme, by=trust_lead, reviewed_on=date(2026, 11, 1),
+                      next_review_on=date(2027, 3, 1))
+    assert standing(programme, START)["The DPIA's review"] == CURRENT
+    assert standing(programme, datetime(2027, 3, 1, 12, tzinfo=UTC))["The DPIA's review"] == CURRENT  # the date
+    late = datetime(2027, 3, 2, 12, tzinfo=UTC)
+    assert standing(programme, late)["The DPIA's review"] == FAILS
+    (evidence,) = [e for row in promises_of(programme, late) for e in row.evidence if e.label == "The DPIA's review"]
+    assert evidence.what == ("The review was due on 1 March 2027 and is not recorded: releases are refused until "
+                             "it is.")

@@ -8,12 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from pypdf import PdfReader
 
@@ -22,6 +23,7 @@ from audit.oversight.record_files import as_csv_text, as_html, as_pdf
 from audit.oversight.record_of_processing import HEADINGS, RecordRefused, record_of_processing
 from sharing.agreements import confirm_agreement, propose_agreement, values_of
 from sharing.demo_delivery import agreement_values
+from sharing.dpia_register import RiskValues, add_risk, record_review
 from sharing.scoping_term import current_agreement
 from tests import factories as f
 from tests.conftest import sign_in_verified
@@ -123,6 +125,24 @@ def test_periods_the_portal_cannot_apply_are_not_kept_in_line_with_the_policy(ag
     condition = record_of_processing(programme, "pause").conditions[0]
     assert condition.retained_and_erased.startswith("No: the portal cannot apply these periods")
     assert "until she leaves" in condition.retained_and_erased
+
+
+def test_the_security_measures_give_the_dpia_review_date_and_its_open_high_risks(agreed, programme, trust_lead):
+    def dpia_item():
+        (item,) = [i for i in record_of_processing(programme).as_json()["security_measures"]
+                   if i["item"] == "DPIA review"]
+        return item["detail"]
+
+    assert dpia_item() == "No review of the DPIA is recorded, so nothing is released; 0 open high risks in its register"
+    today = timezone.localdate()
+    record_review(programme=programme, by=trust_lead, reviewed_on=today, next_review_on=today + timedelta(days=90))
+    risk = RiskValues(description="People could be identified from the rows shared", likelihood="probable",
+                      severity="severe", mitigations="", residual_risk="high", owner=trust_lead, status="open")
+    add_risk(programme=programme, by=trust_lead, values=risk)
+    add_risk(programme=programme, by=trust_lead, values=RiskValues(**{**risk.__dict__, "status": "accepted"}))
+    due = today + timedelta(days=90)
+    assert dpia_item() == (f"last reviewed on {today.day} {today:%B %Y}, next review due on {due.day} {due:%B %Y} "
+                           "(no release after that date without a new review); 1 open high risk in its register")
 
 
 def test_the_record_holds_no_womans_or_childs_data_and_no_code(agreed, programme):
