@@ -19,6 +19,7 @@ CONTRACT = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importl
 
 # Every model of ours, label and table, as they were before the redesign (commit 0bcd2dd).
 SEALED_LABELS = [
+    ("audit.AffectedWoman", "audit_affectedwoman"),  # since issue 23, point 4
     ("audit.AuditChainAnchor", "audit_auditchainanchor"),
     ("audit.AuditEntry", "audit_auditentry"),
     ("audit.AuditSeal", "audit_auditseal"),
@@ -36,6 +37,7 @@ SEALED_LABELS = [
     ("audit.ReviewSearch", "audit_reviewsearch"),
     ("audit.RightsProposal", "audit_rightsproposal"),
     ("audit.RightsRequest", "audit_rightsrequest"),
+    ("audit.SuspectedBreach", "audit_suspectedbreach"),  # since issue 23, point 4
     ("eligibility.CareEpisode", "eligibility_careepisode"),
     ("eligibility.Child", "eligibility_child"),
     ("eligibility.ColumnMapping", "eligibility_columnmapping"),
