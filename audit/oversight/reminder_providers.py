@@ -6,13 +6,11 @@ every quarter of an hour."""
 
 from __future__ import annotations
 
-from audit.core.reminders import Provider
+from audit.core.reminders import Provider, run
 from audit.oversight.breach_reminders import breach_clock
 
 PROVIDERS: dict[str, Provider] = {"breach_clock": breach_clock}
 
 
 def run_all(now=None) -> dict[str, int]:
-    from audit.core.reminders import run
-
     return run(PROVIDERS, now=now)

@@ -84,9 +84,21 @@ def breach(request, pk: int):
     if not shown:
         raise Http404("No such breach.")
     return render(request, "rights/breach.html", {"b": shown[0], "forms": forms, "refusal": refusal,
-                                                   "failed": failed, "women": list(found.affected_women.all()),
-                                                   "outcomes": dict(WomanToldForm.OUTCOMES)},
+                                                   "failed": failed, "women": _women_forms(found, failed)},
                   status=400 if refusal or (failed is not None and failed.errors) else 200)
+
+
+def _women_forms(found: Breach, failed) -> list[tuple]:
+    """Each woman affected with her own form (its ids hers; the failed one keeps its errors)."""
+    out = []
+    for woman in found.affected_women.all():
+        if isinstance(failed, WomanToldForm) and str(failed.data.get("woman-affected")) == str(woman.pk):
+            form = failed
+        else:
+            form = WomanToldForm(prefix="woman", auto_id=f"woman-{woman.pk}-%s", initial={"affected": woman.pk})
+        form.fields["outcome"].label = f"Was {woman.woman_reference} told?"
+        out.append((woman, form))
+    return out
 
 
 def _act(found: Breach, action: str, data: dict, by) -> str:

@@ -33,6 +33,8 @@ SEALED_LABELS = [
     ("audit.PurgeCertificate", "audit_purgecertificate"),
     ("audit.RedactionDecision", "audit_redactiondecision"),
     ("audit.RefusalTally", "audit_refusaltally"),
+    ("audit.Reminder", "audit_reminder"),  # since issue 23 (ADR 47)
+    ("audit.ReminderRecipient", "audit_reminderrecipient"),  # since issue 23 (ADR 47)
     ("audit.RequestExtension", "audit_requestextension"),
     ("audit.ReviewSearch", "audit_reviewsearch"),
     ("audit.RightsProposal", "audit_rightsproposal"),
@@ -178,7 +180,9 @@ def test_the_queue_knows_every_task_by_its_name_from_before_the_move():
         "audit.purge_expired_trail",  # since issue 22: the audit trail's retention, daily (ADR 40)
         "audit.run_monitoring",
         "audit.seal_pending",
+        "audit.send_reminders",  # since issue 23: every reminder due (ADR 47)
         "audit.tell_of_rights_proposal",
+        "audit.tell_of_suspected_breach",  # since issue 23, point 4: a suspected breach's notice (ADR 49)
         "audit.write_checkpoint",
         "eligibility.recompute",
         "eligibility.run_import",

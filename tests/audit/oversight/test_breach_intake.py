@@ -245,3 +245,16 @@ def test_the_triage_and_escalation_pages_refuse_every_other_role(role):
             assert response.status_code == 404, (role, url, method)
     report.refresh_from_db()
     assert report.status == ReportStatus.WAITING and not Breach.objects.exists()
+
+
+def test_pauses_systems_make_it_pauses_side_and_a_dpo_cannot_escalate_a_flag_about_themselves():
+    w = rights_world(women=0)
+    assert _report(w, systems="pause").pause_side and _report(w, systems="both").pause_side
+    assert not _report(w, systems="portal").pause_side
+    entry = record_event(Event.REFUSED, actor=w.dpo, programme=w.programme, status_code=404)
+    own = MonitoringFlag.objects.create(rule=FlagRule.OUTSIDE_CASELOAD, entry=entry, occurred_at=entry.timestamp,
+                                        actor_id=w.dpo.pk, programme=w.programme, detail="Synthetic")
+    with pytest.raises(breach_reports.ReportRefused, match="your own access"):
+        breach_reports.escalate_flag(own, programme=w.programme, by=w.dpo, what_happened="x", people_affected="y",
+                                     risk="risk")
+    assert not Breach.objects.exists()
