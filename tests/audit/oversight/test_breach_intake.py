@@ -258,3 +258,24 @@ def test_pauses_systems_make_it_pauses_side_and_a_dpo_cannot_escalate_a_flag_abo
         breach_reports.escalate_flag(own, programme=w.programme, by=w.dpo, what_happened="x", people_affected="y",
                                      risk="risk")
     assert not Breach.objects.exists()
+
+
+def test_pauses_dpo_address_is_part_of_the_agreement_and_checked():
+    from django.core.exceptions import ValidationError
+
+    from sharing.agreements import FIELD_LABELS, validate_agreement, values_of
+    from sharing.scoping_term import current_agreement
+
+    w = rights_world(women=0)
+    current = current_agreement(w.programme)
+    assert "pause_dpo_email" in FIELD_LABELS and values_of(current)["pause_dpo_email"] == ""
+    def errors_with(address: str) -> dict:
+        try:
+            validate_agreement({**values_of(current), "pause_dpo_email": address}, based_on=current,
+                               change_reason="Pause's DPO", programme_id=w.programme.pk)
+        except ValidationError as refused:
+            return refused.message_dict
+        return {}
+
+    assert "Enter Pause's DPO's email address" in errors_with("not an address")["pause_dpo_email"][0]
+    assert "pause_dpo_email" not in errors_with(f" {PAUSE_DPO} ")
