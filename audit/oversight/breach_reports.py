@@ -25,9 +25,10 @@ from audit.core.log import record_event
 from audit.core.models import Event
 from audit.core.models_review import MonitoringFlag
 from audit.core.models_rights import Breach, BreachRisk, ReportStatus, SuspectedBreach, Systems
-from audit.oversight.breaches import BreachRefused, _keeper, _text, protector_for, record_breach
+from audit.oversight.breaches import _keeper, _text, protector_for, record_breach
 from eligibility.disclosure import disclose
 from pause_portal.queue import send_on_commit
+from pause_portal.refused import Refused
 from pause_portal.tenancy.models import MembershipStatus, Person, Programme
 from pause_portal.tenancy.roles import (
     ROLE_SPECS,
@@ -44,8 +45,9 @@ REPORT_MAX = 2000  # short: what happened, not who
 logger = logging.getLogger(__name__)
 
 
-class ReportRefused(BreachRefused):
-    """A suspected-breach report (or its triage) that cannot go ahead; nothing was written."""
+class ReportRefused(Refused):
+    """A suspected-breach report (or its triage) that cannot go ahead; nothing was written. (A
+    breach refused while recording one from a report is a `BreachRefused`: callers catch `Refused`.)"""
 
 
 def pause_role(role: Role | str) -> bool:

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.core.models_rights import SuspectedBreach
 from audit.oversight import breach_reports, review
-from audit.oversight.breaches import BreachRefused
 from audit.oversight.forms_breach import NO_NAMES, DismissForm, EscalateForm, ReportForm, TriageForm
 from pause_portal.access import for_perm
+from pause_portal.refused import Refused
 from pause_portal.tenancy.roles import Perm
 from pause_portal.tenancy.selectors import current_membership
 
@@ -32,7 +32,7 @@ def report(request):
                 programme=membership.programme, by=request.user, what_happened=data["what_happened"],
                 noticed_at=data["noticed_at"], pause_side=data["pause_side"] == "yes", systems=data["systems"],
                 portal_url=request.build_absolute_uri(reverse("breach:reports")))
-        except BreachRefused as exc:
+        except Refused as exc:
             refusal = exc.message
         else:
             return redirect("breach:reported")
@@ -92,7 +92,7 @@ def triage(request, pk: int):
                 breach_reports.dismiss_report(found, by=request.user, reason=data["reason"])
                 messages.success(request, "The report is dismissed.")
                 return redirect("breach:reports")
-            except BreachRefused as exc:
+            except Refused as exc:
                 refusal = exc.message
         found = _report_or_404(request, pk)
     account = breach_reports.account_of(found, by=request.user, page=request.path)
@@ -120,7 +120,7 @@ def escalate_flag(request, pk: int):
                 people_affected=data["people_affected"], risk=data["risk"], aware_at=data["aware_at"],
                 aware_reason=data["aware_reason"], pause_side=data["pause_side"] == "yes",
                 affected_count=data["affected_count"], actions_taken=data["actions_taken"])
-        except BreachRefused as exc:
+        except Refused as exc:
             refusal = exc.message
         else:
             messages.success(request, f"Flag escalated into breach {breach.reference}.")
