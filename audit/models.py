@@ -25,10 +25,12 @@ from audit.core.models_review import (  # noqa: F401
     ReviewSearch,
 )
 from audit.core.models_rights import (  # noqa: F401
+    AffectedWoman,
     Breach,
     ErasureRecord,
     RedactionDecision,
     RequestExtension,
     RightsProposal,
     RightsRequest,
+    SuspectedBreach,
 )

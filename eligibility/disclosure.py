@@ -50,7 +50,13 @@ from django.db import models, transaction
 
 from audit.core.log import record_event
 from audit.core.models import AuditEntry, Event
-from audit.core.models_rights import Breach, RequestKind, RequestStatus, RightsRequest
+from audit.core.models_rights import (
+    Breach,
+    RequestKind,
+    RequestStatus,
+    RightsRequest,
+    SuspectedBreach,
+)
 from eligibility.models import Child, Woman
 from pause_portal import hooks, presenting
 from pause_portal.classification import DataClass, classification_of
@@ -237,7 +243,7 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
         membership = memberships.get(r.programme_id)
         if isinstance(r, RightsRequest):
             return membership is not None and _register_fields(r, membership) is not None
-        if isinstance(r, Breach):
+        if isinstance(r, (Breach, SuspectedBreach)):
             return membership is not None and role_has(membership.role, Perm.KEEP_BREACH_REGISTER)
         if membership is not None and Role(membership.role) == Role.DPO:
             return r.programme_id in dpo_women and _woman_of(r, phase) == dpo_women[r.programme_id]
@@ -254,7 +260,7 @@ def disclose(user, records: Iterable[models.Model], *, page: str, reason: str = 
     def served_fields(model: type[models.Model], membership: Membership) -> frozenset[str]:
         if model is RightsRequest:
             return _register_fields(model, membership)
-        if model is Breach:
+        if model in (Breach, SuspectedBreach):
             return frozenset(classification_of(model))
         if Role(membership.role) == Role.DPO:
             return frozenset(classification_of(model))

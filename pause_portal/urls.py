@@ -19,6 +19,7 @@ urlpatterns = [
     path("progress/", include("sharing.urls_progress")),
     path("dpo/", include("audit.oversight.urls_review")),
     path("rights/", include("audit.oversight.urls_rights")),
+    path("breach/", include("audit.oversight.urls_breach_reports")),
     path("conflicts/", include("audit.oversight.urls_conflicts")),
     path("privacy-notice/<int:pk>/", notices.privacy_notice, name="privacy-notice"),
     path("privacy-notice/", notices.privacy_notices, name="privacy-notices"),

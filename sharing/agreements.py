@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -75,6 +76,7 @@ FIELD_LABELS: dict[str, str] = {
     "dpia_signed_off_on": "DPIA signed off on",
     "scoping_extension_days": "Scoping extension",
     "decide_changes_within_days": "Days to decide about a change since release",
+    "pause_dpo_email": "Pause's data protection officer (email)",
 }
 VALUE_FIELDS = tuple(FIELD_LABELS)
 
@@ -90,7 +92,7 @@ def values_of(agreement: Agreement | None) -> dict:
         return {"parties": "", "purposes": "", "lawful_bases": {}, "data_items": {}, "retention": {},
                 "uk_only_processing": False, "policy_document_reference": "", "dpia_reference": "",
                 "dpia_signed_off_by": "", "dpia_signed_off_on": None, "scoping_extension_days": 0,
-                "decide_changes_within_days": 14}
+                "decide_changes_within_days": 14, "pause_dpo_email": ""}
     return {name: getattr(agreement, name) for name in VALUE_FIELDS}
 
 
@@ -172,6 +174,14 @@ def validate_agreement(values: dict, *, based_on: Agreement | None, change_reaso
     elif not isinstance(days, int) or isinstance(days, bool) or not least <= days <= most:
         errors["decide_changes_within_days"] = f"The days to decide must be a whole number from {least} to {most}"
     clean["decide_changes_within_days"] = days
+
+    pause_dpo = (values.get("pause_dpo_email") or "").strip()
+    if pause_dpo:
+        try:
+            validate_email(pause_dpo)
+        except ValidationError:
+            errors["pause_dpo_email"] = "Enter Pause's DPO's email address in the right format, like dpo@example.org"
+    clean["pause_dpo_email"] = pause_dpo
 
     previous_extension = based_on.scoping_extension_days if based_on else 0
     if not change_reason.strip():

@@ -84,6 +84,13 @@ class AgreementForm(forms.Form):
             "max_value": f"The days to decide must be {DECIDE_CHANGES_DAYS[1]} or fewer",
         },
     )
+    pause_dpo_email = forms.CharField(
+        label="Pause's data protection officer's email address", required=False, max_length=200, strip=True,
+        widget=forms.EmailInput(attrs={"class": "govuk-input--width-30", "autocomplete": "off", "spellcheck": "false"}),
+        help_text="Pause is a controller with its own duty to report breaches: notices of a suspected breach on "
+                  "Pause's side, and its 72-hour reminders, go here. An office address, like dpo@example.org",
+        error_messages={"max_length": "The email address must be 200 characters or fewer"},
+    )
     change_reason = _text("Why the agreement is changing", textarea=True,
                           help_text="Needed for every change, and for any scoping extension")
 
@@ -101,7 +108,7 @@ class AgreementForm(forms.Form):
         initial = {k: values[k] for k in ("parties", "purposes", "uk_only_processing",
                                           "policy_document_reference", "dpia_reference", "dpia_signed_off_by",
                                           "dpia_signed_off_on", "scoping_extension_days",
-                                          "decide_changes_within_days")}
+                                          "decide_changes_within_days", "pause_dpo_email")}
         initial |= bases_initial(values["lawful_bases"], bases.CONTROLLERS)
         initial |= {f"data_items_{p}": values["data_items"].get(str(p), []) for p in (Phase.SCOPING, Phase.DELIVERY)}
         initial |= {f"retention_{s}": values["retention"].get(s, "") for s in RETENTION_STORES}
@@ -128,6 +135,7 @@ class AgreementForm(forms.Form):
             "dpia_signed_off_on": data["dpia_signed_off_on"],
             "scoping_extension_days": data["scoping_extension_days"] or 0,
             "decide_changes_within_days": data["decide_changes_within_days"],
+            "pause_dpo_email": data["pause_dpo_email"],
         }
 
 

@@ -50,6 +50,10 @@ class Agreement(models.Model):
     # How long a Trust lead has to settle a change since release (a re-review, an absence) before
     # she leaves Pause's view (issue 21, point 2; `sharing.delivery_access`).
     decide_changes_within_days = models.PositiveSmallIntegerField(default=14)
+    # Pause is a controller with its own Art. 33 duty: its DPO's address, to which the notice of a
+    # suspected breach on Pause's side and its 72-hour reminders go (issue 23, point 4; ADR 49).
+    # An office address (dpo@...), not a person's: the emails carry no identifier either way.
+    pause_dpo_email = models.EmailField(max_length=200, blank=True)
     change_reason = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PROPOSED)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -63,7 +67,7 @@ class Agreement(models.Model):
         "purposes": D.SAFE, "lawful_bases": D.SAFE, "data_items": D.SAFE, "retention": D.SAFE,
         "uk_only_processing": D.SAFE, "policy_document_reference": D.SAFE, "dpia_reference": D.SAFE,
         "dpia_signed_off_by": D.SAFE, "dpia_signed_off_on": D.SAFE, "scoping_extension_days": D.SAFE,
-        "decide_changes_within_days": D.SAFE, "change_reason": D.SAFE, "status": D.SAFE, "proposed_by": D.SAFE, "proposed_at": D.SAFE,
+        "decide_changes_within_days": D.SAFE, "pause_dpo_email": D.SAFE, "change_reason": D.SAFE, "status": D.SAFE, "proposed_by": D.SAFE, "proposed_at": D.SAFE,
         "decided_by": D.SAFE, "decided_at": D.SAFE,
     }
 

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from pause_portal.classification import DataClass as D
+from pause_portal.tenancy.roles import Role
 from pseudonymisation.fields import EncryptedField, ProtectedModel
 
 
@@ -371,9 +372,11 @@ class BreachStatus(models.TextChoices):
 
 
 class Breach(ProtectedModel):
-    """An entry of the breach register (Art. 33(5)): what happened, when it was found, who is
-    affected, whether and when the ICO was told (72 hours from when it was found) and whether the
-    people affected were told. The descriptions are encrypted: they may say who."""
+    """An entry of the breach register (Art. 33(5)): what happened, when it was found, when the
+    controller became aware of it (the 72 hours to the ICO run from then, not from when a form was
+    filed: `aware_at`), who is affected, whether and when the ICO was told (and why late, after the
+    72 hours) and whether the people affected were told (each woman affected: `AffectedWoman`). The
+    descriptions are encrypted: they may say who."""
 
     key_phase = "trust"
 
@@ -381,7 +384,17 @@ class Breach(ProtectedModel):
     reference = models.CharField(max_length=20, unique=True)
     what_happened = EncryptedField()
     happened_at = models.DateTimeField(null=True, blank=True)  # if known
-    found_at = models.DateTimeField()
+    found_at = models.DateTimeField()  # when it was discovered
+    # When the controller became aware of it (Art. 33(1)): the 72 hours run from here. By default the
+    # moment it was recorded or reported; earlier only with `aware_reason` (audit 0014 set it to
+    # `found_at` on the breaches recorded before).
+    aware_at = models.DateTimeField()
+    aware_reason = models.TextField(blank=True)  # why earlier than the report: no personal data
+    # Pause's side (its systems, its people) is involved: Pause is a controller with its own Art. 33
+    # duty, and its DPO is told and reminded too.
+    pause_side = models.BooleanField(default=False)
+    # The monitoring flag it was escalated from, by reference ("audit.monitoringflag:12"), if any.
+    flag_reference = models.CharField(max_length=60, blank=True)
     people_affected = EncryptedField()  # who: categories of people and of records
     affected_count = models.PositiveIntegerField(null=True, blank=True)  # approximate, if known
     risk = models.CharField(max_length=10, choices=BreachRisk.choices)
@@ -389,6 +402,8 @@ class Breach(ProtectedModel):
     ico_told_at = models.DateTimeField(null=True, blank=True)
     ico_reference = models.CharField(max_length=40, blank=True)
     ico_not_told_reason = models.TextField(blank=True)  # why the ICO was not told: no personal data
+    # Why the ICO was told (or the decision recorded) more than 72 hours after `aware_at` (Art. 33(1)).
+    late_reason = models.TextField(blank=True)  # no personal data
     people_told_at = models.DateTimeField(null=True, blank=True)
     people_not_told_reason = models.TextField(blank=True)  # no personal data
     status = models.CharField(max_length=8, choices=BreachStatus.choices, default=BreachStatus.OPEN)
@@ -400,7 +415,8 @@ class Breach(ProtectedModel):
 
     data_classification = {
         "id": D.SAFE, "row_uid": D.SAFE, "programme": D.SAFE, "reference": D.SAFE, "what_happened": D.SPECIAL,
-        "happened_at": D.SAFE, "found_at": D.SAFE, "people_affected": D.SPECIAL, "affected_count": D.SAFE,
+        "happened_at": D.SAFE, "found_at": D.SAFE, "aware_at": D.SAFE, "aware_reason": D.SAFE,
+        "pause_side": D.SAFE, "flag_reference": D.SAFE, "late_reason": D.SAFE, "people_affected": D.SPECIAL, "affected_count": D.SAFE,
         "risk": D.SAFE, "actions_taken": D.SPECIAL, "ico_told_at": D.SAFE, "ico_reference": D.SAFE,
         "ico_not_told_reason": D.SAFE, "people_told_at": D.SAFE, "people_not_told_reason": D.SAFE,
         "status": D.SAFE, "recorded_by": D.SAFE, "recorded_at": D.SAFE, "closed_by": D.SAFE, "closed_at": D.SAFE,
@@ -416,6 +432,10 @@ class Breach(ProtectedModel):
                                    name="breach_ico_told_after_found"),
             models.CheckConstraint(condition=Q(ico_told_at__isnull=True) | Q(ico_not_told_reason=""),
                                    name="breach_ico_told_or_why_not"),
+            models.CheckConstraint(condition=Q(happened_at__isnull=True) | Q(happened_at__lte=models.F("aware_at")),
+                                   name="breach_aware_after_it_happened"),
+            models.UniqueConstraint(fields=["flag_reference"], condition=~Q(flag_reference=""),
+                                    name="breach_one_per_flag"),
             models.CheckConstraint(condition=Q(people_told_at__isnull=True) | Q(people_not_told_reason=""),
                                    name="breach_people_told_or_why_not"),
             models.CheckConstraint(
@@ -427,3 +447,112 @@ class Breach(ProtectedModel):
 
     def __str__(self) -> str:
         return f"breach {self.reference}"
+
+
+class Art34Exception(models.TextChoices):
+    """Art. 34(3): when a woman affected by a high-risk breach need not be told."""
+
+    UNINTELLIGIBLE = "a", "(a) The data was unintelligible to anyone not authorised, for example encrypted"
+    RISK_REMOVED = "b", "(b) Measures taken since mean the high risk is no longer likely"
+    DISPROPORTIONATE = "c", "(c) Telling each would take disproportionate effort: a public communication instead"
+
+
+class AffectedWoman(models.Model):
+    """A woman affected by a breach, by the pseudonymous reference the DPO uses for her on the
+    rights and review pages ("eligibility.woman:12"), never her name; and, for her, whether and when
+    she was told (Art. 34) or which Art. 34(3) exception applies. A reference, not a foreign key:
+    the register outlives her record (an erasure leaves the reference pointing at nothing)."""
+
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="affected_women")
+    woman_reference = models.CharField(max_length=60)
+    told_on = models.DateField(null=True, blank=True)
+    exception = models.CharField(max_length=1, choices=Art34Exception.choices, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    data_classification = {
+        "id": D.SAFE, "breach": D.SAFE, "woman_reference": D.QUASI, "told_on": D.SAFE, "exception": D.SAFE,
+        "added_by": D.SAFE, "added_at": D.SAFE, "decided_by": D.SAFE, "decided_at": D.SAFE,
+    }
+
+    class Meta:
+        ordering = ["breach", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["breach", "woman_reference"], name="affected_woman_once_per_breach"),
+            models.CheckConstraint(condition=Q(told_on__isnull=True) | Q(exception=""),
+                                   name="affected_woman_told_or_exception"),
+            models.CheckConstraint(
+                condition=(Q(told_on__isnull=True, exception="", decided_by__isnull=True, decided_at__isnull=True)
+                           | (Q(decided_by__isnull=False, decided_at__isnull=False)
+                              & (Q(told_on__isnull=False) | ~Q(exception="")))),
+                name="affected_woman_decided_who_when"),
+        ]
+
+    def __str__(self) -> str:
+        return f"woman affected by breach #{self.breach_id}"
+
+
+class Systems(models.TextChoices):
+    TRUST = "trust", "The Trust's systems or devices"
+    PAUSE = "pause", "Pause's systems or devices"
+    BOTH = "both", "Both"
+    PORTAL = "portal", "This portal"
+    NOT_KNOWN = "unknown", "Not known"
+
+
+class ReportStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting for the DPO"
+    BREACH = "breach", "Recorded as a breach"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class SuspectedBreach(ProtectedModel):
+    """A suspected breach reported by anyone in the programme, for the DPO to triage: recorded as a
+    breach in the register (`breach`) or dismissed with a reason. The account is encrypted: the form
+    warns against names, but it may still say who."""
+
+    key_phase = "trust"
+
+    programme = models.ForeignKey("sharing.Programme", on_delete=models.PROTECT, related_name="+")
+    what_happened = EncryptedField()
+    noticed_at = models.DateTimeField()  # when the reporter noticed it (or it happened)
+    pause_side = models.BooleanField()  # Pause's side is involved (always, when a Pause role reports)
+    systems = models.CharField(max_length=8, choices=Systems.choices)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reporter_role = models.CharField(max_length=30, choices=Role.choices)
+    reported_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.WAITING)
+    breach = models.OneToOneField(Breach, null=True, blank=True, on_delete=models.PROTECT, related_name="report")
+    dismissed_reason = models.TextField(blank=True)  # no personal data
+    triaged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    triaged_at = models.DateTimeField(null=True, blank=True)
+
+    data_classification = {
+        "id": D.SAFE, "row_uid": D.SAFE, "programme": D.SAFE, "what_happened": D.SPECIAL, "noticed_at": D.SAFE,
+        "pause_side": D.SAFE, "systems": D.SAFE, "reported_by": D.SAFE, "reporter_role": D.SAFE,
+        "reported_at": D.SAFE, "status": D.SAFE, "breach": D.SAFE, "dismissed_reason": D.SAFE,
+        "triaged_by": D.SAFE, "triaged_at": D.SAFE,
+    }
+
+    class Meta:
+        verbose_name_plural = "suspected breaches"
+        ordering = ["-reported_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="waiting", breach__isnull=True, dismissed_reason="", triaged_by__isnull=True,
+                             triaged_at__isnull=True)
+                           | Q(status="breach", breach__isnull=False, dismissed_reason="", triaged_by__isnull=False,
+                               triaged_at__isnull=False)
+                           | (Q(status="dismissed", breach__isnull=True, triaged_by__isnull=False,
+                                triaged_at__isnull=False) & ~Q(dismissed_reason=""))),
+                name="suspected_breach_triaged_who_when_how"),
+            models.CheckConstraint(condition=Q(noticed_at__lte=models.F("reported_at")),
+                                   name="suspected_breach_noticed_before_reported"),
+        ]
+
+    def __str__(self) -> str:
+        return f"suspected breach #{self.pk}"

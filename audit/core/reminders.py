@@ -70,6 +70,9 @@ class Due:
     stage: str = ""
     programme_id: int | None = None
     recipients: tuple[int, ...] = ()
+    # Addresses outside the portal's people, such as Pause's DPO named in the agreement (ADR 49):
+    # emailed too, never shown on a dashboard.
+    addresses: tuple[str, ...] = ()
     subject: str = ""
     body: str = ""
     headline: str = ""
@@ -112,8 +115,9 @@ def _send_one(kind: str, due: Due, now: datetime) -> Reminder | None:
         except IntegrityError:
             return None  # sent before, by this sweep's predecessor or another worker
         ReminderRecipient.objects.bulk_create([ReminderRecipient(reminder=reminder, person=p) for p in people])
-        if people:
-            send_mass_mail([(due.subject, due.body, settings.DEFAULT_FROM_EMAIL, [p.email]) for p in people],
+        to = [p.email for p in people] + [a for a in dict.fromkeys(due.addresses) if a]
+        if to:
+            send_mass_mail([(due.subject, due.body, settings.DEFAULT_FROM_EMAIL, [address]) for address in to],
                            fail_silently=False)
         else:
             # Nobody to tell is itself a risk: recorded, and logged for the service's monitoring.
@@ -121,7 +125,9 @@ def _send_one(kind: str, due: Due, now: datetime) -> Reminder | None:
         record_event(Event.CHANGE, actor=None, target=reminder, programme=reminder.programme, action=0,
                      subjects=people,
                      reason=f"reminder sent ({kind}, {due.stage}) to {len(people)} "
-                            f"{'person' if len(people) == 1 else 'people'}")
+                            f"{'person' if len(people) == 1 else 'people'}"
+                            + (f" and {len(to) - len(people)} other address{'es' if len(to) - len(people) != 1 else ''}"
+                               if len(to) > len(people) else ""))
     return reminder
 
 

@@ -1,7 +1,9 @@
 """The breach register (issue 9, point 6; UK GDPR Art. 33(5)): every personal data breach, whether
-or not it is reported — what happened, when it was found, who is affected, the risk, whether and
-when the ICO was told (within 72 hours of when it was found, `audit.oversight.due_dates.ico_clock`) and
-whether the people affected were told (Art. 34). Kept by the programme's DPO.
+or not it is reported — what happened, when it was found, when the controller became aware of it,
+who is affected, the risk, whether and when the ICO was told (within 72 hours of becoming aware,
+`audit.oversight.due_dates.ico_clock`; after them, only with the reason for the delay) and whether
+the people affected were told (Art. 34): each woman affected, by reference, told on a date or under
+which Art. 34(3) exception she was not (issue 23, point 4; ADR 49). Kept by the programme's DPO.
 
 The descriptions may say who was affected: they are encrypted. Audit reasons carry only the
 breach's reference.
@@ -18,8 +20,8 @@ from django.utils import timezone
 
 from audit.core.log import record_event
 from audit.core.models import Event
-from audit.core.models_rights import Breach, BreachRisk, BreachStatus
-from audit.oversight.due_dates import IcoClock, ico_clock
+from audit.core.models_rights import AffectedWoman, Art34Exception, Breach, BreachRisk, BreachStatus
+from audit.oversight.due_dates import IcoClock, ico_clock, ico_deadline
 from eligibility.disclosure import disclose
 from pause_portal.refused import Refused
 from pause_portal.tenancy.models import Membership, Person, Programme
@@ -81,7 +83,7 @@ def views_of(breaches: list[Breach], *, by: Person, page: str) -> list[BreachVie
     shown = disclose(by, breaches, page=page, reason="breach register")
     return [BreachView(breach=b, what_happened=s.get("what_happened") or "",
                        people_affected=s.get("people_affected") or "", actions_taken=s.get("actions_taken") or "",
-                       clock=ico_clock(b.found_at, b.ico_told_at))
+                       clock=ico_clock(b.aware_at, b.ico_told_at))
             for b, s in shown.pairs()]
 
 
@@ -91,7 +93,13 @@ def register_of(programme_id: int) -> QuerySet[Breach]:
 
 def record_breach(*, programme: Programme, what_happened: str, found_at: datetime, people_affected: str,
                   risk: BreachRisk | str, by: Person, happened_at: datetime | None = None,
-                  affected_count: int | None = None, actions_taken: str = "") -> Breach:
+                  affected_count: int | None = None, actions_taken: str = "", aware_at: datetime | None = None,
+                  aware_default: datetime | None = None, aware_reason: str = "", pause_side: bool = False,
+                  flag_reference: str = "") -> Breach:
+    """Record a breach. `aware_at`, when the controller became aware of it (the 72 hours run from
+    it), is `aware_default` unless given (the moment a report was filed; for a breach the DPO
+    records directly, when it was found); another moment needs `aware_reason`, and is never later
+    than now."""
     membership = _keeper(by, programme.pk)
     what_happened = _text(what_happened, "what happened")
     people_affected = _text(people_affected, "who is affected")
@@ -106,6 +114,16 @@ def record_breach(*, programme: Programme, what_happened: str, found_at: datetim
     _not_future(happened_at, "When it happened")
     if happened_at is not None and happened_at > found_at:
         raise BreachRefused("It cannot have happened after it was found.")
+    default = aware_default or found_at
+    aware_at = aware_at or default
+    aware_reason = _text(aware_reason, "why the controller became aware at another moment", required=False,
+                         limit=REASON_MAX)
+    _not_future(aware_at, "When the controller became aware")
+    if aware_at != default and not aware_reason:
+        raise BreachRefused("Enter why the controller became aware at another moment than "
+                            + ("the report was filed." if aware_default else "the breach was found."))
+    if happened_at is not None and happened_at > aware_at:
+        raise BreachRefused("The controller cannot have become aware of it before it happened.")
     if affected_count is not None and affected_count < 0:
         raise BreachRefused("The number of people affected cannot be negative.")
     for attempt in range(3):
@@ -114,12 +132,15 @@ def record_breach(*, programme: Programme, what_happened: str, found_at: datetim
                 year = timezone.localdate(found_at).year
                 taken = Breach.objects.filter(reference__startswith=f"BR-{year}-").count()
                 breach = Breach(programme=programme, reference=f"BR-{year}-{taken + 1:03d}", found_at=found_at,
+                                aware_at=aware_at, aware_reason=aware_reason if aware_at != default else "",
+                                pause_side=bool(pause_side), flag_reference=flag_reference,
                                 happened_at=happened_at, affected_count=affected_count, risk=risk, recorded_by=by)
                 breach.protect(protector_for(programme.pk), what_happened=what_happened,
                                people_affected=people_affected, actions_taken=actions_taken)
                 breach.save()
                 record_event(Event.CHANGE, actor=by, target=breach, programme=programme, role=membership.role,
-                             action=0, reason=f"breach {breach.reference} recorded")
+                             action=0, reason=f"breach {breach.reference} recorded"
+                                            + (f" from {flag_reference}" if flag_reference else ""))
             return breach
         except IntegrityError:
             if attempt == 2:
@@ -135,9 +156,12 @@ def _locked(breach: Breach) -> Breach:
 
 
 def record_ico(breach: Breach, *, told_at: datetime | None, reference: str = "", not_told_reason: str = "",
-               by: Person) -> Breach:
-    """Record that the ICO was told (when, and its reference), or why it was not."""
+               late_reason: str = "", by: Person) -> Breach:
+    """Record that the ICO was told (when, and its reference), or why it was not. Told (or the
+    decision recorded) more than 72 hours after the controller became aware: only with the reason
+    for the delay (Art. 33(1))."""
     membership = _keeper(by, breach.programme_id)
+    late_reason = _text(late_reason, "why it was later than 72 hours", required=False, limit=REASON_MAX)
     reference = _text(reference, "the ICO's reference", required=False, limit=40)
     not_told_reason = _text(not_told_reason, "why the ICO was not told", required=told_at is None, limit=REASON_MAX)
     if told_at is not None and not_told_reason:
@@ -147,8 +171,13 @@ def record_ico(breach: Breach, *, told_at: datetime | None, reference: str = "",
         locked = _locked(breach)
         if told_at is not None and told_at < locked.found_at:
             raise BreachRefused("The ICO cannot have been told before the breach was found.")
+        late = (told_at or timezone.now()) > ico_deadline(locked.aware_at)
+        if late and not late_reason:
+            raise BreachRefused("More than 72 hours passed since the controller became aware of the breach: enter "
+                                "the reason for the delay.")
         locked.ico_told_at, locked.ico_reference, locked.ico_not_told_reason = told_at, reference, not_told_reason
-        locked.save(update_fields=["ico_told_at", "ico_reference", "ico_not_told_reason"])
+        locked.late_reason = late_reason if late else ""
+        locked.save(update_fields=["ico_told_at", "ico_reference", "ico_not_told_reason", "late_reason"])
         record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
                      action=1, reason=f"breach {locked.reference}: ICO notification recorded")
     return locked
@@ -181,8 +210,84 @@ def close_breach(breach: Breach, *, by: Person) -> Breach:
             raise BreachRefused("Record whether the ICO was told before closing it.")
         if locked.people_told_at is None and not locked.people_not_told_reason:
             raise BreachRefused("Record whether the people affected were told before closing it.")
+        if locked.affected_women.filter(told_on__isnull=True, exception="").exists():
+            raise BreachRefused("Record, for each woman affected, when she was told or which exception applies, "
+                                "before closing it.")
         locked.status, locked.closed_by, locked.closed_at = BreachStatus.CLOSED, by, timezone.now()
         locked.save(update_fields=["status", "closed_by", "closed_at"])
         record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
                      action=1, reason=f"breach {locked.reference} closed")
     return locked
+
+
+# --- the women affected (Art. 34) ---------------------------------------------------------------
+WOMAN_LABEL = "eligibility.woman"
+
+
+def _woman_pks(references: list[str], programme_id: int) -> list[str]:
+    """The references, checked: each a woman's reference ("eligibility.woman:12") of this programme."""
+    from django.apps import apps
+
+    woman_model = apps.get_model(WOMAN_LABEL)
+    pks: dict[str, int] = {}
+    for ref in references:
+        label, _, pk = ref.partition(":")
+        if label.lower() != WOMAN_LABEL or not pk.isdigit():
+            raise BreachRefused(f"{ref!r} is not a woman's reference: enter references like {WOMAN_LABEL}:12, "
+                                "as the access review shows them. Never a name.")
+        pks[f"{WOMAN_LABEL}:{int(pk)}"] = int(pk)
+    found = set(woman_model.objects.filter(programme_id=programme_id, pk__in=pks.values())
+                .values_list("pk", flat=True))
+    missing = [ref for ref, pk in pks.items() if pk not in found]
+    if missing:
+        raise BreachRefused(f"No woman of this programme has the reference {', '.join(missing)}.")
+    return list(pks)
+
+
+def add_affected_women(breach: Breach, *, references: str | list[str], by: Person) -> list[AffectedWoman]:
+    """Link the women affected to the breach, by reference (never by name): every reference must
+    be a woman of the breach's programme, or nothing is linked."""
+    membership = _keeper(by, breach.programme_id)
+    if isinstance(references, str):
+        references = [r for r in references.replace(",", " ").split() if r]
+    if not references:
+        raise BreachRefused("Enter the reference of at least one woman affected.")
+    if len(references) > 500:
+        raise BreachRefused("Enter at most 500 references at a time.")
+    refs = _woman_pks([r.strip() for r in references], breach.programme_id)
+    with transaction.atomic():
+        locked = _locked(breach)
+        already = set(locked.affected_women.values_list("woman_reference", flat=True))
+        new = [AffectedWoman(breach=locked, woman_reference=ref, added_by=by) for ref in refs if ref not in already]
+        if not new:
+            raise BreachRefused("Those women are already linked to this breach.")
+        AffectedWoman.objects.bulk_create(new)
+        record_event(Event.CHANGE, actor=by, target=locked, programme=membership.programme, role=membership.role,
+                     action=1, also_about=[a.woman_reference for a in new],
+                     reason=f"breach {locked.reference}: {len(new)} women affected linked")
+    return new
+
+
+def record_woman_told(affected: AffectedWoman, *, told_on=None, exception: str = "", by: Person) -> AffectedWoman:
+    """For one woman affected: the day she was told, or which Art. 34(3) exception applies."""
+    membership = _keeper(by, affected.breach.programme_id)
+    if (told_on is None) == (not exception):
+        raise BreachRefused("Say the day she was told, or which exception applies: one of the two.")
+    if exception:
+        try:
+            exception = Art34Exception(exception)
+        except ValueError:
+            raise BreachRefused("Select one of the Article 34(3) exceptions.") from None
+    if told_on is not None and told_on > timezone.localdate():
+        raise BreachRefused("The day she was told must be today or in the past.")
+    with transaction.atomic():
+        locked_breach = _locked(affected.breach)
+        if told_on is not None and told_on < timezone.localdate(locked_breach.found_at):
+            raise BreachRefused("She cannot have been told before the breach was found.")
+        row = AffectedWoman.objects.select_for_update().get(pk=affected.pk, breach=locked_breach)
+        row.told_on, row.exception, row.decided_by, row.decided_at = told_on, exception or "", by, timezone.now()
+        row.save(update_fields=["told_on", "exception", "decided_by", "decided_at"])
+        record_event(Event.CHANGE, actor=by, target=locked_breach, programme=membership.programme,
+                     role=membership.role, action=1, also_about=[row.woman_reference],
+                     reason=f"breach {locked_breach.reference}: telling a woman affected recorded")
+    return row

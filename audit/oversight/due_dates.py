@@ -31,8 +31,10 @@ def days_left(due: date, today: date | None = None) -> int:
     return (due - (today or timezone.localdate())).days
 
 
-def ico_deadline(found_at: datetime) -> datetime:
-    return found_at + timedelta(hours=ICO_HOURS)
+def ico_deadline(aware_at: datetime) -> datetime:
+    """72 hours from when the controller became aware (`Breach.aware_at`), not from when it was
+    found or a form was filed."""
+    return aware_at + timedelta(hours=ICO_HOURS)
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ class IcoClock:
         return f"{_hours_minutes(abs(self.remaining))} {'overdue' if self.overdue else 'left'}"
 
 
-def ico_clock(found_at: datetime, told_at: datetime | None = None, now: datetime | None = None) -> IcoClock:
-    deadline = ico_deadline(found_at)
+def ico_clock(aware_at: datetime, told_at: datetime | None = None, now: datetime | None = None) -> IcoClock:
+    deadline = ico_deadline(aware_at)
     remaining = timedelta(0) if told_at else deadline - (now or timezone.now())
     return IcoClock(deadline=deadline, told_at=told_at, remaining=remaining)
 

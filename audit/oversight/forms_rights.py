@@ -321,6 +321,11 @@ class ToldForm(DatePartsForm):
     not_told_reason = forms.CharField(label="If not, why not", required=False, max_length=EXTENSION_REASON_MAX,
                                       strip=True, widget=forms.Textarea(attrs={"rows": 2}), help_text="No names.",
                                       error_messages={"max_length": "The reason must be 1000 characters or fewer"})
+    late_reason = forms.CharField(label="If more than 72 hours have passed since the Trust became aware: the "
+                                        "reason for the delay", required=False, max_length=EXTENSION_REASON_MAX,
+                                  strip=True, widget=forms.Textarea(attrs={"rows": 2}),
+                                  help_text="Required after 72 hours (UK GDPR Article 33(1)). No names.",
+                                  error_messages={"max_length": "The reason must be 1000 characters or fewer"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -26,6 +26,16 @@ def tell_of_rights_proposal(proposal_id: int, portal_url: str = "") -> int:
     return tell_of_proposal(proposal_id=proposal_id, portal_url=portal_url)
 
 
+@shared_task(name="audit.tell_of_suspected_breach", ignore_result=True,
+             autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=True, max_retries=8)
+def tell_of_suspected_breach(report_id: int, portal_url: str = "") -> int:
+    """Email the Trust's DPO (and Pause's, when Pause's side is involved) that a suspected breach
+    was reported. Enqueued on commit with the report's id and the triage list's address only."""
+    from audit.oversight.breach_reports import tell_of_report
+
+    return tell_of_report(report_id=report_id, portal_url=portal_url)
+
+
 @shared_task(name="audit.send_reminders", ignore_result=True)
 def send_reminders() -> dict[str, int]:
     """Every reminder due now, each sent once (ADR 47): DPIA reviews, breach clocks, rights requests,

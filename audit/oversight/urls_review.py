@@ -1,5 +1,6 @@
 from django.urls import path
 
+from audit.oversight import views_breach_reports
 from audit.oversight.views import activity, flags, promises, record, retention, review
 
 app_name = "dpo"
@@ -16,6 +17,7 @@ urlpatterns: list = [
     path("searches/<int:pk>/export/", review.export, name="export"),
     path("flags/", flags.flags, name="flags"),
     path("flags/<int:pk>/", flags.flag, name="flag"),
+    path("flags/<int:pk>/breach/", views_breach_reports.escalate_flag, name="flag-escalate"),
     path("conflicts/", flags.conflicts_register, name="conflicts"),
     path("activity/", activity.dpo_activity, name="activity"),
     path("retention/", retention.retention, name="retention"),

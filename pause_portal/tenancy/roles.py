@@ -69,6 +69,8 @@ class Perm(models.TextChoices):
     REVIEW_AUDIT_TRAIL = "review_audit_trail", "Review the audit trail"
     ANSWER_RIGHTS_REQUESTS = "answer_rights_requests", "Answer subject access and other rights requests"
     KEEP_BREACH_REGISTER = "keep_breach_register", "Keep the breach register"
+    REPORT_SUSPECTED_BREACH = "report_suspected_breach", ("Report a suspected personal data breach to the "
+                                                          "data protection officer")
     CONFIRM_RIGHTS_DECISIONS = "confirm_rights_decisions", "Confirm or reject the DPO's erasures and upheld objections"
     REVIEW_DPO_ACTIVITY = "review_dpo_activity", "See the report of the DPO's own activity"
     VIEW_RETENTION = "view_retention", ("See the retention runs, every purge certificate and what falls due for "
@@ -112,6 +114,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_PROGRESS_REPORTS,
                     P.RECTIFY_RECORDS,
                     P.DECLARE_CONFLICTS,
+                    P.REPORT_SUSPECTED_BREACH,
                 }
             ),
         ),
@@ -142,6 +145,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_DPIA_REGISTER,
                     P.KEEP_DPIA_REGISTER,
                     P.DECLARE_CONFLICTS,
+                    P.REPORT_SUSPECTED_BREACH,
                 }
             ),
             needs_second_person=True,
@@ -169,6 +173,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_CALDICOTT_LOG,
                     P.VIEW_DPIA_REGISTER,
                     P.DECLARE_CONFLICTS,
+                    P.REPORT_SUSPECTED_BREACH,
                 }
             ),
             needs_second_person=True,
@@ -196,6 +201,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_DPIA_REGISTER,
                     P.KEEP_DPIA_REGISTER,
                     P.DECLARE_CONFLICTS,
+                    P.REPORT_SUSPECTED_BREACH,
                 }
             ),
             needs_second_person=True,
@@ -220,6 +226,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_CONCERNS,
                     P.RAISE_SAFEGUARDING,
                     P.DECLARE_CONFLICTS,
+                    P.REPORT_SUSPECTED_BREACH,
                 }
             ),
         ),
@@ -236,6 +243,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
                     P.VIEW_RELEASED_WOMAN,
                     P.VIEW_CONCERNS,
                     P.DECLARE_CONFLICTS,
+                    P.REPORT_SUSPECTED_BREACH,
                 }
             ),
         ),

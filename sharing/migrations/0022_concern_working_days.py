@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0020_dpia_register'),
+        ('sharing', '0021_pause_dpo_contact'),
     ]
 
     operations = [

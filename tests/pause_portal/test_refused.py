@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from audit.oversight.breach_reports import ReportRefused
 from audit.oversight.breaches import BreachRefused
 from audit.oversight.review_actions import ReviewRefused
 from audit.oversight.rights import RightsRefused
@@ -20,7 +21,7 @@ from sharing.dpia_register import DpiaRefused
 from sharing.scoping_release import ScopingReleaseRefused
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAIN = [RightsRefused, ReviewRefused, BreachRefused, CaseloadRefused, RestrictionRefused,
+PLAIN = [RightsRefused, ReviewRefused, BreachRefused, ReportRefused, CaseloadRefused, RestrictionRefused,
          DeliveryReleaseRefused, ScopingReleaseRefused, DpiaRefused]
 
 

@@ -19,6 +19,7 @@ CONTRACT = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importl
 
 # Every model of ours, label and table, as they were before the redesign (commit 0bcd2dd).
 SEALED_LABELS = [
+    ("audit.AffectedWoman", "audit_affectedwoman"),  # since issue 23, point 4
     ("audit.AuditChainAnchor", "audit_auditchainanchor"),
     ("audit.AuditEntry", "audit_auditentry"),
     ("audit.AuditSeal", "audit_auditseal"),
@@ -38,6 +39,7 @@ SEALED_LABELS = [
     ("audit.ReviewSearch", "audit_reviewsearch"),
     ("audit.RightsProposal", "audit_rightsproposal"),
     ("audit.RightsRequest", "audit_rightsrequest"),
+    ("audit.SuspectedBreach", "audit_suspectedbreach"),  # since issue 23, point 4
     ("eligibility.CareEpisode", "eligibility_careepisode"),
     ("eligibility.Child", "eligibility_child"),
     ("eligibility.ColumnMapping", "eligibility_columnmapping"),
@@ -182,6 +184,7 @@ def test_the_queue_knows_every_task_by_its_name_from_before_the_move():
         "audit.seal_pending",
         "audit.send_reminders",  # since issue 23: every reminder due (ADR 47)
         "audit.tell_of_rights_proposal",
+        "audit.tell_of_suspected_breach",  # since issue 23, point 4: a suspected breach's notice (ADR 49)
         "audit.write_checkpoint",
         "eligibility.recompute",
         "eligibility.run_import",

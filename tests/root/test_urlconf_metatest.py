@@ -290,7 +290,15 @@ def a_breach(programme):
     from audit.core.models_rights import Breach
 
     return Breach.objects.create(programme=programme, reference="BR-2026-001", found_at=timezone.now(), risk="risk",
-                                 recorded_by=f.person(programme.trust))
+                                 aware_at=timezone.now(), recorded_by=f.person(programme.trust))
+
+
+def a_suspected_breach(programme):
+    from audit.core.models_rights import SuspectedBreach
+
+    return SuspectedBreach.objects.create(programme=programme, noticed_at=timezone.now(), pause_side=False,
+                                          systems="trust", reported_by=f.person(programme.trust),
+                                          reporter_role="trust_caseworker")
 
 
 def a_purge_certificate(programme):
@@ -343,6 +351,8 @@ OBJECT_URLS = {
     "rights:pack-withhold": (a_rights_request, Role.DPO),
     "rights:rectification": (lambda prog: a_rights_request(prog, "rectification"), Role.TRUST_CASEWORKER),
     "rights:breach": (a_breach, Role.DPO),
+    "breach:triage": (a_suspected_breach, Role.DPO),
+    "dpo:flag-escalate": (a_flag, Role.DPO),
     "rights:confirmation": (a_rights_proposal, Role.CALDICOTT_GUARDIAN),
     "dpo:purge-certificate": (a_purge_certificate, Role.DPO),
 }

@@ -210,7 +210,8 @@ def test_an_entry_about_another_woman_is_never_taken_for_hers(world):
     w = world
     first, second = w.delivery.released
     target = Breach.objects.create(pk=first.woman_id, programme=w.programme, reference="BR-2026-777",
-                                   found_at=second.released_at, risk="risk", recorded_by=w.dpo)
+                                   found_at=second.released_at, aware_at=second.released_at, risk="risk",
+                                   recorded_by=w.dpo)
     entry = record_event(Event.CHANGE, actor=w.dpo, target=target, subject_ids=[second.woman_id],
                          subject_model=Woman, programme=w.programme, reason="about the other woman only")
     assert (entry.content_type.model, entry.object_id) == ("breach", first.woman_id)

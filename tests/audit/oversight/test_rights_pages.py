@@ -58,7 +58,8 @@ def _objects(w):
     access = w.request("access")
     return {"request": access, "rectification": w.request("rectification", 1),
             "breach": Breach.objects.create(programme=w.programme, reference="BR-2026-900",
-                                            found_at=timezone.now(), risk="risk", recorded_by=w.dpo),
+                                            found_at=timezone.now(), aware_at=timezone.now(), risk="risk",
+                                            recorded_by=w.dpo),
             # a pending proposal to decide on (made directly: only its page's access is tested here)
             "proposal": RightsProposal.objects.create(programme=w.programme, request=access, kind="objection_upheld",
                                                       proposed_by=w.dpo)}
