@@ -145,7 +145,8 @@ def test_nothing_in_the_email_or_the_headline_identifies_her_the_concern_or_the_
     for text in texts:
         for secret in forbidden:
             assert secret.lower() not in text.lower(), (secret, text)
-        assert reminders.looks_identifying(text) is None
+        # The programme's own name is not an identifier (the core takes it out the same way).
+        assert reminders.looks_identifying(text.replace(world.programme.name, " ")) is None
     # Nor which kind of matter it is (special category): the subject and headline say "a safeguarding matter".
     for text in (reminder.headline, reminder.subject):
         assert "concern" not in text.lower() and "incident" not in text.lower()

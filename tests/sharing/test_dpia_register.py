@@ -415,4 +415,6 @@ def test_the_reminder_names_no_reference_and_a_programme_name_with_a_number_is_l
         (due,) = dpia_review_due(timezone.now())
     assert "2026" not in due.subject + due.body + due.headline
     assert "one of your programmes" in due.subject
-    assert str(reviewed.pk) not in due.subject + due.body + due.headline
+    text = due.subject + due.body + due.headline
+    assert f"dpiareview:{reviewed.pk}" not in text and f"#{reviewed.pk}" not in text
+    assert reminders.looks_identifying(text) is None
