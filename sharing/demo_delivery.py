@@ -67,6 +67,8 @@ def agreement_values(programme: Programme, *, today: date) -> dict:
         "dpia_signed_off_on": today - timedelta(days=30),
         "scoping_extension_days": 0,
         "decide_changes_within_days": 14,
+        # Pause's DPO, told of suspected breaches on Pause's side and of their 72 hours (ADR 49).
+        "pause_dpo_email": "pause.dpo@demo.invalid",
     }
 
 

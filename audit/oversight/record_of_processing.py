@@ -164,7 +164,7 @@ def record_of_processing(programme: Programme, controller: str = "trust", *, at:
     record = Record(programme, controller, agreement, at or timezone.now())
     record.sections = {
         "controllers": _controllers(programme, controller, agreement),
-        "dpo": _dpo(programme, controller),
+        "dpo": _dpo(programme, controller, agreement),
         "purposes": [Item("As the agreement states them", agreement.purposes),
                      Item("The programme's phase now", Phase(programme.phase).label)],
         "data_subject_categories": subjects(programme, controller, agreement),
@@ -188,13 +188,18 @@ def _controllers(programme: Programme, controller: str, agreement: Agreement) ->
             Item("The parties as the agreement names them", agreement.parties)]
 
 
-def _dpo(programme: Programme, controller: str) -> list[Item]:
+def _dpo(programme: Programme, controller: str, agreement=None) -> list[Item]:
     if controller == "trust":
         dpos = (Membership.objects.filter(programme=programme, role=Role.DPO, status=MembershipStatus.ACTIVE)
                 .select_related("person").order_by("person__full_name", "pk"))
         items = [Item(m.person.full_name, m.person.email) for m in dpos]
         return items or [Item("Not recorded", "Nobody holds the data protection officer's role in the programme: "
                                               "grant it, and it is named here")]
+    # The agreement names Pause's DPO's address when the parties gave it (ADR 49): breach reports
+    # and their 72-hour reminders go there.
+    address = agreement.pause_dpo_email if agreement is not None else ""
+    if address:
+        return [Item("Pause's data protection officer, as the agreement names them", address)]
     notice = notice_in_force(programme, Controller.PAUSE)
     if notice is None:
         return [Item("Not recorded", "Pause's data protection officer is not a role in the portal, and Pause has "

@@ -69,13 +69,18 @@ def test_every_heading_is_filled_and_the_record_changes_when_the_agreement_does(
     assert before["agreement_version"] == 1
     if controller == "trust":
         assert [d["item"] for d in before["dpo"]] == [dpo.full_name]
+    else:  # Pause's DPO as the agreement names them (ADR 49)
+        assert [d["detail"] for d in before["dpo"]] == ["pause.dpo@demo.invalid"]
 
     bases = {"trust": {"article_6": "art6_1_e", "article_9": "art9_2_g_p6", "power": "ca1989_s17"},
              "pause": {"article_6": "art6_1_f", "article_9": "art9_2_a", "power": ""}}
     retention = {**agreed.retention, "trust_records": "3 years", "delivery_records": "18 months"}
     change(programme, trust_lead, caldicott, purposes="Synthetic purposes, version two", lawful_bases=bases,
-           retention=retention, uk_only_processing=False, policy_document_reference="APD-SYNTH-02")
+           retention=retention, uk_only_processing=False, policy_document_reference="APD-SYNTH-02",
+           pause_dpo_email="privacy@pause-synthetic.invalid")
     after = record_of_processing(programme, controller).as_json()
+    if controller == "pause":
+        assert [d["detail"] for d in after["dpo"]] == ["privacy@pause-synthetic.invalid"]
     assert filled(after) == []
     assert after["agreement_version"] == 2
     assert "Synthetic purposes, version two" in json.dumps(after) and "Synthetic purposes" not in json.dumps(before)
