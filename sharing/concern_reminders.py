@@ -21,8 +21,9 @@ from datetime import datetime
 from django.urls import reverse
 
 from audit.core.reminders import Due
-from pause_portal.tenancy.models import MembershipStatus, Person, Programme
-from pause_portal.tenancy.roles import Perm, roles_with
+from pause_portal.tenancy.models import Programme
+from pause_portal.tenancy.roles import Perm
+from pause_portal.tenancy.selectors import people_with
 from sharing import reminder_text as text
 from sharing.models_delivery import ConcernStatus, SafeguardingConcern
 from sharing.working_days import after_working_days
@@ -33,10 +34,7 @@ PAGE = "Safeguarding concerns and serious incidents"
 
 def acknowledgers(programme: Programme) -> tuple[int, ...]:
     """Everyone who may acknowledge the programme's concerns (the same permission the action checks)."""
-    return tuple(Person.objects.filter(
-        is_active=True, memberships__programme=programme, memberships__status=MembershipStatus.ACTIVE,
-        memberships__role__in=list(roles_with(Perm.ANSWER_CONCERNS))).distinct().order_by("pk")
-        .values_list("pk", flat=True))
+    return tuple(people_with(programme, Perm.ANSWER_CONCERNS).values_list("pk", flat=True))
 
 
 def acknowledge_by(concern: SafeguardingConcern) -> datetime:

@@ -29,16 +29,15 @@ from audit.oversight.breaches import _keeper, _text, protector_for, record_breac
 from eligibility.disclosure import disclose
 from pause_portal.queue import send_on_commit
 from pause_portal.refused import Refused
-from pause_portal.tenancy.models import MembershipStatus, Person, Programme
+from pause_portal.tenancy.models import Person, Programme
 from pause_portal.tenancy.roles import (
     ROLE_SPECS,
     OrganisationKind,
     Perm,
     Role,
     role_has,
-    roles_with,
 )
-from pause_portal.tenancy.selectors import membership_in
+from pause_portal.tenancy.selectors import membership_in, people_with
 from sharing.scoping_term import current_agreement
 
 REPORT_MAX = 2000  # short: what happened, not who
@@ -56,9 +55,7 @@ def pause_role(role: Role | str) -> bool:
 
 def trust_dpos(programme_id: int) -> list[Person]:
     """The programme's Trust DPOs: the people who keep its breach register."""
-    return list(Person.objects.filter(
-        is_active=True, memberships__programme_id=programme_id, memberships__status=MembershipStatus.ACTIVE,
-        memberships__role__in=list(roles_with(Perm.KEEP_BREACH_REGISTER))).distinct().order_by("pk"))
+    return list(people_with(programme_id, Perm.KEEP_BREACH_REGISTER))
 
 
 def pause_dpo_address(programme: Programme) -> str:

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from audit.core.models_rights import RequestStatus, RightsRequest
 from audit.core.reminders import Due
-from pause_portal.tenancy.models import MembershipStatus, Person, Programme
-from pause_portal.tenancy.roles import Perm, roles_with
+from pause_portal.tenancy.models import Programme
+from pause_portal.tenancy.roles import Perm
+from pause_portal.tenancy.selectors import people_with
 from sharing import reminder_text as text
 
 KIND = "rights_due"
@@ -35,10 +36,7 @@ STAGES = (("overdue", -1), ("1d", 1), ("7d", 7))
 
 
 def answerers(programme: Programme) -> tuple[int, ...]:
-    return tuple(Person.objects.filter(
-        is_active=True, memberships__programme=programme, memberships__status=MembershipStatus.ACTIVE,
-        memberships__role__in=list(roles_with(Perm.ANSWER_RIGHTS_REQUESTS))).distinct().order_by("pk")
-        .values_list("pk", flat=True))
+    return tuple(people_with(programme, Perm.ANSWER_RIGHTS_REQUESTS).values_list("pk", flat=True))
 
 
 def stage_on(due: date, today: date) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from pause_portal.tenancy.models import Membership, MembershipStatus, Person, Programme
-from pause_portal.tenancy.roles import Role
+from pause_portal.tenancy.roles import Perm, Role, roles_with
 
 SESSION_PROGRAMME_KEY = "portal_programme_id"
 
@@ -70,3 +70,12 @@ def programme_members(programme: Programme) -> QuerySet[Membership]:
         .select_related("person")
         .order_by("role", "person__full_name")
     )
+
+
+def people_with(programme: Programme | int, perm: Perm) -> QuerySet[Person]:
+    """The programme's active people whose active role holds `perm`, by primary key: whoever the
+    action behind `perm` lets act, and so whom a reminder or notice about it goes to."""
+    programme_id = programme if isinstance(programme, int) else programme.pk
+    return Person.objects.filter(
+        is_active=True, memberships__programme_id=programme_id, memberships__status=MembershipStatus.ACTIVE,
+        memberships__role__in=list(roles_with(perm))).distinct().order_by("pk")
