@@ -195,6 +195,22 @@ if PORTAL_AUDIT_OWNER_DATABASE_URL:
                                    "tables' owner), with the same kind of URL as DATABASE_URL.")
     DATABASES["audit_owner"]["TEST"] = {"MIRROR": "default"}
 
+# The DPO's searches and reports of the audit trail read from a streaming replica when one is named
+# (pause_portal.read_replica; docs/scale.md): the trail's biggest reads leave the primary, which
+# keeps taking every page's audit write. The connection is opened read-only whatever the server,
+# so even a URL naming the primary by mistake cannot be written through. Writes — the search's own
+# record and audit entry — always go to the primary. Unset: everything reads the one database.
+PORTAL_READ_REPLICA_DATABASE_URL = read_secret("PORTAL_READ_REPLICA_DATABASE_URL") or ""
+if PORTAL_READ_REPLICA_DATABASE_URL:
+    DATABASES["replica"] = dj_database_url.parse(PORTAL_READ_REPLICA_DATABASE_URL, conn_max_age=60,
+                                                 conn_health_checks=True)
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql" or \
+            DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("PORTAL_READ_REPLICA_DATABASE_URL names a PostgreSQL replica of the main database: "
+                                   "both it and DATABASE_URL must be postgres:// URLs.")
+    DATABASES["replica"]["OPTIONS"] = {"options": "-c default_transaction_read_only=on"}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+
 # --- authentication, MFA, lockout ----------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -4,6 +4,9 @@ Entries only — who, when, which page, which phase, which role and organisation
 which subjects by reference — never the person's record. The DPO sees their own programme's
 entries, and the sign-ins and other programme-less entries of the programme's people.
 
+Every read of the trail here goes to the read replica when one is named (`pause_portal.read_replica`),
+the flags (which the DPO changes and must see changed at once) to the primary.
+
 `person_entries(references)` is the per-person search the benchmark measures (`bench/audit.py`):
 one statement — the entries that named one of her references as a subject (the subject index),
 or acted on one of her records as their target (the object index) — newest first.
@@ -24,6 +27,7 @@ from django.utils import timezone
 from audit.core.models import AuditEntry, AuditSubject, Event
 from audit.core.models_review import FlagRule, MonitoringFlag
 from audit.oversight.person_subjects import REFUSED_PAGE, pages_about
+from pause_portal.read_replica import reading_alias
 from pause_portal.tenancy.models import Membership
 
 PER_PAGE = 50
@@ -120,7 +124,10 @@ SHOWN = ("id", "timestamp", "event", "action", "actor", "role", "organisation", 
 
 
 def _shown(entries: QuerySet) -> QuerySet:
-    return entries.select_related("actor", "organisation", "programme").only(*SHOWN).order_by("-timestamp", "-id")
+    """What the pages show, read from the replica when there is one (its subqueries in the same
+    statement): the trail's biggest reads stay off the primary."""
+    return (entries.using(reading_alias()).select_related("actor", "organisation", "programme").only(*SHOWN)
+            .order_by("-timestamp", "-id"))
 
 
 def person_entries_queryset(references: list[str]) -> QuerySet:
@@ -136,8 +143,8 @@ def matched_subjects(entries: list[AuditEntry], references: list[str]) -> dict[i
     """For each entry shown, which of the person's references it named (or acted on)."""
     wanted = set(references)
     out: dict[int, list[str]] = {e.pk: [] for e in entries}
-    for entry_id, subject in AuditSubject.objects.filter(entry_id__in=list(out), subject__in=references) \
-            .values_list("entry_id", "subject"):
+    for entry_id, subject in AuditSubject.objects.using(reading_alias()) \
+            .filter(entry_id__in=list(out), subject__in=references).values_list("entry_id", "subject"):
         out[entry_id].append(subject)
     pages = set(pages_about(references))
     for e in entries:
@@ -159,7 +166,7 @@ class PersonSummary:
 
 
 def person_summary(references: list[str]) -> PersonSummary:
-    rows = list(AuditEntry.objects.filter(id__in=person_entry_ids(references))
+    rows = list(AuditEntry.objects.using(reading_alias()).filter(id__in=person_entry_ids(references))
                 .values_list("actor_id", "timestamp", "event", "page", "reason"))
     actions: Counter = Counter()
     for _, _, event, page, reason in rows:
@@ -225,7 +232,7 @@ class UserSummary:
 
 
 def user_summary(programme, user_id: int) -> UserSummary:
-    rows = list(AuditEntry.objects.filter(programme_scope(programme), actor_id=user_id)
+    rows = list(AuditEntry.objects.using(reading_alias()).filter(programme_scope(programme), actor_id=user_id)
                 .values_list("event", "page", "reason", "subject_count"))
     actions: Counter = Counter()
     for event, page, reason, _ in rows:
