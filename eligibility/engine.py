@@ -17,10 +17,11 @@ import gc
 import hashlib
 import marshal
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, partial
 from operator import itemgetter
 
 from django.db import connection
@@ -29,6 +30,7 @@ from django.db.models import QuerySet
 from eligibility.engine_sql import events_sql, women_sql
 from eligibility.extract import codes
 from eligibility.extract.codes import CodeList, Position
+from eligibility.forked import Forked, can_fork
 from eligibility.models import Proposal, RuleSet, Woman
 from eligibility.rules import Signal
 from pause_portal.tenancy.models import Programme
@@ -169,27 +171,121 @@ def evaluate(
     *,
     women: QuerySet[Woman] | None = None,
     protector: Protector | None = None,
+    processes: int | None = None,
 ) -> list[WomanEvaluation]:
     """Evaluate the programme's women (or those of `women`) on the reference date, in pk order.
-    Two reads whatever their number (and the programme's keys, once)."""
+    Two reads whatever their number (and the programme's keys, once).
+
+    `processes`: how many share the work, each with its women's reads (ADR 51). By default two
+    for a whole programme of `SPLIT_FROM` women or more on PostgreSQL outside a transaction, one
+    otherwise; the evaluations are the same either way."""
     rules = CompiledRules.of(rule_set)
-    start = window_start(reference_date, rules.years)
     protector = protector or Protector.load(programme.pk, Woman.key_phase)
+    parts = split_women(programme.pk, processes, whole_programme=women is None)
+    with _no_cyclic_collection():
+        if len(parts) == 1:
+            return _evaluate(programme.pk, rules, reference_date, women, protector, None)
+        work = partial(_evaluated_part, programme.pk, rules, reference_date, protector)
+        received: list[list] = [[] for _ in parts]
+        with Forked(work, parts[1:]) as forked:
+            out = _evaluate(programme.pk, rules, reference_date, None, protector, parts[0])
+            for i, chunk in forked.results():
+                received[i + 1].extend(chunk)
+        for part in received[1:]:
+            out.extend(_from_sent(part, reference_date))
+        return out
+
+
+SPLIT_FROM = 5000  # women: below this a second process costs more than it saves (ADR 51)
+ALL_PKS = (-(2**63), 2**63 - 1)
+
+
+def split_women(programme_id: int, processes: int | None, *, whole_programme: bool = True) -> list[tuple[int, int] | None]:
+    """The programme's women in `processes` ranges of pks ([low, high)) of about as many women each,
+    or [None] (one process, all of them). `processes=None`: two where they pay (see `evaluate`).
+    Asking for more than one where a child could not read what the parent sees (SQLite, or inside
+    a transaction) is refused."""
+    if processes is None:
+        processes = 2 if (whole_programme and connection.vendor == "postgresql" and not connection.in_atomic_block
+                          and can_fork() and _count(programme_id) >= SPLIT_FROM) else 1
+    if processes < 1:
+        raise ValueError("At least one process evaluates the women.")
+    if processes == 1:
+        return [None]
+    if not whole_programme:
+        raise ValueError("Only a whole programme's evaluation is split across processes.")
+    if connection.vendor != "postgresql" or connection.in_atomic_block or not can_fork():
+        raise ValueError("The rules use more than one process only on PostgreSQL and outside a transaction: a "
+                         "forked process reads what is committed, on a connection of its own.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY id) FROM {Woman._meta.db_table} "  # noqa: S608
+            "WHERE programme_id = %s",
+            [[i / processes for i in range(1, processes)], programme_id],
+        )
+        [bounds] = cursor.fetchone()
+    edges = [ALL_PKS[0], *(bounds or []), ALL_PKS[1]]
+    return [(low, high) for low, high in zip(edges, edges[1:], strict=False)]
+
+
+def _count(programme_id: int) -> int:
+    return Woman.objects.filter(programme_id=programme_id).count()
+
+
+def _evaluate(programme_id: int, rules: CompiledRules, reference_date: date, women: QuerySet[Woman] | None,
+              protector: Protector, pks: tuple[int, int] | None) -> list[WomanEvaluation]:
+    return list(evaluations(programme_id, rules, reference_date, protector, women=women, pks=pks))
+
+
+def evaluations(programme_id: int, rules: CompiledRules, reference_date: date, protector: Protector, *,
+                women: QuerySet[Woman] | None = None, pks: tuple[int, int] | None = None) -> Iterator[WomanEvaluation]:
+    """The women's evaluations one by one, in pk order, once the two reads are done; `pks`: only
+    the women whose pk is in [pks[0], pks[1]) (one process's part, ADR 51)."""
+    start = window_start(reference_date, rules.years)
     decrypt, ref = protector.cipher.decrypt, reference_date.isoformat()
     aad = binding(Woman._meta.label_lower, "date_of_birth", "")  # her row uid follows
-    out = []
-    with connection.cursor() as cursor, _no_cyclic_collection():
-        cursor.execute(*events_sql(rule_set, start, reference_date, programme.pk, women))
+    with connection.cursor() as cursor:
+        cursor.execute(*events_sql(rules.rule_set, start, reference_date, programme_id, women, pks))
         events: dict[int, list[tuple]] = defaultdict(list)
         for row in cursor.fetchall():
             events[row[0]].append(row[1:])
         for pk, woman_events in events.items():
             events[pk] = _sorted(woman_events)
-        cursor.execute(*women_sql(connection.vendor, programme.pk, women))
-        for pk, row_uid, dob_ciphertext, due, died in cursor.fetchall():
-            born = None if dob_ciphertext is None else date.fromisoformat(decrypt(dob_ciphertext, aad + row_uid.encode()))
-            out.append(_evaluate_one(rules, pk, reference_date, ref, start, born, due, died, events.get(pk, [])))
-    return out
+        cursor.execute(*women_sql(connection.vendor, programme_id, women, pks))
+        rows = cursor.fetchall()
+    for pk, row_uid, dob_ciphertext, due, died in rows:
+        born = None if dob_ciphertext is None else date.fromisoformat(decrypt(dob_ciphertext, aad + row_uid.encode()))
+        yield _evaluate_one(rules, pk, reference_date, ref, start, born, due, died, events.get(pk, []))
+
+
+SENT_CHUNK = 4000  # evaluations a message from a forked process
+
+
+def _evaluated_part(programme_id: int, rules: CompiledRules, reference_date: date, protector: Protector,
+                    pks: tuple[int, int]):
+    """In a forked process: one part's evaluations, as `marshal` sends them (`_from_sent`)."""
+    gc.disable()  # as `_no_cyclic_collection`; the process ends with its work
+    results = _evaluate(programme_id, rules, reference_date, None, protector, pks)
+    for i in range(0, len(results), SENT_CHUNK):
+        yield [(r.woman_id, r.age, r.old_enough, r.proposal.value, r.explanation, r.digest, r.evidence)
+               for r in results[i: i + SENT_CHUNK]]
+
+
+_PROPOSALS = {p.value: p for p in Proposal}
+
+
+def _from_sent(sent: list[tuple], reference_date: date) -> list[WomanEvaluation]:
+    """The evaluations a forked process made, as it made them: the evidence (its events, lists and
+    signals) is the same values in the same containers, tuples staying tuples."""
+    return [
+        WomanEvaluation(
+            woman_id=pk, reference_date=reference_date, age=age, old_enough=old_enough, events=evidence["events"],
+            children_removed=evidence["children_removed"], children_for_review=evidence["children_for_review"],
+            last_removal=evidence["last_removal"], signals=evidence["signals"], proposal=_PROPOSALS[proposal],
+            explanation=explanation, evidence=evidence, digest=digest,
+        )
+        for pk, age, old_enough, proposal, explanation, digest, evidence in sent
+    ]
 
 
 @contextmanager
