@@ -40,6 +40,7 @@ from pseudonymisation.fields import Protector
 LS, REC = str(CodeList.LEGAL_STATUS), str(CodeList.EPISODE_CEASED)
 COUNTED, REVIEW, NOT_COUNTED = str(Position.COUNTED), str(Position.REVIEW), str(Position.NOT_COUNTED)
 EXPLANATION_MAX = 1000
+PREGNANCY, OPEN_PROCEEDINGS = str(Signal.PREGNANCY), str(Signal.OPEN_PROCEEDINGS)  # as the evidence names them
 
 # How an event reads in an explanation: the code's meaning, shortened where the DfE's is long.
 SHORT_MEANING = {
@@ -144,16 +145,23 @@ class CompiledRules:
     open_codes: frozenset[str]
     years: int
     minimum_age: int
+    version: int
+    pregnancy: bool  # whether each signal is one of the rule set's
+    open_proceedings: bool
 
     @classmethod
     def of(cls, rule_set: RuleSet) -> CompiledRules:
+        signals = frozenset(rule_set.at_risk_signals)
         return cls(
             rule_set=rule_set,
             threshold=rule_set.eligible_threshold,
-            signals=frozenset(rule_set.at_risk_signals),
+            signals=signals,
             open_codes=frozenset(rule_set.open_proceedings_codes),
             years=rule_set.look_back_years,
             minimum_age=rule_set.minimum_age,
+            version=rule_set.version,
+            pregnancy=Signal.PREGNANCY in signals,
+            open_proceedings=Signal.OPEN_PROCEEDINGS in signals,
         )
 
     def classify(self, removed: int, signalled: bool) -> Proposal | None:
@@ -242,7 +250,7 @@ def evaluations(programme_id: int, rules: CompiledRules, reference_date: date, p
     """The women's evaluations one by one, in pk order, once the two reads are done; `pks`: only
     the women whose pk is in [pks[0], pks[1]) (one process's part, ADR 51)."""
     start = window_start(reference_date, rules.years)
-    decrypt, ref = protector.cipher.decrypt, reference_date.isoformat()
+    decrypt, ref, window = protector.cipher.decrypt, reference_date.isoformat(), start.isoformat()
     aad = binding(Woman._meta.label_lower, "date_of_birth", "")  # her row uid follows
     with connection.cursor() as cursor:
         cursor.execute(*events_sql(rules.rule_set, start, reference_date, programme_id, women, pks))
@@ -255,7 +263,7 @@ def evaluations(programme_id: int, rules: CompiledRules, reference_date: date, p
         rows = cursor.fetchall()
     for pk, row_uid, dob_ciphertext, due, died in rows:
         born = None if dob_ciphertext is None else date.fromisoformat(decrypt(dob_ciphertext, aad + row_uid.encode()))
-        yield _evaluate_one(rules, pk, reference_date, ref, start, born, due, died, events.get(pk, []))
+        yield _evaluate_one(rules, pk, reference_date, ref, window, born, due, died, events.get(pk, []))
 
 
 SENT_CHUNK = 4000  # evaluations a message from a forked process
@@ -302,16 +310,17 @@ def _no_cyclic_collection():
             gc.enable()
 
 
-def _evaluate_one(rules: CompiledRules, pk: int, reference_date: date, ref: str, start: date, born: date | None,
+def _evaluate_one(rules: CompiledRules, pk: int, reference_date: date, ref: str, window: str, born: date | None,
                   due: str | None, died: str | None, events: list[tuple]) -> WomanEvaluation:
     removed: dict[int, tuple] = {}  # child -> its latest counting event in the window
     review: dict[int, tuple] = {}
-    open_event = None
+    open_event = last_removal = None
     open_codes = rules.open_codes
     for e in events:  # by date
         position = e[POSITION]
         if position == COUNTED and e[IN_WINDOW]:
             removed[e[CHILD]] = e
+            last_removal = e[DATE]  # the latest: events come by date, and one in the window is dated
         elif position != NOT_COUNTED and (e[IN_WINDOW] or e[DATE] is None):
             review[e[CHILD]] = e  # an undated event cannot be placed in the window: a person looks
         if e[CODE] in open_codes and e[LIST] == LS and e[END] is None and e[DATE] is not None and e[DATE] <= ref:
@@ -319,10 +328,10 @@ def _evaluate_one(rules: CompiledRules, pk: int, reference_date: date, ref: str,
     for child in removed:
         review.pop(child, None)
     signals = {}
-    if Signal.PREGNANCY in rules.signals and due is not None and due > ref:
-        signals[str(Signal.PREGNANCY)] = due
-    if Signal.OPEN_PROCEEDINGS in rules.signals and open_event is not None:
-        signals[str(Signal.OPEN_PROCEEDINGS)] = open_event[DATE]
+    if rules.pregnancy and due is not None and due > ref:
+        signals[PREGNANCY] = due
+    if rules.open_proceedings and open_event is not None:
+        signals[OPEN_PROCEEDINGS] = open_event[DATE]
     age = age_on(born, reference_date) if born is not None else None
     old_enough = None if age is None else age >= rules.minimum_age
     n, r = len(removed), len(review)
@@ -333,9 +342,9 @@ def _evaluate_one(rules: CompiledRules, pk: int, reference_date: date, ref: str,
     parts = [_removed_text(removed, rules.years, ref)]
     if review:
         parts.append("For review: " + "; ".join(read_event(e) for e in review.values()))
-    if Signal.PREGNANCY in signals:
+    if PREGNANCY in signals:
         parts.append(f"Pregnant: due {due}")
-    if Signal.OPEN_PROCEEDINGS in signals:
+    if OPEN_PROCEEDINGS in signals:
         parts.append(f"Open proceedings: {describe(LS, open_event[CODE])} since {open_event[DATE]} "
                      f"({open_event[CODE]})")
     if died is not None and died <= ref:
@@ -352,12 +361,11 @@ def _evaluate_one(rules: CompiledRules, pk: int, reference_date: date, ref: str,
         explanation = explanation[: EXPLANATION_MAX - 1] + "…"
 
     children_removed, children_for_review = sorted(removed), sorted(review)
-    last_removal = max((e[DATE] for e in removed.values()), default=None)
     decisive = (proposal.value, old_enough, died, sorted(signals.items()), children_removed, children_for_review,
                 events)
     digest = digest_of(decisive)
     evidence = {
-        "reference_date": ref, "window_start": start.isoformat(), "rule_set_version": rules.rule_set.version,
+        "reference_date": ref, "window_start": window, "rule_set_version": rules.version,
         "age": age, "minimum_age": rules.minimum_age, "died_on": died, "event_fields": EVENT_FIELDS,
         "events": events, "children_removed": children_removed, "children_for_review": children_for_review,
         "last_removal": last_removal, "signals": signals,
