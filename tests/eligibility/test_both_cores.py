@@ -152,3 +152,14 @@ def test_forked_children_send_their_values_in_order_of_each_part():
         got = list(forked.results())
     assert sorted(got) == [(0, 10), (0, 11), (0, 12), (1, 20), (1, 21), (1, 22)]
     assert [v for i, v in got if i == 0] == [10, 11, 12] and not forked.children
+
+
+@pytest.mark.django_db
+def test_evaluations_carry_only_the_composite_indexes():
+    """Each stored evaluation updates three indexes, not five: the (run, woman) and (woman, run)
+    indexes serve lookups by run and by woman alone (eligibility 0012)."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Evaluation._meta.db_table)
+    indexed = sorted(tuple(c["columns"]) for c in constraints.values()
+                     if (c["index"] or c["unique"]) and not c["primary_key"])
+    assert indexed == [("run_id", "woman_id"), ("woman_id", "run_id")]
