@@ -43,15 +43,19 @@ class Forked:
     def __init__(self, work: Callable[[Any], Iterable[Any]], parts: Sequence[Any]):
         self.children: dict[int, int] = {}  # pipe's read end -> pid
         self.part_of: dict[int, int] = {}  # pipe's read end -> part index
-        for i, part in enumerate(parts):
-            read_end, write_end = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child
-                os.close(read_end)
-                _child(work, part, write_end)  # never returns
-            os.close(write_end)
-            self.children[read_end] = pid
-            self.part_of[read_end] = i
+        try:
+            for i, part in enumerate(parts):
+                read_end, write_end = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the child
+                    os.close(read_end)
+                    _child(work, part, write_end)  # never returns
+                os.close(write_end)
+                self.children[read_end] = pid
+                self.part_of[read_end] = i
+        except BaseException:
+            self.close()  # no child outlives a failed start
+            raise
 
     def __enter__(self) -> Forked:
         return self

@@ -6,6 +6,7 @@ its one transaction as it arrives, so PostgreSQL stores rows while the rules sti
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import date
 from functools import partial
@@ -45,6 +46,7 @@ def write_on_both_cores(programme_id: int, rules: engine.CompiledRules, referenc
 def _part(programme_id: int, rules: engine.CompiledRules, reference_date: date, protector: Protector,
           before: Before, run_id: int, pks: tuple[int, int]) -> Iterator[tuple[int, object]]:
     """In a forked process: its rows, CHUNK women at a time, then its tally and digests."""
+    gc.disable()  # as the engine does while it builds evaluations; the process ends with its work
     tally, digests, changed, contents = Tally(), {}, [], []
     for r in engine.evaluations(programme_id, rules, reference_date, protector, pks=pks):
         digests[r.woman_id] = r.digest
