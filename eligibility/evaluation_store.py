@@ -1,5 +1,6 @@
 """Writing a run's evaluations (ADR 42): `COPY` on PostgreSQL (rows made as COPY's text by
-`copy_text`, ADR 51), `bulk_create` elsewhere, and the digest that says whether a
+`copy_text`, ADR 51; `copy=True` elsewhere uses the import's loader,
+`eligibility.staging.StagingTable`), `bulk_create` otherwise, and the digest that says whether a
 woman's evaluation changed at all.
 
 An evaluation is unchanged when every value a run would write for her is equal to the standing
@@ -20,6 +21,7 @@ from django.db import connection
 
 from eligibility.engine import WomanEvaluation
 from eligibility.models import Evaluation, EvaluationRun
+from eligibility.staging import StagingTable
 
 BATCH = 2000
 COLUMNS = (
@@ -65,6 +67,13 @@ def write(run: EvaluationRun, results: Sequence[WomanEvaluation], digests: Seque
 
 
 def _copy(run: EvaluationRun, results: Sequence[WomanEvaluation], digests: Sequence[str]) -> None:
+    if connection.vendor != "postgresql":  # the import's loader: executemany, the evidence as JSON text
+        table = StagingTable(Evaluation._meta.db_table, COLUMNS)
+        for r, d in zip(results, digests, strict=True):
+            table.add((run.pk, r.woman_id, r.proposal.value, r.explanation, _to_json(r.evidence), r.digest,
+                       len(r.children_removed), len(r.children_for_review), d))
+        table.flush()
+        return
     with connection.cursor() as cursor, cursor.cursor.copy(COPY_SQL) as copy:
         for start in range(0, len(results), BATCH):
             copy.write(copy_text(run.pk, results[start: start + BATCH], digests[start: start + BATCH]))
