@@ -8,16 +8,25 @@ turns (median of 3 interleaved slices):
 - engine: ``eligibility.engine.evaluate`` over the whole programme on a fixed reference date,
   everything included — the three reads, every date of birth decrypted, each code's position,
   the window, age and at-risk signals, the proposal, the one-line explanation, the evidence
-  (JSON-ready) and its digest;
+  (JSON-ready) and its digest. Since ADR 51 it runs as it does for its callers: on PostgreSQL the
+  women are split between this process and one it forks, each with its own connection and reads,
+  and the other half's evaluations are sent back and made into the same Python objects here
+  before it returns (that transfer is inside the measure). For reference, in the same turns:
+  ``evaluate(..., processes=1)``, the engine in one process as it was measured before;
 - floor: ``SELECT mother, COUNT(DISTINCT child)`` over the children with a counted legal status or
   episode-ceased reason (no window, no age, no signals, no evidence), fetched.
 
 Both are reported as the programme's women per second. Also in the same turns, for reference: the
 engine's first read alone (every event row fetched, nothing done with them), the part of the
-engine no Python can avoid. Then ``recompute`` (median of 3 turns each, after the slices, its
-ratio taken against the same floor): on a new reference date, so that every evaluation is written
-(by COPY, and in turn by the ORM's ``bulk_create``, the path before ADR 42), and again on the same
-date, when nothing changed and no evaluation is written (ADR 42).
+engine no Python can avoid in one process. Then ``recompute`` (median of 3 turns each, after the
+slices, its ratio taken against the same floor): on a new reference date, so that every evaluation
+is written (by COPY on both cores, the default since ADR 51; in turn by COPY in one process, ADR
+42's path; and by the ORM's ``bulk_create``, the path before ADR 42), and again on the same date,
+when nothing changed and no evaluation is written (ADR 42).
+
+The floor stays one statement, which PostgreSQL may itself run on several cores (parallel
+workers): the bench prints how many workers the planner gave it, so that the comparison of a
+two-process engine with it can be judged.
 
     PORTAL_ENV=test .venv/bin/python bench/eligibility_throughput.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres PORTAL_ENV=test .venv/bin/python bench/eligibility_throughput.py
@@ -29,6 +38,7 @@ Targets (issues 5 and 25): the engine reaches at least 0.2 of the floor's women 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -98,6 +108,9 @@ def main() -> int:
         def engine() -> int:
             return len(evaluate(programme, rule_set, TODAY))
 
+        def engine_one_process() -> int:
+            return len(evaluate(programme, rule_set, TODAY, processes=1))
+
         def floor() -> int:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
@@ -127,7 +140,12 @@ def main() -> int:
                 cursor.fetchall()
             return women
 
-        figures = interleaved_rates({"floor": floor, "engine": engine, "read": events_read}, args.seconds, rounds=3)
+        figures = interleaved_rates({"floor": floor, "engine": engine, "one": engine_one_process, "read": events_read},
+                                    args.seconds, rounds=3)
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(line for line, in cursor.fetchall()) if connection.vendor == "postgresql" else ""
+        workers = sum(int(w) for w in re.findall(r"Workers Planned: (\d+)", plan))
         stored = _recompute_rates(recompute, programme, caseworker, women)
 
         base, rate = figures["floor"], figures["engine"]
@@ -138,8 +156,11 @@ def main() -> int:
         print(f"{'case':<58}{'women/s':>10}{'vs floor':>10}")
         print(f"{'floor: one SQL aggregate, removals per woman (counted only)':<58}{base:>10,.0f}{1.0:>10.2f}")
         print(f"{'engine: evaluate() with explanation, evidence and digest':<58}{rate:>10,.0f}{ratio:>10.2f}")
+        one = figures["one"]
+        print(f"{'  the same in one process (processes=1)':<58}{one:>10,.0f}{one / base:>10.2f}")
         read = figures["read"]
         print(f"{'  of which its first read alone (every event, fetched)':<58}{read:>10,.0f}{read / base:>10.2f}")
+        print(f"floor's plan: {workers} parallel worker(s) planned besides its own process")
         for key, label in RECOMPUTE_CASES:
             print(f"{label:<58}{stored[key]:>10,.0f}{stored[key] / base:>10.2f}")
         written = stored["copy"] / base
@@ -153,6 +174,7 @@ def main() -> int:
 
 RECOMPUTE_CASES = (
     ("copy", "recompute(): a new day, every evaluation written (COPY)"),
+    ("copy1", "  the same in one process (processes=1, ADR 42's path)"),
     ("orm", "  the same with the ORM's bulk_create (the old path)"),
     ("unchanged", "recompute(): again, nothing changed (none written)"),
 )
@@ -160,18 +182,20 @@ RECOMPUTE_CASES = (
 
 def _recompute_rates(recompute, programme, caseworker, women: int) -> dict[str, float]:
     """Women per second of `recompute` (median of 3 turns): on a new reference date each turn (so
-    every evaluation is written), by COPY and by `bulk_create` in turn, and then again on the same
-    date, when nothing changed and nothing is written (ADR 42)."""
+    every evaluation is written), by COPY on both cores, by COPY in one process and by
+    `bulk_create` in turn, and then again on the same date, when nothing changed and nothing is
+    written (ADR 42)."""
     from datetime import timedelta
 
     samples: dict[str, list[float]] = {key: [] for key, _ in RECOMPUTE_CASES}
     day = TODAY
     for _ in range(3):
-        for key in ("copy", "orm", "unchanged"):
+        for key in ("copy", "copy1", "orm", "unchanged"):
             if key != "unchanged":
                 day += timedelta(days=1)
             start = time.perf_counter()
-            result = recompute(programme, by=caseworker, reference_date=day, copy=key != "orm")
+            result = recompute(programme, by=caseworker, reference_date=day, copy=key != "orm",
+                               processes=1 if key in ("copy1", "orm") else None)
             samples[key].append(women / (time.perf_counter() - start))
             expected = 0 if key == "unchanged" else women
             assert result.run.summary["written"] == expected, (key, result.run.summary)

@@ -1,5 +1,6 @@
-"""Writing a run's evaluations (ADR 42): `COPY` on PostgreSQL through the import's loader
-(`eligibility.staging.StagingTable`), `bulk_create` elsewhere, and the digest that says whether a
+"""Writing a run's evaluations (ADR 42): `COPY` on PostgreSQL (rows made as COPY's text by
+`copy_text`, ADR 51; `copy=True` elsewhere uses the import's loader,
+`eligibility.staging.StagingTable`), `bulk_create` otherwise, and the digest that says whether a
 woman's evaluation changed at all.
 
 An evaluation is unchanged when every value a run would write for her is equal to the standing
@@ -66,10 +67,35 @@ def write(run: EvaluationRun, results: Sequence[WomanEvaluation], digests: Seque
 
 
 def _copy(run: EvaluationRun, results: Sequence[WomanEvaluation], digests: Sequence[str]) -> None:
-    # COPY bypasses the field: the evidence goes as JSON text, which PostgreSQL reads into jsonb.
-    table = StagingTable(Evaluation._meta.db_table, COLUMNS)
-    dumps, run_id = _to_json, run.pk
+    if connection.vendor != "postgresql":  # the import's loader: executemany, the evidence as JSON text
+        table = StagingTable(Evaluation._meta.db_table, COLUMNS)
+        for r, d in zip(results, digests, strict=True):
+            table.add((run.pk, r.woman_id, r.proposal.value, r.explanation, _to_json(r.evidence), r.digest,
+                       len(r.children_removed), len(r.children_for_review), d))
+        table.flush()
+        return
+    with connection.cursor() as cursor, cursor.cursor.copy(COPY_SQL) as copy:
+        for start in range(0, len(results), BATCH):
+            copy.write(copy_text(run.pk, results[start: start + BATCH], digests[start: start + BATCH]))
+
+
+COPY_SQL = f"COPY {Evaluation._meta.db_table} ({', '.join(c for c, _ in COLUMNS)}) FROM STDIN"
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(run_id: int, results: Sequence[WomanEvaluation], digests: Sequence[str]) -> bytes:
+    """The rows of `results` as `COPY_SQL` reads them (text format, UTF-8): the evidence as JSON
+    text, which PostgreSQL reads into jsonb, COPY bypassing the model's field. Made in whichever
+    process evaluated them (ADR 51)."""
+    dumps, escapes = _to_json, _COPY_ESCAPES
+    lines = []
     for r, d in zip(results, digests, strict=True):
-        table.add((run_id, r.woman_id, r.proposal.value, r.explanation, dumps(r.evidence), r.digest,
-                   len(r.children_removed), len(r.children_for_review), d))
-    table.flush()
+        explanation = r.explanation
+        if "\\" in explanation or "\t" in explanation or "\n" in explanation or "\r" in explanation:
+            explanation = explanation.translate(escapes)
+        # the JSON is ASCII with every control character escaped: a backslash is all COPY needs escaped
+        lines.append(f"{run_id}\t{r.woman_id}\t{r.proposal.value}\t{explanation}\t"
+                     f"{dumps(r.evidence).replace(chr(92), chr(92) * 2)}\t{r.digest}\t{len(r.children_removed)}\t"
+                     f"{len(r.children_for_review)}\t{d}\n")
+    return "".join(lines).encode()

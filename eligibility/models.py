@@ -616,8 +616,10 @@ class Evaluation(AppendOnlyModel):
 
     append_only = HISTORY
 
-    run = models.ForeignKey(EvaluationRun, on_delete=models.PROTECT, related_name="evaluations")
-    woman = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="evaluations")
+    # No index of their own: the (run, woman) and (woman, run) indexes below serve both columns,
+    # and every stored evaluation paid for the two extra ones (ADR 51).
+    run = models.ForeignKey(EvaluationRun, on_delete=models.PROTECT, related_name="evaluations", db_index=False)
+    woman = models.ForeignKey(Woman, on_delete=models.PROTECT, related_name="evaluations", db_index=False)
     proposal = models.CharField(max_length=12, choices=Proposal.choices)
     explanation = models.CharField(max_length=1000)
     evidence = models.JSONField()
