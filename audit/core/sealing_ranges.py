@@ -3,8 +3,9 @@ process of its own, all reading one snapshot of the trail.
 
 The parent opens a REPEATABLE READ transaction, exports its snapshot (`pg_export_snapshot()`),
 and cuts the links from the walk's start to the chain's head into `workers` ranges of seq. Each
-range is verified by a worker started with `spawn` (nothing of the parent's connections or
-threads is inherited), on its own psycopg connection whose REPEATABLE READ transaction imports
+range is verified by a worker process of its own — a fresh interpreter (`subprocess`, so nothing
+of the parent's connections, threads or main module is inherited or re-run), given its range
+through a pipe — on its own psycopg connection whose REPEATABLE READ transaction imports
 the snapshot (`SET TRANSACTION SNAPSHOT`): the workers and the parent see exactly the same rows,
 whatever is written meanwhile.
 
@@ -24,10 +25,13 @@ This module is what the workers import: it needs no Django app, only `django.db`
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
-from concurrent.futures import ProcessPoolExecutor
+import subprocess
+import sys
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from pathlib import Path
 
 import psycopg
 
@@ -203,6 +207,46 @@ def verify_range(task: Range) -> RangeResult:
         conn.close()
 
 
+# The worker's command: a fresh interpreter that reads its Range from stdin and writes its result.
+WORKER = "from audit.core.sealing_ranges import serve; serve()"
+PROJECT = str(Path(__file__).resolve().parents[2])  # where the `audit` package is found
+
+
+def serve() -> None:
+    """A worker process: one pickled Range in on stdin (from the parent, over a pipe: the chain key
+    travels only there), its RangeResult out on stdout."""
+    task = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the parent that started it, over its pipe
+    pickle.dump(verify_range(task), sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+def _in_workers(tasks: list[Range]) -> list[RangeResult]:
+    """Each range in a worker process of its own, all at once; their results in range order."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (PROJECT, os.environ.get("PYTHONPATH")) if p)}
+    workers = []
+    try:
+        for task in tasks:
+            worker = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      env=env)
+            workers.append(worker)
+            worker.stdin.write(pickle.dumps(task))
+            worker.stdin.close()
+        results = []
+        for worker in workers:
+            with worker.stdout:
+                out = worker.stdout.read()
+            if worker.wait() != 0:
+                raise RuntimeError(f"an audit verification worker failed (exit {worker.returncode}); see its errors above")
+            results.append(pickle.loads(out))  # noqa: S301 - our own worker's answer, over our own pipe
+        return results
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            worker.stdout.close()
+
+
 def split(first: int, head: int, parts: int, gaps: dict[int, tuple[int, str]]) -> list[int]:
     """Where the ranges of links [first, head] start: `parts` runs of about equal length, none
     starting inside a run a retention purge removed (it starts after the run instead)."""
@@ -252,8 +296,7 @@ def verify_in_ranges(*, connect: dict, key: bytes, gaps: dict[int, tuple[int, st
                        upto=afters[k + 1] if k + 1 < len(starts) else LAST_ID, limit=limit,
                        previous=previous if k == 0 else after_gap.get(start))
                  for k, start in enumerate(starts)]
-        with ProcessPoolExecutor(max_workers=len(tasks), mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(verify_range, tasks))
+        results = _in_workers(tasks)
     finally:
         reader.close()
     chain_at: dict[int, str] = {}

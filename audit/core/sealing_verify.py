@@ -1,4 +1,5 @@
-"""Verifying the audit trail's hash chain (ADR 14) in one streamed pass over the entries.
+"""Verifying the audit trail's hash chain (ADR 14) in one streamed pass over the entries — or, on
+PostgreSQL for a long chain outside a transaction, in ranges on both cores (`sealing_ranges`, ADR 53).
 
 On PostgreSQL one `COPY (...) TO STDOUT` streams every entry in id order beside its seal, its
 subjects and its own COPY line (`STREAM_SQL`: a merge join of the entries, their seals and their
@@ -17,7 +18,6 @@ of the link after a deleted link), and `_diagnose` looks that one link up to say
 from __future__ import annotations
 
 import hmac
-import multiprocessing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -191,13 +191,10 @@ def _checkpoints() -> Summary:
 
 
 def _in_ranges(first_seq: int) -> bool:
-    """Whether to verify in ranges on several cores: on PostgreSQL, a chain long enough, outside
-    any transaction (the workers' snapshot shows only what is committed; a caller's open
-    transaction may hold what it has not) and not in a daemonic process (a Celery prefork child may
-    not start processes)."""
+    """Whether to verify in ranges on several cores: on PostgreSQL, a chain long enough, and
+    outside any transaction (the workers' snapshot shows only what is committed; a caller's open
+    transaction may hold what it has not)."""
     if connection.vendor != "postgresql" or WORKERS < 2 or connection.in_atomic_block:
-        return False
-    if multiprocessing.current_process().daemon:
         return False
     head = AuditSeal.objects.order_by("-seq").values_list("seq", flat=True).first()
     return head is not None and head - first_seq + 1 >= PARALLEL_MIN_LINKS

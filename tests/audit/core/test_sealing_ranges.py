@@ -12,17 +12,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.core import sealing, sealing_verify
 from audit.core.log import record_event
 from audit.core.models import AuditEntry, AuditSeal, AuditSubject, Event
-from audit.core.sealing_ranges import split
+from audit.core.sealing_ranges import LAST_ID, Range, _in_workers, split
 from tests import factories as f
 from tests.audit.core.test_sealing import assert_cut_tail_is_found, raw, reseal
 
-pytestmark = pytest.mark.postgres
+pg = pytest.mark.postgres
 
 
 @pytest.fixture
@@ -58,6 +58,25 @@ def verify_in_ranges() -> sealing.Verification:
     return result
 
 
+@pg
+@pytest.mark.django_db(transaction=True)
+def test_a_short_chain_is_walked_in_one_pass(programme, settings, tmp_path):
+    """Below PARALLEL_MIN_LINKS starting the workers would cost more than they save."""
+    settings.PORTAL_AUDIT_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+    trail(programme, 4)
+    result = sealing.verify()
+    assert result.ok and result.ranges == 1 and sealing_verify.PARALLEL_MIN_LINKS > result.links
+
+
+@pytest.mark.django_db
+def test_sqlite_walks_the_chain_in_one_pass(programme, in_ranges):
+    if connection.vendor == "postgresql":
+        pytest.skip("the SQLite path (the demo's)")
+    trail(programme, 4)
+    result = sealing.verify()
+    assert result.ok and result.ranges == 1
+
+
 def test_ranges_never_start_inside_a_purged_run():
     assert split(1, 100, 2, {}) == [1, 51]
     assert split(1, 100, 2, {40: (60, "c")}) == [1, 60]
@@ -65,6 +84,7 @@ def test_ranges_never_start_inside_a_purged_run():
     assert split(1, 1, 2, {}) == [1]
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 def test_a_trail_verifies_in_two_ranges_as_in_one(programme, in_ranges, monkeypatch):
     trail(programme)
@@ -81,6 +101,7 @@ def test_a_trail_verifies_in_two_ranges_as_in_one(programme, in_ranges, monkeypa
     assert both.links == AuditSeal.objects.count() and both.unsealed == 2
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 def test_inside_a_transaction_the_chain_is_walked_in_one_pass(programme, in_ranges):
     """A caller's open transaction may hold writes no other connection sees: one pass, in it."""
@@ -97,6 +118,7 @@ WHERE = {"first range": lambda b, made: AuditSeal.objects.get(entry_id=made[1].p
          "last link": lambda b, made: AuditSeal.objects.count()}
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("where", list(WHERE))
 @pytest.mark.parametrize("what", ["entry", "subject", "seal"])
@@ -116,6 +138,7 @@ def test_tampering_on_either_side_of_the_boundary_is_found(programme, in_ranges,
     assert ("modified" if what != "seal" else "does not follow") in problem
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("where", ["just before the boundary", "at the boundary"])
 def test_a_deleted_entry_at_the_boundary_is_found(programme, in_ranges, where):
@@ -128,6 +151,7 @@ def test_a_deleted_entry_at_the_boundary_is_found(programme, in_ranges, where):
     assert problem == f"link {seq} (entry {entry_id}): the entry is missing (deleted)"
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("where", ["first range", "just before the boundary", "at the boundary", "last link"])
 def test_a_gap_in_the_chain_is_found(programme, in_ranges, where):
@@ -146,6 +170,7 @@ def test_a_gap_in_the_chain_is_found(programme, in_ranges, where):
         assert problem.startswith(f"link {seq} is missing: the chain jumps to {seq + 1}")
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("limit", [50_000, 2])
 def test_late_entries_across_the_boundary_verify_and_a_deleted_one_is_found(programme, in_ranges, monkeypatch,
@@ -168,6 +193,7 @@ def test_late_entries_across_the_boundary_verify_and_a_deleted_one_is_found(prog
     assert problem == f"link {len(ids) - 1} (entry {late[1]}): the entry is missing (deleted)"
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 def test_a_purged_run_across_the_boundary_is_stepped_over(programme, in_ranges):
     trail(programme)
@@ -188,6 +214,7 @@ def test_a_purged_run_across_the_boundary_is_stepped_over(programme, in_ranges):
     assert f"link {b + 2} is missing" in problem
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 def test_a_backdated_entry_at_the_boundary_is_found(programme, in_ranges):
     """The second range's first entry is judged by the time of the first range's last."""
@@ -201,7 +228,20 @@ def test_a_backdated_entry_at_the_boundary_is_found(programme, in_ranges):
     assert problem.startswith(f"link {b} (entry {order[b - 1]})") and "inserted" in problem
 
 
+@pg
 @pytest.mark.django_db(transaction=True)
 def test_entries_cut_after_a_checkpoint_are_found_in_ranges(programme, in_ranges):
     trail(programme, 6)
     assert_cut_tail_is_found(programme)
+
+
+@pg
+@pytest.mark.django_db
+def test_a_worker_that_fails_makes_verification_raise_not_pass():
+    """A worker that cannot read its range (here: a snapshot that was never exported) gives no
+    verdict on part of the chain: verify() raises."""
+
+    task = Range(connect=sealing_verify._connect_params(), snapshot="00000003-0000001B-1", key=b"k" * 32, gaps={},
+                 wanted=set(), seq=1, stop=2, after=0, upto=LAST_ID, limit=10)
+    with pytest.raises(RuntimeError, match="verification worker failed"):
+        _in_workers([task])
