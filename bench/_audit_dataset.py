@@ -20,7 +20,7 @@ START = datetime(2020, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=6 * 365)
 CHUNK = 100_000
 MARKER = "bench_audit_marker"
-# Database bytes per entry once loaded, indexed and sealed (entries, ~2.6 subjects each, seals and
+# Database bytes per entry once loaded, indexed and sealed (entries, ~2.1 subjects each, seals and
 # every index), measured at 5M entries on today's schema; DISK_MARGIN covers the sorts of the
 # index builds, WAL and estimate error.
 BYTES_PER_ENTRY = 1_150
