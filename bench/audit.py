@@ -1,9 +1,10 @@
 """The audit trail at scale: the DPO's per-person search and the chain's verification, each beside
 its bare baseline, in one run, on a dedicated PostgreSQL database (`bench_audit`).
 
-Loads `--entries` synthetic entries (default 5,000,000) and their subjects with COPY — disclosures
-naming 1-10 subjects, changes acting on a record, sign-ins, refusals of case pages — spread over
-six years, about `--women` people (default entries / 250). Then:
+Loads `--entries` synthetic entries (default 5,000,000; `--entries 50000000` for issue 25's
+national scale) and their subjects with COPY — disclosures naming 1-10 subjects, changes acting on
+a record, sign-ins, refusals of case pages — spread over six years, about `--women` people
+(default entries / 250). Then:
 
 1. Per-person search, first page: `audit.oversight.review.person_entries(references)` (the product's query
    function: count and first 50 entries, newest first, with actor, organisation and programme)
@@ -11,37 +12,79 @@ six years, about `--women` people (default entries / 250). Then:
    Median latency of each and the ratio. Targets: within 2x of raw, under 200 ms median.
 2. Verification: the entries are sealed (`seal_all`: the chain computed with the product's own
    digest and `link`, written with COPY — `seal_pending` one batch at a time would take hours
-   here), then `audit.core.sealing.verify()` is timed, beside a bare stream of the same rows (`COPY ...
-   TO STDOUT` of the entries, subjects and seals, hashed with SHA-256), after one untimed stream,
-   `--rounds` times each, alternately; the best of each compared. Target: at least 50% of the
-   stream's rate.
+   here), then `audit.core.sealing.verify()` is timed (on both cores above
+   `sealing_verify.PARALLEL_MIN_LINKS` links: ADR 53), beside a bare stream of the same rows (one
+   plain `COPY ... TO STDOUT` per table — entries, subjects, seals — hashed with SHA-256 in one
+   process), after one untimed stream, `--rounds` times each, alternately; the best of each
+   compared. Target: at least 0.8 of the stream's rate (VERIFY_TARGET_RATIO).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres PORTAL_ENV=test \\
-        .venv/bin/python bench/audit.py [--entries 5000000] [--people 40] [--women N]
+        .venv/bin/python bench/audit.py [--entries 5000000] [--people 40] [--women N] [--db-name NAME]
 
-The database is created (and dropped at the end, unless --keep) under the name bench_audit, or
---db-name (so that two runs on one server do not drop each other's).
+At scale (issue 25): the data set is loaded in committed chunks of 100,000 entries (each chunk's
+entries and subjects one transaction; ids, times and contents depend only on the chunk, the
+target size and `--seed`), and sealed in committed chunks too. A marker table in the benchmark
+database (`bench_audit_marker`) records the requested and actual size, the seed and what is done,
+so running the same command again (same `--db-name`, `--entries`, `--women`, `--seed`) carries on
+from what is there instead of starting again; any other size or seed starts afresh.
+
+- Disk: before anything is written the free space on PostgreSQL's data directory (`SHOW
+  data_directory`; `--assume-free-bytes N` to state it instead, e.g. for a remote server or to
+  try the fallback) is compared with `_audit_dataset.BYTES_PER_ENTRY` (measured at 5M entries with every index and
+  the seals) times the entries still to load, with a margin (DISK_MARGIN). When it cannot hold the
+  requested size the run says so and measures at 20,000,000 entries (FALLBACK_ENTRIES) instead; if
+  even that does not fit it stops, having written nothing.
+- Afterwards the database is dropped (unless `--keep`), also after an error; but an interrupted
+  run (Ctrl-C, SIGINT or SIGTERM) keeps it, to be resumed by running the same command again, and
+  says so. `--drop` drops a kept database and exits.
+- The loader works on today's single tables and on the month-partitioned ones (issue 25, point 3):
+  when audit_auditsubject/audit_auditseal have an `entry_time` column it is filled with the
+  entry's time; the months the data spans are created first when the entries are partitioned.
+  While loading, the secondary indexes of the entries and subjects (the parents' only: dropping a
+  partitioned table's index drops its partitions') and their foreign keys are dropped, their
+  definitions kept in the marker, and they are made again afterwards (foreign keys validated);
+  no `session_replication_role`.
+
+    # the national-scale run (issue 25), resumable: run it again after an interruption
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres PORTAL_ENV=test \\
+        .venv/bin/python bench/audit.py --entries 50000000 --db-name bench_audit_50m
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import random
+import re
+import signal
 import statistics
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 
 import _setup  # noqa: F401  (Django set up in test mode)
+from _audit_dataset import (
+    database_bytes,
+    entries_that_fit,
+    finish_loading,
+    load,
+    make_world,
+    partitioned,
+    read_marker,
+    seal_all,
+    start_loading,
+)
 from django.db import connection
 from django.test.utils import setup_test_environment
 
-SEARCH_TARGET_RATIO, SEARCH_TARGET_MS, VERIFY_TARGET_RATIO = 2.0, 200.0, 0.5
-START = datetime(2020, 1, 1, tzinfo=UTC)
-SPAN = timedelta(days=6 * 365)
-CHUNK = 100_000
+SEARCH_TARGET_RATIO, SEARCH_TARGET_MS, VERIFY_TARGET_RATIO = 2.0, 200.0, 0.8
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, treated as Ctrl-C: the data is kept to be resumed."""
+
+
+def _on_sigterm(signum, frame):
+    raise Interrupted
 
 
 def refs_of(w: int) -> list[str]:
@@ -51,129 +94,15 @@ def refs_of(w: int) -> list[str]:
             f"sharing.releasedwoman:{w}", f"sharing.contactattempt:{2 * w}", f"sharing.contactattempt:{2 * w + 1}"]
 
 
-def subject_of(rng: random.Random, w: int) -> str:
-    roll = rng.random()
-    if roll < 0.6:
-        return f"eligibility.woman:{w}"
-    if roll < 0.75:
-        return f"sharing.releasedwoman:{w}"
-    if roll < 0.85:
-        return f"eligibility.child:{3 * w + rng.randrange(3)}"
-    if roll < 0.95:
-        return f"sharing.contactattempt:{2 * w + rng.randrange(2)}"
-    return f"sharing.scopingwomanrow:{w}"
-
-
-def load(entries: int, women: int, world: dict) -> int:
-    """COPY the entries and subjects (constraints and indexes off while loading, rebuilt after)."""
-    rng = random.Random(8)
-    ct, people, programme, org = world["ct"], world["people"], world["programme"], world["org"]
-    step = SPAN / entries
-    subject_id = 0
-    with connection.cursor() as cur:
-        cur.execute("SELECT indexdef, indexname FROM pg_indexes WHERE tablename IN ('audit_auditentry', "
-                    "'audit_auditsubject') AND indexname NOT LIKE '%%_pkey'")
-        indexes = cur.fetchall()
-        for _, name in indexes:
-            cur.execute(f'DROP INDEX "{name}"')
-        cur.execute("SET session_replication_role = replica")  # no FK triggers while bulk loading
-        raw = cur.cursor
-        for start in range(1, entries + 1, CHUNK):
-            out_e, out_s = io.StringIO(), io.StringIO()
-            for i in range(start, min(start + CHUNK, entries + 1)):
-                when = (START + step * i).isoformat()
-                actor = people[rng.randrange(len(people))]
-                roll = rng.random()
-                w = rng.randrange(1, women + 1)
-                obj_id, obj_pk, page, status, n, subjects = "\\N", "", "/records/eligibility/", "\\N", 0, []
-                if roll < 0.55:
-                    event, kind, action, reason = "disclosure", ct["eligibility.woman"], 3, ""
-                    n = 1 if rng.random() < 0.5 else rng.randint(2, 10)
-                    subjects = [subject_of(rng, w if k == 0 else rng.randrange(1, women + 1)) for k in range(n)]
-                    repr_ = f"eligibility.woman: {n} shown"
-                elif roll < 0.75:
-                    event, kind, action = "change", ct["eligibility.decision"], 0
-                    obj_id, obj_pk, repr_ = str(w), str(w), f"eligibility.decision:{w}"
-                    reason, n, subjects = f"eligibility decision #{w}: Eligible", 1, [f"eligibility.woman:{w}"]
-                    page = f"/records/women/{w}/"
-                elif roll < 0.90:
-                    event, kind, action, reason = "sign_in", ct["sharing.person"], 3, "password accepted"
-                    obj_id, obj_pk, repr_, page = str(actor), str(actor), f"sharing.person:{actor}", "/account/sign-in/"
-                elif roll < 0.95:
-                    event, kind, action, reason = "refused", ct["sharing.person"], 3, "GET refused"
-                    repr_, page, status = f"sharing.person:{actor}", f"/records/women/{w}/", "404"
-                else:
-                    event, kind, action, reason = "disclosure", ct["sharing.person"], 3, "staff details"
-                    repr_, page = "sharing.person: 3 shown", "/"
-                out_e.write(f"{i}\t{kind}\t{obj_pk}\t{obj_id}\t{repr_}\t\\N\t{action}\t\t\\N\t{actor}\t\\N\t"
-                            f"10.0.{i % 250}.{i % 200}\t\\N\t{when}\t\\N\t\\N\t{event}\ttrust_caseworker\t{org}\t"
-                            f"{programme}\tdelivery\t{i:032x}\t{page}\t{status}\t{reason}\t{n}\n")
-                for s in subjects:
-                    subject_id += 1
-                    out_s.write(f"{subject_id}\t{i}\t{s}\n")
-            with raw.copy("COPY audit_auditentry (id, content_type_id, object_pk, object_id, object_repr, "
-                          "serialized_data, action, changes_text, changes, actor_id, cid, remote_addr, remote_port, "
-                          "timestamp, additional_data, actor_email, event, role, organisation_id, programme_id, "
-                          "phase, request_id, page, status_code, reason, subject_count) FROM STDIN") as copy:
-                copy.write(out_e.getvalue())
-            with raw.copy("COPY audit_auditsubject (id, entry_id, subject) FROM STDIN") as copy:
-                copy.write(out_s.getvalue())
-            print(f"  loaded {min(start + CHUNK - 1, entries):,} entries", file=sys.stderr, end="\r")
-        cur.execute("SET session_replication_role = origin")
-        for definition, _ in indexes:
-            cur.execute(definition)
-        cur.execute("SELECT setval(pg_get_serial_sequence('audit_auditentry', 'id'), %s)", [entries])
-        cur.execute("SELECT setval(pg_get_serial_sequence('audit_auditsubject', 'id'), %s)", [max(subject_id, 1)])
-        cur.execute("ANALYZE audit_auditentry")
-        cur.execute("ANALYZE audit_auditsubject")
-    print(file=sys.stderr)
-    return subject_id
-
-
-def seal_all() -> None:
-    """The chain over every entry in id order, as `seal_pending` would have sealed it (digests by
-    the product's own `copy_digest` over the entries' COPY text, links by its `link`), read and
-    written with COPY one id range at a time (`seal_pending`, a batch at a time, would take hours
-    here). Each entry is sealed a second after it was written, as by a sealer running all along."""
-    from django.db import transaction
-
-    from audit.core.sealing_chain import GENESIS, chain_key, link
-    from audit.core.sealing_digest import ENTRY_FIELDS, SUBJECTS_OF, copy_digest, fix_session
-
-    key, previous, seq = chain_key(), GENESIS, 0
-    with connection.cursor() as cur:
-        cur.execute("SELECT min(id), max(id) FROM audit_auditentry")
-        first, last = cur.fetchone()
-    for low in range(first or 1, (last or 0) + 1, CHUNK):
-        out = io.BytesIO()
-        with transaction.atomic(), connection.cursor() as cur:
-            fix_session(cur)
-            query = (f"COPY (SELECT e.timestamp + interval '1 second', {SUBJECTS_OF}, {ENTRY_FIELDS} "  # noqa: S608
-                     f"FROM audit_auditentry e WHERE e.id >= {low} AND e.id < {low + CHUNK} ORDER BY e.id) TO STDOUT")
-            with cur.cursor.copy(query) as copy:
-                data = b"".join(bytes(block) for block in copy)
-            for line in data.splitlines():
-                sealed_at, subjects, entry = line.split(b"\t", 2)
-                entry_id, digest = int(entry[:entry.index(b"\t")]), copy_digest(entry, subjects).decode()
-                seq += 1
-                previous = link(key, seq, entry_id, digest, previous)
-                out.write(f"{seq}\t{entry_id}\t{digest}\t{previous}\t".encode() + sealed_at + b"\tf\n")
-            with cur.cursor.copy("COPY audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late) "
-                                 "FROM STDIN") as copy:
-                copy.write(out.getvalue())
-        print(f"  sealed {seq:,}", file=sys.stderr, end="\r")
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE audit_auditseal")
-    print(file=sys.stderr)
-
-
 def bare_stream() -> tuple[int, float]:
     """The same rows as a plain COPY to the client, hashed: bytes read and seconds."""
     digest, size = hashlib.sha256(), 0
     started = time.perf_counter()
     with connection.cursor() as cur:
         for table in ("audit_auditentry", "audit_auditsubject", "audit_auditseal"):
-            with cur.cursor.copy(f"COPY {table} TO STDOUT") as copy:  # noqa: S608 - fixed names
+            # a partitioned table is copied out through a query (COPY refuses the table itself)
+            source = f"(SELECT * FROM {table})" if partitioned(table) else table
+            with cur.cursor.copy(f"COPY {source} TO STDOUT") as copy:  # noqa: S608 - fixed names
                 for block in copy:
                     digest.update(block)
                     size += len(block)
@@ -196,7 +125,8 @@ def verify_benchmark(entries: int, rounds: int) -> None:
         assert result.ok and result.links == entries, result.problems
     stream_rate, verify_rate = entries / min(stream_s), entries / min(verify_s)
     print(f"Verification (best of {rounds}, alternately, after a warm-up stream):")
-    print(f"  audit.core.sealing.verify(): {verify_rate:,.0f} entries/s ({min(verify_s):.1f} s; runs "
+    print(f"  audit.core.sealing.verify() ({result.ranges} process{'es' if result.ranges > 1 else ''}): "
+          f"{verify_rate:,.0f} entries/s ({min(verify_s):.1f} s; runs "
           f"{', '.join(f'{s:.1f}' for s in verify_s)} s; {entries:,} links)")
     print(f"  bare stream (COPY TO STDOUT + sha256, {size / 1e6:,.0f} MB): {stream_rate:,.0f} entries/s "
           f"({min(stream_s):.1f} s; runs {', '.join(f'{s:.1f}' for s in stream_s)} s)")
@@ -242,72 +172,107 @@ def search_benchmark(women: int, people: int) -> dict:
             "entries_per_person": statistics.median(t for t, _ in found), "people": len(chosen)}
 
 
+def run(args, marker: dict) -> None:
+    entries, women, world = marker["target"], marker["women"], marker["world"]
+    started = time.perf_counter()
+    subjects = load(entries, women, world, marker["seed"]) if not marker.get("loaded") else None
+    if subjects is not None:
+        finish_loading(marker, entries, subjects)
+        print(f"Loaded {entries:,} entries and {subjects:,} subjects about {women:,} people "
+              f"in {time.perf_counter() - started:.0f} s (COPY in committed chunks, indexes rebuilt)")
+    search = search_benchmark(women, args.people)
+    ratio = search["product_ms"] / search["raw_ms"]
+    print(f"Per-person search, first page ({search['people']} people, median {search['entries_per_person']:.0f} "
+          f"entries each, {entries:,} entries):")
+    print(f"  product (audit.oversight.review.person_entries): {search['product_ms']:.1f} ms median")
+    print(f"  raw SQL through psycopg (baseline):    {search['raw_ms']:.1f} ms median")
+    print(f"  ratio {ratio:.2f}x (target <= {SEARCH_TARGET_RATIO}x), "
+          f"{'meets' if search['product_ms'] < SEARCH_TARGET_MS else 'MISSES'} the {SEARCH_TARGET_MS:.0f} ms target")
+
+    if not marker.get("sealed"):
+        started = time.perf_counter()
+        seal_all()
+        print(f"Sealed {entries:,} entries in {time.perf_counter() - started:.0f} s")
+    # ... and checkpointed, as the sealer checkpoints every run (ADR 14), in a folder of its own.
+    import tempfile
+
+    from django.conf import settings
+
+    from audit.core import sealing
+
+    settings.PORTAL_AUDIT_CHECKPOINT_DIR = tempfile.mkdtemp(prefix="bench-audit-checkpoints-")
+    settings.PORTAL_AUDIT_CHECKPOINT_DATABASE_URL = ""
+    sealing.write_checkpoint(start_empty_store=True)
+    verify_benchmark(entries, args.rounds)
+    print(f"Database {args.db_name}: {database_bytes() / 1e9:,.2f} GB ({database_bytes() / entries:,.0f} bytes an entry)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=5_000_000)
     parser.add_argument("--women", type=int, default=0, help="people the entries are about (default entries/250)")
     parser.add_argument("--people", type=int, default=40, help="person searches timed")
     parser.add_argument("--rounds", type=int, default=3, help="verification and bare stream runs, each")
+    parser.add_argument("--seed", type=int, default=8, help="the data set's seed (part of what a resume must match)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--db-name", default="bench_audit", help="the throwaway database (dropped at the end)")
+    parser.add_argument("--assume-free-bytes", type=int, default=None,
+                        help="the free disk to plan with, instead of measuring PostgreSQL's data directory")
+    parser.add_argument("--drop", action="store_true", help="drop a kept or interrupted benchmark database, and exit")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("bench/audit.py needs PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
         return 2
-    women = args.women or max(1000, args.entries // 250)
+    if args.entries < 1 or (args.assume_free_bytes is not None and args.assume_free_bytes < 0):
+        print("--entries must be positive and --assume-free-bytes not negative", file=sys.stderr)
+        return 2
     setup_test_environment()
     connection.settings_dict.setdefault("TEST", {})["NAME"] = args.db_name
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        from django.contrib.contenttypes.models import ContentType
-
-        from pause_portal.tenancy.roles import Role
-        from tests import factories as f
-
-        programme = f.programme(phase="delivery")
-        people = [f.person(programme.trust, with_device=False) for _ in range(200)]
-        for p in people[:5]:
-            f.membership(p, programme, Role.TRUST_CASEWORKER)
-        world = {"programme": programme.pk, "org": programme.trust_id, "people": [p.pk for p in people],
-                 "ct": {label: ContentType.objects.get_by_natural_key(*label.split(".")).pk
-                        for label in ("eligibility.woman", "eligibility.decision", "sharing.person")}}
-        from audit.core.bypass import audit_bypass
-
-        # The fixtures' own entries go: the trail's ids are the bench's.
-        with audit_bypass("bench: empty the trail before loading"), connection.cursor() as cur:
-            cur.execute("DELETE FROM audit_auditsubject")
-            cur.execute("DELETE FROM audit_auditentry")
-        started = time.perf_counter()
-        subjects = load(args.entries, women, world)
-        print(f"Loaded {args.entries:,} entries and {subjects:,} subjects about {women:,} people "
-              f"in {time.perf_counter() - started:.0f} s (COPY, indexes rebuilt)")
-
-        search = search_benchmark(women, args.people)
-        ratio = search["product_ms"] / search["raw_ms"]
-        print(f"Per-person search, first page ({search['people']} people, median {search['entries_per_person']:.0f} "
-              f"entries each):")
-        print(f"  product (audit.oversight.review.person_entries): {search['product_ms']:.1f} ms median")
-        print(f"  raw SQL through psycopg (baseline):    {search['raw_ms']:.1f} ms median")
-        print(f"  ratio {ratio:.2f}x (target <= {SEARCH_TARGET_RATIO}x), "
-              f"{'meets' if search['product_ms'] < SEARCH_TARGET_MS else 'MISSES'} the {SEARCH_TARGET_MS:.0f} ms target")
-
-        started = time.perf_counter()
-        seal_all()
-        print(f"Sealed {args.entries:,} entries in {time.perf_counter() - started:.0f} s")
-        # ... and checkpointed, as the sealer checkpoints every run (ADR 14), in a folder of its own.
-        import tempfile
-
-        from django.conf import settings
-
-        from audit.core import sealing
-
-        settings.PORTAL_AUDIT_CHECKPOINT_DIR = tempfile.mkdtemp(prefix="bench-audit-checkpoints-")
-        settings.PORTAL_AUDIT_CHECKPOINT_DATABASE_URL = ""
-        sealing.write_checkpoint(start_empty_store=True)
-        verify_benchmark(args.entries, args.rounds)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.db_name):
+        print("--db-name: lower-case letters, digits and underscores", file=sys.stderr)
+        return 2
+    if args.drop:
+        with connection.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{args.db_name}"')
+        print(f"Dropped {args.db_name} (if it was there).")
         return 0
+    marker = read_marker(args.db_name)
+    request = {"requested": args.entries, "women_arg": args.women, "seed": args.seed}
+    resume = marker is not None and all(marker.get(k) == v for k, v in request.items())
+    if marker is not None and not resume:
+        print(f"{args.db_name} holds another data set ({marker.get('requested'):,} entries, seed "
+              f"{marker.get('seed')}): starting afresh.")
+    held = 0
+    if resume:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_database_size(%s)", [args.db_name])
+            held = cur.fetchone()[0]
+    entries = entries_that_fit(marker["target"] if resume else args.entries, held, args.assume_free_bytes)
+    if resume and entries != marker["target"]:
+        sys.exit(f"{args.db_name} holds part of {marker['target']:,} entries, more than the disk can now hold: "
+                 "drop it (--drop) and run again.")
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C interrupts even where started with it ignored
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=resume)
+    interrupted = False
+    try:
+        if resume:
+            print(f"Resuming {args.db_name}: {entries:,} entries, seed {args.seed} "
+                  f"({'loaded' if marker.get('loaded') else 'loading'}, {'sealed' if marker.get('sealed') else 'not sealed'}).")
+        else:
+            marker = {**request, "target": entries, "women": args.women or max(1000, entries // 250),
+                      "world": make_world()}
+            start_loading(marker)
+            marker = read_marker(args.db_name)
+        run(args, marker)
+        return 0
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"\nInterrupted: {args.db_name} is kept with what was committed. Run the same command again to carry "
+              "on, or with --drop to drop it.", file=sys.stderr)
+        return 130
     finally:
-        if not args.keep:
+        if not interrupted and not args.keep:
             connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
 

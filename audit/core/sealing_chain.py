@@ -8,9 +8,7 @@ lives in the database, so a chain recomputed without it does not verify.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from datetime import timedelta
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -21,12 +19,9 @@ from django.utils import timezone
 
 from audit.core.checkpoint_stores import Summary, checkpoint_dir, checkpoint_store  # noqa: F401  (re-exported)
 from audit.core.models import AuditEntry, AuditSeal
+from audit.core.sealing_walk import LATE_TOLERANCE, hmac_pads  # noqa: F401  (re-exported)
 
 GENESIS = "0" * 64
-# An entry may be dated before the link sealed ahead of it by at most this much (the longest
-# transaction we expect: it is stamped when written, sealed once committed); more than that and
-# it was inserted afterwards, not committed late.
-LATE_TOLERANCE = timedelta(minutes=15)
 # pg_(try_)advisory_xact_lock key: the sealer holds it while it seals a batch and checkpoints it;
 # verification takes it to read the checkpoints, so it never reads one whose links are uncommitted.
 ADVISORY_LOCK = 0x5EA1
@@ -42,13 +37,6 @@ def chain_key() -> bytes:
 
 def link(key: bytes, seq: int, entry_id: int, digest: str, previous: str) -> str:
     return hmac.new(key, f"{seq}|{entry_id}|{digest}|{previous}".encode(), "sha256").hexdigest()
-
-
-def hmac_pads(key: bytes):
-    """HMAC-SHA256 under `key` as two hash states to copy: HMAC(key, m) is
-    outer.copy().update(inner.copy().update(m).digest()) (RFC 2104)."""
-    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-    return (hashlib.sha256(bytes(b ^ 0x36 for b in block)), hashlib.sha256(bytes(b ^ 0x5C for b in block)))
 
 
 def anchor_mac(key: bytes, from_seq: int, first_seq: int, previous_chain: str) -> str:

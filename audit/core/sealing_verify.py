@@ -1,4 +1,5 @@
-"""Verifying the audit trail's hash chain (ADR 14) in one streamed pass over the entries.
+"""Verifying the audit trail's hash chain (ADR 14) in one streamed pass over the entries — or, on
+PostgreSQL for a long chain outside a transaction, in ranges on both cores (`sealing_ranges`, ADR 53).
 
 On PostgreSQL one `COPY (...) TO STDOUT` streams every entry in id order beside its seal, its
 subjects and its own COPY line (`STREAM_SQL`: a merge join of the entries, their seals and their
@@ -16,10 +17,8 @@ of the link after a deleted link), and `_diagnose` looks that one link up to say
 
 from __future__ import annotations
 
-import binascii
-import hashlib
 import hmac
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -35,23 +34,26 @@ from audit.core.sealing_chain import (
     anchor_mac,
     chain_key,
     checkpoint_store,
-    hmac_pads,
     unsealed_entries,
 )
 from audit.core.sealing_digest import (
     ENTRY_FIELDS,
-    NULL,
     SUBJECTS_BY_ENTRY,
     array_text,
     copy_field,
     entry_texts,
     fix_session,
-    subject_lines,
 )
+from audit.core.sealing_ranges import PLAN, verify_in_ranges
+from audit.core.sealing_walk import FIRST_ID, Walk, copy_rows, dangling, missing_link  # noqa: F401  (FIRST_ID re-exported)
 
 PENDING_LIMIT = 50_000  # rows waiting for the link ahead of them before the walk stops to ask why
+# On PostgreSQL a chain of at least this many links is verified in WORKERS ranges, each by a
+# process of its own (`sealing_ranges`, ADR 53); below it starting the processes costs more than
+# the second core saves.
+PARALLEL_MIN_LINKS = 1_000_000
+WORKERS = 2
 ORM_BATCH = 2000
-FIRST_ID = -(2**63) + 1  # ids are bigints and need not be positive (an attacker's need not be)
 # One line per entry: its seal's seq, its id, its seal's digest and link (NULL when not yet
 # sealed), its time plus the tolerance, its subjects' array (unsorted; NULL when none) and its
 # COPY line (the canonical text's first line: `sealing_digest`).
@@ -62,9 +64,7 @@ STREAM_SQL = (
     f"{ENTRY_FIELDS} FROM audit_auditentry e LEFT JOIN audit_auditseal s ON s.entry_id = e.id "
     f"LEFT JOIN {SUBJECTS_BY_ENTRY} g ON g.entry_id = e.id WHERE e.id > {{after}} ORDER BY e.id) TO STDOUT"
 )
-# The plan wanted: three ordered index scans merged, no hash tables, no JIT (its compile time
-# costs more than it saves here).
-PLAN = (("jit", "off"), ("enable_hashjoin", "off"), ("enable_hashagg", "off"))
+# PLAN (sealing_ranges): three ordered index scans merged, no hash tables, no JIT.
 
 
 @dataclass
@@ -76,114 +76,15 @@ class Verification:
     compared: int = 0  # each UTC day's newest, compared with the chain
     unsealed: int = 0
     problems: list[str] = field(default_factory=list)
+    ranges: int = 1  # walked by this many processes (`sealing_ranges`)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-class _Walk:
-    """The chain walked in seq order over rows arriving in entry order (see the module doc)."""
-
-    def __init__(self, key: bytes, gaps: dict[int, tuple[int, str]], wanted: set[int], seq: int, previous: str):
-        self.key, self.wanted = key, wanted
-        self.gaps = {start: (after, chain.encode()) for start, (after, chain) in gaps.items()}
-        self.expected, self.previous, self.ahead = seq, previous.encode(), None  # ahead: the time of the entry before
-        self.pending: dict[int, list[bytes]] = {}
-        self.limit = PENDING_LIMIT
-        self.chain_at: dict[int, str] = {}
-        self.links = self.unsealed = self.last_seq = 0
-        self.last_id = FIRST_ID - 1  # the last entry streamed
-        self.problem: str | None = None
-
-    def run(self, lines: Iterable[bytes]) -> bool:
-        """Walk these lines (STREAM_SQL's); False when it stopped early: at a broken link (`problem`)
-        or with too many rows waiting. The state is kept, so a walk can carry on after `last_id`.
-        The hot loop of verification: everything it needs is a local, and the HMAC is taken from
-        the key's precomputed pads (hmac.digest looks the hash up again on every call)."""
-        gaps, wanted, pending, chain_at = self.gaps, self.wanted, self.pending, self.chain_at
-        expected, previous, ahead, limit = self.expected, self.previous, self.ahead, self.limit
-        inner, outer = hmac_pads(self.key)
-        inner_copy, outer_copy, sha_copy = inner.copy, outer.copy, hashlib.sha256().copy
-        hexlify, null, newline = binascii.hexlify, NULL, b"\n"
-        links = unsealed = 0
-        last_seq = self.last_seq
-        try:
-            for line in lines:
-                row = line.split(b"\t", 6)
-                seq_b = row[0]
-                if seq_b == null:
-                    unsealed += 1
-                    continue
-                seq = int(seq_b)
-                if seq != expected:
-                    if seq > expected:  # the link ahead of it is still to come
-                        pending[seq] = row
-                        if len(pending) > limit:
-                            self.last_id = int(row[1])  # where a walk carrying on starts again
-                            return False
-                    continue  # else before the walk's start or in a purged run: not part of the chain
-                while True:
-                    _, entry_b, digest, chain, latest, subjects, entry = row
-                    # the entry's digest (copy_digest, inlined): its line, then its subjects' lines
-                    if subjects == null:
-                        text = entry + newline
-                    elif b"," in subjects or b'"' in subjects or b"\\" in subjects:
-                        text = entry + newline + subject_lines(subjects)
-                    else:  # one subject, as COPY writes it
-                        text = entry + newline + subjects[1:-1] + newline
-                    h = sha_copy()
-                    h.update(text)
-                    if hexlify(h.digest()) != digest:
-                        self.problem = f"{_where(row)}: the entry's content no longer matches its seal (modified)"
-                        return False
-                    h = inner_copy()
-                    h.update(b"|".join((seq_b, entry_b, digest, previous)))
-                    mac = outer_copy()
-                    mac.update(h.digest())
-                    if hexlify(mac.digest()) != chain:
-                        self.problem = (f"{_where(row)}: the link does not follow from the one before (reordered, "
-                                        "inserted, or the chain recomputed without the key)")
-                        return False
-                    if ahead is not None and latest < ahead:  # (times as PostgreSQL writes them sort as text)
-                        self.problem = (f"{_where(row)}: dated {_time(entry)}, well before the entry ahead of it in "
-                                        f"the chain ({ahead.decode()}): it was inserted, not committed late")
-                        return False
-                    if seq in wanted:
-                        chain_at[seq] = chain.decode()
-                    previous, ahead, last_seq = chain, entry.split(b"\t", 2)[1], seq
-                    links += 1
-                    expected = seq + 1
-                    while expected in gaps:  # a run removed by a retention purge
-                        expected, previous = gaps[expected]
-                        ahead = None
-                    row = pending.pop(expected, None)
-                    if row is None:
-                        break
-                    seq_b, seq = row[0], expected
-            return True
-        finally:
-            self.expected, self.previous, self.ahead, self.last_seq = expected, previous, ahead, last_seq
-            self.links += links
-            self.unsealed += unsealed
-
-
-def _where(row: list[bytes]) -> str:
-    return f"link {row[0].decode()} (entry {row[1].decode()})"
-
-
-def _time(entry_line: bytes) -> str:
-    return entry_line.split(b"\t", 2)[1].decode()
-
-
 class _StoppedEarly(Exception):
     pass
-
-
-def _lines(copy, finished: list[bool]) -> Iterator[bytes]:
-    for block in copy:  # one CopyData message, always one row (the protocol says so), newline-ended
-        yield bytes(block[:-1])
-    finished.append(True)
 
 
 @contextmanager
@@ -197,7 +98,7 @@ def _streamed_lines(after_id: int) -> Iterator[Iterator[bytes]]:
                 cur.execute("SELECT pg_catalog.set_config(%s, %s, true)", [name, value])
             with cur.cursor.copy(STREAM_SQL.format(after=int(after_id))) as copy:
                 finished: list[bool] = []
-                yield _lines(copy, finished)
+                yield copy_rows(copy, finished)
                 if not finished:
                     raise _StoppedEarly
     except _StoppedEarly:
@@ -242,16 +143,9 @@ def _diagnose(seq: int, streamed_to: int | None) -> str | None:
     there is none (the chain ends before it) or it is still to come: its entry is after
     `streamed_to`, or (`streamed_to` None: the stream has ended) it was sealed since."""
     found = AuditSeal.objects.filter(seq__gte=seq).order_by("seq").values_list("seq", "entry_id").first()
-    if found is None:
-        return None
-    at, entry_id = found
-    if at != seq:
-        return f"link {seq} is missing: the chain jumps to {at} (a link was deleted, or links were reordered)"
-    if not AuditEntry.objects.filter(id=entry_id).exists():
-        return f"link {seq} (entry {entry_id}): the entry is missing (deleted)"
-    if streamed_to is None or entry_id > streamed_to:
-        return None  # still to come; or, once the stream has ended, sealed after its snapshot
-    return f"link {seq} (entry {entry_id}) is out of place: its entry was not where the chain says"
+    exists = found is not None and AuditEntry.objects.filter(id=found[1]).exists()
+    still_to_come = found is not None and (streamed_to is None or found[1] > streamed_to)
+    return missing_link(seq, found, exists, still_to_come)
 
 
 def _anchors(key: bytes, result: Verification) -> dict[int, tuple[int, str]] | None:
@@ -267,7 +161,7 @@ def _anchors(key: bytes, result: Verification) -> dict[int, tuple[int, str]] | N
     return gaps
 
 
-def _walk_all(walk: _Walk) -> None:
+def _walk_all(walk: Walk) -> None:
     stream = _streamed_lines if connection.vendor == "postgresql" else _orm_stream
     while True:
         with stream(walk.last_id) as lines:
@@ -281,7 +175,7 @@ def _walk_all(walk: _Walk) -> None:
     if not walk.problem:  # the stream has ended: is there a link the entries never reached?
         walk.problem = _diagnose(walk.expected, None)
         if not walk.problem and any(seq > walk.expected for seq in walk.pending):
-            walk.problem = f"link {walk.expected} is missing (a link was deleted, or links were reordered)"
+            walk.problem = dangling(walk.expected)
 
 
 def _checkpoints() -> Summary:
@@ -294,6 +188,27 @@ def _checkpoints() -> Summary:
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
         return store.summary()
+
+
+def _in_ranges(first_seq: int) -> bool:
+    """Whether to verify in ranges on several cores: on PostgreSQL, a chain long enough, and
+    outside any transaction (the workers' snapshot shows only what is committed; a caller's open
+    transaction may hold what it has not)."""
+    if connection.vendor != "postgresql" or WORKERS < 2 or connection.in_atomic_block:
+        return False
+    head = AuditSeal.objects.order_by("-seq").values_list("seq", flat=True).first()
+    return head is not None and head - first_seq + 1 >= PARALLEL_MIN_LINKS
+
+
+def _connect_params() -> dict:
+    """Django's connection settings for a plain psycopg connection (the workers' and the snapshot's)."""
+    params = connection.get_connection_params()
+    return {k: v for k, v in params.items() if isinstance(v, str | int) and not isinstance(v, bool)}
+
+
+def _walk_in_ranges(key: bytes, gaps, wanted: set[int], seq: int, previous: str):
+    return verify_in_ranges(connect=_connect_params(), key=key, gaps=gaps, wanted=wanted, seq=seq,
+                            previous=previous, workers=WORKERS, limit=PENDING_LIMIT)
 
 
 def verify() -> Verification:
@@ -320,8 +235,13 @@ def verify() -> Verification:
         result.problems.append("the checkpoint store holds no checkpoint, yet the chain has links: the sealer "
                                "checkpoints from the first seal on, so the store was emptied, replaced or never "
                                "written, and entries cut from the end would not show")
-    walk = _Walk(key, gaps, {c["seq"] for c in checkpoints}, expected, previous)
-    _walk_all(walk)
+    wanted = {c["seq"] for c in checkpoints}
+    walk = _walk_in_ranges(key, gaps, wanted, expected, previous) if _in_ranges(expected) else None
+    if walk is None:
+        walk = Walk(key, gaps, wanted, expected, previous, limit=PENDING_LIMIT)
+        _walk_all(walk)
+    else:
+        result.ranges = walk.ranges
     result.links, result.last_seq = walk.links, walk.last_seq
     if walk.problem:
         result.problems.append(walk.problem)
