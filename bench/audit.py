@@ -75,7 +75,7 @@ def load(entries: int, women: int, world: dict) -> int:
                     "'audit_auditsubject') AND indexname NOT LIKE '%%_pkey'")
         indexes = cur.fetchall()
         for _, name in indexes:
-            cur.execute(f'DROP INDEX "{name}"')
+            cur.execute(f'DROP INDEX "{name}"')  # a partitioned table's: every partition's with it (ADR 52)
         cur.execute("SET session_replication_role = replica")  # no FK triggers while bulk loading
         raw = cur.cursor
         for start in range(1, entries + 1, CHUNK):
@@ -110,18 +110,18 @@ def load(entries: int, women: int, world: dict) -> int:
                             f"{programme}\tdelivery\t{i:032x}\t{page}\t{status}\t{reason}\t{n}\n")
                 for s in subjects:
                     subject_id += 1
-                    out_s.write(f"{subject_id}\t{i}\t{s}\n")
+                    out_s.write(f"{subject_id}\t{i}\t{s}\t{when}\n")
             with raw.copy("COPY audit_auditentry (id, content_type_id, object_pk, object_id, object_repr, "
                           "serialized_data, action, changes_text, changes, actor_id, cid, remote_addr, remote_port, "
                           "timestamp, additional_data, actor_email, event, role, organisation_id, programme_id, "
                           "phase, request_id, page, status_code, reason, subject_count) FROM STDIN") as copy:
                 copy.write(out_e.getvalue())
-            with raw.copy("COPY audit_auditsubject (id, entry_id, subject) FROM STDIN") as copy:
+            with raw.copy("COPY audit_auditsubject (id, entry_id, subject, entry_time) FROM STDIN") as copy:
                 copy.write(out_s.getvalue())
             print(f"  loaded {min(start + CHUNK - 1, entries):,} entries", file=sys.stderr, end="\r")
         cur.execute("SET session_replication_role = origin")
-        for definition, _ in indexes:
-            cur.execute(definition)
+        for definition, _ in indexes:  # (a partitioned table's reads "ON ONLY": made on every partition)
+            cur.execute(definition.replace(" ON ONLY ", " ON "))
         cur.execute("SELECT setval(pg_get_serial_sequence('audit_auditentry', 'id'), %s)", [entries])
         cur.execute("SELECT setval(pg_get_serial_sequence('audit_auditsubject', 'id'), %s)", [max(subject_id, 1)])
         cur.execute("ANALYZE audit_auditentry")
@@ -148,18 +148,19 @@ def seal_all() -> None:
         out = io.BytesIO()
         with transaction.atomic(), connection.cursor() as cur:
             fix_session(cur)
-            query = (f"COPY (SELECT e.timestamp + interval '1 second', {SUBJECTS_OF}, {ENTRY_FIELDS} "  # noqa: S608
+            query = (f"COPY (SELECT e.timestamp, e.timestamp + interval '1 second', {SUBJECTS_OF}, {ENTRY_FIELDS} "  # noqa: S608
                      f"FROM audit_auditentry e WHERE e.id >= {low} AND e.id < {low + CHUNK} ORDER BY e.id) TO STDOUT")
             with cur.cursor.copy(query) as copy:
                 data = b"".join(bytes(block) for block in copy)
             for line in data.splitlines():
-                sealed_at, subjects, entry = line.split(b"\t", 2)
+                entry_time, sealed_at, subjects, entry = line.split(b"\t", 3)
                 entry_id, digest = int(entry[:entry.index(b"\t")]), copy_digest(entry, subjects).decode()
                 seq += 1
                 previous = link(key, seq, entry_id, digest, previous)
-                out.write(f"{seq}\t{entry_id}\t{digest}\t{previous}\t".encode() + sealed_at + b"\tf\n")
-            with cur.cursor.copy("COPY audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late) "
-                                 "FROM STDIN") as copy:
+                out.write(f"{seq}\t{entry_id}\t{digest}\t{previous}\t".encode() + sealed_at + b"\tf\t"
+                          + entry_time + b"\n")
+            with cur.cursor.copy("COPY audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late, "
+                                 "entry_time) FROM STDIN") as copy:
                 copy.write(out.getvalue())
         print(f"  sealed {seq:,}", file=sys.stderr, end="\r")
     with connection.cursor() as cur:
@@ -173,7 +174,8 @@ def bare_stream() -> tuple[int, float]:
     started = time.perf_counter()
     with connection.cursor() as cur:
         for table in ("audit_auditentry", "audit_auditsubject", "audit_auditseal"):
-            with cur.cursor.copy(f"COPY {table} TO STDOUT") as copy:  # noqa: S608 - fixed names
+            # (COPY (SELECT ...): a partitioned table cannot be copied by name, ADR 52)
+            with cur.cursor.copy(f"COPY (SELECT * FROM {table}) TO STDOUT") as copy:  # noqa: S608 - fixed names
                 for block in copy:
                     digest.update(block)
                     size += len(block)

@@ -118,11 +118,19 @@ class _Walk:
                 seq = int(seq_b)
                 if seq != expected:
                     if seq > expected:  # the link ahead of it is still to come
+                        if seq in pending:
+                            self.problem = _twice(row)
+                            return False
                         pending[seq] = row
                         if len(pending) > limit:
                             self.last_id = int(row[1])  # where a walk carrying on starts again
                             return False
-                    continue  # else before the walk's start or in a purged run: not part of the chain
+                    elif not any(start <= seq < after for start, (after, _) in gaps.items()):
+                        # Walked already, or before the chain's first link: a second seal claiming a
+                        # link (on PostgreSQL seq is unique only within a month: ADR 52).
+                        self.problem = _twice(row)
+                        return False
+                    continue  # else in a purged run: not part of the chain
                 while True:
                     _, entry_b, digest, chain, latest, subjects, entry = row
                     # the entry's digest (copy_digest, inlined): its line, then its subjects' lines
@@ -166,6 +174,11 @@ class _Walk:
             self.expected, self.previous, self.ahead, self.last_seq = expected, previous, ahead, last_seq
             self.links += links
             self.unsealed += unsealed
+
+
+def _twice(row: list[bytes]) -> str:
+    return (f"{_where(row)}: a second seal for a link already in the chain (a seal forged beside it, or an entry "
+            "sharing another's id)")
 
 
 def _where(row: list[bytes]) -> str:
