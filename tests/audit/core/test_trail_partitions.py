@@ -6,6 +6,7 @@ use an index on every partition. Migrating over a sealed trail: test_trail_parti
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -410,3 +411,19 @@ def test_an_entry_sharing_anothers_id_in_another_month_is_found(person):
     with time_machine.travel(TODAY, tick=False):
         problems = sealing.verify().problems
     assert problems and f"entry {made[0].pk}" in problems[0], problems
+
+
+def test_the_command_makes_the_months_asked_for_and_refuses_bad_input():
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = io.StringIO()
+    call_command("ensure_audit_partitions", "--from", "2034-01", "--to", "2034-02", stdout=out)
+    assert out.getvalue().strip() == "Made 2 months: 2034-01, 2034-02."
+    assert {date(2034, 1, 1), date(2034, 2, 1)} <= set(months_of("audit_auditseal"))
+    for args, words in ((["--from", "2034-13", "--to", "2035-01"], "not a month"),
+                        (["--from", "2035-02", "--to", "2035-01"], "before --from"),
+                        (["--from", "2035-01"], "both --from and --to")):
+        with pytest.raises(CommandError, match=words):
+            call_command("ensure_audit_partitions", *args)
+    assert date(2035, 1, 1) not in months_of("audit_auditentry")
