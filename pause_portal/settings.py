@@ -365,14 +365,17 @@ CELERY_BEAT_SCHEDULE = {
     "trust-copy-retention": {"task": "sharing.apply_trust_copy_schedules", "schedule": crontab(hour=2, minute=45)},
     # As the audit tables' owner (PORTAL_AUDIT_OWNER_DATABASE_URL below); ADR 40.
     "audit-trail-retention": {"task": "audit.purge_expired_trail", "schedule": crontab(hour=3, minute=15)},
+    # The audit trail's month partitions, this month to three ahead, also as the owner (ADR 52).
+    "audit-trail-partitions": {"task": "audit.ensure_trail_partitions", "schedule": crontab(hour=3, minute=5)},
     "eligibility-upload-sweep": {"task": "eligibility.sweep_kept_uploads", "schedule": crontab(minute=20)},
     # Every reminder due (DPIA reviews, breach clocks, rights requests, concerns, confirmations): ADR 47.
     "reminders": {"task": "audit.send_reminders", "schedule": 900.0},
 }
-# The audit trail's purge runs only on a worker of its own, the one that holds the owner's
+# The audit trail's purge and partitions run only on a worker of its own, the one that holds the owner's
 # connection (docker-compose's audit-owner-worker, `-Q audit_owner`); the other workers never see
 # it, and one that did would refuse it on PostgreSQL for want of that connection (ADR 40).
-CELERY_TASK_ROUTES = {"audit.purge_expired_trail": {"queue": "audit_owner"}}
+CELERY_TASK_ROUTES = {"audit.purge_expired_trail": {"queue": "audit_owner"},
+                      "audit.ensure_trail_partitions": {"queue": "audit_owner"}}
 # The audit chain's head is checkpointed outside the main database (audit.core.checkpoint_stores), in
 # exactly one store: a write-once folder (PORTAL_AUDIT_CHECKPOINT_DIR) or a database of its own
 # (PORTAL_AUDIT_CHECKPOINT_DATABASE_URL, or its _FILE: the URL carries a password). Both set is

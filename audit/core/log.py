@@ -88,7 +88,7 @@ def record_event(
         )
         if subjects:
             subjects_of.bulk_create(
-                (AuditSubject(entry=entry, subject=ref) for ref in subjects), batch_size=5000
+                (AuditSubject.of(entry, ref) for ref in subjects), batch_size=5000
             )
     return entry
 

@@ -118,10 +118,16 @@ class AuditEntry(AppendOnlyModel, AbstractLogEntry):
 
 
 class AuditSubject(AppendOnlyModel):
-    """Which subjects a disclosure showed: the index from a subject to every entry about it."""
+    """Which subjects a disclosure showed: the index from a subject to every entry about it.
 
-    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="subjects")
+    `entry_time` is the entry's own timestamp, copied: on PostgreSQL the three trail tables are
+    partitioned by month on the entry's time (ADR 52), so an entry, its subjects and its seal
+    drop together. No database constraint on `entry`: a foreign key into a partitioned table must
+    name its whole key (id and time). Make rows with `AuditSubject.of(entry, reference)`."""
+
+    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="subjects", db_constraint=False)
     subject = models.CharField(max_length=120)
+    entry_time = models.DateTimeField()
 
     append_only = Refusals(
         error=PermissionDenied,
@@ -130,10 +136,14 @@ class AuditSubject(AppendOnlyModel):
         save="Audit subjects are append-only.",
     )
 
-    data_classification = {"id": D.SAFE, "entry": D.SAFE, "subject": D.SAFE}
+    data_classification = {"id": D.SAFE, "entry": D.SAFE, "subject": D.SAFE, "entry_time": D.SAFE}
 
     class Meta:
         indexes = [models.Index(fields=["subject", "entry"])]
+
+    @classmethod
+    def of(cls, entry: AuditEntry, subject: str) -> AuditSubject:
+        return cls(entry=entry, subject=subject, entry_time=entry.timestamp)
 
     def __str__(self) -> str:
         return self.subject
@@ -143,10 +153,15 @@ class AuditSeal(AppendOnlyModel):
     """One link of the audit trail's hash chain (`audit.core.sealing`): the `seq`th entry sealed, the
     SHA-256 of its canonical content, and HMAC(key, seq | entry | digest | previous link). Sealed
     in commit order by a background sealer, so writers never wait; an entry that commits after a
-    higher id was sealed is sealed when it appears (`late`). Append-only, like the entries."""
+    higher id was sealed is sealed when it appears (`late`). Append-only, like the entries.
+
+    `entry_time` is the sealed entry's timestamp (the month partition it lives in on PostgreSQL,
+    ADR 52); it is not part of the digest or the link. There, `seq` and `entry_id` are unique
+    with `entry_time` (a partitioned table's keys must hold its partition key)."""
 
     seq = models.PositiveBigIntegerField(primary_key=True)
     entry_id = models.BigIntegerField(unique=True)  # no FK: the verifier, not the schema, says what is missing
+    entry_time = models.DateTimeField()
     entry_digest = models.CharField(max_length=64)
     chain = models.CharField(max_length=64)
     sealed_at = models.DateTimeField()
@@ -155,7 +170,7 @@ class AuditSeal(AppendOnlyModel):
     append_only = AUDIT_ENTRIES
 
     data_classification = {"seq": D.SAFE, "entry_id": D.SAFE, "entry_digest": D.SAFE, "chain": D.SAFE,
-                           "sealed_at": D.SAFE, "late": D.SAFE}
+                           "sealed_at": D.SAFE, "late": D.SAFE, "entry_time": D.SAFE}
 
     def __str__(self) -> str:
         return f"audit seal #{self.seq}"

@@ -16,9 +16,12 @@ the month the period allows: `scheduled_cutoff`) both call it. It
   there are no roles and the one database is used. On PostgreSQL, when the connection it would use
   does not log in as the tables' owner, it refuses before deleting anything;
 - seals every entry first, then, in one transaction on the owner's connection holding the sealer's
-  lock, deletes the entries, their subjects and their links, writes an anchor for each run of
+  lock, removes the entries, their subjects and their links, writes an anchor for each run of
   removed links (so `verify_audit_trail` steps over them, as before), an entry recording the purge
-  and the purge certificate (`audit.core.certificates`, kind AUDIT_TRAIL, no programme).
+  and the purge certificate (`audit.core.certificates`, kind AUDIT_TRAIL, no programme). On
+  PostgreSQL the three tables are partitioned by month (ADR 52): each expired month's partitions
+  are detached and dropped whole (their rows counted first), and the expired rows that sat in a
+  DEFAULT partition are deleted; on SQLite (one table each) the rows are deleted.
 
 A refusal other than bad input writes an entry (Event.REFUSED) saying why, and deletes nothing.
 """
@@ -38,11 +41,12 @@ from audit.core.bypass import audit_bypass
 from audit.core.log import record_event
 from audit.core.models import AuditEntry, Event
 from audit.core.models_certificates import PurgeCertificate, PurgeKind
+from audit.core.owner_connection import OWNER_ALIAS, owner_alias, user_and_owner  # noqa: F401  (re-exported)
+from audit.core.partitions import PARTITIONED, months_of, partition_name
 from audit.core.sealing import ADVISORY_LOCK, make_anchor, seal_pending
 from pause_portal import hooks
 from pause_portal.refused import Refused
 
-OWNER_ALIAS = "audit_owner"
 TABLES = ("audit_auditentry", "audit_auditsubject", "audit_auditseal")
 CHUNK = 1000
 log = logging.getLogger("audit.retention")
@@ -85,21 +89,11 @@ def check_cutoff(cutoff: date, today: date | None = None) -> None:
                         f"or before {oldest_allowed(today)}.")
 
 
-def owner_alias() -> str:
-    """The connection the purge deletes through: the `audit_owner` alias when it is configured,
-    else this process's own (which is the owner's only where the process logs in as the owner:
-    `docker-compose run --rm migrate ...`, the audit-owner worker, SQLite). `_check_owner` says."""
-    return OWNER_ALIAS if OWNER_ALIAS in connections.settings else "default"  # settings.DATABASES, as held
-
-
 def _check_owner(alias: str) -> None:
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
+    found = user_and_owner(alias)
+    if found is None:
         return  # SQLite has no roles: the one database
-    with connection.cursor() as cur:
-        cur.execute("SELECT current_user, pg_catalog.pg_get_userbyid(relowner) FROM pg_catalog.pg_class "
-                    "WHERE oid = 'audit_auditentry'::regclass")
-        user, owner = cur.fetchone()
+    user, owner = found
     if user == owner:
         return
     if alias == OWNER_ALIAS:
@@ -138,23 +132,16 @@ def purge(cutoff: date, *, by, reason: str, schedule: str, today: date | None = 
     words = f"retention purge before {cutoff} by {_who(by, schedule)}: {reason}"
     with audit_bypass(words, using=alias):
         _hold_the_sealer(alias)
-        ids, runs = _purgeable(moment, alias)
-        counts = dict.fromkeys(TABLES, 0)
-        with connections[alias].cursor() as cur:
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start: start + CHUNK]
-                marks = ", ".join(["%s"] * len(chunk))
-                cur.execute(f"DELETE FROM audit_auditsubject WHERE entry_id IN ({marks})", chunk)  # noqa: S608
-                counts["audit_auditsubject"] += cur.rowcount
-                cur.execute(f"DELETE FROM audit_auditentry WHERE id IN ({marks})", chunk)  # noqa: S608
-                counts["audit_auditentry"] += cur.rowcount
-            for start, end, _ in runs:
-                cur.execute("DELETE FROM audit_auditseal WHERE seq >= %s AND seq <= %s", [start, end])
-                counts["audit_auditseal"] += cur.rowcount
+        runs = _runs(moment, alias)
+        if connections[alias].vendor == "postgresql":
+            counts = _drop_expired(cutoff, moment, alias)
+        else:
+            counts = _delete_before(moment, runs, alias)
         for start, end, last_link in runs:  # verification steps over each removed run
             make_anchor(start, end + 1, last_link, f"retention purge before {cutoff}: {reason}", using=alias)
         record_event(Event.AUDIT_BYPASS, actor=by, target=by, using=alias,
-                     reason=f"retention purge: {len(ids)} entries before {cutoff} ({schedule}); {reason}")
+                     reason=f"retention purge: {counts['audit_auditentry']} entries before {cutoff} ({schedule}); "
+                            f"{reason}")
         certificate = certificates.issue(
             PurgeKind.AUDIT_TRAIL, programme=None, by=by, schedule=schedule, trigger=f"entries before {cutoff}",
             using=alias,
@@ -167,7 +154,8 @@ def purge(cutoff: date, *, by, reason: str, schedule: str, today: date | None = 
                    "table": "audit_auditchainanchor", "rows": len(runs)},
                   {"what": "The entries recording this purge and its certificate", "table": "audit_auditentry",
                    "rows": 2}])
-    log.warning("audit trail purged before %s: %s entries (certificate #%s)", cutoff, len(ids), certificate.pk)
+    log.warning("audit trail purged before %s: %s entries (certificate #%s)", cutoff, counts["audit_auditentry"],
+                certificate.pk)
     return Purged(cutoff, counts["audit_auditentry"], counts["audit_auditsubject"], counts["audit_auditseal"],
                   len(runs), certificate)
 
@@ -197,20 +185,59 @@ def _hold_the_sealer(alias: str) -> None:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
 
 
-def _purgeable(moment, alias: str) -> tuple[list[int], list[tuple[int, int, str]]]:
-    """The entries older than `moment`, and the runs of links they occupy in the chain:
-    (first seq, last seq, the last link's value) — one anchor each, so the chain stays verifiable."""
+def _runs(moment, alias: str) -> list[tuple[int, int, str]]:
+    """The runs of links the purge removes — the seals of entries older than `moment` (their
+    `entry_time`, which is their month partition's key) — each as (first seq, last seq, the last
+    link's value): one anchor each, so the chain stays verifiable. Runs are found in the database
+    (seq minus its rank is constant along a run), so a month of links never comes into Python."""
+    connection = connections[alias]
+    when = connection.ops.adapt_datetimefield_value(moment)
+    with connection.cursor() as cur:
+        cur.execute("SELECT min(seq), max(seq) FROM (SELECT seq, seq - ROW_NUMBER() OVER (ORDER BY seq) AS run "
+                    "FROM audit_auditseal WHERE entry_time < %s) s GROUP BY run ORDER BY 1", [when])
+        bounds = cur.fetchall()
+        runs = []
+        for first, last in bounds:
+            cur.execute("SELECT chain FROM audit_auditseal WHERE seq = %s AND entry_time < %s", [last, when])
+            runs.append((first, last, cur.fetchone()[0]))
+    return runs
+
+
+def _delete_before(moment, runs: list[tuple[int, int, str]], alias: str) -> dict[str, int]:
+    """One table each (SQLite): the entries older than `moment`, their subjects and their links."""
     ids = list(AuditEntry.objects.using(alias).filter(timestamp__lt=moment).order_by("id")
                .values_list("id", flat=True))
-    runs: list[list] = []
-    connection = connections[alias]
-    with connection.cursor() as cur:
-        cur.execute("SELECT s.seq, s.chain FROM audit_auditseal s JOIN audit_auditentry e ON e.id = s.entry_id "
-                    "WHERE e.timestamp < %s ORDER BY s.seq", [connection.ops.adapt_datetimefield_value(moment)])
-        seals = cur.fetchall()
-    for seq, chain in seals:
-        if runs and runs[-1][1] == seq - 1:
-            runs[-1][1:] = [seq, chain]
-        else:
-            runs.append([seq, seq, chain])
-    return ids, [tuple(r) for r in runs]
+    counts = dict.fromkeys(TABLES, 0)
+    with connections[alias].cursor() as cur:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start: start + CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            cur.execute(f"DELETE FROM audit_auditsubject WHERE entry_id IN ({marks})", chunk)  # noqa: S608
+            counts["audit_auditsubject"] += cur.rowcount
+            cur.execute(f"DELETE FROM audit_auditentry WHERE id IN ({marks})", chunk)  # noqa: S608
+            counts["audit_auditentry"] += cur.rowcount
+        for start, end, _ in runs:
+            cur.execute("DELETE FROM audit_auditseal WHERE seq >= %s AND seq <= %s", [start, end])
+            counts["audit_auditseal"] += cur.rowcount
+    return counts
+
+
+def _drop_expired(cutoff: date, moment, alias: str) -> dict[str, int]:
+    """Partitioned by month (PostgreSQL, ADR 52): each month before `cutoff` goes whole — its
+    partition of each table detached and dropped, its rows counted first — and the rows older
+    than `moment` that sat in a DEFAULT partition are deleted."""
+    counts = dict.fromkeys(TABLES, 0)
+    with connections[alias].cursor() as cur:
+        for table, key in PARTITIONED:
+            cur.execute(f'DELETE FROM {table}_default WHERE "{key}" < %s', [moment])  # noqa: S608 - fixed names
+            counts[table] += cur.rowcount
+        for table, _ in PARTITIONED:
+            for month in months_of(table, alias):
+                if month >= cutoff:
+                    break
+                name = partition_name(table, month)
+                cur.execute(f"SELECT count(*) FROM {name}")  # noqa: S608 - our own name
+                counts[table] += cur.fetchone()[0]
+                cur.execute(f"ALTER TABLE {table} DETACH PARTITION {name}")
+                cur.execute(f"DROP TABLE {name}")
+    return counts

@@ -80,8 +80,10 @@ def _lock() -> bool:
         return bool(cur.fetchone()[0])
 
 
-def _unsealed_ids(limit: int) -> list[int]:
-    return list(unsealed_entries().order_by("id").values_list("id", flat=True)[:limit])
+def _unsealed(limit: int) -> dict[int, object]:
+    """The first `limit` unsealed entries in id order: id -> the entry's time (its seal's
+    `entry_time`, the month partition the seal goes in)."""
+    return dict(unsealed_entries().order_by("id").values_list("id", "timestamp")[:limit])
 
 
 class _RunCheckpoints:
@@ -112,7 +114,8 @@ def seal_pending(batch: int = BATCH) -> int:
         with transaction.atomic():
             if not _lock():
                 return sealed  # another sealer is at work
-            ids = _unsealed_ids(batch)
+            times = _unsealed(batch)
+            ids = list(times)
             if not ids:
                 return sealed
             seq, previous = _head()
@@ -123,7 +126,7 @@ def seal_pending(batch: int = BATCH) -> int:
                 seq += 1
                 previous = link(key, seq, entry_id, digests[entry_id], previous)
                 seals.append(AuditSeal(seq=seq, entry_id=entry_id, entry_digest=digests[entry_id], chain=previous,
-                                       sealed_at=now, late=entry_id < highest))
+                                       sealed_at=now, late=entry_id < highest, entry_time=times[entry_id]))
             AuditSeal.objects.bulk_create(seals)
             # Before the commit: a store that cannot be written rolls the batch back, so no link
             # is ever committed without a checkpoint at or past it.

@@ -85,6 +85,7 @@ class Range:
     limit: int
     previous: str | None = None
     ahead: str | None = None
+    first: bool = False  # the lowest range: a seal below its first link is a second claim, not another range's
 
 
 @dataclass
@@ -147,7 +148,8 @@ class _RangeWalker:
             if found is None:
                 return self.diagnose(t.seq - 1) or dangling(t.seq - 1)
             previous, ahead = found[0], found[1] or None  # an entry gone is the previous range's to report
-        walk = Walk(t.key, t.gaps, t.wanted, t.seq, previous, limit=t.limit, stop=t.stop, ahead=ahead)
+        walk = Walk(t.key, t.gaps, t.wanted, t.seq, previous, limit=t.limit, stop=t.stop, ahead=ahead,
+                    claims_below=t.first)
         walk.last_id = t.after
         return walk
 
@@ -294,7 +296,7 @@ def verify_in_ranges(*, connect: dict, key: bytes, gaps: dict[int, tuple[int, st
         tasks = [Range(connect=connect, snapshot=snapshot, key=key, gaps=gaps, wanted=wanted, seq=start,
                        stop=starts[k + 1] if k + 1 < len(starts) else head + 1, after=afters[k],
                        upto=afters[k + 1] if k + 1 < len(starts) else LAST_ID, limit=limit,
-                       previous=previous if k == 0 else after_gap.get(start))
+                       previous=previous if k == 0 else after_gap.get(start), first=k == 0)
                  for k, start in enumerate(starts)]
         results = _in_workers(tasks)
     finally:

@@ -39,12 +39,15 @@ class Walk:
     its entry's time `ahead`) up to, not including, link `stop`, over rows arriving in entry
     order: a row whose link comes later waits (`pending`) until the link ahead of it is checked.
     Rows of links outside [seq, stop) are someone else's and are passed over; rows with no seal
-    are counted (`unsealed`)."""
+    are counted (`unsealed`). A second seal claiming a link of the walk is a problem."""
 
     def __init__(self, key: bytes, gaps: dict[int, tuple[int, str]], wanted: set[int], seq: int, previous: str, *,
-                 limit: int, stop: int = NO_STOP, ahead: str | None = None):
+                 limit: int, stop: int = NO_STOP, ahead: str | None = None, claims_below: bool = True):
         self.key, self.wanted, self.stop = key, wanted, stop
         self.gaps = {start: (after, chain.encode()) for start, (after, chain) in gaps.items()}
+        # A seal below the walk's first link that no purge explains is a second claim on a link —
+        # unless links below it are another range's (ADR 53).
+        self.first = -(2**63) if claims_below else seq
         self.expected, self.previous = seq, previous.encode()
         self.ahead = None if ahead is None else ahead.encode()  # the time of the entry before
         self.pending: dict[int, list[bytes]] = {}
@@ -80,10 +83,19 @@ class Walk:
                 seq = int(seq_b)
                 if seq != expected or seq >= stop:
                     if expected < seq < stop:  # the link ahead of it is still to come
+                        if seq in pending:
+                            self.problem = _twice(row)
+                            return False
                         pending[seq] = row
                         if len(pending) > limit:
                             self.last_id = int(row[1])  # where a walk carrying on starts again
                             return False
+                    elif self.first <= seq < expected and not any(
+                            start <= seq < after for start, (after, _) in gaps.items()):
+                        # Walked already: a second seal claiming a link of this walk (on PostgreSQL
+                        # seq is unique only within a month: ADR 52).
+                        self.problem = _twice(row)
+                        return False
                     continue  # else before the walk's start, past its stop, or in a purged run: not its part
                 while True:
                     _, entry_b, digest, chain, latest, subjects, entry = row
@@ -128,6 +140,11 @@ class Walk:
             self.expected, self.previous, self.ahead, self.last_seq = expected, previous, ahead, last_seq
             self.links += links
             self.unsealed += unsealed
+
+
+def _twice(row: list[bytes]) -> str:
+    return (f"{_where(row)}: a second seal for a link already in the chain (a seal forged beside it, or an entry "
+            "sharing another's id)")
 
 
 def _where(row: list[bytes]) -> str:

@@ -1,13 +1,17 @@
 """The sealer's periodic tasks (Celery beat): seal every minute (each run that seals something
 writes its checkpoint), and an hourly catch-up checkpoint of the head; and the audit trail's
-daily retention purge (ADR 40). The DPO's oversight tasks
+daily retention purge (ADR 40) and month partitions (ADR 52). The DPO's oversight tasks
 (monitoring, telling of a rights proposal) are in `audit.oversight.tasks`."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from audit.core import sealing
+
+log = logging.getLogger("audit.partitions")
 
 
 @shared_task(name="audit.seal_pending", ignore_result=True)
@@ -39,4 +43,18 @@ def purge_expired_trail() -> int:
     try:
         return purge_expired(schedule=TRAIL_RETENTION_SCHEDULE).entries
     except RetentionRefused:
+        return 0
+
+
+@shared_task(name="audit.ensure_trail_partitions", ignore_result=True)
+def ensure_trail_partitions() -> int:
+    """The audit trail's month partitions from this month to three ahead (PostgreSQL; ADR 52), as
+    the tables' owner (the `audit_owner` queue, like the purge). A refusal is logged; the DEFAULT
+    partition takes every entry meanwhile. Returns how many months were made."""
+    from audit.core.partitions import PartitionsRefused, ensure_ahead
+
+    try:
+        return len(ensure_ahead())
+    except PartitionsRefused as refusal:
+        log.error("audit trail partitions not made: %s", refusal)
         return 0

@@ -64,5 +64,6 @@ def test_no_other_refused_error_is_defined():
                 if isinstance(node, ast.ClassDef) and node.name.endswith("Refused") and node.name != "Refused":
                     found[node.name] = [ast.unparse(b) for b in node.bases]
     assert set(found) == {c.__name__ for c in PLAIN} | {"ExtractRefused", "BatchRefused", "ClosingRefused",
-                                                         "RecordRefused", "RetentionRefused"}
+                                                         "RecordRefused", "RetentionRefused",
+                                                         "PartitionsRefused"}
     assert all(bases == ["Refused"] for bases in found.values()), found

@@ -179,6 +179,7 @@ def test_the_queue_knows_every_task_by_its_name_from_before_the_move():
 
     app.loader.import_default_modules()
     assert sorted(name for name in app.tasks if not name.startswith("celery.")) == [
+        "audit.ensure_trail_partitions",  # since issue 25: the audit trail's month partitions (ADR 52)
         "audit.purge_expired_trail",  # since issue 22: the audit trail's retention, daily (ADR 40)
         "audit.run_monitoring",
         "audit.seal_pending",

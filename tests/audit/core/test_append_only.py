@@ -95,7 +95,8 @@ def test_the_application_role_cannot_update_delete_or_truncate(entry, app_role, 
 def test_the_application_role_can_insert_and_read(entry, app_role):
     assert _as_app_role("SELECT count(*) FROM audit_auditentry")[0][0] >= 1
     _as_app_role(
-        "INSERT INTO audit_auditsubject (entry_id, subject) VALUES (%s, %s)", [entry.pk, "sharing.person:0"]
+        "INSERT INTO audit_auditsubject (entry_id, subject, entry_time) VALUES (%s, %s, %s)",
+        [entry.pk, "sharing.person:0", entry.timestamp]
     )
     # ...and still works normally on the portal's other tables.
     assert _as_app_role("UPDATE sharing_organisation SET name = name") is None

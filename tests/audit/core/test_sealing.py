@@ -157,9 +157,9 @@ def test_an_entry_inserted_into_the_chain_itself_is_found(programme, checkpoints
     sealing.seal_pending()
     last = AuditSeal.objects.order_by("-seq").first()
     # an extra link forged without the key after the last one
-    raw("INSERT INTO audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late) "
-        "VALUES (%s, %s, %s, %s, %s, false)",
-        [last.seq + 1, made[0].pk + 10_000, "0" * 64, "f" * 64, timezone.now()])
+    raw("INSERT INTO audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late, entry_time) "
+        "VALUES (%s, %s, %s, %s, %s, false, %s)",
+        [last.seq + 1, made[0].pk + 10_000, "0" * 64, "f" * 64, timezone.now(), timezone.now()])
     assert any("missing (deleted)" in p or "does not follow" in p for p in problems())
 
 
@@ -335,7 +335,7 @@ def awkward_entry(programme) -> AuditEntry:
         remote_addr="2001:db8::1", cid="c\\id", request_id="r\nid", page="/p?q=(1,2)", programme=programme,
         phase="scoping", role="trust_caseworker", reason="caf\u00e9 \\ back\tslash\r\n{x}", status_code=200,
         changes={"b": ["\u00e9", 1.5, None], "a": {"x": "y\tz"}}, subject_count=len(AWKWARD))
-    AuditSubject.objects.bulk_create(AuditSubject(entry=entry, subject=s) for s in AWKWARD)
+    AuditSubject.objects.bulk_create(AuditSubject.of(entry, s) for s in AWKWARD)
     return entry
 
 
@@ -412,7 +412,8 @@ def test_a_changed_added_or_removed_subject_is_found(programme, checkpoints):
     subject = AuditSubject.objects.filter(entry=made[0]).first()
     raw("UPDATE audit_auditsubject SET subject = 'sharing.person:0' WHERE id = %s", [subject.pk])
     assert f"entry {made[0].pk}" in problems()[0]
-    raw("INSERT INTO audit_auditsubject (entry_id, subject) VALUES (%s, 'eligibility.woman:1')", [made[1].pk])
+    raw("INSERT INTO audit_auditsubject (entry_id, subject, entry_time) VALUES (%s, 'eligibility.woman:1', %s)",
+        [made[1].pk, made[1].timestamp])
     raw("UPDATE audit_auditsubject SET subject = %s WHERE id = %s", [subject.subject, subject.pk])
     assert f"entry {made[1].pk}" in problems()[0] and "modified" in problems()[0]
     raw("DELETE FROM audit_auditsubject WHERE entry_id = %s AND subject = 'eligibility.woman:1'", [made[1].pk])
@@ -428,8 +429,9 @@ def reseal(order: list[int]) -> None:
     key, previous, digests = sealing.chain_key(), sealing.GENESIS, sealing.entry_digests(order)
     for seq, entry_id in enumerate(order, start=1):
         previous = sealing.link(key, seq, entry_id, digests[entry_id], previous)
-        raw("INSERT INTO audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late) "
-            "VALUES (%s, %s, %s, %s, %s, false)", [seq, entry_id, digests[entry_id], previous, timezone.now()])
+        raw("INSERT INTO audit_auditseal (seq, entry_id, entry_digest, chain, sealed_at, late, entry_time) "
+            "SELECT %s, %s, %s, %s, %s, false, timestamp FROM audit_auditentry WHERE id = %s",
+            [seq, entry_id, digests[entry_id], previous, timezone.now(), entry_id])
     sealing.write_checkpoint(start_empty_store=True)  # as the sealer checkpoints every run
 
 

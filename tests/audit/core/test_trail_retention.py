@@ -165,7 +165,7 @@ def test_beat_runs_the_job_daily_on_the_owners_queue_alone(settings):
     assert "audit.core.tasks" in settings.CELERY_IMPORTS
     assert settings.CELERY_TASK_ROUTES["audit.purge_expired_trail"] == {"queue": "audit_owner"}
     assert [task for task, route in settings.CELERY_TASK_ROUTES.items() if route["queue"] == "audit_owner"] == [
-        "audit.purge_expired_trail"]  # the owner's worker takes nothing else
+        "audit.purge_expired_trail", "audit.ensure_trail_partitions"]  # the owner's worker takes nothing else
 
 
 def test_the_retention_page_forecasts_what_the_scheduled_purge_removes(trail):
