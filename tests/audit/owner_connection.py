@@ -17,14 +17,15 @@ from audit.core.retention import OWNER_ALIAS
 
 
 @contextmanager
-def _alias(settings_dict: dict, wrapper):
-    connections.settings[OWNER_ALIAS] = settings_dict
-    connections[OWNER_ALIAS] = wrapper
+def as_alias(alias: str, settings_dict: dict, wrapper):
+    """`alias` answered by `wrapper` for the block, as a setting naming it would make it."""
+    connections.settings[alias] = settings_dict
+    connections[alias] = wrapper
     try:
         yield wrapper
     finally:
-        del connections[OWNER_ALIAS]
-        del connections.settings[OWNER_ALIAS]
+        del connections[alias]
+        del connections.settings[alias]
 
 
 @contextmanager
@@ -34,7 +35,7 @@ def own_connection(user: str):
                      "PASSWORD": default.settings_dict["PASSWORD"] if user == default.settings_dict["USER"] else ""}
     wrapper = type(default)(settings_dict, alias=f"{OWNER_ALIAS}_in_a_test")
     try:
-        with _alias(settings_dict, wrapper):
+        with as_alias(OWNER_ALIAS, settings_dict, wrapper):
             yield wrapper
     finally:
         wrapper.close()
@@ -43,5 +44,5 @@ def own_connection(user: str):
 @contextmanager
 def the_tests_connection():
     default = connections["default"]
-    with _alias(default.settings_dict, default):
+    with as_alias(OWNER_ALIAS, default.settings_dict, default):
         yield default

@@ -10,9 +10,9 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from audit.core.bypass import audit_bypass
-from audit.core.db_roles import apply_grants
 from audit.core.log import record_event
 from audit.core.models import AuditEntry, AuditSubject, Event
+from tests.audit.pg_roles import granted_like_the_app
 
 pytestmark = pytest.mark.django_db
 APP_ROLE = "portal_app_test"
@@ -65,12 +65,7 @@ def test_the_trigger_refuses_every_role_even_the_owner(entry, sql):
 
 @pytest.fixture
 def app_role(db):
-    with connection.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
-        if cur.fetchone() is None:
-            cur.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN")
-        apply_grants(cur, APP_ROLE)
-    return APP_ROLE
+    return granted_like_the_app(APP_ROLE)
 
 
 def _as_app_role(sql: str, params=None):

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 
 from audit.core import sealing
 from audit.core.bypass import audit_bypass
@@ -26,6 +26,7 @@ from audit.core.db_roles import apply_grants, audit_partitions
 from audit.core.log import record_event
 from audit.core.models import AuditEntry, AuditSeal, Event
 from audit.core.models_review import ReviewKind, ReviewSearch
+from tests.audit.pg_roles import refused_as
 
 pytestmark = pytest.mark.django_db
 
@@ -126,26 +127,6 @@ def _rows(dpo, programme) -> None:
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuse pending trigger events
 
 
-def _refused_as(role: str | None, sql: str, *, bypass: bool) -> str | None:
-    """The error the statement met under `role` (None: the test's own superuser; returns None when
-    it went through), rolled back either way."""
-    try:
-        with transaction.atomic(), connection.cursor() as cur:
-            if role:
-                cur.execute(f"SET LOCAL ROLE {role}")
-            cur.execute(f"SET LOCAL portal.audit_bypass = '{'on' if bypass else 'off'}'")
-            cur.execute(sql)
-            raise _WentThrough
-    except _WentThrough:
-        return None
-    except DatabaseError as error:
-        return str(error)
-
-
-class _WentThrough(Exception):
-    pass
-
-
 @pytest.mark.postgres
 def test_a_role_granted_everything_by_mistake_is_still_refused_with_the_bypass_on(dpo, programme):
     _rows(dpo, programme)
@@ -160,7 +141,7 @@ def test_a_role_granted_everything_by_mistake_is_still_refused_with_the_bypass_o
                 continue
             sql = template.format(t=table, c=COLUMN[table]) + (" CASCADE" if statement == "TRUNCATE" else "")
             for bypass in (False, True):
-                error = _refused_as(role, sql, bypass=bypass)
+                error = refused_as(sql, role, bypass=bypass)
                 assert error and "append-only" in error, (table, statement, bypass)
     assert AuditEntry.objects.exists() and ReviewSearch.objects.exists()
 
@@ -176,9 +157,9 @@ def test_the_bypass_is_honoured_for_the_tables_owner_not_for_a_superuser_who_is_
         cur.execute(f"GRANT USAGE ON SCHEMA public TO {owner}")
         cur.execute(f"ALTER TABLE audit_reviewsearch OWNER TO {owner}")  # ... who no longer owns this one
     delete = "DELETE FROM audit_reviewsearch"
-    assert "append-only" in _refused_as(None, delete, bypass=True)  # the superuser, not the owner
-    assert "append-only" in _refused_as(owner, delete, bypass=False)  # the owner, without the bypass
-    assert _refused_as(owner, delete, bypass=True) is None  # the owner, with it
+    assert "append-only" in refused_as(delete, None, bypass=True)  # the superuser, not the owner
+    assert "append-only" in refused_as(delete, owner, bypass=False)  # the owner, without the bypass
+    assert refused_as(delete, owner, bypass=True) is None  # the owner, with it
     with connection.cursor() as cur:
         cur.execute(f"SET LOCAL ROLE {owner}")
         cur.execute("SET LOCAL portal.audit_bypass = 'on'")

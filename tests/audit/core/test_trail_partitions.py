@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 
 from audit.core import partitions, sealing
 from audit.core.bypass import audit_bypass
-from audit.core.db_roles import apply_grants, audit_partitions
+from audit.core.db_roles import audit_partitions
 from audit.core.log import record_event
 from audit.core.models import AuditChainAnchor, AuditEntry, AuditSeal, AuditSubject, Event
 from audit.core.models_certificates import PurgeCertificate
@@ -34,6 +34,7 @@ from audit.core.tasks import ensure_trail_partitions
 from pause_portal.tenancy.roles import OrganisationKind
 from tests import factories as f
 from tests.audit.owner_connection import the_tests_connection
+from tests.audit.pg_roles import granted_like_the_app, refused_as
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 LONDON = ZoneInfo("Europe/London")
@@ -146,31 +147,7 @@ def test_an_entry_its_subjects_and_its_seal_are_in_its_months_partition(person):
 # --- append-only: the triggers and the application role -----------------------------------------
 @pytest.fixture
 def app_role(db):
-    with connection.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
-        if cur.fetchone() is None:
-            cur.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN")
-        apply_grants(cur, APP_ROLE)
-    return APP_ROLE
-
-
-def _error(sql: str, role: str | None = None, *, bypass: bool = False) -> str | None:
-    """The error the statement met (None when it went through), rolled back either way."""
-    try:
-        with transaction.atomic(), connection.cursor() as cur:
-            if role:
-                cur.execute(f"SET LOCAL ROLE {role}")
-            cur.execute(f"SET LOCAL portal.audit_bypass = '{'on' if bypass else 'off'}'")
-            cur.execute(sql)
-            raise _WentThrough
-    except _WentThrough:
-        return None
-    except DatabaseError as error:
-        return str(error)
-
-
-class _WentThrough(Exception):
-    pass
+    return granted_like_the_app(APP_ROLE)
 
 
 def test_the_application_role_reaches_no_partition_and_only_selects_and_inserts_through_the_tables(app_role,
@@ -195,9 +172,9 @@ def test_the_application_role_reaches_no_partition_and_only_selects_and_inserts_
                 "DELETE FROM audit_auditentry", "TRUNCATE audit_auditentry", f"DROP TABLE {month}",
                 f"ALTER TABLE audit_auditentry DETACH PARTITION {month}"):
         for bypass in (False, True):
-            error = _error(sql, APP_ROLE, bypass=bypass)
+            error = refused_as(sql, APP_ROLE, bypass=bypass)
             assert error and ("permission denied" in error or "must be owner" in error), (sql, error)
-    assert _error("SELECT count(*) FROM audit_auditentry", APP_ROLE) is None
+    assert refused_as("SELECT count(*) FROM audit_auditentry", APP_ROLE) is None
     assert AuditEntry.objects.exists()
 
 
@@ -215,7 +192,7 @@ def test_every_partition_refuses_update_delete_and_truncate_even_to_the_owner_wi
         column = "timestamp" if name.startswith("audit_auditentry") else "entry_time"
         statements = [f'UPDATE {name} SET "{column}" = "{column}"', f"DELETE FROM {name}"] if name in holding else []
         for sql in [*statements, f"TRUNCATE {name}"]:
-            error = _error(sql)
+            error = refused_as(sql)
             assert error and "append-only" in error, (sql, error)
     assert AuditEntry.objects.filter(pk=old.pk).exists()
     # The owner's logged bypass still gets through, on a partition as on the table.
@@ -224,7 +201,7 @@ def test_every_partition_refuses_update_delete_and_truncate_even_to_the_owner_wi
         cur.execute("DELETE FROM audit_auditseal_default WHERE entry_id = %s", [old.pk])
         cur.execute("DELETE FROM audit_auditentry_default WHERE id = %s", [old.pk])
     assert not AuditEntry.objects.filter(pk=old.pk).exists()
-    assert "append-only" in _error("TRUNCATE audit_auditentry_default")
+    assert "append-only" in refused_as("TRUNCATE audit_auditentry_default")
 
 
 # --- the DEFAULT and the months made ahead ----------------------------------------------------------
@@ -261,7 +238,7 @@ def test_rows_of_a_month_without_a_partition_go_to_the_default_and_move_into_its
         cur.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_auditentry_p2025m03'::regclass "
                     "AND tgfoid = 'portal_audit_append_only'::regproc")
         assert cur.fetchone() == (2,)
-    assert "append-only" in _error("TRUNCATE audit_auditseal_p2025m02")
+    assert "append-only" in refused_as("TRUNCATE audit_auditseal_p2025m02")
     # The months without rows in the DEFAULT were made without an entry saying so.
     assert AuditEntry.objects.filter(event=Event.AUDIT_BYPASS).count() == 1
 

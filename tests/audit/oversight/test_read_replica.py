@@ -30,6 +30,7 @@ from eligibility.disclosure import disclose
 from pause_portal.read_replica import REPLICA_ALIAS, reading_alias
 from pause_portal.tenancy.roles import Role
 from tests import factories as f
+from tests.audit.owner_connection import as_alias
 from tests.conftest import sign_in_verified
 from tests.sharing.test_scoping_world import member
 
@@ -44,13 +45,10 @@ def a_replica():
     default = connections[DEFAULT_DB_ALIAS]
     settings_dict = {**default.settings_dict, "OPTIONS": {"options": READ_ONLY}}
     wrapper = type(default)(settings_dict, alias=f"{REPLICA_ALIAS}_in_a_test")
-    connections.settings[REPLICA_ALIAS] = settings_dict
-    connections[REPLICA_ALIAS] = wrapper
     try:
-        yield wrapper
+        with as_alias(REPLICA_ALIAS, settings_dict, wrapper):
+            yield wrapper
     finally:
-        del connections[REPLICA_ALIAS]
-        del connections.settings[REPLICA_ALIAS]
         wrapper.close()
 
 
