@@ -7,9 +7,11 @@ a record, sign-ins, refusals of case pages — spread over six years, about `--w
 (default entries / 250). Then:
 
 1. Per-person search, first page: `audit.oversight.review.person_entries(references)` (the product's query
-   function: count and first 50 entries, newest first, with actor, organisation and programme)
-   beside the same two SQL statements run raw through psycopg, interleaved, for `--people` people.
-   Median latency of each and the ratio. Targets: within 2x of raw, under 200 ms median.
+   function: the count and the first 50 entries, newest first, with actor, organisation and
+   programme: her entries' keys by a prepared statement, then the page's entries, ADR 54) beside
+   the same statements run raw through psycopg — the same prepared `KEYS` with a generic plan,
+   then the same page statement — interleaved, for `--people` people. Median latency of each and
+   the ratio. Targets: within 2x of raw, under 200 ms median.
 2. Verification: the entries are sealed (`seal_all`: the chain computed with the product's own
    digest and `link`, written with COPY — `seal_pending` one batch at a time would take hours
    here), then `audit.core.sealing.verify()` is timed (on both cores above
@@ -34,6 +36,8 @@ from what is there instead of starting again; any other size or seed starts afre
   the seals) times the entries still to load, with a margin (DISK_MARGIN). When it cannot hold the
   requested size the run says so and measures at 20,000,000 entries (FALLBACK_ENTRIES) instead; if
   even that does not fit it stops, having written nothing.
+- `--prepare` loads and seals, keeps the database and exits: the same command without it then
+  measures (so that a long load can run apart from the measuring, e.g. on a quieter machine).
 - Afterwards the database is dropped (unless `--keep`), also after an error; but an interrupted
   run (Ctrl-C, SIGINT or SIGTERM) keeps it, to be resumed by running the same command again, and
   says so. `--drop` drops a kept database and exits.
@@ -134,24 +138,39 @@ def verify_benchmark(entries: int, rounds: int) -> None:
 
 
 def search_benchmark(women: int, people: int) -> dict:
-    """Median latency of the product's per-person first page and of its SQL run raw, interleaved."""
+    """Median latency of the product's per-person first page (count and entries) and of the same
+    statements run raw through psycopg, interleaved: the keys (prepared, with a generic plan, as the
+    product runs it), then the first page's entries by their keys."""
     import psycopg
 
-    from audit.oversight.review import PER_PAGE, person_entries, person_entries_queryset
+    from audit.oversight.person_keys import (
+        KEYS,
+        by_keys,
+        execute_sql,
+        keys_parameters,
+        newest_first,
+        prepare_sql,
+        targets,
+        wanted_row,
+    )
+    from audit.oversight.review import PER_PAGE, _shown, person_entries
 
     rng = random.Random(3)
     chosen = [rng.randrange(1, women + 1) for _ in range(people)]
     settings = connection.settings_dict
     raw = psycopg.connect(host=settings["HOST"] or None, port=settings["PORT"] or None, user=settings["USER"],
                           password=settings["PASSWORD"] or None, dbname=settings["NAME"], autocommit=True)
-    product_ms, raw_ms, found = [], [], []
-    person_entries(refs_of(chosen[0]))  # warm-up (content types cached, as in a running portal)
+    product_ms, raw_ms, found, raw_totals = [], [], [], []
+    person_entries(refs_of(chosen[0]))  # warm-up (content types cached, the statement prepared, as in a running portal)
+    from audit.core.models import AuditEntry
+
+    shown = _shown(AuditEntry.objects.all())
+    with raw.cursor() as cur:
+        cur.execute(prepare_sql(KEYS))
     for w in chosen:
         refs = refs_of(w)
-        queryset = person_entries_queryset(refs)
-        count_sql, count_params = queryset.order_by().values("pk").query.sql_with_params()
-        count_sql = f"SELECT COUNT(*) FROM ({count_sql}) counted"  # noqa: S608 - Django's own SQL
-        page_sql, page_params = queryset[:PER_PAGE].query.sql_with_params()
+        keys_params = keys_parameters(refs)
+        by_type = targets(refs)
         for turn in ("product", "raw") if rng.random() < 0.5 else ("raw", "product"):
             started = time.perf_counter()
             if turn == "product":
@@ -161,13 +180,19 @@ def search_benchmark(women: int, people: int) -> dict:
                 product_ms.append((time.perf_counter() - started) * 1000)
                 found.append((total, len(rows)))
             else:
+                # (parameters bound in the client, as Django binds them: EXECUTE's have no types of their own)
+                with raw.transaction(), psycopg.ClientCursor(raw) as cur:
+                    cur.execute("SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)")
+                    cur.execute(execute_sql(KEYS, len(keys_params)), keys_params)
+                    keys = newest_first(row[:2] for row in cur.fetchall() if wanted_row(row, by_type))
+                page_sql, page_params = by_keys(keys[:PER_PAGE], shown).query.sql_with_params()
                 with raw.cursor() as cur:
-                    cur.execute(count_sql, count_params)
-                    cur.fetchone()
                     cur.execute(page_sql, page_params)
                     cur.fetchall()
                 raw_ms.append((time.perf_counter() - started) * 1000)
+                raw_totals.append(len(keys))
     raw.close()
+    assert raw_totals == [total for total, _ in found], "the raw statements found other entries than the product"
     return {"product_ms": statistics.median(product_ms), "raw_ms": statistics.median(raw_ms),
             "entries_per_person": statistics.median(t for t, _ in found), "people": len(chosen)}
 
@@ -180,6 +205,13 @@ def run(args, marker: dict) -> None:
         finish_loading(marker, entries, subjects)
         print(f"Loaded {entries:,} entries and {subjects:,} subjects about {women:,} people "
               f"in {time.perf_counter() - started:.0f} s (COPY in committed chunks, indexes rebuilt)")
+    if args.prepare:
+        if not marker.get("sealed"):
+            started = time.perf_counter()
+            seal_all()
+            print(f"Sealed {entries:,} entries in {time.perf_counter() - started:.0f} s")
+        print(f"Prepared {args.db_name}: loaded and sealed, kept. Run the same command without --prepare to measure.")
+        return
     search = search_benchmark(women, args.people)
     ratio = search["product_ms"] / search["raw_ms"]
     print(f"Per-person search, first page ({search['people']} people, median {search['entries_per_person']:.0f} "
@@ -218,6 +250,8 @@ def main() -> int:
     parser.add_argument("--db-name", default="bench_audit", help="the throwaway database (dropped at the end)")
     parser.add_argument("--assume-free-bytes", type=int, default=None,
                         help="the free disk to plan with, instead of measuring PostgreSQL's data directory")
+    parser.add_argument("--prepare", action="store_true",
+                        help="load and seal only, keep the database and exit (measure later: the same command without it)")
     parser.add_argument("--drop", action="store_true", help="drop a kept or interrupted benchmark database, and exit")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
@@ -272,7 +306,7 @@ def main() -> int:
               "on, or with --drop to drop it.", file=sys.stderr)
         return 130
     finally:
-        if not interrupted and not args.keep:
+        if not interrupted and not args.keep and not args.prepare:
             connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
 

@@ -8,8 +8,9 @@ Every read of the trail here goes to the read replica when one is named (`pause_
 the flags (which the DPO changes and must see changed at once) to the primary.
 
 `person_entries(references)` is the per-person search the benchmark measures (`bench/audit.py`):
-one statement — the entries that named one of her references as a subject (the subject index),
-or acted on one of her records as their target (the object index) — newest first.
+the entries that named one of her references as a subject (the subject index), acted on one of
+her records as their target (the object index) or were refused one of her pages, newest first —
+their keys first, then the page's entries (`person_keys`, ADR 54).
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.apps import apps
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
-from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.core.models import AuditEntry, AuditSubject, Event
 from audit.core.models_review import FlagRule, MonitoringFlag
+from audit.oversight.person_keys import PersonEntries, entry_keys, summary_rows
 from audit.oversight.person_subjects import REFUSED_PAGE, pages_about
 from pause_portal.read_replica import reading_alias
 from pause_portal.tenancy.models import Membership
@@ -90,55 +88,6 @@ def programme_scope(programme) -> Q:
 
 
 # --- by person -------------------------------------------------------------------------------
-def _targets(references: list[str]) -> Q | None:
-    """Entries whose target (content type + object id) is one of the references."""
-    by_model: dict[str, list[int]] = {}
-    for ref in references:
-        label, _, pk = ref.partition(":")
-        if pk.isdigit():
-            by_model.setdefault(label, []).append(int(pk))
-    q = None
-    for label, pks in by_model.items():
-        content_type = ContentType.objects.get_for_model(apps.get_model(label))
-        part = Q(content_type_id=content_type.pk, object_id__in=pks)
-        q = part if q is None else q | part
-    return q
-
-
-def person_entry_keys(references: list[str], subject_column: str = "entry_id",
-                      entry_column: str = "id") -> QuerySet:
-    """One column of the key of every entry about any of the references — named as a subject,
-    acted on as the target, or a refused request for one of their pages: its id (by default), or
-    its time (`"entry_time"`, `"timestamp"`)."""
-    keys = AuditSubject.objects.filter(subject__in=references).order_by().values_list(subject_column)
-    targets = _targets(references)
-    if targets is not None:
-        keys = keys.union(AuditEntry.objects.filter(targets).order_by().values_list(entry_column))
-    pages = pages_about(references)
-    if pages:
-        keys = keys.union(AuditEntry.objects.filter(event=Event.REFUSED, page__in=pages).order_by()
-                          .values_list(entry_column))
-    return keys
-
-
-def about(references: list[str]) -> Q | RawSQL:
-    """A condition on the entries: about one of the references (`person_entry_keys`).
-
-    On PostgreSQL the entries are partitioned by month (ADR 52) and the search has no date range:
-    the keys are read once each, as arrays (`= ANY(ARRAY(...))`), so each month's partition is
-    read by its index on the entries' times, whatever the planner guesses of the keys' number —
-    as a join, it hashes every month's entries when the partitions are many and small. An entry
-    matches on its id and its time (a duplicate id, possible only across months, with another
-    key's time would show too: the verifier reports it)."""
-    if connection.vendor != "postgresql":
-        return Q(id__in=person_entry_keys(references))
-    ids, id_params = person_entry_keys(references).query.sql_with_params()
-    times, time_params = person_entry_keys(references, "entry_time", "timestamp").query.sql_with_params()
-    return RawSQL(f'"audit_auditentry"."id" = ANY(ARRAY({ids})) '  # noqa: S611 - Django's own SQL, its params
-                  f'AND "audit_auditentry"."timestamp" = ANY(ARRAY({times}))', (*id_params, *time_params),
-                  output_field=BooleanField())
-
-
 # What a review page or export shows of an entry, and of whom and where (not a staff member's
 # password hash or email: only their name).
 SHOWN = ("id", "timestamp", "event", "action", "actor", "role", "organisation", "programme", "phase", "page",
@@ -153,8 +102,10 @@ def _shown(entries: QuerySet) -> QuerySet:
             .order_by("-timestamp", "-id"))
 
 
-def person_entries_queryset(references: list[str]) -> QuerySet:
-    return _shown(AuditEntry.objects.filter(about(references)))
+def person_entries_queryset(references: list[str]) -> PersonEntries:
+    """Every entry about the references, newest first: a sequence a Paginator pages and an export
+    slices (`person_keys`: its count is its keys', a slice reads only its own entries)."""
+    return PersonEntries(entry_keys(references), _shown(AuditEntry.objects.all()))
 
 
 def person_entries(references: list[str], *, page: int | str = 1, per_page: int = PER_PAGE) -> Page:
@@ -166,8 +117,10 @@ def matched_subjects(entries: list[AuditEntry], references: list[str]) -> dict[i
     """For each entry shown, which of the person's references it named (or acted on)."""
     wanted = set(references)
     out: dict[int, list[str]] = {e.pk: [] for e in entries}
-    for entry_id, subject in AuditSubject.objects.using(reading_alias()) \
-            .filter(entry_id__in=list(out), subject__in=references).values_list("entry_id", "subject"):
+    # (with the entries' times: only their months' subjects are read)
+    for entry_id, subject in AuditSubject.objects.using(reading_alias()).filter(
+            entry_id__in=list(out), entry_time__in=sorted({e.timestamp for e in entries}),
+            subject__in=references).values_list("entry_id", "subject"):
         out[entry_id].append(subject)
     pages = set(pages_about(references))
     for e in entries:
@@ -189,8 +142,7 @@ class PersonSummary:
 
 
 def person_summary(references: list[str]) -> PersonSummary:
-    rows = list(AuditEntry.objects.using(reading_alias()).filter(about(references))
-                .values_list("actor_id", "timestamp", "event", "page", "reason"))
+    rows = summary_rows(entry_keys(references))
     actions: Counter = Counter()
     for _, _, event, page, reason in rows:
         actions[action_of(AuditEntry(event=event, page=page, reason=reason))] += 1

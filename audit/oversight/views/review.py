@@ -82,7 +82,7 @@ def person_search(request):
                 by=request.user, programme=programme, kind=ReviewKind.PERSON_SEARCH,
                 reason=form.cleaned_data["reason"], rights_request=form.cleaned_data["request"],
                 criteria={"by": kind, "found": [p.kind for p in found]}, subjects=references,
-                named=[p.primary for p in found], result_count=review.person_entries_queryset(references).count()
+                named=[p.primary for p in found], result_count=len(review.entry_keys(references))
                 if references else 0, page=request.path)
         except ReviewRefused as refusal:  # nothing recorded
             form.add_error("rights_request" if form.cleaned_data["request"] else "reason", str(refusal))
@@ -117,7 +117,7 @@ def _search_for_request(request, programme, rights_request: RightsRequest):
         by=request.user, programme=programme, kind=ReviewKind.PERSON_SEARCH, reason="",
         rights_request=rights_request, criteria={"by": "rights_request", "found": [WOMAN]}, subjects=references,
         named=[f"eligibility.woman:{rights_request.woman_id}"],
-        result_count=review.person_entries_queryset(references).count(), page=request.path)
+        result_count=len(review.entry_keys(references)), page=request.path)
     return redirect("dpo:search", pk=search.pk)
 
 
