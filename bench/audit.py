@@ -180,13 +180,14 @@ def search_benchmark(women: int, people: int) -> dict:
                 product_ms.append((time.perf_counter() - started) * 1000)
                 found.append((total, len(rows)))
             else:
-                # (parameters bound in the client, as Django binds them: EXECUTE's have no types of their own)
+                # (parameters bound in the client, as Django binds them: the page's times are then constants
+                # the planner prunes the months by, and EXECUTE's parameters have no types of their own)
                 with raw.transaction(), psycopg.ClientCursor(raw) as cur:
                     cur.execute("SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)")
                     cur.execute(execute_sql(KEYS, len(keys_params)), keys_params)
                     keys = newest_first(row[:2] for row in cur.fetchall() if wanted_row(row, by_type))
                 page_sql, page_params = by_keys(keys[:PER_PAGE], shown).query.sql_with_params()
-                with raw.cursor() as cur:
+                with psycopg.ClientCursor(raw) as cur:
                     cur.execute(page_sql, page_params)
                     cur.fetchall()
                 raw_ms.append((time.perf_counter() - started) * 1000)
