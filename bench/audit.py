@@ -36,6 +36,7 @@ from what is there instead of starting again; any other size or seed starts afre
   the seals) times the entries still to load, with a margin (DISK_MARGIN). When it cannot hold the
   requested size the run says so and measures at 20,000,000 entries (FALLBACK_ENTRIES) instead; if
   even that does not fit it stops, having written nothing.
+- `--search-only` measures the search and not the verification.
 - `--prepare` loads and seals, keeps the database and exits: the same command without it then
   measures (so that a long load can run apart from the measuring, e.g. on a quieter machine).
 - Afterwards the database is dropped (unless `--keep`), also after an error; but an interrupted
@@ -222,6 +223,8 @@ def run(args, marker: dict) -> None:
     print(f"  ratio {ratio:.2f}x (target <= {SEARCH_TARGET_RATIO}x), "
           f"{'meets' if search['product_ms'] < SEARCH_TARGET_MS else 'MISSES'} the {SEARCH_TARGET_MS:.0f} ms target")
 
+    if args.search_only:
+        return
     if not marker.get("sealed"):
         started = time.perf_counter()
         seal_all()
@@ -253,6 +256,7 @@ def main() -> int:
                         help="the free disk to plan with, instead of measuring PostgreSQL's data directory")
     parser.add_argument("--prepare", action="store_true",
                         help="load and seal only, keep the database and exit (measure later: the same command without it)")
+    parser.add_argument("--search-only", action="store_true", help="measure the per-person search only")
     parser.add_argument("--drop", action="store_true", help="drop a kept or interrupted benchmark database, and exit")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
