@@ -64,9 +64,9 @@ def targets(references: list[str]) -> dict[int, set[int]]:
     return out
 
 
-def keys_parameters(references: list[str]) -> list[list]:
-    """KEYS' parameters for these references (PostgreSQL)."""
-    by_type = targets(references)
+def keys_parameters(references: list[str], by_type: dict[int, set[int]] | None = None) -> list[list]:
+    """KEYS' parameters for these references (PostgreSQL); `by_type`: their `targets`, if read."""
+    by_type = targets(references) if by_type is None else by_type
     return [sorted(set(references)), sorted(by_type), sorted({pk for pks in by_type.values() for pk in pks}),
             pages_about(references)]
 
@@ -119,7 +119,7 @@ def entry_keys(references: list[str]) -> list[Key]:
     alias = reading_alias()
     if connections[alias].vendor == "postgresql":
         by_type = targets(references)
-        rows = run_prepared(alias, KEYS, keys_parameters(references))
+        rows = run_prepared(alias, KEYS, keys_parameters(references, by_type))
         return newest_first(row[:2] for row in rows if wanted_row(row, by_type))
     return newest_first(_orm_keys(references, alias))
 

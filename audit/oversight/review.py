@@ -141,8 +141,9 @@ class PersonSummary:
     by_action: dict[str, int]
 
 
-def person_summary(references: list[str]) -> PersonSummary:
-    rows = summary_rows(entry_keys(references))
+def person_summary(references: list[str], keys: list | None = None) -> PersonSummary:
+    """`keys`: her entries' keys when already read (`PersonEntries.keys`), so they are not read twice."""
+    rows = summary_rows(entry_keys(references) if keys is None else keys)
     actions: Counter = Counter()
     for _, _, event, page, reason in rows:
         actions[action_of(AuditEntry(event=event, page=page, reason=reason))] += 1

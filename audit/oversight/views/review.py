@@ -189,7 +189,7 @@ def _render_results(request, search: ReviewSearch, export_form, status: int = 20
     context = {"search": search, "page": page, "rows": rows, "export_form": export_form,
                "criteria": describe_criteria(search)}
     if search.kind == ReviewKind.PERSON_SEARCH and search.subjects:
-        context["person_summary"] = review.person_summary(search.subjects)
+        context["person_summary"] = review.person_summary(search.subjects, keys=entries.keys)
         context["records"] = [describe_reference(r) for r in search.subjects]
     elif search.kind == ReviewKind.USER_REPORT:
         context["user_summary"] = review.user_summary(search.programme, search.criteria["user_id"])
