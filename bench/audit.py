@@ -36,7 +36,13 @@ from what is there instead of starting again; any other size or seed starts afre
   the seals) times the entries still to load, with a margin (DISK_MARGIN). When it cannot hold the
   requested size the run says so and measures at 20,000,000 entries (FALLBACK_ENTRIES) instead; if
   even that does not fit it stops, having written nothing.
-- `--search-only` measures the search and not the verification.
+3. The live sealer with nothing to seal (`sealer_benchmark`): the minute's run, which reads past
+   the chain's head only (ADR 55), beside the sweep, which reads the whole trail as every
+   minute's run did before; then one new entry sealed, and a batch of 5,000, with its digests
+   read within its months beside the same digests read from every month. Seals 5,001 entries
+   into the data set.
+- `--search-only` measures the search and not the verification; `--sealer-only` the search and
+  the sealer.
 - `--prepare` loads and seals, keeps the database and exits: the same command without it then
   measures (so that a long load can run apart from the measuring, e.g. on a quieter machine).
 - Afterwards the database is dropped (unless `--keep`), also after an error; but an interrupted
@@ -199,6 +205,64 @@ def search_benchmark(women: int, people: int) -> dict:
             "entries_per_person": statistics.median(t for t, _ in found), "people": len(chosen)}
 
 
+def sealer_benchmark(rounds: int) -> dict:
+    """The live sealer's run with nothing to seal, as every minute's beat run mostly is: the
+    minute's read (`seal_pending()`: past the head only, ADR 55) beside the sweep's
+    (`seal_pending(sweep=True)`: the whole trail, what every minute's run read before), after one
+    untimed run of each, `rounds` times each, alternately; medians. Then one new entry sealed by
+    the minute's run."""
+    from audit.core import sealing
+    from audit.core.log import Event, record_event
+
+    minute, sweep = [], []
+    sealing.seal_pending(), sealing.seal_pending(sweep=True)
+    for _ in range(rounds):
+        for times, kwargs in ((minute, {}), (sweep, {"sweep": True})):
+            started = time.perf_counter()
+            assert sealing.seal_pending(**kwargs) == 0, "the benchmark's trail had unsealed entries"
+            times.append(time.perf_counter() - started)
+    record_event(Event.CHANGE, reason="bench: one new entry")
+    started = time.perf_counter()
+    sealed = sealing.seal_pending()
+    one = time.perf_counter() - started
+    assert sealed == 1, sealed
+    # A full batch: its digests read within the batch's months (ADR 55) beside the same digests
+    # read from every month, as every batch read them before.
+    from django.db import transaction
+
+    from audit.core.models import AuditEntry
+    from audit.core.sealing_digest import copy_digests
+
+    with transaction.atomic():
+        made = [record_event(Event.CHANGE, reason=f"bench: batch entry {i}").pk for i in range(sealing.BATCH)]
+    started = time.perf_counter()
+    sealed = sealing.seal_pending()
+    batch = time.perf_counter() - started
+    assert sealed == len(made), sealed
+    times = dict(AuditEntry.objects.filter(pk__in=made).values_list("id", "timestamp"))
+    started = time.perf_counter()
+    within = copy_digests(made, times)
+    within_s = time.perf_counter() - started
+    started = time.perf_counter()
+    every = copy_digests(made)
+    every_s = time.perf_counter() - started
+    assert within == every, "the digests read within the batch's months differ from those read from every month"
+    return {"minute_ms": statistics.median(minute) * 1e3, "sweep_ms": statistics.median(sweep) * 1e3,
+            "one_ms": one * 1e3, "batch": len(made), "batch_ms": batch * 1e3, "within_ms": within_s * 1e3,
+            "every_ms": every_s * 1e3}
+
+
+def print_sealer(figures: dict, entries: int) -> None:
+    print(f"Live sealer over {entries:,} sealed entries, nothing to seal (median):")
+    print(f"  the minute's run (past the head, ADR 55): {figures['minute_ms']:.1f} ms")
+    print(f"  the sweep (the whole trail; before ADR 55 every minute's run): {figures['sweep_ms']:.1f} ms "
+          f"(the minute's run takes {figures['minute_ms'] / figures['sweep_ms']:.3f} of it)")
+    print(f"  one new entry sealed by the minute's run: {figures['one_ms']:.1f} ms")
+    print(f"  a batch of {figures['batch']:,} new entries sealed: {figures['batch_ms']:,.0f} ms; its digests read "
+          f"within the batch's months {figures['within_ms']:,.0f} ms, beside {figures['every_ms']:,.0f} ms from "
+          f"every month as before (the same digests; {figures['within_ms'] / figures['every_ms']:.3f} of the time)")
+
+
 def run(args, marker: dict) -> None:
     entries, women, world = marker["target"], marker["women"], marker["world"]
     started = time.perf_counter()
@@ -239,7 +303,11 @@ def run(args, marker: dict) -> None:
     settings.PORTAL_AUDIT_CHECKPOINT_DIR = tempfile.mkdtemp(prefix="bench-audit-checkpoints-")
     settings.PORTAL_AUDIT_CHECKPOINT_DATABASE_URL = ""
     sealing.write_checkpoint(start_empty_store=True)
+    if args.sealer_only:  # (seals one entry: a kept data set then differs from a fresh one by it)
+        print_sealer(sealer_benchmark(args.rounds), entries)
+        return
     verify_benchmark(entries, args.rounds)
+    print_sealer(sealer_benchmark(args.rounds), entries)
     print(f"Database {args.db_name}: {database_bytes() / 1e9:,.2f} GB ({database_bytes() / entries:,.0f} bytes an entry)")
 
 
@@ -257,6 +325,8 @@ def main() -> int:
     parser.add_argument("--prepare", action="store_true",
                         help="load and seal only, keep the database and exit (measure later: the same command without it)")
     parser.add_argument("--search-only", action="store_true", help="measure the per-person search only")
+    parser.add_argument("--sealer-only", action="store_true",
+                        help="measure the live sealer's run with nothing to seal only (after the search)")
     parser.add_argument("--drop", action="store_true", help="drop a kept or interrupted benchmark database, and exit")
     args = parser.parse_args()
     if connection.vendor != "postgresql":

@@ -359,6 +359,7 @@ CELERY_BEAT_SCHEDULE = {
     "scoping-deadline-reminders": {"task": "sharing.send_scoping_reminders", "schedule": crontab(hour=7, minute=0)},
     "scoping-purge-at-deadline": {"task": "sharing.end_scoping_at_deadlines", "schedule": crontab(minute=5)},
     "audit-seal": {"task": "audit.seal_pending", "schedule": 60.0},
+    # Hourly: the sweep of the whole trail, then the catch-up checkpoint (ADRs 14 and 55).
     "audit-checkpoint": {"task": "audit.write_checkpoint", "schedule": crontab(minute=0)},
     "audit-monitoring": {"task": "audit.run_monitoring", "schedule": 300.0},
     "delivery-retention": {"task": "sharing.apply_retention_schedules", "schedule": crontab(hour=2, minute=30)},

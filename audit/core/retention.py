@@ -126,7 +126,7 @@ def purge(cutoff: date, *, by, reason: str, schedule: str, today: date | None = 
         _record_refusal(refusal, by=by, schedule=schedule, cutoff=cutoff)
         raise RetentionRefused(str(refusal)) from refusal
     moment = timezone.make_aware(datetime.combine(cutoff, time.min))
-    seal_pending()  # every entry in the chain first, so the purge removes whole links
+    seal_pending(sweep=True)  # every entry in the chain first, so the purge removes whole links
     if not AuditEntry.objects.using(alias).filter(timestamp__lt=moment).exists():
         return Purged(cutoff)
     words = f"retention purge before {cutoff} by {_who(by, schedule)}: {reason}"

@@ -42,9 +42,11 @@ from audit.core.sealing_chain import (  # noqa: F401  (the chain's public names,
     checkpoint_dir,
     checkpoint_record,
     checkpoint_store,
+    late_cutoff,
     link,
     read_checkpoints,
     unsealed_entries,
+    unsealed_since_head,
     write_checkpoint,
 )
 from audit.core.sealing_digest import ENTRY_COLUMNS, entry_digests  # noqa: F401
@@ -80,10 +82,21 @@ def _lock() -> bool:
         return bool(cur.fetchone()[0])
 
 
-def _unsealed(limit: int) -> dict[int, object]:
+def _unsealed(limit: int, sweep: bool) -> dict[int, object]:
     """The first `limit` unsealed entries in id order: id -> the entry's time (its seal's
-    `entry_time`, the month partition the seal goes in)."""
-    return dict(unsealed_entries().order_by("id").values_list("id", "timestamp")[:limit])
+    `entry_time`, the month partition the seal goes in). Unless `sweep`, only those that can still
+    be sealed after the chain's head and verify (ADR 55): the entries past the highest sealed id,
+    and late commits dated within LATE_TOLERANCE of the head's entry; these reads touch the newest
+    months only, where the sweep's reads the whole trail."""
+    head = None if sweep else AuditSeal.objects.order_by("-seq").values_list("entry_time", flat=True).first()
+    if head is None:  # a sweep, or nothing sealed (or left after a purge): every entry is a candidate
+        return dict(unsealed_entries().order_by("id").values_list("id", "timestamp")[:limit])
+    highest = AuditSeal.objects.order_by("-entry_id").values_list("entry_id", flat=True).first()
+    late, newer = unsealed_since_head(highest, late_cutoff(head))
+    found = dict(late.order_by("id").values_list("id", "timestamp")[:limit])  # every id below the newer ones
+    if len(found) < limit:
+        found.update(newer.order_by("id").values_list("id", "timestamp")[:limit - len(found)])
+    return found
 
 
 class _RunCheckpoints:
@@ -106,22 +119,24 @@ class _RunCheckpoints:
             self.newest = self.store.write(checkpoint_record(seq, chain, now))
 
 
-def seal_pending(batch: int = BATCH) -> int:
-    """Seal every committed entry not yet in the chain, checkpointing each batch before it
-    commits; returns how many were sealed."""
+def seal_pending(batch: int = BATCH, *, sweep: bool = False) -> int:
+    """Seal the committed entries not yet in the chain, checkpointing each batch before it
+    commits; returns how many were sealed. The minute's run seals every entry that can still
+    verify after the head (`_unsealed`); a `sweep` (the hourly catch-up, the command, a purge)
+    seals every one, whatever its date."""
     key, sealed, checkpoints = chain_key(), 0, None
     while True:
         with transaction.atomic():
             if not _lock():
                 return sealed  # another sealer is at work
-            times = _unsealed(batch)
+            times = _unsealed(batch, sweep)
             ids = list(times)
             if not ids:
                 return sealed
             seq, previous = _head()
             checkpoints = checkpoints or _RunCheckpoints(seq)
             highest = AuditSeal.objects.order_by("-entry_id").values_list("entry_id", flat=True).first() or 0
-            digests, now, seals = entry_digests(ids), timezone.now(), []
+            digests, now, seals = entry_digests(ids, times), timezone.now(), []
             for entry_id in ids:
                 seq += 1
                 previous = link(key, seq, entry_id, digests[entry_id], previous)

@@ -44,10 +44,30 @@ def anchor_mac(key: bytes, from_seq: int, first_seq: int, previous_chain: str) -
 
 
 def unsealed_entries() -> QuerySet:
+    """Every entry not in the chain: a read of the whole trail (the sweep, verification's count)."""
     # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN over a subquery as a hashed subplan only while
     # the seal ids fit in work_mem, and otherwise rescans the seals for every entry (quadratic: it
     # never finishes at millions of entries); NOT EXISTS is an anti join at any size.
     return AuditEntry.objects.exclude(Exists(AuditSeal.objects.filter(entry_id=OuterRef("id"))))
+
+
+def late_cutoff(head_entry_time):
+    """The oldest time an entry committed late can carry and still be sealed next, after the
+    head's entry: verification refuses an entry dated more than LATE_TOLERANCE before the entry
+    ahead of it in the chain (audit.core.sealing_walk), so one dated earlier is no longer "late"
+    whenever it is sealed (ADR 55)."""
+    return head_entry_time - LATE_TOLERANCE
+
+
+def unsealed_since_head(highest_entry_id: int, cutoff) -> tuple[QuerySet, QuerySet]:
+    """The entries the minute's sealer looks at, in two reads that touch only the trail's newest
+    part (ADR 55): those past the highest sealed id (none of which can be sealed, so no anti join),
+    and those at or below it dated at or after `cutoff` and not sealed (late commits, from the
+    newest month partitions only: the seal's month is the entry's)."""
+    newer = AuditEntry.objects.filter(id__gt=highest_entry_id)
+    late = AuditEntry.objects.filter(id__lte=highest_entry_id, timestamp__gte=cutoff).exclude(Exists(
+        AuditSeal.objects.filter(entry_id=OuterRef("id"), entry_time__gte=cutoff)))
+    return late, newer
 
 
 # --- checkpoints (audit.core.checkpoint_stores: a write-once folder or a database of their own) ---

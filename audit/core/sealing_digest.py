@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from django.db import connection, transaction
 
@@ -167,19 +168,37 @@ def python_digests(ids: Sequence[int]) -> dict[int, str]:
     return {entry_id: digest(values, subjects) for entry_id, (values, subjects) in entry_texts(ids).items()}
 
 
-def copy_digests(ids: Sequence[int]) -> dict[int, str]:
-    """The digests from PostgreSQL's COPY of the entries (what the verifier reads)."""
+def _months_of(times: Sequence[datetime]) -> tuple[str, str]:
+    """Bounds on the entries' and their subjects' times, as literals (datetime.isoformat writes
+    digits and separators only), so that PostgreSQL reads the months they span and no other."""
+    low, high = min(times), max(times)
+    return (f" AND e.\"timestamp\" >= '{low.isoformat()}'::timestamptz AND e.\"timestamp\" <= '{high.isoformat()}'::timestamptz",
+            f" AND s.entry_time >= '{low.isoformat()}'::timestamptz AND s.entry_time <= '{high.isoformat()}'::timestamptz")
+
+
+def digests_select(ids: Sequence[int], times: Mapping[int, datetime] | None) -> str:
+    """The SELECT whose COPY gives these entries' subjects and lines (within their months, given
+    their times)."""
+    wanted = "'{" + ",".join(str(int(i)) for i in ids) + "}'::bigint[]"
+    entries_within, subjects_within = _months_of([times[i] for i in ids]) if times else ("", "")
+    subjects = SUBJECTS_OF[:-1] + subjects_within + ")"
+    return (f"SELECT {subjects}, {ENTRY_FIELDS} FROM audit_auditentry e "  # noqa: S608 - ints, times
+            f"WHERE e.id = ANY({wanted}){entries_within}")
+
+
+def copy_digests(ids: Sequence[int], times: Mapping[int, datetime] | None = None) -> dict[int, str]:
+    """The digests from PostgreSQL's COPY of the entries (what the verifier reads). With `times`
+    (each id's entry time, as the sealer read it), only the months those times span are read:
+    at 2M entries over 77 months a batch of 5,000 took 10.2-11.0 s reading every month, 50 ms
+    reading its own (ADR 55). A subject is still found by its entry's id, as verification finds it."""
     out: dict[int, str] = {}
     with transaction.atomic(), connection.cursor() as cur:
         fix_session(cur)
         for chunk in _chunks(ids, 10_000):
-            wanted = "'{" + ",".join(map(str, chunk)) + "}'::bigint[]"
-            query = (f"COPY (SELECT {SUBJECTS_OF}, {ENTRY_FIELDS} FROM audit_auditentry e "  # noqa: S608 - ints
-                     f"WHERE e.id = ANY({wanted})) TO STDOUT")
-            with cur.cursor.copy(query) as copy:
+            with cur.cursor.copy(f"COPY ({digests_select(chunk, times)}) TO STDOUT") as copy:
                 for line in _copy_lines(copy):
-                    subjects, entry_line = line.split(b"\t", 1)
-                    out[int(entry_line[:entry_line.index(b"\t")])] = copy_digest(entry_line, subjects).decode()
+                    subjects_field, entry_line = line.split(b"\t", 1)
+                    out[int(entry_line[:entry_line.index(b"\t")])] = copy_digest(entry_line, subjects_field).decode()
     return out
 
 
@@ -192,6 +211,7 @@ def _copy_lines(copy) -> Iterable[bytes]:
         yield from lines
 
 
-def entry_digests(ids: Sequence[int]) -> dict[int, str]:
-    """SHA-256 of each entry's canonical text, by id; an id with no entry is absent."""
-    return copy_digests(ids) if connection.vendor == "postgresql" else python_digests(ids)
+def entry_digests(ids: Sequence[int], times: Mapping[int, datetime] | None = None) -> dict[int, str]:
+    """SHA-256 of each entry's canonical text, by id; an id with no entry (or, given `times`, none
+    at its time's month) is absent."""
+    return copy_digests(ids, times) if connection.vendor == "postgresql" else python_digests(ids)

@@ -1,5 +1,6 @@
-"""Seal the committed audit entries not yet in the hash chain, checkpointing each batch (the beat
-task does this every minute), after turning the past minutes' tallies of refusals without sign-in
+"""Seal every committed audit entry not yet in the hash chain, whatever its date, checkpointing
+each batch (the beat's minute run seals those that can still follow the head; its hourly run
+sweeps like this: ADR 55), after turning the past minutes' tallies of refusals without sign-in
 into entries; with --checkpoint, also write the chain head to the checkpoint store when its
 newest checkpoint is not at it — which is also how an operator starts an emptied or new store
 again (the sealer never does that on its own: ADR 14).
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         tallied = flush_refusal_tallies()
         if tallied:
             self.stdout.write(f"Wrote {tallied} entries for refusals past the per-address limit.")
-        sealed = seal_pending()
+        sealed = seal_pending(sweep=True)  # the whole trail, as the hourly catch-up (ADR 55)
         self.stdout.write(f"Sealed {sealed} entries.")
         if opts["checkpoint"]:
             was_empty = checkpoint_store().latest() is None
