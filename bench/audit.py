@@ -217,10 +217,10 @@ def sealer_benchmark(rounds: int) -> dict:
     minute, sweep = [], []
     sealing.seal_pending(), sealing.seal_pending(sweep=True)
     for _ in range(rounds):
-        for times, kwargs in ((minute, {}), (sweep, {"sweep": True})):
+        for samples, kwargs in ((minute, {}), (sweep, {"sweep": True})):
             started = time.perf_counter()
             assert sealing.seal_pending(**kwargs) == 0, "the benchmark's trail had unsealed entries"
-            times.append(time.perf_counter() - started)
+            samples.append(time.perf_counter() - started)
     record_event(Event.CHANGE, reason="bench: one new entry")
     started = time.perf_counter()
     sealed = sealing.seal_pending()

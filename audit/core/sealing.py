@@ -82,16 +82,16 @@ def _lock() -> bool:
         return bool(cur.fetchone()[0])
 
 
-def _unsealed(limit: int, sweep: bool) -> dict[int, object]:
+def _unsealed(limit: int, sweep: bool, highest: int | None) -> dict[int, object]:
     """The first `limit` unsealed entries in id order: id -> the entry's time (its seal's
     `entry_time`, the month partition the seal goes in). Unless `sweep`, only those that can still
     be sealed after the chain's head and verify (ADR 55): the entries past the highest sealed id,
     and late commits dated within LATE_TOLERANCE of the head's entry; these reads touch the newest
-    months only, where the sweep's reads the whole trail."""
+    months only, where the sweep's reads the whole trail. `highest`: the highest sealed entry id
+    (None when nothing is sealed), read once a batch by the caller."""
     head = None if sweep else AuditSeal.objects.order_by("-seq").values_list("entry_time", flat=True).first()
     if head is None:  # a sweep, or nothing sealed (or left after a purge): every entry is a candidate
         return dict(unsealed_entries().order_by("id").values_list("id", "timestamp")[:limit])
-    highest = AuditSeal.objects.order_by("-entry_id").values_list("entry_id", flat=True).first()
     late, newer = unsealed_since_head(highest, late_cutoff(head))
     found = dict(late.order_by("id").values_list("id", "timestamp")[:limit])  # every id below the newer ones
     if len(found) < limit:
@@ -129,13 +129,14 @@ def seal_pending(batch: int = BATCH, *, sweep: bool = False) -> int:
         with transaction.atomic():
             if not _lock():
                 return sealed  # another sealer is at work
-            times = _unsealed(batch, sweep)
+            highest = AuditSeal.objects.order_by("-entry_id").values_list("entry_id", flat=True).first()
+            times = _unsealed(batch, sweep, highest)
             ids = list(times)
             if not ids:
                 return sealed
             seq, previous = _head()
             checkpoints = checkpoints or _RunCheckpoints(seq)
-            highest = AuditSeal.objects.order_by("-entry_id").values_list("entry_id", flat=True).first() or 0
+            highest = highest or 0
             digests, now, seals = entry_digests(ids, times), timezone.now(), []
             for entry_id in ids:
                 seq += 1
